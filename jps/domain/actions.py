@@ -1,0 +1,59 @@
+"""Officer actions: the URL name, its argument model, the roles allowed and the stages it acts in.
+
+`POST /groups/{id}/actions/{action}` looks the action up here and sends the workflow update of
+the same name (dashes become underscores). The workflow's validators check the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from jps.domain import models as m
+from jps.domain.roles import Role
+from jps.domain.stages import Stage
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # as in the URL, e.g. "approve-disbursement"
+    args: type[BaseModel]
+    roles: tuple[Role, ...]
+    stages: tuple[Stage, ...]
+    summary: str
+
+    @property
+    def update_name(self) -> str:
+        return self.name.replace("-", "_")
+
+
+_BEFORE_MONEY = (Stage.PROPOSAL, Stage.VERIFICATION, Stage.TRAINING, Stage.DISBURSEMENT)
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec("resubmit", m.ResubmitArgs, (Role.REGISTRAR,), (Stage.PROPOSAL,),
+                   "Resubmit a proposal sent back for revision"),
+        ActionSpec("verify", m.VerifyArgs, (Role.VERIFIER,), (Stage.VERIFICATION,),
+                   "Verification decision: approve, reject or revise"),
+        ActionSpec("schedule-training", m.ScheduleTrainingArgs, (Role.TRAINER,), (Stage.TRAINING,),
+                   "Schedule (or reschedule) the group's training"),
+        ActionSpec("record-attendance", m.RecordAttendanceArgs, (Role.TRAINER,), (Stage.TRAINING,),
+                   "Record who attended the training"),
+        ActionSpec("decide-training", m.DecideTrainingArgs, (Role.SUPERVISOR,), (Stage.TRAINING,),
+                   "After the last allowed attempt: reschedule once more, proceed, or cancel"),
+        ActionSpec("approve-disbursement", m.ApproveDisbursementArgs, (Role.FINANCE,), (Stage.DISBURSEMENT,),
+                   "Approve the aid amount (maker)"),
+        ActionSpec("authorize-disbursement", m.AuthorizeDisbursementArgs, (Role.SUPERVISOR,),
+                   (Stage.DISBURSEMENT,), "Authorize a payment above the threshold (checker)"),
+        ActionSpec("update-bank-account", m.UpdateBankAccountArgs, (Role.REGISTRAR, Role.FINANCE),
+                   (Stage.DISBURSEMENT,), "Fix bank details after the bank refused a transfer"),
+        ActionSpec("report-visit", m.ReportVisitArgs, (Role.MENTOR,), (Stage.MENTORING,),
+                   "Report a mentoring visit (pendampingan)"),
+        ActionSpec("cancel", m.CancelArgs, (Role.SUPERVISOR,), _BEFORE_MONEY,
+                   "Cancel the group before the money moves"),
+        ActionSpec("claim", m.ClaimTaskArgs, tuple(r for r in Role if r is not Role.AUDITOR),
+                   tuple(Stage), "Claim (or release) the open task so colleagues see who is on it"),
+    )
+}  # fmt: skip

@@ -1,0 +1,277 @@
+"""Pydantic models of the domain: proposals, members, officer actions and a group's state.
+
+Input models (what a client may send) validate the data rules of DESIGN.md and name the field
+that breaks one. The state models are what the workflow holds and answers to queries; the API
+turns them into masked response models, so a NIK in clear never leaves through a listing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jps.domain.nik import PROVINCE_CODES, Gender, NikError, check_nik_consistency
+from jps.domain.programs import Program, ProgramPolicy
+from jps.domain.roles import Role
+from jps.domain.stages import Stage, TaskKind
+
+PHONE_RE = re.compile(r"^\+628\d{7,11}$")
+REGION_RE = re.compile(r"^\d{4}$")
+
+Rupiah = Annotated[int, Field(gt=0, description="Whole rupiah", examples=[10_000_000])]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BankAccount(_Input):
+    """Rekening bank."""
+
+    bank_code: str = Field(min_length=3, max_length=3, pattern=r"^\d{3}$", examples=["002"])
+    account_no: str = Field(min_length=6, max_length=20, pattern=r"^\d+$", examples=["1234567890"])
+    holder_name: str = Field(min_length=1, max_length=120, examples=["Kelompok Maju Jaya"])
+
+
+class Member(_Input):
+    """Anggota kelompok."""
+
+    nik: str = Field(examples=["3171014507900001"])
+    name: str = Field(min_length=1, max_length=120)
+    birth_date: date | None = None
+    gender: Gender | None = None
+    phone: str = Field(examples=["+6281234567890"])
+    is_leader: bool = False
+    bank_account: BankAccount | None = Field(None, description="Padat Karya: the worker's own wage account")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        if not PHONE_RE.match(v):
+            raise ValueError("must be an Indonesian mobile number like +6281234567890")
+        return v
+
+    @model_validator(mode="after")
+    def _nik(self) -> Member:
+        try:
+            check_nik_consistency(self.nik, self.birth_date, self.gender)
+        except NikError as exc:
+            # Raised from the model so the error names the field; the message never echoes the NIK.
+            raise ValueError(f"nik: {exc}") from None
+        return self
+
+
+class Proposal(_Input):
+    """Proposal kelompok: what a registrar submits."""
+
+    program: Program
+    name: str = Field(min_length=3, max_length=160, examples=["Kelompok Usaha Maju Jaya"])
+    region_code: str = Field(description="4-digit regency/city code (kode wilayah)", examples=["3171"])
+    description: str = Field("", max_length=2000, description="Business plan (TKM) or facility (Padat Karya)")
+    requested_amount: Rupiah
+    bank_account: BankAccount = Field(description="The group's account (TKM aid is paid here)")
+    members: list[Member] = Field(min_length=1)
+
+    @field_validator("region_code")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not REGION_RE.match(v) or v[:2] not in PROVINCE_CODES or v[2:] == "00":
+            raise ValueError("must be a 4-digit regency/city code of a real province, e.g. 3171")
+        return v
+
+    @model_validator(mode="after")
+    def _members(self) -> Proposal:
+        leaders = sum(1 for m in self.members if m.is_leader)
+        if leaders != 1:
+            raise ValueError(f"members: exactly one leader (is_leader) is required, found {leaders}")
+        seen: set[str] = set()
+        for i, m in enumerate(self.members):
+            if m.nik in seen:
+                raise ValueError(f"members.{i}.nik: the same NIK appears twice in the group")
+            seen.add(m.nik)
+            if self.program == Program.PADAT_KARYA and m.bank_account is None:
+                raise ValueError(
+                    f"members.{i}.bank_account: Padat Karya wages go to each worker's own account"
+                )
+        return self
+
+    def policy_errors(self, policy: ProgramPolicy) -> list[tuple[str, str]]:
+        """Rules that depend on the programme policy: (field, reason) pairs, empty when all pass."""
+        errors: list[tuple[str, str]] = []
+        n = len(self.members)
+        if not policy.min_members <= n <= policy.max_members:
+            errors.append(("members", f"group size {n} outside {policy.min_members}-{policy.max_members}"))
+        if self.requested_amount > policy.aid_ceiling:
+            errors.append(("requested_amount", f"above the programme ceiling of Rp {policy.aid_ceiling:,}"))
+        return errors
+
+
+class Officer(BaseModel):
+    """The acting officer, taken from the verified token (never from the request body)."""
+
+    id: str
+    name: str = ""
+    roles: list[Role]
+    regions: list[str]
+
+
+# ---- officer actions: one argument model each; the API adds the officer from the token ----
+
+
+class ActionBase(_Input):
+    officer: Officer | None = Field(None, description="Filled by the API from the token", exclude=False)
+
+
+class ResubmitArgs(ActionBase):
+    proposal: Proposal | None = Field(None, description="The revised proposal; omitted = unchanged")
+    notes: str = ""
+
+
+class VerifyArgs(ActionBase):
+    decision: Literal["approve", "reject", "revise"]
+    notes: str = ""
+
+
+class ScheduleTrainingArgs(ActionBase):
+    starts_on: date
+    ends_on: date
+    venue: str = Field(min_length=2, max_length=200)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ScheduleTrainingArgs:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on: must not be before starts_on")
+        return self
+
+
+class RecordAttendanceArgs(ActionBase):
+    attended_niks: list[str] = Field(description="NIKs of the members who attended")
+
+
+class DecideTrainingArgs(ActionBase):
+    decision: Literal["reschedule", "proceed", "cancel"]
+    notes: str = Field(min_length=1)
+
+
+class ApproveDisbursementArgs(ActionBase):
+    amount: Rupiah
+    notes: str = ""
+
+
+class AuthorizeDisbursementArgs(ActionBase):
+    notes: str = ""
+
+
+class UpdateBankAccountArgs(ActionBase):
+    bank_account: BankAccount
+    member_nik: str | None = Field(None, description="Padat Karya: whose wage account; omitted = the group's")
+
+
+class ReportVisitArgs(ActionBase):
+    visit_no: int = Field(ge=1)
+    visited_on: date
+    business_status: Literal["running", "struggling", "stopped"]
+    monthly_revenue: int | None = Field(None, ge=0)
+    notes: str = ""
+    progress_percent: int | None = Field(None, ge=0, le=100, description="Padat Karya: construction progress")
+
+
+class CancelArgs(ActionBase):
+    reason: str = Field(min_length=3)
+
+
+class ClaimTaskArgs(ActionBase):
+    release: bool = Field(False, description="True gives the task back to the pool")
+
+
+class PaymentResult(BaseModel):
+    """The bank's word on one transfer (callback or status poll)."""
+
+    transfer_id: str
+    status: Literal["paid", "failed"]
+    reason: str = ""
+    permanent: bool = True
+
+
+# ---- state ----
+
+
+class Task(BaseModel):
+    kind: TaskKind
+    roles: list[Role]
+    opened_at: datetime
+    due_at: datetime
+    escalation_level: int = 0
+    claimed_by: str | None = None
+    note: str = ""
+
+
+class TrainingSession(BaseModel):
+    attempt: int
+    starts_on: date
+    ends_on: date
+    venue: str
+    scheduled_by: str
+    attended: int | None = None
+    attended_niks: list[str] = Field(default_factory=list)
+
+
+class Payment(BaseModel):
+    transfer_id: str
+    idempotency_key: str
+    beneficiary: str
+    bank_code: str
+    account_no: str
+    amount: int
+    status: Literal["pending", "paid", "failed"] = "pending"
+    attempt: int = 1
+    member_nik: str | None = None
+    reason: str = ""
+
+
+class Visit(BaseModel):
+    visit_no: int
+    due_on: date
+    handover: bool = False
+    reported_on: date | None = None
+    reported_by: str | None = None
+    business_status: str | None = None
+    monthly_revenue: int | None = None
+    progress_percent: int | None = None
+    notes: str = ""
+
+
+class GroupState(BaseModel):
+    group_id: str
+    program: Program
+    name: str
+    region_code: str
+    stage: Stage
+    proposal: Proposal
+    submitted_by: str
+    submitted_at: datetime
+    requested_amount: int
+    approved_amount: int | None = None
+    approved_by: str | None = None
+    authorized_by: str | None = None
+    open_task: Task | None = None
+    escalation_level: int = 0
+    training: list[TrainingSession] = Field(default_factory=list)
+    payments: list[Payment] = Field(default_factory=list)
+    visits: list[Visit] = Field(default_factory=list)
+    decision_notes: str = ""
+    outcome_reason: str = ""
+    seq: int = 0
+
+
+class GroupInput(BaseModel):
+    """The workflow's one input. The proposal travels here because validators need the members."""
+
+    group_id: str
+    proposal: Proposal
+    policy: ProgramPolicy
+    submitted_by: str
+    request_hash: str = ""

@@ -1,0 +1,141 @@
+"""The two JPS programmes and their policies (kebijakan program): one place, loadable from configuration.
+
+Defaults admit a group of 20 people asking for Rp 10,000,000 (the seed's average group).
+A policy file (JSON, `JPS_POLICY_FILE`) may override any field per programme, e.g.
+`{"tkm": {"aid_ceiling": 30000000}, "padat_karya": {"sla": {"verify": 172800}}}`
+(durations in seconds). A group keeps the policy it was submitted under: it travels in the
+workflow's input, so a later policy change never rewrites a running group's rules.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from jps.domain.stages import TaskKind
+
+
+class Program(StrEnum):
+    TKM = "tkm"  # Tenaga Kerja Mandiri: capital and equipment to the group's account
+    PADAT_KARYA = "padat_karya"  # labour-intensive: wages to each worker's own account
+
+
+PROGRAM_LABELS: dict[Program, str] = {Program.TKM: "Tenaga Kerja Mandiri", Program.PADAT_KARYA: "Padat Karya"}
+
+DAY = timedelta(days=1)
+
+
+class MentoringSchedule(BaseModel):
+    """Visits after the aid is paid. Padat Karya: weekly progress reports, then one handover report."""
+
+    visits: int = Field(ge=1, description="Number of visits (including a handover report, if any)")
+    interval: timedelta = Field(
+        description="Time between visits; the first is due one interval after payment"
+    )
+    handover_last: bool = Field(False, description="The last visit is the facility's handover report")
+
+
+class ProgramPolicy(BaseModel):
+    program: Program
+    min_members: int = 10
+    max_members: int = 30
+    aid_ceiling: int = Field(description="Largest amount a group may request or be approved, whole rupiah")
+    maker_checker_threshold: int = Field(description="Above this, a supervisor must authorize the payment")
+    sla: dict[TaskKind, timedelta] = Field(description="Time from a task's opening to its due date")
+    escalate_regional_after: timedelta = Field(3 * DAY, description="After the due date: region's supervisor")
+    escalate_national_after: timedelta = Field(
+        7 * DAY, description="After the due date: national directorate"
+    )
+    min_attendance: float = Field(0.8, gt=0, le=1, description="Share of members who must attend training")
+    max_training_attempts: int = Field(3, ge=1, description="Training sessions before a supervisor decides")
+    mentoring: MentoringSchedule
+    bank_poll_after: timedelta = Field(
+        timedelta(minutes=10), description="Poll the bank if no callback by then"
+    )
+    budget_retry_every: timedelta = Field(DAY, description="Re-check a missing budget or a freeze this often")
+
+    def sla_for(self, kind: TaskKind) -> timedelta:
+        return self.sla.get(kind, 7 * DAY)
+
+
+_COMMON_SLA: dict[TaskKind, timedelta] = {
+    TaskKind.RESUBMIT_PROPOSAL: 14 * DAY,
+    TaskKind.VERIFY: 7 * DAY,
+    TaskKind.SCHEDULE_TRAINING: 14 * DAY,
+    TaskKind.RECORD_ATTENDANCE: 3 * DAY,  # counted from the training's last day
+    TaskKind.DECIDE_TRAINING: 5 * DAY,
+    TaskKind.APPROVE_DISBURSEMENT: 5 * DAY,
+    TaskKind.AUTHORIZE_DISBURSEMENT: 3 * DAY,
+    TaskKind.AWAIT_BUDGET: 14 * DAY,
+    TaskKind.AWAIT_UNFREEZE: 30 * DAY,
+    TaskKind.AWAIT_BANK: 2 * DAY,
+    TaskKind.UPDATE_BANK_ACCOUNT: 7 * DAY,
+    TaskKind.REPORT_VISIT: 7 * DAY,  # counted from the visit's due date
+}
+
+DEFAULT_POLICIES: dict[Program, ProgramPolicy] = {
+    Program.TKM: ProgramPolicy(
+        program=Program.TKM,
+        min_members=10,
+        max_members=30,
+        aid_ceiling=25_000_000,
+        maker_checker_threshold=15_000_000,
+        sla=dict(_COMMON_SLA),
+        mentoring=MentoringSchedule(visits=3, interval=30 * DAY),
+    ),
+    Program.PADAT_KARYA: ProgramPolicy(
+        program=Program.PADAT_KARYA,
+        min_members=10,
+        max_members=40,
+        aid_ceiling=60_000_000,
+        maker_checker_threshold=30_000_000,
+        sla=dict(_COMMON_SLA),
+        mentoring=MentoringSchedule(visits=5, interval=7 * DAY, handover_last=True),
+    ),
+}
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_policies(
+    path: Path | None = None, overrides: dict[str, Any] | None = None
+) -> dict[Program, ProgramPolicy]:
+    """The defaults, overridden by a JSON file and/or a dict (durations in seconds)."""
+    override: dict[str, Any] = {}
+    if path is not None:
+        override = json.loads(Path(path).read_text())
+    if overrides:
+        override = _merge(override, overrides)
+    policies: dict[Program, ProgramPolicy] = {}
+    for program, default in DEFAULT_POLICIES.items():
+        merged = _merge(default.model_dump(mode="json"), override.get(program.value, {}))
+        policies[program] = ProgramPolicy.model_validate(merged)
+    return policies
+
+
+def compressed_policies(seconds_per_day: float) -> dict[Program, ProgramPolicy]:
+    """Policies whose every duration is scaled so that one day lasts `seconds_per_day` (bench, demos)."""
+    factor = seconds_per_day / DAY.total_seconds()
+    out: dict[Program, ProgramPolicy] = {}
+    for program, policy in load_policies().items():
+        data = policy.model_dump()
+        for key, value in list(data.items()):
+            if isinstance(value, timedelta):
+                data[key] = value * factor
+        data["sla"] = {k: v * factor for k, v in data["sla"].items()}
+        data["mentoring"]["interval"] = data["mentoring"]["interval"] * factor
+        out[program] = ProgramPolicy.model_validate(data)
+    return out

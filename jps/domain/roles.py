@@ -1,0 +1,36 @@
+"""Officer roles (peran) and region scope (wilayah kerja)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+NATIONAL = "*"
+
+
+class Role(StrEnum):
+    REGISTRAR = "registrar"  # submits and revises proposals, imports
+    VERIFIER = "verifier"
+    TRAINER = "trainer"
+    FINANCE = "finance"
+    SUPERVISOR = "supervisor"  # authorizes large payments, cancels, receives escalations
+    MENTOR = "mentor"
+    AUDITOR = "auditor"  # reads everything, changes nothing
+
+
+OFFICER_ROLES: frozenset[Role] = frozenset(r for r in Role if r is not Role.AUDITOR)
+
+
+def region_in_scope(region_code: str, scopes: Iterable[str]) -> bool:
+    """True when a group's 4-digit regency code lies inside one of the officer's scopes.
+
+    A scope is `*` (national), a 2-digit province or a 4-digit regency/city prefix.
+    """
+    for scope in scopes:
+        if scope == NATIONAL or (scope and region_code.startswith(scope)):
+            return True
+    return False
+
+
+def is_national(scopes: Iterable[str]) -> bool:
+    return NATIONAL in scopes

