@@ -264,7 +264,30 @@ class GroupState(BaseModel):
     visits: list[Visit] = Field(default_factory=list)
     decision_notes: str = ""
     outcome_reason: str = ""
-    seq: int = 0
+    request_hash: str = Field("", description="sha256 of the submitted body (Idempotency-Key checks)")
+    seq: int = Field(0, description="Number of recorded steps so far")
+
+
+class TransitionRecord(BaseModel):
+    """One step of a group's life, as the workflow hands it to the `record_transition` activity.
+
+    The activity writes it in one transaction: the read model (groups, members), the stage
+    transition, the audit row and the outbox notifications; (group_id, seq) makes a retry a no-op.
+    Each record is also one line of the group's timeline, read back from the Temporal history.
+    """
+
+    group_id: str
+    seq: int
+    at: datetime
+    event: str = Field(description="snake_case event name, e.g. verification_approved, escalated")
+    stage: Stage = Field(description="The stage after this step")
+    from_stage: Stage | None = None
+    officer: str | None = Field(None, description="Acting officer id; None for automated events")
+    officer_roles: list[str] = Field(default_factory=list)
+    reason: str = ""
+    details: dict[str, str | int | float | bool | None | list[str]] = Field(default_factory=dict)
+    notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
+    state: GroupState | None = Field(None, description="The group's state after the step (read model)")
 
 
 class GroupInput(BaseModel):
