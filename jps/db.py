@@ -51,7 +51,7 @@ def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         prefix = path.name.split("_", 1)[0]
         if not prefix.isdigit():
             raise ValueError(f"migration {path.name} must start with a number, e.g. 001_core.sql")
-        found.append(Migration(int(prefix), path.name, path.read_text()))
+        found.append(Migration(int(prefix), path.name, path.read_text(encoding="utf-8")))
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise ValueError(f"two migrations share a number in {directory}")
@@ -60,6 +60,27 @@ def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 class MigrationChecksumError(RuntimeError):
     """An applied migration's file was edited afterwards; add a new migration instead."""
+
+
+async def _apply(conn: asyncpg.Connection, mig: Migration) -> None:
+    """One file and its record in one transaction: both or neither."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        await conn.execute(mig.sql)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            mig.version,
+            mig.name,
+            mig.checksum,
+        )
+    except BaseException as err:
+        # Not `async with`: on a lost connection its rollback would raise and hide the real error.
+        if not conn.is_closed():
+            await tx.rollback()
+        err.add_note(f"while applying migration {mig.name}; it was rolled back and not recorded")
+        raise
+    await tx.commit()
 
 
 async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
@@ -76,22 +97,22 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         done = {
             r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")
         }
-        for mig in discover_migrations(directory):
+        migrations = discover_migrations(directory)
+        for version in sorted(set(done) - {m.version for m in migrations}):
+            log.warning("migration_file_missing", migration=done[version]["name"], directory=str(directory))
+        for mig in migrations:
             if mig.version in done:
                 if done[mig.version]["checksum"] != mig.checksum:
                     raise MigrationChecksumError(f"{mig.name} changed after it was applied")
                 continue
-            async with conn.transaction():
-                await conn.execute(mig.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    mig.version,
-                    mig.name,
-                    mig.checksum,
-                )
+            await _apply(conn, mig)
             applied_now.append(mig.name)
             log.info("migration_applied", migration=mig.name)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
-        await conn.close()
+        # Ending the session releases its advisory lock. No explicit unlock: on a connection lost
+        # mid-way it would fail and hide the error that matters.
+        try:
+            await conn.close(timeout=10)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn.terminate()
     return applied_now

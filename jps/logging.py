@@ -1,13 +1,16 @@
 """structlog, configured once per process: console lines in development, JSON in production.
 
 The standard library's loggers (the Temporal SDK's `workflow.logger` / `activity.logger`, uvicorn)
-go through the same processors via `ProcessorFormatter`, so one pipeline carries every event.
+go through the same processors via `ProcessorFormatter`, so one pipeline carries every event, with
+the context bound through `structlog.contextvars` (group_id, workflow_id, officer) and NIKs masked.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Any, TextIO
 
 import structlog
 
@@ -15,32 +18,59 @@ from jps.domain.nik import mask_nik
 
 _configured = False
 
+# Any 16-digit run that is not part of a longer number: NIK-shaped, so it never reaches a log in clear.
+_NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
+_NIK_KEYS = ("nik", "member_nik", "leader_nik")
+_NIK_LIST_KEYS = ("niks", "attended_niks")
 
-def _mask_niks(_logger: object, _name: str, event: dict) -> dict:
-    """Last line of defence: any field called nik/niks is masked before rendering."""
-    for key in ("nik", "member_nik"):
-        if isinstance(event.get(key), str):
-            event[key] = mask_nik(event[key])
-    if isinstance(event.get("niks"), list):
-        event["niks"] = [mask_nik(n) if isinstance(n, str) else n for n in event["niks"]]
+
+def _mask_text(text: str) -> str:
+    return _NIK_RUN.sub(lambda m: mask_nik(m.group(0)), text)
+
+
+def _mask_niks(_logger: object, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Last line of defence: NIK fields are masked, and so is any NIK-shaped number in a text value
+    (an exception message, a Temporal SDK line that quotes an input) before rendering."""
+    for key, value in event.items():
+        if key in _NIK_KEYS and isinstance(value, str):
+            event[key] = mask_nik(value)
+        elif key in _NIK_LIST_KEYS and isinstance(value, list | tuple):
+            event[key] = [mask_nik(n) if isinstance(n, str) else n for n in value]
+        elif isinstance(value, str):
+            event[key] = _mask_text(value)
     return event
 
 
-def configure_logging(json: bool = False, level: str = "INFO", process: str | None = None) -> None:
+def configure_logging(
+    json: bool = False,
+    level: str = "INFO",
+    process: str | None = None,
+    *,
+    stream: TextIO | None = None,
+    force: bool = False,
+) -> None:
+    """Configure structlog and the stdlib root logger once; later calls do nothing unless `force`."""
     global _configured
-    if _configured:
+    if _configured and not force:
         return
     _configured = True
-    shared: list = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _mask_niks,
+        structlog.processors.StackInfoRenderer(),
     ]
     if process:
         structlog.contextvars.bind_contextvars(process=process)
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    # Tracebacks become text before masking, so a NIK inside an exception message is masked too.
+    final: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        structlog.processors.format_exc_info,
+        _mask_niks,
+        renderer,
+    ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -49,12 +79,20 @@ def configure_logging(json: bool = False, level: str = "INFO", process: str | No
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=final,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def configure_from_settings(process: str | None = None) -> None:
+    """The usual entry point: JSON when JPS_ENV=production, level from JPS_LOG_LEVEL."""
+    from jps.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(json=settings.production, level=settings.log_level, process=process)

@@ -36,16 +36,48 @@ async def connect(settings: Settings | None = None) -> Client:
 
 
 async def register_search_attributes(client: Client) -> None:
-    """Register our custom search attributes (the time-skipping server needs it; idempotent)."""
+    """Register those of our custom search attributes the namespace lacks (the time-skipping server and
+    a production server need it; the dev server gets them from `search_attribute_flags`). Idempotent."""
     from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
     from temporalio.service import RPCError, RPCStatusCode
 
-    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in SEARCH_ATTRIBUTES}
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    wanted = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in existing.custom_attributes
+    }
+    if not wanted:
+        return
     try:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted)
         )
-    except RPCError as err:  # already registered: nothing to do
+    except RPCError as err:  # registered meanwhile by another process: nothing to do
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+async def ensure_namespace(client: Client, retention_days: int = 30) -> None:
+    """Create the client's namespace when the server lacks it (a fresh production server)."""
+    from datetime import timedelta
+
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=client.namespace))
+        return
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    request = RegisterNamespaceRequest(namespace=client.namespace)
+    request.workflow_execution_retention_period.FromTimedelta(timedelta(days=retention_days))
+    try:
+        await client.workflow_service.register_namespace(request)
+    except RPCError as err:
         if err.status != RPCStatusCode.ALREADY_EXISTS:
             raise
