@@ -96,3 +96,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def dev_client(dev_env: WorkflowEnvironment) -> Client:
     return dev_env.client
+
+
+# ---- Bank and notification gateway simulators (external-service side) ----
+# Fixtures `simulators`, `bank_sim`, `notify_sim` and `callback_sink`: see tests/sim_fixtures.py.
+pytest_plugins = ["tests.sim_fixtures"]

@@ -1,0 +1,212 @@
+"""The product's client for the bank gateway: instruct a transfer, ask its status, read the statement.
+
+It does one HTTP call per method and never retries: Temporal's activity retries do that. Its job
+is to say which failures a retry can cure. Every error it raises is a Temporal `ApplicationError`
+whose `type` is the class name and whose `non_retryable` flag is already right, so an activity may
+let it propagate as it is:
+
+- `BankTransientError` (retryable): 5xx, 408, 429, timeouts, connection errors, a garbled answer.
+  Safe to retry *with the same idempotency key*: the bank may have recorded the transfer before
+  the answer was lost, and the key makes the retry answer that same transfer.
+- `BankRejectedError` (non-retryable): any other 4xx, i.e. the instruction itself is bad.
+- `IdempotencyConflictError` (non-retryable): 409, the key (or the transfer id) was already used
+  for a different instruction. That is a bug on our side, never something to retry past.
+
+A transfer that the bank accepted but could not pay is not an error here: it is a
+`TransferResponse` with `status="failed"`; `permanent` says whether an officer must fix the
+account (`account_closed`) or a new transfer to the same account may simply be instructed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeVar
+
+import httpx
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.exceptions import ApplicationError
+
+log = structlog.get_logger()
+
+DEFAULT_TIMEOUT_S = 10.0
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# ---- errors ----
+
+
+class BankError(ApplicationError):
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message, type=type(self).__name__, non_retryable=not self.retryable)
+        self.status_code = status_code
+
+
+class BankTransientError(BankError):
+    retryable = True
+
+
+class BankRejectedError(BankError):
+    retryable = False
+
+
+class IdempotencyConflictError(BankError):
+    retryable = False
+
+
+# ---- wire models ----
+
+
+class TransferSpec(BaseModel):
+    """What we ask the bank to pay. The idempotency key must be the same on every retry."""
+
+    transfer_id: str = Field(min_length=1)
+    batch_id: str = Field(min_length=1)
+    beneficiary: str = Field(min_length=1)
+    bank_code: str = Field(min_length=1)
+    account_no: str = Field(min_length=1)
+    amount: int = Field(gt=0, description="Whole rupiah")
+    idempotency_key: str | None = Field(None, description="Default: the transfer id")
+    callback_url: str | None = Field(None, description="Default: the client's callback_url")
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key or self.transfer_id
+
+
+class TransferResponse(BaseModel):
+    """The bank's word on one transfer: the answer to an instruction, a status poll or a callback."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transfer_id: str
+    status: Literal["pending", "paid", "failed"]
+    reason: str = ""
+    permanent: bool = Field(False, description="failed and an officer must fix the account")
+    amount: int | None = None
+    batch_id: str | None = None
+    paid_at: datetime | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "pending"
+
+
+class StatementLine(BaseModel):
+    """One transfer the bank moved money for, as its statement reports it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transfer_id: str
+    batch_id: str | None = None
+    beneficiary: str = ""
+    bank_code: str = ""
+    account_no: str
+    amount: int
+    status: str = "paid"
+    paid_at: datetime | None = None
+
+
+# ---- the client ----
+
+
+class BankClient:
+    """One per worker (it holds a connection pool); `aclose()` it on shutdown."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        callback_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.callback_url = callback_url
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> BankClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def create_transfer(self, spec: TransferSpec) -> TransferResponse:
+        body = spec.model_dump(exclude={"idempotency_key", "callback_url"})
+        callback_url = spec.callback_url or self.callback_url
+        if callback_url:
+            body["callback_url"] = callback_url
+        resp = await self._request("POST", "/transfers", json=body, headers={"Idempotency-Key": spec.key})
+        answer = _parse(TransferResponse, _json(resp))
+        log.info(
+            "transfer_instructed", transfer_id=answer.transfer_id, status=answer.status, amount=spec.amount
+        )
+        return answer
+
+    async def get_transfer(self, transfer_id: str) -> TransferResponse | None:
+        """The transfer's current status, or None when the bank never received it."""
+        resp = await self._request("GET", f"/transfers/{transfer_id}", allow_404=True)
+        if resp.status_code == 404:
+            return None
+        return _parse(TransferResponse, _json(resp))
+
+    async def statement(self, since: datetime | None = None) -> list[StatementLine]:
+        """Every transfer the bank paid (since a moment, when given), for reconciliation."""
+        params = {"since": since.isoformat()} if since is not None else {}
+        resp = await self._request("GET", "/statement", params=params)
+        data = _json(resp)
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise BankTransientError("bank statement answer is not a list of items")
+        return [_parse(StatementLine, item) for item in data["items"]]
+
+    async def _request(
+        self, method: str, url: str, *, allow_404: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            resp = await self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            # The bank may have acted before the answer was lost: the caller retries with the same key.
+            raise BankTransientError(f"bank timed out: {method} {url} ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise BankTransientError(f"bank unreachable: {method} {url} ({type(exc).__name__})") from exc
+        status = resp.status_code
+        if status < 400 or (allow_404 and status == 404):
+            return resp
+        detail = _detail(resp)
+        message = f"bank answered {status} to {method} {url}: {detail}"
+        if status == 409:
+            raise IdempotencyConflictError(message, status_code=status)
+        if status >= 500 or status in (408, 429):
+            raise BankTransientError(message, status_code=status)
+        raise BankRejectedError(message, status_code=status)
+
+
+def _json(resp: httpx.Response) -> object:
+    """The decoded body, or None when it is not JSON (the parse below then fails as transient)."""
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _parse(model: type[M], data: object) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # A garbled answer (a proxy's error page, a truncated body) says nothing about our data.
+        raise BankTransientError(f"unexpected bank answer: {exc.errors()[:1]}") from exc
+
+
+def _detail(resp: httpx.Response) -> str:
+    body = _json(resp)
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:500]
+    return resp.text[:200]

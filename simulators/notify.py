@@ -1,0 +1,188 @@
+"""The notification gateway stand-in (SMS, WhatsApp, e-mail): it records what it was asked to send.
+
+It owns the list of messages it received, stored once per `Idempotency-Key`: a repeated key is
+accepted (202, `duplicate: true`) and counted but not stored again, whatever its body, because
+that is what a gateway does with a client's retry. Tests read the messages back with
+`GET /messages`. The product's side is `activities/notify_client.py`.
+
+Fault modes (`POST /admin/faults`, or the same names as CLI flags):
+
+- `latency_ms`: every non-admin request waits this long first.
+- `error_rate`: a request answers 503 before doing anything (nothing stored).
+- `down`: every non-admin request answers 503 until it is turned off (an outage).
+- `seed`: re-seeds the RNG behind `error_rate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import structlog
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+log = structlog.get_logger()
+
+
+class MessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str = Field(min_length=1, max_length=200)
+    recipient: str = Field(min_length=1, max_length=200, description="Phone number or officer address")
+    channel: Literal["sms", "whatsapp", "email"]
+    template: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=4000)
+    group_id: str | None = None
+
+
+class Message(MessageRequest):
+    idempotency_key: str
+    received_at: datetime
+    duplicates: int = 0
+
+
+class Faults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: int = Field(0, ge=0)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    down: bool = False
+    seed: int | None = None
+
+
+class NotifySimulator:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self._initial_faults = faults or Faults()
+        self.faults = self._initial_faults.model_copy()
+        self.rng = random.Random(self.faults.seed)
+        self.messages: dict[str, Message] = {}  # by idempotency key, in arrival order
+        self.refused = 0  # requests answered with an injected 503
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rng = random.Random(faults.seed)
+        log.info("notify_faults_set", **faults.model_dump(exclude_defaults=True))
+
+    def reset(self) -> None:
+        self.set_faults(self._initial_faults.model_copy())
+        self.messages.clear()
+        self.refused = 0
+
+    def receive(self, key: str, req: MessageRequest) -> tuple[Message, bool]:
+        known = self.messages.get(key)
+        if known is not None:
+            known.duplicates += 1
+            log.info("message_duplicate", key=key, message_id=known.message_id)
+            return known, True
+        msg = Message(**req.model_dump(), idempotency_key=key, received_at=datetime.now(UTC))
+        self.messages[key] = msg
+        log.info("message_received", key=key, template=msg.template, channel=msg.channel)
+        return msg, False
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "messages": len(self.messages),
+            "duplicates": sum(m.duplicates for m in self.messages.values()),
+            "refused": self.refused,
+        }
+
+
+def create_app(sim: NotifySimulator) -> FastAPI:
+    app = FastAPI(title="Notification gateway simulator")
+    app.state.sim = sim
+
+    @app.middleware("http")
+    async def inject_faults(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Only the product's endpoint is faulted: a test can always look, and end an outage.
+        if not (request.method == "POST" and request.url.path == "/messages"):
+            return await call_next(request)
+        if sim.faults.latency_ms:
+            await asyncio.sleep(sim.faults.latency_ms / 1000)
+        if sim.faults.down or (sim.faults.error_rate > 0 and sim.rng.random() < sim.faults.error_rate):
+            sim.refused += 1
+            detail = "gateway down (injected fault)" if sim.faults.down else "gateway error (injected fault)"
+            return JSONResponse({"detail": detail}, status_code=503)
+        return await call_next(request)
+
+    @app.post("/messages", status_code=202)
+    async def send(
+        req: MessageRequest,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> dict[str, Any]:
+        if not idempotency_key:
+            raise HTTPException(400, "Idempotency-Key header is required")
+        msg, duplicate = sim.receive(idempotency_key, req)
+        return {"message_id": msg.message_id, "status": "accepted", "duplicate": duplicate}
+
+    @app.get("/messages")
+    async def list_messages(
+        group_id: str | None = None, recipient: str | None = None, template: str | None = None
+    ) -> dict[str, Any]:
+        items = [
+            m.model_dump(mode="json")
+            for m in sim.messages.values()
+            if (group_id is None or m.group_id == group_id)
+            and (recipient is None or m.recipient == recipient)
+            and (template is None or m.template == template)
+        ]
+        return {"items": items, "total": len(items)}
+
+    @app.get("/admin/stats")
+    async def stats() -> dict[str, int]:
+        return sim.stats()
+
+    @app.get("/admin/faults")
+    async def get_faults() -> Faults:
+        return sim.faults
+
+    @app.post("/admin/faults")
+    async def set_faults(faults: Faults) -> Faults:
+        sim.set_faults(faults)
+        return sim.faults
+
+    @app.post("/admin/reset", status_code=204)
+    async def reset() -> Response:
+        sim.reset()
+        return Response(status_code=204)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    from jps.logging import configure_logging
+    from jps.settings import get_settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators.notify", description="The notification gateway simulator"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--down", action="store_true")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    configure_logging(json=settings.production, level=settings.log_level, process="notify-sim")
+    faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate, down=args.down, seed=args.seed)
+    log.info("notify_sim_starting", host=args.host, port=args.port)
+    app = create_app(NotifySimulator(faults))
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()
