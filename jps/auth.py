@@ -1,0 +1,73 @@
+"""Officer tokens: HS256 JWTs signed with `JPS_JWT_SECRET`.
+
+Claims (DESIGN.md, "Auth"): `sub` (officer id), `name`, `roles` (list), `regions` (list of `*`,
+2-digit province or 4-digit regency prefixes), `exp`. A token whose claims do not describe a real
+officer (an unknown role, a malformed region) is as bad as a wrong signature: `decode_token` refuses it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from jps.domain.models import Officer
+from jps.domain.roles import NATIONAL, Role
+
+ALGORITHM = "HS256"
+_REGION_SCOPE_RE = re.compile(r"^(\d{2}|\d{4})$")
+
+
+class TokenError(Exception):
+    """The token is missing, expired, badly signed or carries claims we cannot trust."""
+
+
+def mint_token(
+    secret: str,
+    *,
+    officer_id: str,
+    roles: Sequence[Role | str],
+    regions: Sequence[str],
+    name: str = "",
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+) -> str:
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": officer_id,
+        "name": name or officer_id,
+        "roles": [Role(r).value for r in roles],
+        "regions": list(regions),
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    _check_regions(claims["regions"])
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, secret: str) -> Officer:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from None
+    roles = claims.get("roles")
+    regions = claims.get("regions")
+    if not isinstance(roles, list) or not isinstance(regions, list) or not claims["sub"]:
+        raise TokenError("token claims must include sub, roles (list) and regions (list)")
+    try:
+        parsed_roles = [Role(r) for r in roles]
+    except ValueError:
+        raise TokenError(f"unknown role in token: {roles}") from None
+    _check_regions(regions)
+    return Officer(
+        id=str(claims["sub"]), name=str(claims.get("name") or ""), roles=parsed_roles, regions=regions
+    )
+
+
+def _check_regions(regions: Sequence[object]) -> None:
+    for region in regions:
+        if not isinstance(region, str) or not (region == NATIONAL or _REGION_SCOPE_RE.match(region)):
+            raise TokenError(f"region scope {region!r} must be '*', 2 or 4 digits")
