@@ -47,29 +47,31 @@ def _setup_logging(process: str) -> None:
 def dev(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where Temporal, PostgreSQL and the logs keep their data [JPS_DATA_DIR]"),
+        typer.Option(help="Where Temporal, PostgreSQL and the logs keep their data (JPS_DATA_DIR)"),
     ] = None,
-    api_port: Annotated[int | None, typer.Option(help="API port [JPS_API_PORT, 8000]")] = None,
+    api_port: Annotated[int | None, typer.Option(help="API port (JPS_API_PORT, 8000)")] = None,
     bank_port: Annotated[
-        int | None, typer.Option(help="Bank simulator port [from JPS_BANK_URL, 8100]")
+        int | None, typer.Option(help="Bank simulator port (from JPS_BANK_URL, 8100)")
     ] = None,
     notify_port: Annotated[
-        int | None, typer.Option(help="Notification simulator port [from JPS_NOTIFY_URL, 8200]")
+        int | None, typer.Option(help="Notification simulator port (from JPS_NOTIFY_URL, 8200)")
     ] = None,
-    temporal_port: Annotated[int | None, typer.Option(help="Temporal dev server gRPC port [7233]")] = None,
+    temporal_port: Annotated[int | None, typer.Option(help="Temporal dev server gRPC port (7233)")] = None,
     temporal_ui_port: Annotated[
-        int | None, typer.Option(help="Temporal UI port [from TEMPORAL_UI_URL, 8233]")
+        int | None, typer.Option(help="Temporal UI port (from TEMPORAL_UI_URL, 8233)")
     ] = None,
     worker_metrics_port: Annotated[
-        int | None, typer.Option(help="Worker metrics port [JPS_WORKER_METRICS_PORT, 9464]")
+        int | None, typer.Option(help="Worker metrics port (JPS_WORKER_METRICS_PORT, 9464)")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="Write the processes' output only to the log files")] = False,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for GET /health = 200")] = 90.0,
 ) -> None:
-    """Run the whole local stack (what `make run` does): Temporal dev server, embedded PostgreSQL,
-    migrations, demo budget, worker, simulators and API. Ctrl-C stops all of it.
+    """Run the whole local stack (what `make run` does); Ctrl-C stops all of it.
 
-    TEMPORAL_ADDRESS and DATABASE_URL, when set, point it at existing servers instead."""
+    Starts the Temporal dev server and embedded PostgreSQL under the data dir, applies migrations, loads
+    the demo budget, then runs the worker, the bank and notification simulators and the API, and prints
+    the URLs and an officer token. TEMPORAL_ADDRESS and DATABASE_URL, when set, point it at existing
+    servers instead."""
     from jps.stack import Stack, StackOptions
 
     _setup_logging("stack")
@@ -92,10 +94,12 @@ def dev(
 @app.command()
 def migrate(
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Migrations directory [the repository's migrations/]")
+        Path | None, typer.Option("--dir", help="Migrations directory (the repository's migrations/)")
     ] = None,
 ) -> None:
-    """Apply pending database migrations (DATABASE_URL, else the embedded PostgreSQL under .data/)."""
+    """Apply pending database migrations.
+
+    To DATABASE_URL, else to the embedded PostgreSQL under the data dir."""
     from jps.db import MIGRATIONS_DIR, MigrationChecksumError
     from jps.db import migrate as run_migrations
     from jps.stack import database_url
@@ -115,9 +119,10 @@ def migrate(
 
 @app.command("temporal-setup")
 def temporal_setup() -> None:
-    """Create the Temporal namespace if missing and register our search attributes (idempotent).
+    """Create the Temporal namespace if missing and register our search attributes.
 
-    For a Temporal server we did not start (docker-compose, a data centre); `jps dev` does this itself."""
+    Idempotent. For a Temporal server we did not start (docker-compose, a data centre); `jps dev` does
+    this itself."""
     from jps.temporal import connect, ensure_namespace, register_search_attributes
 
     _setup_logging("temporal-setup")
@@ -140,7 +145,7 @@ def token(
         list[str] | None, typer.Option(help="Region scope: *, 2-digit province or 4-digit regency; repeat")
     ] = None,
     name: Annotated[str, typer.Option(help="Officer's display name")] = "",
-    ttl_hours: Annotated[int | None, typer.Option(help="Validity [JPS_JWT_TTL_HOURS]")] = None,
+    ttl_hours: Annotated[int | None, typer.Option(help="Validity (JPS_JWT_TTL_HOURS)")] = None,
 ) -> None:
     """Print an officer token (HS256 JWT signed with JPS_JWT_SECRET)."""
     from datetime import timedelta

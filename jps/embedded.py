@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -32,10 +33,12 @@ def temporal_test_server_path() -> str:
 
 def start_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL under `data_dir`; returns its DSN (a Unix socket)."""
-    import pgserver  # imported here: production never loads it
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    with warnings.catch_warnings():  # platformdirs complains when XDG_RUNTIME_DIR is unset (CI, root)
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pgserver  # imported here: production never loads it
+
+        server = pgserver.get_server(str(data_dir), cleanup_mode=None)
     return str(server.get_uri())
 
 

@@ -86,7 +86,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "asyncio"):
+    for noisy in ("httpx", "httpcore", "asyncio", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

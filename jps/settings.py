@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(10, validation_alias="JPS_DB_POOL_MAX")
 
     # Auth
-    jwt_secret: str = Field("dev-only-secret-change-me", validation_alias="JPS_JWT_SECRET")
+    jwt_secret: str = Field("dev-only-jwt-secret-change-me-in-production", validation_alias="JPS_JWT_SECRET")
     jwt_ttl_hours: int = Field(12, validation_alias="JPS_JWT_TTL_HOURS")
 
     # API

@@ -384,12 +384,16 @@ class Stack:
             self.announce()
             failed = self.watch()
             if failed is not None:
-                self.console.print(f"[red]stack stopped: {failed.describe_failure()}[/red]")
+                self.console.print(
+                    Text(f"stack stopped: {failed.describe_failure()}", style="red"), soft_wrap=True
+                )
                 code = 1
         except _Stop as received:
             self.console.print(f"\n[bold]{received}: stopping the stack…[/bold]")
         except StackError as err:
-            self.console.print(f"[red bold]cannot start the stack:[/red bold] {err}")
+            self.console.print(
+                Text("cannot start the stack: ", style="red bold") + Text(str(err)), soft_wrap=True
+            )
             code = 1
         finally:
             stopping = True
@@ -434,9 +438,14 @@ class Stack:
 
         env = self._child_env()
         py = sys.executable
+        api_url = opts.url(opts.api_port)
+        bank = [py, "-m", "simulators.bank", "--port", str(opts.bank_port)]
+        bank += ["--callback-url", f"{api_url}/payments/callback"]
+        # The bank keeps its books across restarts, like a real bank.
+        bank += ["--state", str(opts.data_dir / "bank" / "journal.jsonl")]
         specs = [
             ("worker", [py, "worker.py"]),
-            ("bank", [py, "-m", "simulators.bank", "--port", str(opts.bank_port)]),
+            ("bank", bank),
             ("notify", [py, "-m", "simulators.notify", "--port", str(opts.notify_port)]),
             ("api", [py, "-m", "uvicorn", "api.main:app", "--host", opts.host, "--port", str(opts.api_port)]),
         ]
