@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck pytest bench chaos clean
+.PHONY: install run migrate test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)
 run: install
 	$(BIN)/jps dev
 
+migrate: install
+	$(BIN)/jps migrate
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -24,6 +27,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
+# pytest exits non-zero on any failure and with 5 when it collects no test: both fail `make test`.
 pytest: install
 	$(BIN)/pytest
 
