@@ -1,0 +1,1 @@
+"""The officers' HTTP API (FastAPI): `api.main:app`."""

@@ -1,0 +1,223 @@
+"""What a route may ask for, as `Annotated` aliases: the settings, the pool, the Temporal client, the
+officer behind the bearer token, and the group the officer may act on. Role and region checks live
+here, in `authorize`, and nowhere else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+import structlog
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+
+from api.errors import forbidden, record_refusal, unauthorized
+from jps.auth import TokenError, decode_token
+from jps.domain.actions import ActionSpec
+from jps.domain.models import Officer
+from jps.domain.programs import Program, ProgramPolicy, load_policies
+from jps.domain.roles import Role, is_national, region_in_scope
+from jps.settings import Settings
+from jps.temporal import connect
+
+log = structlog.get_logger()
+
+
+class TemporalConnection:
+    """The API's Temporal client, connected on first use and again after a failed attempt, so the API
+    starts (and answers /health) while Temporal is still coming up."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self._settings)
+        return self._client
+
+
+@dataclass
+class Services:
+    """Held on `app.state.services`, built once by the app's lifespan (or handed in by tests)."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    temporal: TemporalConnection
+    policies: dict[Program, ProgramPolicy]
+
+    @classmethod
+    def build(cls, settings: Settings, pool: asyncpg.Pool, client: Client | None = None) -> Services:
+        return cls(settings, pool, TemporalConnection(settings, client), load_policies(settings.policy_file))
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _settings(request: Request) -> Settings:
+    return _services(request).settings
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return _services(request).pool
+
+
+def _policies(request: Request) -> dict[Program, ProgramPolicy]:
+    return _services(request).policies
+
+
+async def _temporal(request: Request) -> Client:
+    try:
+        return await _services(request).temporal.get()
+    except (RuntimeError, OSError) as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"temporal unavailable: {exc}"
+        ) from None
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+PoliciesDep = Annotated[dict[Program, ProgramPolicy], Depends(_policies)]
+
+_bearer = HTTPBearer(auto_error=False, description="An officer token from `jps token`")
+
+
+async def _current_officer(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Officer:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized()
+    try:
+        officer = decode_token(credentials.credentials, settings.jwt_secret)
+    except TokenError as exc:
+        raise unauthorized(f"Invalid token: {exc}") from None
+    structlog.contextvars.bind_contextvars(officer=officer.id)
+    return officer
+
+
+CurrentOfficer = Annotated[Officer, Depends(_current_officer)]
+
+
+# ---- authorization: the one place ----
+
+
+def authorize(officer: Officer, *, roles: Iterable[Role] = (), region: str | None = None, what: str) -> None:
+    """403 unless the officer holds one of `roles` (when given) and `region` lies in their scope."""
+    wanted = tuple(roles)
+    if wanted and not set(officer.roles) & set(wanted):
+        raise forbidden(f"{what} needs the role {' or '.join(r.value for r in wanted)}")
+    if region is not None and not region_in_scope(region, officer.regions):
+        raise forbidden(f"region {region} is outside your scope ({', '.join(officer.regions) or 'none'})")
+
+
+def region_filter(officer: Officer) -> list[str] | None:
+    """LIKE patterns for the officer's scope; None means national (no filter)."""
+    if is_national(officer.regions):
+        return None
+    return [f"{scope}%" for scope in officer.regions]
+
+
+def require(*roles: Role) -> Callable[[Officer], Awaitable[Officer]]:
+    """A dependency that lets through officers holding one of `roles`."""
+
+    async def dependency(officer: CurrentOfficer) -> Officer:
+        authorize(officer, roles=roles, what="this endpoint")
+        return officer
+
+    return dependency
+
+
+Registrar = Annotated[Officer, Depends(require(Role.REGISTRAR))]
+Auditor = Annotated[Officer, Depends(require(Role.AUDITOR))]
+
+
+GROUP_ROW_SQL = """SELECT group_id, program, name, region_code, stage, member_count, requested_amount,
+       approved_amount, paid_amount, task_kind, task_roles, task_due_at, escalation_level, claimed_by,
+       submitted_by, submitted_at, updated_at, closed_at, state
+  FROM groups WHERE group_id = $1"""
+
+
+async def _group_in_scope(
+    group_id: Annotated[str, Path(description="The group id, e.g. TKM-3171-AB12CD34EF")],
+    officer: CurrentOfficer,
+    pool: PoolDep,
+) -> asyncpg.Record:
+    row = await pool.fetchrow(GROUP_ROW_SQL, group_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
+    authorize(officer, region=row["region_code"], what="reading this group")
+    return row
+
+
+ScopedGroup = Annotated[asyncpg.Record, Depends(_group_in_scope)]
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    officer: Officer
+    group_id: str
+    region_code: str
+    stage: str
+
+
+async def guard_action(
+    pool: asyncpg.Pool, officer: Officer, spec: ActionSpec, group_id: str
+) -> ActionContext:
+    """The cheap check before a Temporal round trip: the group exists, the role fits the action and
+    the group lies in the officer's scope. A refusal is recorded in the audit log."""
+    row = await pool.fetchrow("SELECT region_code, stage FROM groups WHERE group_id = $1", group_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
+    try:
+        authorize(officer, roles=spec.roles, region=row["region_code"], what=spec.name)
+    except HTTPException as exc:
+        await record_refusal(
+            pool, officer=officer, group_id=group_id, stage=row["stage"], action=spec.name,
+            status_code=exc.status_code, reason=str(exc.detail),
+        )  # fmt: skip
+        raise
+    return ActionContext(officer, group_id, row["region_code"], row["stage"])
+
+
+def action_guard(spec: ActionSpec) -> Callable[..., Awaitable[ActionContext]]:
+    async def dependency(
+        group_id: Annotated[str, Path(description="The group id")], officer: CurrentOfficer, pool: PoolDep
+    ) -> ActionContext:
+        return await guard_action(pool, officer, spec, group_id)
+
+    return dependency
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    def wrap(self, items: list[Any], total: int) -> dict[str, Any]:
+        return {"items": items, "total": total, "page": self.page, "size": self.size}
+
+
+def _page_params(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    size: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+) -> PageParams:
+    return PageParams(page, size)
+
+
+Paging = Annotated[PageParams, Depends(_page_params)]

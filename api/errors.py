@@ -1,0 +1,127 @@
+"""Errors the API answers, in one place: refusals to HTTP statuses, OpenAPI declarations, and the
+audit record of refused attempts (auditors want to see who tried what and was turned away)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import HTTPException, status
+
+from api.schemas import ErrorOut
+from jps.audit import append_audit
+from jps.domain.models import Officer
+from jps.lifecycle import Refusal
+
+log = structlog.get_logger()
+
+REFUSAL_STATUS: dict[str, int] = {
+    "Forbidden": status.HTTP_403_FORBIDDEN,
+    "WrongStage": status.HTTP_409_CONFLICT,
+    "NikConflict": status.HTTP_409_CONFLICT,
+    "NotFound": status.HTTP_404_NOT_FOUND,
+    "Invalid": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "IdempotencyMismatch": status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+# Refusals an auditor should see: someone tried a step they may not take, or at the wrong time.
+AUDITED_STATUSES = frozenset({status.HTTP_403_FORBIDDEN, status.HTTP_409_CONFLICT})
+
+_DESCRIPTIONS: dict[int, str] = {
+    401: "Missing, expired or badly signed bearer token",
+    403: "The officer's roles or region scope do not allow this",
+    404: "No such group (or resource)",
+    409: "Not allowed in the group's current stage, or a NIK already in another active group",
+    422: "Invalid body: `detail` names the field and the reason",
+    503: "A backing service (PostgreSQL or Temporal) is unavailable",
+}
+_EXAMPLES: dict[int, Any] = {
+    401: "Not authenticated",
+    403: "role verifier required for verify",
+    404: "no such group",
+    409: "stage is training; verify is allowed in verification only",
+    422: [{"loc": ["body", "requested_amount"], "msg": "above the programme ceiling", "type": "policy"}],
+    503: "temporal unavailable",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the error statuses a route can answer."""
+    return {
+        code: {
+            "model": ErrorOut,
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/json": {"example": {"detail": _EXAMPLES[code]}}},
+        }
+        for code in codes
+    }
+
+
+AUTHED = (401, 403)
+
+
+def field_error(field: str, reason: str, kind: str = "value_error") -> list[dict[str, Any]]:
+    """A 422 `detail` in FastAPI's own shape, naming the field."""
+    return [{"loc": ["body", *field.split(".")], "msg": reason, "type": kind}]
+
+
+def unprocessable(errors: list[tuple[str, str]], kind: str = "policy") -> HTTPException:
+    detail = [e for field, reason in errors for e in field_error(field, reason, kind)]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
+def refusal_detail(refusal: Refusal) -> str | list[dict[str, Any]]:
+    """A workflow's "Invalid" message names the field as `field: reason`; keep FastAPI's 422 shape."""
+    if REFUSAL_STATUS.get(refusal.kind) == 422 and ": " in refusal.message:
+        field, reason = refusal.message.split(": ", 1)
+        if " " not in field:
+            return field_error(field, reason, "workflow")
+    return refusal.message
+
+
+def http_error(refusal: Refusal) -> HTTPException:
+    code = REFUSAL_STATUS.get(refusal.kind, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return HTTPException(code, detail=refusal_detail(refusal))
+
+
+def forbidden(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
+
+
+def unauthorized(detail: str = "Not authenticated") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def record_refusal(
+    pool: asyncpg.Pool,
+    *,
+    officer: Officer,
+    group_id: str | None,
+    stage: str | None,
+    action: str,
+    status_code: int,
+    reason: str,
+    event: str = "action_refused",
+) -> None:
+    """Append a refused attempt (403/409) to the audit log. An audit outage must not turn a refusal
+    into a 500, so a failure here is logged and the refusal still answered."""
+    if status_code not in AUDITED_STATUSES:
+        return
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await append_audit(
+                conn,
+                group_id=group_id,
+                seq=None,
+                at=datetime.now(UTC),
+                actor=officer.id,
+                actor_roles=[r.value for r in officer.roles],
+                event=event,
+                stage=stage,
+                reason=reason,
+                details={"action": action, "status": status_code},
+            )
+    except (asyncpg.PostgresError, OSError) as exc:
+        log.error("refusal_not_audited", group_id=group_id, action=action, error=str(exc))

@@ -1,0 +1,80 @@
+"""The API application: assembles the routers, the metrics middleware and the shared services.
+
+`uvicorn api.main:app` serves it (the local stack does). Tests build their own with `create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.deps import Services
+from api.routes import audit, groups, health, imports, metrics, payments, reports, tasks
+from api.routes.metrics import MetricsMiddleware
+from jps.db import create_pool
+from jps.logging import configure_logging
+from jps.settings import Settings, get_settings
+
+DESCRIPTION = """
+JPS Flow: the officers' API for the Jaring Pengaman Sosial groups of Kemnaker (TKM and Padat Karya).
+
+Every endpoint but `/health`, `/metrics` and the bank's `/payments/callback` needs
+`Authorization: Bearer <token>` (`jps token --officer ID --role ROLE --region CODE`).
+Missing or bad token: 401; role or region not allowed: 403; step not allowed in the group's
+current stage: 409; invalid body: 422 with `detail` naming the field. NIKs are masked in every answer.
+"""
+
+TAGS = [
+    {"name": "groups", "description": "Submit, list and read groups (kelompok); their timeline"},
+    {"name": "actions", "description": "Officers' steps: one workflow update each, singly or in bulk"},
+    {"name": "imports", "description": "CSV / XLSX upload of many proposals"},
+    {"name": "tasks", "description": "The inbox: open tasks for my roles and regions"},
+    {"name": "reports", "description": "Figures per programme and stage"},
+    {"name": "audit", "description": "The hash-chained audit log"},
+    {"name": "payments", "description": "The bank gateway's signed callbacks"},
+    {"name": "health", "description": "Liveness"},
+    {"name": "metrics", "description": "Prometheus"},
+]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """An app that builds its pool and Temporal connection at start-up from `settings`, or uses the
+    `services` handed in (tests that share the test's pool and client)."""
+    cfg = services.settings if services else (settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        configure_logging(json=cfg.production, level=cfg.log_level, process="api")
+        dsn = cfg.database_url
+        if not dsn:  # started by hand, outside the stack: join the embedded PostgreSQL
+            from jps.embedded import start_postgres
+
+            dsn = start_postgres(cfg.data_dir / "pg")
+        pool = await create_pool(dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+        app.state.services = Services.build(cfg, pool)
+        try:
+            yield
+        finally:
+            await imports.JOBS.shutdown()
+            await pool.close()
+
+    app = FastAPI(
+        title="JPS Flow API",
+        version="1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.add_middleware(MetricsMiddleware)
+    for module in (health, imports, groups, tasks, reports, audit, payments, metrics):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

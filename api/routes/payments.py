@@ -1,0 +1,111 @@
+"""The bank gateway's payment callbacks: HMAC-checked, then handed to the group's workflow as a signal.
+
+Duplicates are harmless: the workflow keeps the first result per transfer. A callback for a group
+whose lifecycle has ended is acknowledged and dropped (nothing is waiting for it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import structlog
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.errors import responses
+from api.schemas import PaymentCallbackOut
+from jps.domain.models import PaymentResult
+from jps.lifecycle import PAYMENT_SIGNAL
+from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+log = structlog.get_logger()
+router = APIRouter(prefix="/payments", tags=["payments"])
+
+
+class BankCallbackIn(BaseModel):
+    """What the bank reports about one transfer (extra fields it sends are ignored)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"transfer_id": "TKM-3171-AB12CD34EF-A1-00", "batch_id": "TKM-3171-AB12CD34EF-A1",
+                 "status": "paid", "reason": "", "permanent": False, "amount": 10_000_000,
+                 "paid_at": "2020-09-20T03:00:00+00:00"}
+            ]
+        },
+    )  # fmt: skip
+    transfer_id: str
+    status: Literal["pending", "paid", "failed"]
+    reason: str = ""
+    permanent: bool = True
+    amount: int | None = None
+
+
+@router.post(
+    "/callback",
+    response_model=PaymentCallbackOut,
+    summary="Bank callback: a transfer's result (HMAC-signed; duplicates are harmless)",
+    description=(
+        f"Signed with HMAC-SHA256 over `{{timestamp}}.{{body}}` with `JPS_BANK_HMAC_SECRET`; the hex digest "
+        f"in `{SIGNATURE_HEADER}`, the Unix timestamp in `{TIMESTAMP_HEADER}` (at most 5 minutes old)."
+    ),
+    responses={
+        **responses(401, 404, 422, 503),
+        200: {"description": "Accepted, or acknowledged and ignored (`accepted: false`)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": BankCallbackIn.model_json_schema()}},
+        }
+    },
+)
+async def payment_callback(
+    request: Request,
+    settings: SettingsDep,
+    pool: PoolDep,
+    client: TemporalDep,
+    x_bank_timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
+    x_bank_signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> PaymentCallbackOut:
+    # The signature covers the raw bytes, so the body is read raw and parsed only after the check.
+    body = await request.body()
+    if not verify(body, settings.bank_hmac_secret, x_bank_timestamp, x_bank_signature):
+        log.warning("bank_callback_bad_signature")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="bad or stale bank signature")
+    try:
+        callback = BankCallbackIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False, include_context=False)
+        ) from None
+    row = await pool.fetchrow(
+        "SELECT group_id, amount FROM payments WHERE transfer_id = $1", callback.transfer_id
+    )
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown transfer {callback.transfer_id}")
+    group_id = row["group_id"]
+    bound = log.bind(group_id=group_id, transfer_id=callback.transfer_id, bank_status=callback.status)
+    if callback.amount is not None and callback.amount != row["amount"]:
+        # The reconciliation run records such a mismatch; the transfer's status still counts.
+        bound.warning("bank_callback_amount_differs", ours=row["amount"], bank=callback.amount)
+    if callback.status == "pending":
+        return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=False)
+    result = PaymentResult(
+        transfer_id=callback.transfer_id,
+        status=callback.status,
+        reason=callback.reason,
+        permanent=callback.permanent,
+    )
+    try:
+        await client.get_workflow_handle(group_id).signal(PAYMENT_SIGNAL, result)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        bound.info("bank_callback_for_closed_group")
+        return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=False)
+    bound.info("bank_callback_accepted")
+    return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=True)

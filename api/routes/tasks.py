@@ -1,0 +1,139 @@
+"""The inbox (kotak tugas): open tasks my roles and regions can act on, overdue and escalated first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from temporalio.client import Client
+
+from api.deps import (
+    ActionContext,
+    CurrentOfficer,
+    Paging,
+    PoolDep,
+    Services,
+    ServicesDep,
+    TemporalDep,
+    action_guard,
+    region_filter,
+)
+from api.errors import AUTHED, responses
+from api.schemas import GroupOut, InboxItemOut, Page, task_out
+from api.service import full_args, perform_action
+from api.sql import Where
+from jps.domain.actions import ACTIONS
+from jps.domain.roles import Role
+from jps.domain.stages import EscalationLevel, TaskKind
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+_CLAIM = ACTIONS["claim"]
+
+
+@router.get(
+    "",
+    response_model=Page[InboxItemOut],
+    summary="My inbox: open tasks for my roles in my regions, overdue and escalated first",
+    description=(
+        "A task shows when one of its roles is mine; a supervisor also sees every task of the region "
+        "that escalated to the region's supervisor or further."
+    ),
+    responses=responses(*AUTHED, 422),
+)
+async def inbox(
+    officer: CurrentOfficer,
+    pool: PoolDep,
+    paging: Paging,
+    kind: TaskKind | None = None,
+    overdue: Annotated[bool | None, Query(description="Only tasks past their due date")] = None,
+    claimed: Annotated[
+        str | None, Query(pattern="^(me|nobody|others)$", description="me, nobody or others")
+    ] = None,
+) -> dict[str, Any]:
+    where = Where()
+    where.add("task_kind IS NOT NULL")
+    roles = [r.value for r in officer.roles]
+    if Role.SUPERVISOR in officer.roles:
+        where.add(
+            "(task_roles && ?::text[] OR escalation_level >= ?)", roles, EscalationLevel.REGIONAL_SUPERVISOR
+        )
+    else:
+        where.add("task_roles && ?::text[]", roles)
+    scope = region_filter(officer)
+    if scope is not None:
+        where.add("region_code LIKE ANY(?::text[])", scope)
+    if kind:
+        where.add("task_kind = ?", kind.value)
+    if overdue is True:
+        where.add("task_due_at < now()")
+    elif overdue is False:
+        where.add("task_due_at >= now()")
+    if claimed == "me":
+        where.add("claimed_by = ?", officer.id)
+    elif claimed == "nobody":
+        where.add("claimed_by IS NULL")
+    elif claimed == "others":
+        where.add("claimed_by <> ?", officer.id)
+    total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
+    rows = await pool.fetch(
+        f"""SELECT group_id, program, name, region_code, stage, member_count, task_kind, task_roles, task_due_at,
+                   escalation_level, claimed_by, state->'open_task'->>'opened_at' AS opened_at,
+                   state->'open_task'->>'note' AS note
+              FROM groups WHERE {where.sql}
+             ORDER BY (task_due_at < now()) DESC, escalation_level DESC, task_due_at, group_id
+             LIMIT {paging.size} OFFSET {paging.offset}""",
+        *where.params,
+    )
+    items = [
+        InboxItemOut(
+            group_id=r["group_id"],
+            program=r["program"],
+            name=r["name"],
+            region_code=r["region_code"],
+            stage=r["stage"],
+            member_count=r["member_count"],
+            task=task_out(
+                {
+                    "kind": r["task_kind"],
+                    "roles": r["task_roles"] or [],
+                    "due_at": r["task_due_at"],
+                    "opened_at": r["opened_at"],
+                    "escalation_level": r["escalation_level"],
+                    "claimed_by": r["claimed_by"],
+                    "note": r["note"] or "",
+                }
+            ),
+        )
+        for r in rows
+    ]
+    return paging.wrap(items, total)
+
+
+async def _claim(ctx: ActionContext, services: Services, client: Client, release: bool) -> GroupOut:
+    args = full_args(_CLAIM, {"release": release}, ctx.officer)
+    return GroupOut.from_state(await perform_action(services, client, ctx, _CLAIM, args))
+
+
+@router.post(
+    "/{group_id}/claim",
+    response_model=GroupOut,
+    summary="Claim the group's open task, so colleagues see who is on it",
+    responses=responses(*AUTHED, 404, 409, 503),
+)
+async def claim_task(
+    ctx: Annotated[ActionContext, Depends(action_guard(_CLAIM))], services: ServicesDep, client: TemporalDep
+) -> GroupOut:
+    return await _claim(ctx, services, client, release=False)
+
+
+@router.post(
+    "/{group_id}/release",
+    response_model=GroupOut,
+    summary="Give a claimed task back to the pool",
+    responses=responses(*AUTHED, 404, 409, 503),
+)
+async def release_task(
+    ctx: Annotated[ActionContext, Depends(action_guard(_CLAIM))], services: ServicesDep, client: TemporalDep
+) -> GroupOut:
+    return await _claim(ctx, services, client, release=True)

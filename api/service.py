@@ -1,0 +1,168 @@
+"""What the routes do beyond reading: submit a proposal and perform an officer's action, each once
+for the single request, the bulk request and the importer alike. The workflow decides; this module
+checks what is cheap to check first, calls `jps.lifecycle`, and turns refusals into HTTP errors
+(recording the ones auditors want to see)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from temporalio.client import Client
+
+from api.deps import ActionContext, Services, authorize
+from api.errors import http_error, record_refusal, unprocessable
+from jps import lifecycle
+from jps.domain.actions import ACTIONS, ActionSpec
+from jps.domain.models import GroupState, Officer, Proposal
+from jps.domain.roles import Role
+from jps.lifecycle import Refusal
+
+# ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
+
+ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "resubmit": {"notes": "KTP scans of all members attached"},
+    "verify": {"decision": "approve", "notes": "documents and field check complete"},
+    "schedule-training": {"starts_on": "2020-08-10", "ends_on": "2020-08-12", "venue": "BLK Jakarta Timur"},
+    "record-attendance": {"attended_niks": ["3171014507900001", "3171010101850002"]},
+    "decide-training": {"decision": "proceed", "notes": "attendance close to the minimum; proceed"},
+    "approve-disbursement": {"amount": 10_000_000, "notes": "as requested"},
+    "authorize-disbursement": {"notes": "checked against the proposal"},
+    "update-bank-account": {
+        "bank_account": {"bank_code": "002", "account_no": "1234567890", "holder_name": "Kelompok Maju Jaya"},
+        "member_nik": None,
+    },
+    "report-visit": {
+        "visit_no": 1,
+        "visited_on": "2020-10-01",
+        "business_status": "running",
+        "monthly_revenue": 4_500_000,
+        "notes": "stall open daily",
+    },
+    "cancel": {"reason": "the group dissolved before training"},
+    "claim": {"release": False},
+}
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def _body_model(
+    spec: ActionSpec, *, optional: frozenset[str] = frozenset(), suffix: str = "Body"
+) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, info in spec.args.model_fields.items():
+        if name == "officer":
+            continue
+        annotation: Any = info.annotation
+        if name in optional:
+            fields[name] = (
+                annotation | None,
+                Field(None, description=f"{info.description or ''} omitted: see the endpoint"),
+            )
+        else:
+            fields[name] = (annotation, info)
+    model: type[BaseModel] = create_model(
+        f"{_pascal(spec.name)}{suffix}",
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [ACTION_EXAMPLES[spec.name]]}),
+        __doc__=f"{spec.summary}. The acting officer comes from the bearer token.",
+        **fields,
+    )
+    return model
+
+
+ACTION_BODIES: dict[str, type[BaseModel]] = {name: _body_model(spec) for name, spec in ACTIONS.items()}
+
+# Bulk decisions a supervisor of many groups takes at once. For approve-disbursement `amount` may be
+# omitted: each group is approved for the amount it requested.
+BULK_ACTIONS = ("verify", "schedule-training", "approve-disbursement", "authorize-disbursement", "cancel")
+BULK_OPTIONAL: dict[str, frozenset[str]] = {"approve-disbursement": frozenset({"amount"})}
+BULK_ARG_BODIES: dict[str, type[BaseModel]] = {
+    name: _body_model(ACTIONS[name], optional=BULK_OPTIONAL.get(name, frozenset()), suffix="BulkArgs")
+    for name in BULK_ACTIONS
+}
+
+
+def full_args(spec: ActionSpec, body: BaseModel | dict[str, Any], officer: Officer) -> BaseModel:
+    """The workflow's argument model: the body plus the officer, with the model's own cross-field
+    checks (e.g. ends_on not before starts_on) answered as a 422 naming the field."""
+    data = body.model_dump(exclude_none=False) if isinstance(body, BaseModel) else dict(body)
+    data["officer"] = officer
+    try:
+        return spec.args.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+async def perform_action(
+    services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
+) -> GroupState:
+    """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
+    try:
+        return await lifecycle.act(client, ctx.group_id, spec.update_name, args)
+    except Refusal as refusal:
+        error = http_error(refusal)
+        await record_refusal(
+            services.pool, officer=ctx.officer, group_id=ctx.group_id, stage=ctx.stage, action=spec.name,
+            status_code=error.status_code, reason=refusal.message,
+        )  # fmt: skip
+        raise error from None
+
+
+async def existing_with_suffix(pool: asyncpg.Pool, suffix: str) -> str | None:
+    found: str | None = await pool.fetchval(
+        "SELECT group_id FROM groups WHERE group_id LIKE '%-' || $1 LIMIT 1", suffix
+    )
+    return found
+
+
+async def submit(
+    services: Services,
+    client: Client,
+    officer: Officer,
+    proposal: Proposal,
+    idempotency_key: str | None,
+) -> GroupState:
+    """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
+    another active group; a retried Idempotency-Key answers the first result."""
+    authorize(officer, roles=(Role.REGISTRAR,), region=proposal.region_code, what="submitting a proposal")
+    policy = services.policies[proposal.program]
+    errors = proposal.policy_errors(policy)
+    if errors:
+        raise unprocessable(errors)
+    if idempotency_key:
+        suffix = lifecycle.idempotent_suffix(officer.id, idempotency_key)
+        group_id = lifecycle.group_id_for(proposal, suffix)
+        # The id embeds programme and region, so a reused key whose body changed those would map to
+        # another id: catch it by the suffix the key always yields.
+        earlier = await existing_with_suffix(services.pool, suffix)
+        if earlier is not None and earlier != group_id:
+            raise http_error(
+                Refusal(
+                    "IdempotencyMismatch",
+                    f"Idempotency-Key reused with a different body (it created {earlier})",
+                )
+            )
+    else:
+        group_id = lifecycle.group_id_for(proposal)
+    try:
+        return await lifecycle.submit_proposal(
+            client, proposal=proposal, policy=policy, submitted_by=officer.id,
+            task_queue=services.settings.temporal_task_queue, group_id=group_id,
+        )  # fmt: skip
+    except Refusal as refusal:
+        error = http_error(refusal)
+        await record_refusal(
+            services.pool, officer=officer, group_id=None, stage=None, action="submit",
+            status_code=error.status_code, reason=refusal.message, event="proposal_refused",
+        )  # fmt: skip
+        raise error from None
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=what)
