@@ -8,9 +8,12 @@ from typing import Any
 
 import asyncpg
 import structlog
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
-from api.schemas import ErrorOut
+from api.schemas import ErrorOut, mask_niks_in
 from jps.audit import append_audit
 from jps.domain.models import Officer
 from jps.lifecycle import Refusal
@@ -125,3 +128,14 @@ async def record_refusal(
             )
     except (asyncpg.PostgresError, OSError) as exc:
         log.error("refusal_not_audited", group_id=group_id, action=action, error=str(exc))
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with every NIK-shaped value in the echoed `input` masked: an invalid body must
+    not send a NIK back in clear."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k != "ctx"} for e in exc.errors()]
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": mask_niks_in(jsonable_encoder(errors))},
+    )

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from api.deps import Services
+from api.errors import validation_error_handler
 from api.routes import audit, groups, health, imports, metrics, payments, reports, tasks
 from api.routes.metrics import MetricsMiddleware
 from jps.db import create_pool
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.add_middleware(MetricsMiddleware)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     for module in (health, imports, groups, tasks, reports, audit, payments, metrics):
         app.include_router(module.router)
     return app

@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from jps.domain.models import GroupInput, GroupState, Officer, Proposal
 from jps.domain.programs import Program, ProgramPolicy
+from jps.domain.stages import Stage
 
 WORKFLOW_TYPE = "GroupLifecycleWorkflow"
 REGISTERED_UPDATE = "registered"
@@ -126,6 +127,9 @@ async def submit_proposal(
         # The first submission with this key already ran to an end (rejected, cancelled, completed):
         # answer what it ended with rather than starting anything.
         state = await query_state(client, group_id)
+        if state.seq == 0 and state.stage == Stage.REJECTED:
+            # It ended without ever being registered: the first attempt was refused; so is this one.
+            raise Refusal("NikConflict", state.outcome_reason) from None
     except (WorkflowUpdateFailedError, RPCError) as exc:
         refusal = refusal_from(exc)
         if refusal is None:
