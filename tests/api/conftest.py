@@ -118,13 +118,12 @@ async def submit(
     proposal: Proposal,
     *,
     regions: list[str] | None = None,
-    **headers: str,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    resp = await http.post(
-        "/groups",
-        json=proposal.model_dump(mode="json"),
-        headers={**stack.auth(Role.REGISTRAR, regions=regions or [proposal.region_code[:2]]), **headers},
-    )
+    headers = stack.auth(Role.REGISTRAR, regions=regions or [proposal.region_code[:2]])
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    resp = await http.post("/groups", json=proposal.model_dump(mode="json"), headers=headers)
     assert resp.status_code == 201, resp.text
     body: dict[str, Any] = resp.json()
     return body

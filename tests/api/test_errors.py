@@ -13,7 +13,6 @@ import pytest
 
 from jps.auth import mint_token
 from jps.domain.actions import ACTIONS
-from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import JWT_SECRET, Stack, act, submit, today
@@ -32,7 +31,9 @@ BAD_TOKENS: dict[str, dict[str, str]] = {
     "garbage": {"Authorization": "Bearer not-a-jwt"},
     "wrong secret": {
         "Authorization": "Bearer "
-        + mint_token("another-secret-of-at-least-32-bytes!", officer_id="x", roles=[Role.AUDITOR], regions=["*"])
+        + mint_token(
+            "another-secret-of-at-least-32-bytes!", officer_id="x", roles=[Role.AUDITOR], regions=["*"]
+        )
     },
     "expired": {"Authorization": f"Bearer {_expired()}"},
     "unknown role": {
@@ -41,10 +42,13 @@ BAD_TOKENS: dict[str, dict[str, str]] = {
     },
     "bad region": {
         "Authorization": "Bearer "
-        + jwt.encode({"sub": "x", "roles": ["auditor"], "regions": ["Jakarta"], "exp": 4102444800}, JWT_SECRET)
+        + jwt.encode(
+            {"sub": "x", "roles": ["auditor"], "regions": ["Jakarta"], "exp": 4102444800}, JWT_SECRET
+        )
     },
     "no exp": {
-        "Authorization": "Bearer " + jwt.encode({"sub": "x", "roles": ["auditor"], "regions": ["*"]}, JWT_SECRET)
+        "Authorization": "Bearer "
+        + jwt.encode({"sub": "x", "roles": ["auditor"], "regions": ["*"]}, JWT_SECRET)
     },
 }
 
@@ -103,7 +107,9 @@ async def test_reading_a_group_outside_scope_is_403_and_listing_hides_it(
     assert (await http.get(f"/groups/{gid}", headers=bandung)).status_code == 403
     assert (await http.get(f"/groups/{gid}/history", headers=bandung)).status_code == 403
     assert (await http.get("/groups", headers=bandung)).json()["total"] == 0
-    assert (await http.get("/groups", headers=stack.auth(Role.VERIFIER, regions=["3171"]))).json()["total"] == 1
+    assert (await http.get("/groups", headers=stack.auth(Role.VERIFIER, regions=["3171"]))).json()[
+        "total"
+    ] == 1
     assert (await http.get("/groups/TKM-3171-NOSUCHGRP0", headers=bandung)).status_code == 404
 
 
@@ -132,7 +138,9 @@ async def test_policy_violations_are_422_naming_the_field(stack: Stack, http: ht
                            json=factories.proposal(amount=90_000_000).model_dump(mode="json"))  # fmt: skip
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["loc"] == ["body", "requested_amount"]
-    resp = await http.post("/groups", headers=registrar, json=factories.proposal(size=5).model_dump(mode="json"))
+    resp = await http.post(
+        "/groups", headers=registrar, json=factories.proposal(size=5).model_dump(mode="json")
+    )
     assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["body", "members"]
 
 
@@ -164,8 +172,17 @@ async def test_action_body_and_workflow_data_checks_are_422(stack: Stack, http: 
                      {"attended_niks": ["3171010101800009"]}, expect=422)  # fmt: skip
     assert resp["detail"][0]["loc"] == ["body", "attended_niks", "0"]
     assert "3171010101800009" not in str(resp)
-    await act(http, stack, gid, "record-attendance", Role.TRAINER, {"attended_niks": [m.nik for m in proposal.members]})
-    resp = await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 12_000_000}, expect=422)
+    await act(
+        http,
+        stack,
+        gid,
+        "record-attendance",
+        Role.TRAINER,
+        {"attended_niks": [m.nik for m in proposal.members]},
+    )
+    resp = await act(
+        http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 12_000_000}, expect=422
+    )
     assert resp["detail"][0]["loc"] == ["body", "amount"] and "requested" in resp["detail"][0]["msg"]
     resp = await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 0}, expect=422)
     assert resp["detail"][0]["loc"] == ["body", "amount"]
@@ -176,9 +193,13 @@ async def test_action_body_and_workflow_data_checks_are_422(stack: Stack, http: 
 
 async def test_wrong_stage_is_409_and_audited(stack: Stack, http: httpx.AsyncClient) -> None:
     gid = (await submit(http, stack, factories.proposal()))["group_id"]
-    resp = await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 1_000_000}, expect=409)
+    resp = await act(
+        http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 1_000_000}, expect=409
+    )
     assert "verification" in resp["detail"]
-    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "reject", "notes": "fictitious members"})
+    await act(
+        http, stack, gid, "verify", Role.VERIFIER, {"decision": "reject", "notes": "fictitious members"}
+    )
     resp = await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"}, expect=409)
     rows = await stack.pool.fetch("SELECT * FROM audit_log WHERE event = 'action_refused' ORDER BY id")
     assert [(r["actor"], r["details"]["action"], r["details"]["status"]) for r in rows] == [
@@ -210,8 +231,8 @@ async def test_nik_in_another_active_group_is_409_naming_it(stack: Stack, http: 
 
 async def test_idempotency_key_returns_the_first_result(stack: Stack, http: httpx.AsyncClient) -> None:
     proposal = factories.proposal()
-    first = await submit(http, stack, proposal, **{"Idempotency-Key": "batch-7/row-12"})
-    again = await submit(http, stack, proposal, **{"Idempotency-Key": "batch-7/row-12"})
+    first = await submit(http, stack, proposal, key="batch-7/row-12")
+    again = await submit(http, stack, proposal, key="batch-7/row-12")
     assert again["group_id"] == first["group_id"]
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 1
     # another registrar using the same key string gets their own group (the key is per registrar)
@@ -234,9 +255,9 @@ async def test_idempotency_key_returns_the_first_result(stack: Stack, http: http
 
 async def test_idempotent_retry_after_the_group_closed(stack: Stack, http: httpx.AsyncClient) -> None:
     proposal = factories.proposal()
-    first = await submit(http, stack, proposal, **{"Idempotency-Key": "k-closed"})
+    first = await submit(http, stack, proposal, key="k-closed")
     await act(http, stack, first["group_id"], "verify", Role.VERIFIER, {"decision": "reject", "notes": "no"})
-    again = await submit(http, stack, proposal, **{"Idempotency-Key": "k-closed"})
+    again = await submit(http, stack, proposal, key="k-closed")
     assert again["group_id"] == first["group_id"] and again["stage"] == "rejected"
 
 
@@ -265,7 +286,9 @@ HARMLESS: dict[str, dict[str, Any]] = {
     "decide-training": {"decision": "proceed", "notes": "n"},
     "approve-disbursement": {"amount": 1_000_000},
     "authorize-disbursement": {},
-    "update-bank-account": {"bank_account": {"bank_code": "002", "account_no": "12345678", "holder_name": "X"}},
+    "update-bank-account": {
+        "bank_account": {"bank_code": "002", "account_no": "12345678", "holder_name": "X"}
+    },
     "report-visit": {"visit_no": 1, "visited_on": "2020-10-01", "business_status": "running"},
     "cancel": {"reason": "x"},  # too short: 422 before anything changes
     "claim": {"release": True},  # nobody claimed it: a release is refused
@@ -277,7 +300,12 @@ async def test_authorization_matrix(stack: Stack, http: httpx.AsyncClient) -> No
     refusals = 0
     for action, spec in ACTIONS.items():
         for role in Role:
-            for scope, regions in (("in", ["3171"]), ("province", ["31"]), ("national", ["*"]), ("out", ["32"])):
+            for scope, regions in (
+                ("in", ["3171"]),
+                ("province", ["31"]),
+                ("national", ["*"]),
+                ("out", ["32"]),
+            ):
                 resp = await http.post(
                     f"/groups/{gid}/actions/{action}",
                     json=HARMLESS[action],
