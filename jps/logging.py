@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
@@ -17,6 +19,10 @@ import structlog
 from jps.domain.nik import mask_nik
 
 _configured = False
+
+# `uvicorn --log-config` file: uvicorn's loggers keep no handlers of their own and propagate to the root
+# logger, which the app configures here, so its lines are ours too.
+UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 
 # Any 16-digit run that is not part of a longer number: NIK-shaped, so it never reaches a log in clear.
 _NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
@@ -28,7 +34,15 @@ def _mask_text(text: str) -> str:
     return _NIK_RUN.sub(lambda m: mask_nik(m.group(0)), text)
 
 
-def _mask_niks(_logger: object, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_colour_copies(
+    _logger: object, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """uvicorn passes an ANSI-coloured copy of its message as an `extra`: noise in our lines."""
+    event.pop("color_message", None)
+    return event
+
+
+def _mask_niks(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Last line of defence: NIK fields are masked, and so is any NIK-shaped number in a text value
     (an exception message, a Temporal SDK line that quotes an input) before rendering."""
     for key, value in event.items():
@@ -78,7 +92,7 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_colour_copies],
         processors=final,
     )
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -49,6 +49,7 @@ from rich.text import Text
 from jps.db import migrate
 from jps.domain.roles import NATIONAL, Role
 from jps.embedded import start_postgres, stop_postgres, temporal_cli_path
+from jps.logging import UVICORN_LOG_CONFIG
 from jps.settings import PROJECT_ROOT, Settings
 from jps.temporal import search_attribute_flags
 
@@ -443,11 +444,13 @@ class Stack:
         bank += ["--callback-url", f"{api_url}/payments/callback"]
         # The bank keeps its books across restarts, like a real bank.
         bank += ["--state", str(opts.data_dir / "bank" / "journal.jsonl")]
+        api = [py, "-m", "uvicorn", "api.main:app", "--host", opts.host, "--port", str(opts.api_port)]
+        api += ["--log-config", str(UVICORN_LOG_CONFIG)]
         specs = [
             ("worker", [py, "worker.py"]),
             ("bank", bank),
             ("notify", [py, "-m", "simulators.notify", "--port", str(opts.notify_port)]),
-            ("api", [py, "-m", "uvicorn", "api.main:app", "--host", opts.host, "--port", str(opts.api_port)]),
+            ("api", api),
         ]
         for i, (name, argv) in enumerate(specs):
             child = Child(name, argv, env, opts.logs_dir / f"{name}.log", _COLOURS[i + 1], opts.echo)
@@ -493,7 +496,7 @@ class Stack:
             "--db-filename", str(o.temporal_db),
             "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.temporal_ui_port),
             "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            "--log-level", "warn",
+            "--log-level", "error",
             *search_attribute_flags(),
         ]  # fmt: skip
         if self.settings.temporal_namespace != "default":

@@ -92,6 +92,14 @@ def test_every_app_command_exists(services: dict[str, dict[str, Any]]) -> None:
                 pytest.fail(f"{name}: unrecognised command {argv}")
 
 
+def test_files_named_inside_the_app_image_exist(services: dict[str, dict[str, Any]]) -> None:
+    # The Dockerfile's WORKDIR /app is the repository's root.
+    for name in APP_SERVICES:
+        for part in command_of(services[name]):
+            if part.startswith("/app/"):
+                assert (PROJECT_ROOT / part.removeprefix("/app/")).is_file(), f"{name}: {part} missing"
+
+
 def test_mounted_scripts_exist(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         mounts = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ from temporalio import activity, workflow
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from jps.logging import configure_from_settings, configure_logging
+from jps.logging import UVICORN_LOG_CONFIG, configure_from_settings, configure_logging
 from jps.settings import get_settings
 
 NIK = "3171014501900001"  # DKI Jakarta, a woman born 05-01-1990
@@ -89,6 +90,19 @@ def test_stdlib_loggers_go_through_the_same_pipeline(json_log: io.StringIO) -> N
     assert event["event"] == f"retrying poll for {MASKED}"
     assert event["attempt"] == 3
     assert event["group_id"] == "PK-3201-0007"
+
+
+def test_uvicorn_lines_join_the_pipeline_with_our_log_config(json_log: io.StringIO) -> None:
+    # What `uvicorn --log-config jps/uvicorn_logging.json` does before the app configures logging.
+    logging.config.dictConfig(json.loads(UVICORN_LOG_CONFIG.read_text()))
+    access = logging.getLogger("uvicorn.access")
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/health", "1.1", 200)
+    logging.getLogger("uvicorn.error").info("Started", extra={"color_message": "\x1b[36mStarted\x1b[0m"})
+
+    first, second = events(json_log)
+    assert first["logger"] == "uvicorn.access"
+    assert first["event"] == '127.0.0.1:5000 - "GET /health HTTP/1.1" 200'
+    assert second["event"] == "Started" and "color_message" not in second
 
 
 async def test_temporal_activity_logger_goes_through_structlog(json_log: io.StringIO) -> None:
