@@ -11,8 +11,9 @@ Semantics the product relies on (the README of the simulators repeats them):
   an already known transfer id is refused with 409 too, so a lost key can never cause a double pay.
   The body's `callback_url` is delivery metadata and is not part of the comparison.
 - A transfer is `pending` until the settle delay passes, then `paid` (money moved, `paid_at` set)
-  or `failed`. Accounts registered as closed, or whose number starts with `999`, fail at once with
-  reason `account_closed` (permanent: an officer must fix the bank details).
+  or `failed`. Accounts registered as closed, or whose number starts with `999`, fail with reason
+  `account_closed` (permanent: an officer must fix the bank details): at once when the account is
+  already closed at intake, at settle time when it was closed while the transfer waited.
 - Every settled transfer gets one signed callback (see `jps.signing`), unless a fault drops it.
   Callback delivery retries connection errors and 5xx a few times, then gives up: the product
   must poll `GET /transfers/{id}`, which always tells the truth.
@@ -47,7 +48,7 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +57,10 @@ from typing import Annotated, Any, Literal
 import httpx
 import structlog
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jps.signing import signed_headers
 
@@ -314,7 +316,7 @@ class BankSimulator:
                 raise HTTPException(409, "idempotency key reused with a different body")
             t.duplicates += 1
             self._save(t)
-            log.info("transfer_replayed", key=key, transfer_id=t.transfer_id, status=t.status)
+            log.debug("transfer_replayed", key=key, transfer_id=t.transfer_id, status=t.status)
             return t
         if req.transfer_id in self.transfers:
             log.warning("transfer_id_conflict", key=key, transfer_id=req.transfer_id)
@@ -333,7 +335,7 @@ class BankSimulator:
         self.transfers[t.transfer_id] = t
         self.keys[key] = t.transfer_id
         self._save(t)
-        log.info("transfer_received", transfer_id=t.transfer_id, amount=t.amount, status=t.status)
+        log.debug("transfer_received", transfer_id=t.transfer_id, amount=t.amount, status=t.status)
         if t.status == "pending":
             self._spawn(self._settle_later(t.transfer_id))
         else:
@@ -348,6 +350,9 @@ class BankSimulator:
         await asyncio.sleep(max(0.0, self.config.settle_delay_ms - elapsed_ms) / 1000)
         if self.transfers.get(transfer_id) is not t or t.status != "pending":
             return  # reset meanwhile
+        if self.is_closed(t.account_no):
+            # Closed while the transfer waited: a bank checks the account when it moves the money.
+            t.outcome, t.reason = "failed", "account_closed"
         t.status = t.outcome
         t.settled_at = _now()
         if t.status == "paid":
@@ -359,7 +364,7 @@ class BankSimulator:
     async def _deliver_callback(self, t: Transfer) -> None:
         url = t.callback_url or self.config.callback_url
         if not url:
-            log.info("callback_skipped_no_url", transfer_id=t.transfer_id)
+            log.debug("callback_skipped_no_url", transfer_id=t.transfer_id)
             return
         if self.roll(self.faults.drop_callback_rate):
             self.callbacks["dropped"] += 1
@@ -388,11 +393,15 @@ class BankSimulator:
             except httpx.HTTPError as exc:
                 outcome = type(exc).__name__
             else:
+                if resp.is_success:
+                    self.callbacks["sent"] += 1
+                    log.debug("callback_sent", transfer_id=transfer_id)
+                    return
                 if resp.status_code < 500:
-                    # A 4xx is the receiver refusing this callback: sending it again changes nothing.
-                    key = "sent" if resp.is_success else "failed"
-                    self.callbacks[key] += 1
-                    log.info("callback_" + key, transfer_id=transfer_id, http_status=resp.status_code)
+                    # The receiver refuses this callback (bad signature, unknown transfer):
+                    # sending the same bytes again changes nothing, so the product must poll.
+                    self.callbacks["failed"] += 1
+                    log.warning("callback_refused", transfer_id=transfer_id, http_status=resp.status_code)
                     return
                 outcome = f"http_{resp.status_code}"
             log.info("callback_retry", transfer_id=transfer_id, attempt=attempt, outcome=outcome)
@@ -480,6 +489,34 @@ class BankSimulator:
 # ---- HTTP ----
 
 
+class FaultMiddleware:
+    """Latency and 5xx in front of the product-facing endpoints.
+
+    Plain ASGI rather than `@app.middleware("http")`: that wrapper costs a task group per
+    request, and the simulator must not be what limits a benchmark.
+    """
+
+    def __init__(self, app: ASGIApp, sim: BankSimulator) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        # Admin endpoints stay reliable: a test must always be able to look, and to turn faults off.
+        if scope["type"] != "http" or path.startswith("/admin") or path == "/health":
+            await self.app(scope, receive, send)
+            return
+        faults = self.sim.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if self.sim.roll(faults.error_rate):
+            log.info("fault_injected", fault="error", path=path)
+            response = JSONResponse({"detail": "bank unavailable (injected fault)"}, status_code=503)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(sim: BankSimulator) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -490,19 +527,7 @@ def create_app(sim: BankSimulator) -> FastAPI:
     app = FastAPI(title="Bank gateway simulator", lifespan=lifespan)
     app.state.sim = sim
 
-    @app.middleware("http")
-    async def inject_faults(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Admin endpoints stay reliable: a test must always be able to look, and to turn faults off.
-        if request.url.path.startswith("/admin") or request.url.path == "/health":
-            return await call_next(request)
-        if sim.faults.latency_ms:
-            await asyncio.sleep(sim.faults.latency_ms / 1000)
-        if sim.roll(sim.faults.error_rate):
-            log.info("fault_injected", fault="error", path=request.url.path)
-            return JSONResponse({"detail": "bank unavailable (injected fault)"}, status_code=503)
-        return await call_next(request)
+    app.add_middleware(FaultMiddleware, sim=sim)
 
     @app.post("/transfers", status_code=202)
     async def create_transfer(

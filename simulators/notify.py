@@ -18,15 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = structlog.get_logger()
 
@@ -79,11 +79,11 @@ class NotifySimulator:
         known = self.messages.get(key)
         if known is not None:
             known.duplicates += 1
-            log.info("message_duplicate", key=key, message_id=known.message_id)
+            log.debug("message_duplicate", key=key, message_id=known.message_id)
             return known, True
         msg = Message(**req.model_dump(), idempotency_key=key, received_at=datetime.now(UTC))
         self.messages[key] = msg
-        log.info("message_received", key=key, template=msg.template, channel=msg.channel)
+        log.debug("message_received", key=key, template=msg.template, channel=msg.channel)
         return msg, False
 
     def stats(self) -> dict[str, int]:
@@ -94,24 +94,34 @@ class NotifySimulator:
         }
 
 
+class FaultMiddleware:
+    """Latency, errors and outages in front of `POST /messages` (plain ASGI: cheap per request)."""
+
+    def __init__(self, app: ASGIApp, sim: NotifySimulator) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only the product's endpoint is faulted: a test can always look, and end an outage.
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != "/messages":
+            await self.app(scope, receive, send)
+            return
+        sim, faults = self.sim, self.sim.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.down or (faults.error_rate > 0 and sim.rng.random() < faults.error_rate):
+            sim.refused += 1
+            detail = "gateway down (injected fault)" if faults.down else "gateway error (injected fault)"
+            await JSONResponse({"detail": detail}, status_code=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(sim: NotifySimulator) -> FastAPI:
     app = FastAPI(title="Notification gateway simulator")
     app.state.sim = sim
 
-    @app.middleware("http")
-    async def inject_faults(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Only the product's endpoint is faulted: a test can always look, and end an outage.
-        if not (request.method == "POST" and request.url.path == "/messages"):
-            return await call_next(request)
-        if sim.faults.latency_ms:
-            await asyncio.sleep(sim.faults.latency_ms / 1000)
-        if sim.faults.down or (sim.faults.error_rate > 0 and sim.rng.random() < sim.faults.error_rate):
-            sim.refused += 1
-            detail = "gateway down (injected fault)" if sim.faults.down else "gateway error (injected fault)"
-            return JSONResponse({"detail": detail}, status_code=503)
-        return await call_next(request)
+    app.add_middleware(FaultMiddleware, sim=sim)
 
     @app.post("/messages", status_code=202)
     async def send(

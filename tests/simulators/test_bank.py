@@ -197,6 +197,17 @@ async def test_closed_account_fails_permanently(
     assert bank_sim.ledger()["total_paid"] == 0
 
 
+async def test_account_closed_while_pending_fails_at_settle_time(
+    client: BankClient, bank_sim: BankAdmin
+) -> None:
+    bank_sim.config(settle_delay_ms=300)
+    assert (await client.create_transfer(spec(account_no="5550002"))).status == "pending"
+    bank_sim.close_account("5550002")
+    assert await wait_settled(client, "g1:1") == "failed"
+    t = await client.get_transfer("g1:1")
+    assert t is not None and (t.reason, t.permanent) == ("account_closed", True)
+
+
 async def test_accepted_then_failed_is_final_but_not_permanent(
     client: BankClient, bank_sim: BankAdmin
 ) -> None:
