@@ -27,6 +27,7 @@ import jwt
 import psutil
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 
 from jps.domain.roles import NATIONAL, Role
 from jps.settings import PROJECT_ROOT, Settings
@@ -80,9 +81,9 @@ def ports() -> dict[str, int]:
     return dict(zip(names, free_ports(len(names)), strict=True))
 
 
-def start_stack(data_dir: Path, ports: dict[str, int], log_name: str) -> StackRun:
+def start_stack(data_dir: Path, ports: dict[str, int], log_name: str, **extra_env: str) -> StackRun:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(PYTHONUNBUFFERED="1", **extra_env)
     jps = Path(sys.executable).parent / "jps"
     argv = [str(jps)] if jps.exists() else [sys.executable, "-m", "jps.cli"]
     argv += ["dev", "--data-dir", str(data_dir), "--quiet", "--ready-timeout", str(READY_TIMEOUT_S)]
@@ -279,3 +280,28 @@ def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path: Path) -> None:
             assert not (data_dir / "pg").exists()  # refused before starting anything
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_existing_servers_are_used_instead_of_starting_ours(
+    pg_dsn: str, dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """TEMPORAL_ADDRESS and DATABASE_URL point the stack at servers it did not start (the session's)."""
+    data_dir = Path(f"/tmp/jps-stack-{uuid.uuid4().hex[:8]}")
+    data_dir.mkdir()
+    address = dev_env.client.service_client.config.target_host
+    ports = dict(zip(["api", "bank", "notify", "temporal_ui", "worker_metrics"], free_ports(5), strict=True))
+    queue = f"stack-external-{uuid.uuid4().hex[:8]}"  # not the default queue of the shared dev server
+    run = start_stack(
+        data_dir, ports, "external", TEMPORAL_ADDRESS=address, DATABASE_URL=pg_dsn, TEMPORAL_TASK_QUEUE=queue
+    )
+    try:
+        health = wait_healthy(run)
+        assert health["temporal"] == "up" and health["postgres"] == "up"
+        info = state(run)
+        assert info["temporal_address"] == address and info["database_url"] == pg_dsn
+        assert not (data_dir / "temporal.db").exists() and not (data_dir / "pg").exists()
+        assert "temporal" not in json.loads((data_dir / "stack.json").read_text())["children"]
+    finally:
+        assert stop(run) == 0, run.text()[-4000:]
+    assert_nothing_left(run, [])
+    shutil.rmtree(data_dir, ignore_errors=True)
