@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -146,7 +147,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileError(f"not a readable XLSX workbook: {exc}") from None
     try:
         sheet = workbook.active
