@@ -1,0 +1,136 @@
+"""A group's timeline from its Temporal history (JSON and CSV, with the UI link), the fallback to the
+audit log once the history is gone, and the audit log's hash chain catching a changed or removed row
+(over HTTP and through `jps audit verify`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+
+from jps.audit import append_audit
+from jps.domain.roles import Role
+from tests import factories
+from tests.api.conftest import Stack, act, submit, today
+from tests.api.test_seed_and_reports import run_cli
+
+
+async def _group_in_training(stack: Stack, http: httpx.AsyncClient) -> tuple[str, list[str]]:
+    proposal = factories.proposal()
+    gid = (await submit(http, stack, proposal))["group_id"]
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve", "notes": "lengkap"})
+    await act(http, stack, gid, "schedule-training", Role.TRAINER,
+              {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"})  # fmt: skip
+    await act(http, stack, gid, "record-attendance", Role.TRAINER,
+              {"attended_niks": [m.nik for m in proposal.members[:10]]})  # fmt: skip
+    return gid, [m.nik for m in proposal.members]
+
+
+async def test_history_from_temporal_as_json_and_csv(stack: Stack, http: httpx.AsyncClient) -> None:
+    gid, niks = await _group_in_training(stack, http)
+    auditor = stack.auth(Role.AUDITOR, regions=["*"], officer="auditor-7")
+    resp = await http.get(f"/groups/{gid}/history", headers=auditor)
+    assert resp.status_code == 200
+    history = resp.json()
+    assert history["source"] == "temporal"
+    assert (
+        history["temporal_ui_url"] == f"{stack.settings.temporal_ui_url}/namespaces/default/workflows/{gid}"
+    )
+    events = [(e["event"], e["stage"], e["officer"]) for e in history["events"]]
+    assert events == [
+        ("workflow_started", None, None),
+        ("proposal_submitted", "verification", "registrar-1"),
+        ("verification_approved", "training", "verifier-1"),
+        ("training_scheduled", "training", "trainer-1"),
+        ("training_attendance_insufficient", "training", "trainer-1"),
+    ]
+    verified = history["events"][2]
+    assert verified["reason"] == "lengkap" and verified["details"]["from_stage"] == "verification"
+    assert history["events"][4]["details"] == {"attempt": 1, "attended": 10, "members": 20}
+    assert not any(nik in resp.text for nik in niks)
+    times = [e["at"] for e in history["events"]]
+    assert times == sorted(times)
+
+    resp = await http.get(f"/groups/{gid}/history?format=csv", headers=auditor)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert [r["event"] for r in rows] == [e[0] for e in events]
+    assert rows[2]["officer"] == "verifier-1" and rows[2]["reason"] == "lengkap"
+
+
+async def test_history_falls_back_to_the_audit_log_when_temporal_forgot(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    gid = (await submit(http, stack, factories.proposal()))["group_id"]
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "reject", "notes": "fiktif"})
+    # What the namespace's retention leaves years later: the read model and the audit log in
+    # PostgreSQL, and a Temporal that has never heard of the workflow id. The group's rows are
+    # copied under an id Temporal does not know (the dev server deletes histories only eventually).
+    old = gid[:-10] + "RETENTION0"
+    await stack.pool.execute(
+        """INSERT INTO groups SELECT $2, program, name, region_code, stage, member_count, requested_amount,
+               approved_amount, paid_amount, task_kind, task_roles, task_due_at, escalation_level, claimed_by,
+               submitted_by, submitted_at, updated_at, paid_at, closed_at, last_seq, state
+           FROM groups WHERE group_id = $1""",
+        gid,
+        old,
+    )
+    async with stack.pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch("SELECT * FROM audit_log WHERE group_id = $1 ORDER BY id", gid):
+            await append_audit(
+                conn, group_id=old, seq=row["seq"], at=row["at"], actor=row["actor"],
+                actor_roles=row["actor_roles"], event=row["event"], stage=row["stage"], reason=row["reason"],
+                details=row["details"],
+            )  # fmt: skip
+    history = (
+        await http.get(f"/groups/{old}/history", headers=stack.auth(Role.AUDITOR, regions=["*"]))
+    ).json()
+    assert history["source"] == "audit_log"
+    assert [(e["event"], e["stage"], e["officer"], e["reason"]) for e in history["events"]] == [
+        ("proposal_submitted", "verification", "registrar-1", ""),
+        ("verification_rejected", "rejected", "verifier-1", "fiktif"),
+    ]
+
+
+async def test_audit_log_and_tamper_detection(stack: Stack, http: httpx.AsyncClient) -> None:
+    gid, _ = await _group_in_training(stack, http)
+    await act(
+        http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"}, expect=409
+    )  # refused: audited
+    auditor = stack.auth(Role.AUDITOR, regions=["*"])
+
+    page = (await http.get("/audit?size=2", headers=auditor)).json()
+    assert page["total"] == 5 and len(page["items"]) == 2 and page["items"][0]["event"] == "action_refused"
+    mine = (await http.get(f"/audit?group_id={gid}&actor=trainer-1", headers=auditor)).json()
+    assert [r["event"] for r in mine["items"]] == ["training_attendance_insufficient", "training_scheduled"]
+    assert all(r["hash"] and r["prev_hash"] for r in mine["items"])
+    elsewhere = (await http.get("/audit", headers=stack.auth(Role.AUDITOR, regions=["32"]))).json()
+    assert elsewhere["total"] == 0
+
+    assert (await http.get("/audit/verify", headers=auditor)).json() == {
+        "valid": True, "rows": 5, "broken_at_id": None, "problem": None,
+    }  # fmt: skip
+    code, out = await run_cli(stack, "audit", "verify")
+    assert code == 0 and "5 rows" in out
+
+    # someone edits a row's reason in the database
+    target = await stack.pool.fetchval("SELECT id FROM audit_log WHERE event = 'verification_approved'")
+    await stack.pool.execute("UPDATE audit_log SET reason = 'approved by the minister' WHERE id = $1", target)
+    verdict = (await http.get("/audit/verify", headers=auditor)).json()
+    assert verdict == {
+        "valid": False,
+        "rows": target - 1,
+        "broken_at_id": target,
+        "problem": "row content changed",
+    }
+    code, out = await run_cli(stack, "audit", "verify")
+    assert code == 1 and "BROKEN" in out and f"row id {target}" in out
+
+    # put it back, then remove a row instead
+    await stack.pool.execute("UPDATE audit_log SET reason = 'lengkap' WHERE id = $1", target)
+    assert (await http.get("/audit/verify", headers=auditor)).json()["valid"] is True
+    await stack.pool.execute("DELETE FROM audit_log WHERE id = $1", target + 1)
+    verdict = (await http.get("/audit/verify", headers=auditor)).json()
+    assert verdict["valid"] is False and verdict["broken_at_id"] == target + 2
+    assert verdict["problem"] == "row missing before it"
