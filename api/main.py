@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from api import openapi
 from api.deps import Services
 from api.errors import validation_error_handler
-from api.routes import audit, groups, health, imports, metrics, payments, reports, tasks
+from api.routes import audit, budget, groups, health, imports, metrics, payments, reports, tasks
 from api.routes.metrics import MetricsMiddleware
 from jps.db import create_pool
 from jps.logging import configure_logging
@@ -35,6 +35,7 @@ TAGS = [
     {"name": "imports", "description": "CSV / XLSX upload of many proposals"},
     {"name": "tasks", "description": "The inbox: open tasks for my roles and regions"},
     {"name": "reports", "description": "Figures per programme and stage"},
+    {"name": "budget", "description": "Allocations per programme and region; disbursement freezes"},
     {"name": "audit", "description": "The hash-chained audit log"},
     {"name": "payments", "description": "The bank gateway's signed callbacks"},
     {"name": "health", "description": "Liveness"},
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for module in (health, imports, groups, tasks, reports, audit, payments, metrics):
+    for module in (health, imports, groups, tasks, reports, budget, audit, payments, metrics):
         app.include_router(module.router)
     openapi.install(app)
     return app
