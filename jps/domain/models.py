@@ -257,6 +257,7 @@ class GroupState(BaseModel):
     approved_amount: int | None = None
     approved_by: str | None = None
     authorized_by: str | None = None
+    paid_at: datetime | None = None
     open_task: Task | None = None
     escalation_level: int = 0
     training: list[TrainingSession] = Field(default_factory=list)
@@ -285,9 +286,10 @@ class TransitionRecord(BaseModel):
     officer: str | None = Field(None, description="Acting officer id; None for automated events")
     officer_roles: list[str] = Field(default_factory=list)
     reason: str = ""
-    details: dict[str, str | int | float | bool | None | list[str]] = Field(default_factory=dict)
+    details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
     notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
     state: GroupState | None = Field(None, description="The group's state after the step (read model)")
+    write_members: bool = Field(False, description="Members changed: rewrite them (and their NIK claims)")
 
 
 class GroupInput(BaseModel):

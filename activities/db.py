@@ -1,0 +1,241 @@
+"""PostgreSQL read model and audit writer: the `record_transition` activity.
+
+One transaction per workflow step writes the group row, its members (and so their NIK claims),
+the stage transition, the audit row and the outbox notifications. (group_id, seq) makes a retry a
+no-op: the audit table's unique step key is checked under the audit chain's lock. The read model
+never holds a NIK in clear in its JSON state; the members table keeps the NIK because the
+one-active-group rule is a constraint on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from jps.audit import append_audit
+from jps.domain.models import GroupState, TransitionRecord
+from jps.domain.nik import mask_nik
+from jps.domain.notifications import TEMPLATES
+from jps.domain.stages import TERMINAL_STAGES
+
+log = structlog.get_logger()
+
+NIK_CONFLICT = "NikConflict"
+
+
+def masked_state(state: GroupState) -> dict[str, Any]:
+    """The state as the read model stores it: every NIK masked."""
+    data = state.model_dump(mode="json")
+    for member in data["proposal"]["members"]:
+        member["nik"] = mask_nik(member["nik"])
+    for session in data["training"]:
+        session["attended_niks"] = [mask_nik(n) for n in session["attended_niks"]]
+    for payment in data["payments"]:
+        if payment.get("member_nik"):
+            payment["member_nik"] = mask_nik(payment["member_nik"])
+    return data
+
+
+def _recipients(template: str, state: GroupState) -> list[tuple[str, str]]:
+    """(recipient, channel) pairs: the leader by WhatsApp, officers by role@region."""
+    spec = TEMPLATES[template]
+    out: list[tuple[str, str]] = []
+    if spec.to_leader:
+        leader = next(m for m in state.proposal.members if m.is_leader)
+        out.append((leader.phone, "whatsapp"))
+    for role in spec.to_roles:
+        if role == "assignee":
+            roles = [r.value for r in state.open_task.roles] if state.open_task else []
+        else:
+            roles = [role]
+        for r in roles:
+            where = "national" if r == "directorate" else state.region_code
+            out.append((f"{r}@{where}", "email"))
+    return out
+
+
+def render(template: str, record: TransitionRecord, state: GroupState) -> str:
+    values: dict[str, Any] = defaultdict(str)
+    values.update(record.details)
+    task = state.open_task
+    values.update(
+        name=state.name,
+        group_id=state.group_id,
+        reason=record.reason,
+        amount=f"{state.approved_amount or state.requested_amount:,}",
+        region=state.region_code,
+        task=(record.details.get("task") or (task.kind.value if task else "")),
+        due_at=(record.details.get("due_at") or (task.due_at.isoformat() if task else "")),
+    )
+    if state.training:
+        last = state.training[-1]
+        values.update(
+            starts_on=last.starts_on.isoformat(), ends_on=last.ends_on.isoformat(), venue=last.venue
+        )
+    upcoming = next((v for v in state.visits if v.reported_on is None), None)
+    if upcoming:
+        values.update(visit_no=upcoming.visit_no, due_on=upcoming.due_on.isoformat())
+    return TEMPLATES[template].text.format_map(values)
+
+
+class ReadModelActivities:
+    def __init__(self, pool: asyncpg.Pool, on_outbox: Any = None) -> None:
+        self.pool = pool
+        # Called with a group id after a commit that queued messages (the notification dispatcher).
+        self.on_outbox = on_outbox
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, record: TransitionRecord) -> bool:
+        """Write one step; returns False when this step was already written (a retry)."""
+        state = record.state
+        if state is None:
+            raise ApplicationError(
+                "record_transition needs the state", type="InvalidData", non_retryable=True
+            )
+        bound = log.bind(group_id=record.group_id, workflow_id=record.group_id, officer=record.officer)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                written = await append_audit(
+                    conn,
+                    group_id=record.group_id,
+                    seq=record.seq,
+                    at=record.at,
+                    actor=record.officer,
+                    actor_roles=record.officer_roles,
+                    event=record.event,
+                    stage=record.stage.value,
+                    reason=record.reason,
+                    details=dict(record.details),
+                )
+                if not written:
+                    bound.info("transition_already_recorded", seq=record.seq, event_name=record.event)
+                    return False
+                await self._write_group(conn, record, state)
+                if record.write_members:
+                    await self._write_members(conn, state)
+                if record.stage in TERMINAL_STAGES:
+                    await conn.execute(
+                        "UPDATE members SET active = false WHERE group_id = $1", state.group_id
+                    )
+                if record.from_stage is not None or record.seq == 1:
+                    await conn.execute(
+                        """INSERT INTO stage_transitions (group_id, seq, from_stage, to_stage, at, officer, reason)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+                        state.group_id, record.seq, record.from_stage.value if record.from_stage else None,
+                        record.stage.value, record.at, record.officer, record.reason,
+                    )  # fmt: skip
+                await self._sync_payments(conn, state)
+                queued = await self._queue_notifications(conn, record, state)
+        except asyncpg.UniqueViolationError as err:
+            if "members_one_active_group_per_nik" not in str(err):
+                raise
+            raise await self._nik_conflict(state) from None
+        bound.info("transition_recorded", seq=record.seq, event_name=record.event, stage=record.stage.value)
+        if queued and self.on_outbox is not None:
+            task = asyncio.create_task(self.on_outbox(record.group_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return True
+
+    async def _write_group(
+        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupState
+    ) -> None:
+        task = state.open_task
+        paid = sum(p.amount for p in state.payments if p.status == "paid")
+        await conn.execute(
+            """INSERT INTO groups (group_id, program, name, region_code, stage, member_count, requested_amount,
+                                   approved_amount, paid_amount, task_kind, task_roles, task_due_at,
+                                   escalation_level, claimed_by, submitted_by, submitted_at, updated_at, paid_at,
+                                   closed_at, last_seq, state)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+               ON CONFLICT (group_id) DO UPDATE SET
+                   name = EXCLUDED.name, stage = EXCLUDED.stage, member_count = EXCLUDED.member_count,
+                   requested_amount = EXCLUDED.requested_amount, approved_amount = EXCLUDED.approved_amount,
+                   paid_amount = EXCLUDED.paid_amount, task_kind = EXCLUDED.task_kind,
+                   task_roles = EXCLUDED.task_roles, task_due_at = EXCLUDED.task_due_at,
+                   escalation_level = EXCLUDED.escalation_level, claimed_by = EXCLUDED.claimed_by,
+                   updated_at = EXCLUDED.updated_at, paid_at = EXCLUDED.paid_at, closed_at = EXCLUDED.closed_at,
+                   last_seq = EXCLUDED.last_seq, state = EXCLUDED.state
+               WHERE groups.last_seq < EXCLUDED.last_seq""",
+            state.group_id, state.program.value, state.name, state.region_code, state.stage.value,
+            len(state.proposal.members), state.requested_amount, state.approved_amount, paid,
+            task.kind.value if task else None, [r.value for r in task.roles] if task else None,
+            task.due_at if task else None, state.escalation_level, task.claimed_by if task else None,
+            state.submitted_by, state.submitted_at, record.at, state.paid_at,
+            record.at if state.stage in TERMINAL_STAGES else None, record.seq, masked_state(state),
+        )  # fmt: skip
+
+    async def _write_members(self, conn: asyncpg.Connection, state: GroupState) -> None:
+        niks = [m.nik for m in state.proposal.members]
+        clash = await conn.fetchrow(
+            "SELECT group_id, nik FROM members WHERE active AND nik = ANY($1) AND group_id <> $2 LIMIT 1",
+            niks,
+            state.group_id,
+        )
+        if clash:
+            raise _conflict_error(clash["nik"], clash["group_id"])
+        await conn.execute("DELETE FROM members WHERE group_id = $1", state.group_id)
+        await conn.executemany(
+            """INSERT INTO members (group_id, member_no, nik, nik_masked, name, gender, birth_date, phone,
+                                    is_leader, bank_code, account_no, active)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+            [
+                (state.group_id, i + 1, m.nik, mask_nik(m.nik), m.name, m.gender.value if m.gender else None,
+                 m.birth_date, m.phone, m.is_leader, m.bank_account.bank_code if m.bank_account else None,
+                 m.bank_account.account_no if m.bank_account else None, state.stage not in TERMINAL_STAGES)
+                for i, m in enumerate(state.proposal.members)
+            ],
+        )  # fmt: skip
+
+    async def _nik_conflict(self, state: GroupState) -> ApplicationError:
+        """The constraint fired under concurrency: name the group that won."""
+        clash = await self.pool.fetchrow(
+            "SELECT group_id, nik FROM members WHERE active AND nik = ANY($1) AND group_id <> $2 LIMIT 1",
+            [m.nik for m in state.proposal.members],
+            state.group_id,
+        )
+        if clash is None:  # the other group went inactive meanwhile: let the activity retry
+            return ApplicationError("NIK claim raced with a closing group; retrying", type="Transient")
+        return _conflict_error(clash["nik"], clash["group_id"])
+
+    async def _sync_payments(self, conn: asyncpg.Connection, state: GroupState) -> None:
+        final = [(p.transfer_id, p.status, p.reason) for p in state.payments if p.status != "pending"]
+        if final:
+            await conn.executemany(
+                """UPDATE payments SET status = $2, reason = $3, settled_at = now()
+                   WHERE transfer_id = $1 AND status = 'pending'""",
+                final,
+            )
+
+    async def _queue_notifications(
+        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupState
+    ) -> bool:
+        rows = []
+        for template in record.notify:
+            body = render(template, record, state)
+            for n, (recipient, channel) in enumerate(_recipients(template, state)):
+                message_id = f"{record.group_id}:{record.seq}:{template}:{n}"
+                rows.append((message_id, record.group_id, recipient, channel, template, body))
+        if rows:
+            await conn.executemany(
+                """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING""",
+                rows,
+            )
+        return bool(rows)
+
+
+def _conflict_error(nik: str, other_group: str) -> ApplicationError:
+    return ApplicationError(
+        f"members: NIK {mask_nik(nik)} is already in active group {other_group}",
+        {"field": "members", "other_group": other_group},
+        type=NIK_CONFLICT,
+        non_retryable=True,
+    )

@@ -1,0 +1,167 @@
+"""The budget ledger (anggaran) in PostgreSQL: allocations per programme and region, reservations,
+settlement and release, and disbursement freezes.
+
+A reservation draws on the most specific allocation that exists for the group's region (the
+regency, else its province). The database enforces "never overspent": the reserving UPDATE only
+matches while `reserved + spent + amount <= amount`, and a CHECK constraint backs it, so a hundred
+concurrent approvals can never push an allocation over. Reservations are keyed group_id:attempt, so
+a retried activity reserves once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import asyncpg
+import structlog
+from temporalio import activity
+
+from activities.contracts import BudgetRequest, BudgetResult, FreezeStatus, SettleRequest
+from jps.domain.nik import PROVINCE_CODES
+from jps.domain.programs import Program
+
+log = structlog.get_logger()
+
+# The demo allocation per province and programme that `make run` loads: enough for a newcomer to
+# walk groups to the end, small enough that "budget exhausted" is reachable by hand.
+DEMO_ALLOCATION = 5_000_000_000
+
+
+def _candidate_regions(region_code: str) -> list[str]:
+    return [region_code, region_code[:2]]
+
+
+class LedgerActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @activity.defn(name="check_freeze")
+    async def check_freeze(self, req: BudgetRequest) -> FreezeStatus:
+        return await active_freeze(self.pool, req.program, req.region_code)
+
+    @activity.defn(name="reserve_budget")
+    async def reserve_budget(self, req: BudgetRequest) -> BudgetResult:
+        rid = req.reservation_id
+        bound = log.bind(group_id=req.group_id, workflow_id=req.group_id, reservation_id=rid)
+        async with self.pool.acquire() as conn, conn.transaction():
+            existing = await conn.fetchrow(
+                "SELECT region_code, status FROM budget_reservations WHERE reservation_id = $1", rid
+            )
+            if existing is not None:  # a retry of a reservation that already committed
+                return BudgetResult(
+                    reserved=True, reservation_id=rid, allocation_region=existing["region_code"]
+                )
+            allocations = await conn.fetch(
+                """SELECT region_code, amount - reserved - spent AS available FROM budget_allocations
+                   WHERE program = $1 AND region_code = ANY($2) FOR UPDATE""",
+                req.program,
+                _candidate_regions(req.region_code),
+            )
+            if not allocations:
+                reason = f"no budget allocation for {req.program} in region {req.region_code} or its province"
+                bound.warning("budget_missing", reason=reason)
+                return BudgetResult(reserved=False, reservation_id=rid, reason=reason)
+            # The most specific allocation wins (regency before province).
+            chosen = max(allocations, key=lambda r: len(r["region_code"]))
+            row = await conn.fetchrow(
+                """UPDATE budget_allocations SET reserved = reserved + $3, updated_at = now()
+                   WHERE program = $1 AND region_code = $2 AND reserved + spent + $3 <= amount
+                   RETURNING region_code""",
+                req.program,
+                chosen["region_code"],
+                req.amount,
+            )
+            if row is None:
+                reason = (
+                    f"budget of {req.program} region {chosen['region_code']} has Rp {chosen['available']:,} "
+                    f"left, Rp {req.amount:,} needed"
+                )
+                bound.warning("budget_insufficient", reason=reason)
+                return BudgetResult(reserved=False, reservation_id=rid, reason=reason)
+            await conn.execute(
+                """INSERT INTO budget_reservations (reservation_id, group_id, program, region_code, amount, status)
+                   VALUES ($1, $2, $3, $4, $5, 'reserved')""",
+                rid, req.group_id, req.program, row["region_code"], req.amount,
+            )  # fmt: skip
+        bound.info("budget_reserved", amount=req.amount, allocation_region=row["region_code"])
+        return BudgetResult(reserved=True, reservation_id=rid, allocation_region=row["region_code"])
+
+    @activity.defn(name="settle_budget")
+    async def settle_budget(self, req: SettleRequest) -> None:
+        """Move what was paid from reserved to spent and release the rest. Idempotent."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            res = await conn.fetchrow(
+                "SELECT * FROM budget_reservations WHERE reservation_id = $1 FOR UPDATE", req.reservation_id
+            )
+            if res is None or res["status"] != "reserved":
+                return
+            paid = min(req.paid_amount, res["amount"])
+            await conn.execute(
+                """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $4, updated_at = now()
+                   WHERE program = $1 AND region_code = $2""",
+                res["program"], res["region_code"], res["amount"], paid,
+            )  # fmt: skip
+            await conn.execute(
+                "UPDATE budget_reservations SET status = $2, updated_at = now() WHERE reservation_id = $1",
+                req.reservation_id,
+                "settled" if paid > 0 else "released",
+            )
+        log.info(
+            "budget_settled", reservation_id=req.reservation_id, paid=paid, released=res["amount"] - paid
+        )
+
+
+async def active_freeze(
+    pool: asyncpg.Pool | asyncpg.Connection, program: str, region_code: str
+) -> FreezeStatus:
+    row = await pool.fetchrow(
+        """SELECT reason FROM disbursement_freezes
+           WHERE lifted_at IS NULL AND (program IS NULL OR program = $1)
+             AND (region_code IS NULL OR $2 LIKE region_code || '%')
+           ORDER BY frozen_at LIMIT 1""",
+        program,
+        region_code,
+    )
+    return FreezeStatus(frozen=row is not None, reason=row["reason"] if row else "")
+
+
+async def set_allocation(
+    conn: asyncpg.Pool | asyncpg.Connection, program: str, region_code: str, amount: int
+) -> None:
+    """Create or change an allocation. Lowering it below what is reserved and spent is refused by
+    the database's CHECK constraint."""
+    await conn.execute(
+        """INSERT INTO budget_allocations (program, region_code, amount) VALUES ($1, $2, $3)
+           ON CONFLICT (program, region_code) DO UPDATE SET amount = EXCLUDED.amount, updated_at = now()""",
+        Program(program).value,
+        region_code,
+        amount,
+    )
+
+
+async def load_allocations_csv(conn: asyncpg.Pool | asyncpg.Connection, text: str) -> int:
+    """CSV with header program,region_code,amount."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        await set_allocation(conn, row["program"].strip(), row["region_code"].strip(), int(row["amount"]))
+    return len(rows)
+
+
+async def load_demo_allocations(dsn: str, amount: int = DEMO_ALLOCATION) -> int:
+    """A demo allocation for every province and programme; existing allocations are kept."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            """INSERT INTO budget_allocations (program, region_code, amount) VALUES ($1, $2, $3)
+               ON CONFLICT (program, region_code) DO NOTHING""",
+            [(p.value, code, amount) for p in Program for code in PROVINCE_CODES],
+        )
+    finally:
+        await conn.close()
+    return len(PROVINCE_CODES) * len(Program)
+
+
+def read_csv(path: Path) -> str:
+    return path.read_text()

@@ -1,0 +1,104 @@
+"""A worker for workflow tests: the real workflows and activities, a unique task queue, the real
+PostgreSQL pool and the simulators over real HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.bank_client import BankClient
+from activities.ledger import set_allocation
+from activities.notify_client import NotifyClient
+from jps.domain.actions import ACTIONS
+from jps.domain.calendar import local_date
+from jps.domain.models import GroupInput, GroupState, Officer, Proposal
+from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
+from worker import WORKFLOWS, build_activities
+from workflows.group_lifecycle import GroupLifecycleWorkflow
+
+
+@dataclass
+class Harness:
+    client: Client
+    task_queue: str
+    pool: asyncpg.Pool
+    started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+
+    async def submit(
+        self, proposal: Proposal, *, policy: ProgramPolicy | None = None, group_id: str | None = None
+    ) -> tuple[WorkflowHandle[Any, Any], GroupState]:
+        gid = group_id or f"G-{uuid.uuid4().hex[:10]}"
+        handle = await self.client.start_workflow(
+            GroupLifecycleWorkflow.run,
+            GroupInput(
+                group_id=gid,
+                proposal=proposal,
+                policy=policy or DEFAULT_POLICIES[proposal.program],
+                submitted_by="registrar-1",
+                request_hash="test",
+            ),
+            id=gid,
+            task_queue=self.task_queue,
+        )
+        self.started.append(handle)
+        state = await handle.execute_update(GroupLifecycleWorkflow.registered)
+        return handle, state
+
+    @staticmethod
+    async def act(handle: WorkflowHandle[Any, Any], action: str, officer: Officer, **args: Any) -> GroupState:
+        spec = ACTIONS[action]
+        payload = spec.args.model_validate({**args, "officer": officer})
+        state: GroupState = await handle.execute_update(spec.update_name, payload, result_type=GroupState)
+        return state
+
+    @staticmethod
+    async def state(handle: WorkflowHandle[Any, Any]) -> GroupState:
+        state: GroupState = await handle.query("state", result_type=GroupState)
+        return state
+
+
+async def fund(pool: asyncpg.Pool, region: str = "31", amount: int = 10_000_000_000) -> None:
+    for program in ("tkm", "padat_karya"):
+        await set_allocation(pool, program, region, amount)
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, pool: asyncpg.Pool, bank_url: str, notify_url: str, callback_url: str | None = None
+) -> AsyncIterator[Harness]:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    bank = BankClient(bank_url, callback_url=callback_url)
+    notify = NotifyClient(notify_url)
+    try:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(pool, bank, notify),
+        ):
+            harness = Harness(client, queue, pool)
+            try:
+                yield harness
+            finally:
+                # Workflows a test left running must not keep timers firing on the shared server.
+                for handle in harness.started:
+                    try:
+                        await handle.terminate("test finished")
+                    except RPCError:
+                        pass  # already closed
+    finally:
+        await bank.aclose()
+        await notify.aclose()
+
+
+def today_at(now: datetime, days: int = 0) -> Any:
+    return local_date(now + timedelta(days=days))

@@ -1,0 +1,112 @@
+"""The JPS Flow worker: wires the Temporal client, the pydantic converter, the workflows and the
+activities (each activity class built once with its pool or HTTP client). Nothing else.
+
+Run: `python worker.py` (the local stack does). SIGINT/SIGTERM drain in-flight activities and exit.
+Several workers may poll the same task queue: that is how it scales out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.bank_client import BankClient
+from activities.db import ReadModelActivities
+from activities.ledger import LedgerActivities
+from activities.notifications import NotificationActivities
+from activities.notify_client import NotifyClient
+from activities.payments import PaymentActivities
+from jps.db import create_pool
+from jps.embedded import start_postgres
+from jps.logging import configure_logging
+from jps.settings import Settings, get_settings
+from jps.temporal import DATA_CONVERTER
+from workflows.group_lifecycle import GroupLifecycleWorkflow
+from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow
+
+log = structlog.get_logger()
+
+WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow]
+
+
+def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient) -> list[Callable[..., Any]]:
+    """The bound activity methods the worker registers."""
+    notifications = NotificationActivities(pool, notify)
+    read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_group)
+    ledger = LedgerActivities(pool)
+    payments = PaymentActivities(pool, bank)
+    return [
+        read_model.record_transition,
+        ledger.check_freeze,
+        ledger.reserve_budget,
+        ledger.settle_budget,
+        payments.instruct_payments,
+        payments.poll_payments,
+        notifications.dispatch_outbox,
+        notifications.send_daily_digest,
+    ]
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or start_postgres(settings.data_dir / "pg")
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=f"127.0.0.1:{settings.worker_metrics_port}")
+        )
+    )
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER,
+        runtime=runtime,
+    )  # fmt: skip
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(database_url(settings), max_size=settings.db_pool_max)
+        stack.push_async_callback(pool.close)
+        bank = BankClient(settings.bank_url, callback_url=f"{settings.api_base_url}/payments/callback")
+        stack.push_async_callback(bank.aclose)
+        notify = NotifyClient(settings.notify_url)
+        stack.push_async_callback(notify.aclose)
+        worker = Worker(
+            client,
+            task_queue=settings.temporal_task_queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(pool, bank, notify),
+            max_concurrent_activities=100,
+            graceful_shutdown_timeout=timedelta(seconds=20),
+        )
+        log.info(
+            "worker_started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_address
+        )
+        async with worker:
+            await stop.wait()
+        log.info("worker_stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(json=settings.production, level=settings.log_level, process="worker")
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

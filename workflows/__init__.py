@@ -1,0 +1,1 @@
+"""Workflows: one per file, deterministic, no I/O."""
