@@ -306,10 +306,10 @@ def import_groups(
         for r in refused:
             table.add_row(str(r["row"]), r["group_ref"], r["status"], r["field"] or "", r["reason"])
         console.print(table)
-    verb = "valid" if dry_run else "created"
+    passed = sum(r["status"] == "valid" for r in job["results"]) if dry_run else job["created"]
     console.print(
-        f"{job['rows']} rows, {job['groups']} groups: {job['created'] if not dry_run else sum(r['status'] == 'valid' for r in job['results'])} "
-        f"{verb}, {job['existing']} already imported, {job['invalid_rows']} invalid rows, "
+        f"{job['rows']} rows, {job['groups']} groups: {passed} {'valid' if dry_run else 'created'}, "
+        f"{job['existing']} already imported, {job['invalid_rows']} invalid rows, "
         f"{job['conflicts']} NIK conflicts, {job['failed']} failed"
     )
     raise typer.Exit(1 if refused else 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -231,3 +232,29 @@ async def test_bulk_verification_and_disbursement_with_a_result_per_group(
     resp = await http.post("/groups/bulk/verify", json={"group_ids": [], "args": {"decision": "approve"}},
                            headers=verifier)  # fmt: skip
     assert resp.status_code == 422
+
+
+async def test_jps_import_command(stack: Stack, tmp_path: Path) -> None:
+    from tests.api.test_seed_and_reports import run_cli
+
+    good = factories.proposal(name="Kelompok Baik")
+    bad = factories.proposal(name="Kelompok Salah")
+    bad_rows = rows_of("C-2", bad)
+    bad_rows[3]["phone"] = "12345"
+    path = tmp_path / "kelompok.csv"
+    path.write_bytes(to_csv(rows_of("C-1", good) + bad_rows))
+
+    code, out = await run_cli(
+        stack, "import", str(path), "--officer", "registrar-1", "--region", "31", "--dry-run"
+    )
+    assert code == 1, out
+    assert "C-2" in out and "phone" in out and "1 valid" in out
+    assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 0
+
+    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1", "--region", "31")
+    assert code == 1 and "1 created" in out, out
+    assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 1
+
+    path.write_bytes(to_csv(rows_of("C-1", good)))
+    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1", "--region", "31")
+    assert code == 0 and "1 already imported" in out, out
