@@ -78,7 +78,7 @@ BANK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["BankRejected", "IdempotencyConflict", "InvalidData"],
+    non_retryable_error_types=["BankRejectedError", "IdempotencyConflictError", "InvalidData"],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
@@ -121,6 +121,8 @@ class GroupLifecycleWorkflow:
         self.ready_to_pay = False
         self.payment_in_flight = False
         self.pay_attempt = 0
+        self.auto_retries = 0
+        self.fixed_accounts: set[str] = set()  # Padat Karya workers whose refused account was fixed
         self.bank_results: dict[str, PaymentResult] = {}
         self.reservation_id: str | None = None
 
@@ -571,10 +573,16 @@ class GroupLifecycleWorkflow:
                     if member.nik == args.member_nik:
                         member.bank_account = args.bank_account
                 whose = mask_nik(args.member_nik)
-            self._close_task()
-            self.ready_to_pay = True
+                self.fixed_accounts.add(args.member_nik)
+            waiting = sorted(mask_nik(p.member_nik) for p in self._failed_unresolved()
+                             if p.member_nik and p.member_nik not in self.fixed_accounts)  # fmt: skip
+            if not waiting:  # every refused account is fixed: pay again
+                self.fixed_accounts.clear()
+                self._close_task()
+                self.ready_to_pay = True
             await self._record("bank_account_updated", officer=officer, write_members=True,
-                               details={"account_of": whose, "bank_code": args.bank_account.bank_code})  # fmt: skip
+                               details={"account_of": whose, "bank_code": args.bank_account.bank_code,
+                                        "still_to_fix": waiting})  # fmt: skip
             return self.state
 
     @update_bank_account.validator
@@ -839,7 +847,7 @@ class GroupLifecycleWorkflow:
     async def _settle_payments(self, ids: list[str]) -> None:
         async with self.lock:
             paid_now = 0
-            failures: list[str] = []
+            failures: list[PaymentResult] = []
             for payment in self.state.payments:
                 if payment.transfer_id in ids:
                     result = self.bank_results[payment.transfer_id]
@@ -848,10 +856,12 @@ class GroupLifecycleWorkflow:
                     if result.status == "paid":
                         paid_now += payment.amount
                     else:
-                        failures.append(result.reason or "refused")
+                        failures.append(result)
             await self._settle_budget(paid=paid_now)
             self.payment_in_flight = False
             self.ready_to_pay = False
+            reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
+            details = {"failed": len(failures), "paid_amount": paid_now, "attempt": self.pay_attempt}
             if not failures:
                 self.state.paid_at = workflow.now()
                 self._schedule_visits()
@@ -860,11 +870,19 @@ class GroupLifecycleWorkflow:
                                        details={"amount": self.state.approved_amount or 0,
                                                 "transfers": len(self.state.payments)},
                                        notify=["aid_paid"])  # fmt: skip
+            elif (
+                not any(f.permanent for f in failures)
+                and self.auto_retries < self.policy.payment_auto_retries
+            ):
+                # The bank failed the transfer for a passing reason: a new transfer, no officer needed.
+                self.auto_retries += 1
+                self.ready_to_pay = True
+                await self._record("payment_retry", reason=reason, details=details)
             else:
-                reason = "; ".join(sorted(set(failures)))
                 self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)
-                await self._record("payment_failed", reason=reason, notify=["bank_account_rejected"],
-                                   details={"failed": len(failures), "paid_amount": paid_now})  # fmt: skip
+                await self._record(
+                    "payment_failed", reason=reason, notify=["bank_account_rejected"], details=details
+                )
 
     def _schedule_visits(self) -> None:
         schedule = self.policy.mentoring

@@ -57,6 +57,7 @@ class ProgramPolicy(BaseModel):
     bank_poll_after: timedelta = Field(
         timedelta(minutes=10), description="Poll the bank if no callback by then"
     )
+    payment_auto_retries: int = Field(3, ge=0, description="New transfers after passing bank failures")
     budget_retry_every: timedelta = Field(DAY, description="Re-check a missing budget or a freeze this often")
 
     def sla_for(self, kind: TaskKind) -> timedelta:

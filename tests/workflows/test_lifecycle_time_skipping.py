@@ -323,3 +323,109 @@ async def test_second_group_with_same_nik_is_refused(time_env: WorkflowEnvironme
     assert refusal(refused.value) == "NikConflict"
     assert state.group_id in str(refused.value.cause)
     assert await h.pool.fetchval("SELECT count(*) FROM groups") == 1
+
+
+async def test_closed_account_releases_budget_and_waits_for_new_details(
+    time_env: WorkflowEnvironment, h: Harness, bank_sim
+) -> None:
+    handle, _ = await h.submit(proposal(account_no="9990001111"))  # the bank treats 999… as closed
+    await _through_training(h, time_env, handle)
+    state = await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    for _ in range(30):
+        state = await h.state(handle)
+        if task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT:
+            break
+        await time_env.sleep(timedelta(minutes=5))
+    assert state.open_task is not None and state.open_task.kind == TaskKind.UPDATE_BANK_ACCOUNT
+    assert "account_closed" in state.open_task.note
+    assert [p.status for p in state.payments] == ["failed"]
+    budget = await h.pool.fetchrow("SELECT reserved, spent FROM budget_allocations WHERE program='tkm'")
+    assert (budget["reserved"], budget["spent"]) == (0, 0)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await h.act(
+            handle,
+            "update-bank-account",
+            MENTOR,
+            bank_account={"bank_code": "002", "account_no": "1234500000", "holder_name": "Kelompok"},
+        )
+    assert refusal(refused.value) == "Forbidden"
+    await h.act(
+        handle,
+        "update-bank-account",
+        REGISTRAR,
+        bank_account={"bank_code": "002", "account_no": "1234500000", "holder_name": "Kelompok"},
+    )
+    state = await _wait_stage(time_env, h, handle, Stage.MENTORING)
+    assert [(p.status, p.account_no) for p in state.payments] == [
+        ("failed", "9990001111"),
+        ("paid", "1234500000"),
+    ]
+    assert len({p.idempotency_key for p in state.payments}) == 2
+    budget = await h.pool.fetchrow("SELECT reserved, spent FROM budget_allocations WHERE program='tkm'")
+    assert (budget["reserved"], budget["spent"]) == (0, 10_000_000)
+    paid = [t for t in bank_sim.statement() if t["transfer_id"].startswith(state.group_id)]
+    assert [t["amount"] for t in paid] == [10_000_000]
+
+
+async def test_padat_karya_partial_failure_repays_only_the_refused_worker(
+    time_env: WorkflowEnvironment, h: Harness, bank_sim
+) -> None:
+    p = proposal(Program.PADAT_KARYA, size=10, amount=10_000_000)
+    closed = p.members[4]
+    assert closed.bank_account is not None
+    bank_sim.close_account(closed.bank_account.account_no)
+    handle, _ = await h.submit(p)
+    await _through_training(h, time_env, handle)
+    await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    for _ in range(30):
+        state = await h.state(handle)
+        if task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT:
+            break
+        await time_env.sleep(timedelta(minutes=5))
+    assert sorted(p.status for p in state.payments).count("paid") == 9
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await h.act(
+            handle,
+            "update-bank-account",
+            REGISTRAR,
+            bank_account={"bank_code": "002", "account_no": "5550001", "holder_name": "x"},
+        )
+    assert refusal(refused.value) == "Invalid"  # Padat Karya: say whose account
+    await h.act(
+        handle,
+        "update-bank-account",
+        REGISTRAR,
+        member_nik=closed.nik,
+        bank_account={"bank_code": "009", "account_no": "5550001", "holder_name": closed.name},
+    )
+    state = await _wait_stage(time_env, h, handle, Stage.MENTORING)
+    paid = [p for p in state.payments if p.status == "paid"]
+    assert len(paid) == 10 and sum(p.amount for p in paid) == 10_000_000
+    assert [p.account_no for p in state.payments if p.attempt == 2] == ["5550001"]
+    statement = [t for t in bank_sim.statement() if t["transfer_id"].startswith(state.group_id)]
+    assert sum(t["amount"] for t in statement) == 10_000_000 and len(statement) == 10
+
+
+async def test_passing_bank_failure_is_retried_without_an_officer(
+    time_env: WorkflowEnvironment, h: Harness, bank_sim
+) -> None:
+    bank_sim.faults(accepted_then_failed_rate=1.0, seed=7)
+    handle, _ = await h.submit(proposal())
+    await _through_training(h, time_env, handle)
+    await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    for _ in range(30):
+        state = await h.state(handle)
+        if len(state.payments) >= 2:
+            break
+        await time_env.sleep(timedelta(minutes=5))
+    bank_sim.faults()  # the bank recovers
+    state = await _wait_stage(time_env, h, handle, Stage.MENTORING)
+    assert [p.status for p in state.payments][-1] == "paid"
+    assert all(
+        p.status == "failed" and p.reason == "beneficiary_bank_unavailable" for p in state.payments[:-1]
+    )
+    assert (
+        state.payments[-1].attempt
+        == len(state.payments)
+        <= 1 + DEFAULT_POLICIES[Program.TKM].payment_auto_retries
+    )
