@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from jps.audit import append_audit
-from jps.domain.models import GroupState, TransitionRecord
+from jps.domain.models import GroupSummary, Proposal, TransitionRecord
 from jps.domain.nik import mask_nik
 from jps.domain.notifications import TEMPLATES
 from jps.domain.stages import TERMINAL_STAGES
@@ -29,11 +29,13 @@ log = structlog.get_logger()
 NIK_CONFLICT = "NikConflict"
 
 
-def masked_state(state: GroupState) -> dict[str, Any]:
-    """The state as the read model stores it: every NIK masked."""
+def masked_state(state: GroupSummary, proposal: Proposal | None = None) -> dict[str, Any]:
+    """The state as the read model stores it (with the proposal when given): every NIK masked."""
     data = state.model_dump(mode="json")
-    for member in data["proposal"]["members"]:
-        member["nik"] = mask_nik(member["nik"])
+    if proposal is not None:
+        data["proposal"] = proposal.model_dump(mode="json")
+        for member in data["proposal"]["members"]:
+            member["nik"] = mask_nik(member["nik"])
     for session in data["training"]:
         session["attended_niks"] = [mask_nik(n) for n in session["attended_niks"]]
     for payment in data["payments"]:
@@ -42,13 +44,12 @@ def masked_state(state: GroupState) -> dict[str, Any]:
     return data
 
 
-def _recipients(template: str, state: GroupState) -> list[tuple[str, str]]:
+def _recipients(template: str, state: GroupSummary, leader_phone: str | None) -> list[tuple[str, str]]:
     """(recipient, channel) pairs: the leader by WhatsApp, officers by role@region."""
     spec = TEMPLATES[template]
     out: list[tuple[str, str]] = []
-    if spec.to_leader:
-        leader = next(m for m in state.proposal.members if m.is_leader)
-        out.append((leader.phone, "whatsapp"))
+    if spec.to_leader and leader_phone:
+        out.append((leader_phone, "whatsapp"))
     for role in spec.to_roles:
         if role == "assignee":
             roles = [r.value for r in state.open_task.roles] if state.open_task else []
@@ -60,7 +61,7 @@ def _recipients(template: str, state: GroupState) -> list[tuple[str, str]]:
     return out
 
 
-def render(template: str, record: TransitionRecord, state: GroupState) -> str:
+def render(template: str, record: TransitionRecord, state: GroupSummary) -> str:
     values: dict[str, Any] = defaultdict(str)
     values.update(record.details)
     task = state.open_task
@@ -118,8 +119,8 @@ class ReadModelActivities:
                     bound.info("transition_already_recorded", seq=record.seq, event_name=record.event)
                     return False
                 await self._write_group(conn, record, state)
-                if record.write_members:
-                    await self._write_members(conn, state)
+                if record.proposal is not None:
+                    await self._write_members(conn, state, record.proposal)
                 if record.stage in TERMINAL_STAGES:
                     await conn.execute(
                         "UPDATE members SET active = false WHERE group_id = $1", state.group_id
@@ -136,7 +137,7 @@ class ReadModelActivities:
         except asyncpg.UniqueViolationError as err:
             if "members_one_active_group_per_nik" not in str(err):
                 raise
-            raise await self._nik_conflict(state) from None
+            raise await self._nik_conflict(state, record.proposal) from None
         bound.info("transition_recorded", seq=record.seq, event_name=record.event, stage=record.stage.value)
         if queued and self.on_outbox is not None:
             task = asyncio.create_task(self.on_outbox(record.group_id))
@@ -145,35 +146,49 @@ class ReadModelActivities:
         return True
 
     async def _write_group(
-        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupState
+        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary
     ) -> None:
         task = state.open_task
         paid = sum(p.amount for p in state.payments if p.status == "paid")
-        await conn.execute(
-            """INSERT INTO groups (group_id, program, name, region_code, stage, member_count, requested_amount,
-                                   approved_amount, paid_amount, task_kind, task_roles, task_due_at,
-                                   escalation_level, claimed_by, submitted_by, submitted_at, updated_at, paid_at,
-                                   closed_at, last_seq, state)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-               ON CONFLICT (group_id) DO UPDATE SET
-                   name = EXCLUDED.name, stage = EXCLUDED.stage, member_count = EXCLUDED.member_count,
-                   requested_amount = EXCLUDED.requested_amount, approved_amount = EXCLUDED.approved_amount,
-                   paid_amount = EXCLUDED.paid_amount, task_kind = EXCLUDED.task_kind,
-                   task_roles = EXCLUDED.task_roles, task_due_at = EXCLUDED.task_due_at,
-                   escalation_level = EXCLUDED.escalation_level, claimed_by = EXCLUDED.claimed_by,
-                   updated_at = EXCLUDED.updated_at, paid_at = EXCLUDED.paid_at, closed_at = EXCLUDED.closed_at,
-                   last_seq = EXCLUDED.last_seq, state = EXCLUDED.state
-               WHERE groups.last_seq < EXCLUDED.last_seq""",
-            state.group_id, state.program.value, state.name, state.region_code, state.stage.value,
-            len(state.proposal.members), state.requested_amount, state.approved_amount, paid,
+        columns = (
+            state.stage.value, state.requested_amount, state.approved_amount, paid,
             task.kind.value if task else None, [r.value for r in task.roles] if task else None,
             task.due_at if task else None, state.escalation_level, task.claimed_by if task else None,
-            state.submitted_by, state.submitted_at, record.at, state.paid_at,
-            record.at if state.stage in TERMINAL_STAGES else None, record.seq, masked_state(state),
+            record.at, state.paid_at, record.at if state.stage in TERMINAL_STAGES else None, record.seq,
+            masked_state(state, record.proposal), state.name,
+        )  # fmt: skip
+        if record.proposal is None:
+            # Members unchanged: keep the stored proposal inside the state document.
+            await conn.execute(
+                """UPDATE groups SET stage = $2, requested_amount = $3, approved_amount = $4, paid_amount = $5,
+                       task_kind = $6, task_roles = $7, task_due_at = $8, escalation_level = $9, claimed_by = $10,
+                       updated_at = $11, paid_at = $12, closed_at = $13, last_seq = $14,
+                       state = $15::jsonb || jsonb_build_object('proposal', state->'proposal'), name = $16
+                   WHERE group_id = $1 AND last_seq < $14""",
+                state.group_id, *columns,
+            )  # fmt: skip
+            return
+        await conn.execute(
+            """INSERT INTO groups (group_id, stage, requested_amount, approved_amount, paid_amount, task_kind,
+                                   task_roles, task_due_at, escalation_level, claimed_by, updated_at, paid_at,
+                                   closed_at, last_seq, state, name, program, region_code, member_count,
+                                   submitted_by, submitted_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+               ON CONFLICT (group_id) DO UPDATE SET
+                   stage = EXCLUDED.stage, requested_amount = EXCLUDED.requested_amount,
+                   approved_amount = EXCLUDED.approved_amount, paid_amount = EXCLUDED.paid_amount,
+                   task_kind = EXCLUDED.task_kind, task_roles = EXCLUDED.task_roles,
+                   task_due_at = EXCLUDED.task_due_at, escalation_level = EXCLUDED.escalation_level,
+                   claimed_by = EXCLUDED.claimed_by, updated_at = EXCLUDED.updated_at, paid_at = EXCLUDED.paid_at,
+                   closed_at = EXCLUDED.closed_at, last_seq = EXCLUDED.last_seq, state = EXCLUDED.state,
+                   name = EXCLUDED.name, member_count = EXCLUDED.member_count
+               WHERE groups.last_seq < EXCLUDED.last_seq""",
+            state.group_id, *columns, state.program.value, state.region_code, len(record.proposal.members),
+            state.submitted_by, state.submitted_at,
         )  # fmt: skip
 
-    async def _write_members(self, conn: asyncpg.Connection, state: GroupState) -> None:
-        niks = [m.nik for m in state.proposal.members]
+    async def _write_members(self, conn: asyncpg.Connection, state: GroupSummary, proposal: Proposal) -> None:
+        niks = [m.nik for m in proposal.members]
         clash = await conn.fetchrow(
             "SELECT group_id, nik FROM members WHERE active AND nik = ANY($1) AND group_id <> $2 LIMIT 1",
             niks,
@@ -190,22 +205,22 @@ class ReadModelActivities:
                 (state.group_id, i + 1, m.nik, mask_nik(m.nik), m.name, m.gender.value if m.gender else None,
                  m.birth_date, m.phone, m.is_leader, m.bank_account.bank_code if m.bank_account else None,
                  m.bank_account.account_no if m.bank_account else None, state.stage not in TERMINAL_STAGES)
-                for i, m in enumerate(state.proposal.members)
+                for i, m in enumerate(proposal.members)
             ],
         )  # fmt: skip
 
-    async def _nik_conflict(self, state: GroupState) -> ApplicationError:
+    async def _nik_conflict(self, state: GroupSummary, proposal: Proposal | None) -> ApplicationError:
         """The constraint fired under concurrency: name the group that won."""
         clash = await self.pool.fetchrow(
             "SELECT group_id, nik FROM members WHERE active AND nik = ANY($1) AND group_id <> $2 LIMIT 1",
-            [m.nik for m in state.proposal.members],
+            [m.nik for m in proposal.members] if proposal else [],
             state.group_id,
         )
         if clash is None:  # the other group went inactive meanwhile: let the activity retry
             return ApplicationError("NIK claim raced with a closing group; retrying", type="Transient")
         return _conflict_error(clash["nik"], clash["group_id"])
 
-    async def _sync_payments(self, conn: asyncpg.Connection, state: GroupState) -> None:
+    async def _sync_payments(self, conn: asyncpg.Connection, state: GroupSummary) -> None:
         final = [(p.transfer_id, p.status, p.reason) for p in state.payments if p.status != "pending"]
         if final:
             await conn.executemany(
@@ -215,12 +230,17 @@ class ReadModelActivities:
             )
 
     async def _queue_notifications(
-        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupState
+        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary
     ) -> bool:
+        if not record.notify:
+            return False
+        leader_phone = await conn.fetchval(
+            "SELECT phone FROM members WHERE group_id = $1 AND is_leader", state.group_id
+        )
         rows = []
         for template in record.notify:
             body = render(template, record, state)
-            for n, (recipient, channel) in enumerate(_recipients(template, state)):
+            for n, (recipient, channel) in enumerate(_recipients(template, state, leader_phone)):
                 message_id = f"{record.group_id}:{record.seq}:{template}:{n}"
                 rows.append((message_id, record.group_id, recipient, channel, template, body))
         if rows:

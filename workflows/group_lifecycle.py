@@ -266,8 +266,8 @@ class GroupLifecycleWorkflow:
             reason=reason,
             details=details or {},
             notify=notify or [],
-            state=self.state,
-            write_members=write_members,
+            state=self.state.summary(),
+            proposal=self.state.proposal if write_members else None,
         )
         try:
             await workflow.execute_activity(

@@ -244,13 +244,15 @@ class Visit(BaseModel):
     notes: str = ""
 
 
-class GroupState(BaseModel):
+class GroupSummary(BaseModel):
+    """A group's state without its proposal: what each recorded step carries (the members travel
+    only when they change, which keeps every step's history event small)."""
+
     group_id: str
     program: Program
     name: str
     region_code: str
     stage: Stage
-    proposal: Proposal
     submitted_by: str
     submitted_at: datetime
     requested_amount: int
@@ -267,6 +269,15 @@ class GroupState(BaseModel):
     outcome_reason: str = ""
     request_hash: str = Field("", description="sha256 of the submitted body (Idempotency-Key checks)")
     seq: int = Field(0, description="Number of recorded steps so far")
+
+
+class GroupState(GroupSummary):
+    """The whole state the workflow holds and its `state` query answers (NIKs in clear)."""
+
+    proposal: Proposal
+
+    def summary(self) -> GroupSummary:
+        return GroupSummary(**{name: getattr(self, name) for name in GroupSummary.model_fields})
 
 
 class TransitionRecord(BaseModel):
@@ -288,8 +299,10 @@ class TransitionRecord(BaseModel):
     reason: str = ""
     details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
     notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
-    state: GroupState | None = Field(None, description="The group's state after the step (read model)")
-    write_members: bool = Field(False, description="Members changed: rewrite them (and their NIK claims)")
+    state: GroupSummary = Field(description="The group's state after the step, for the read model")
+    proposal: Proposal | None = Field(
+        None, description="Only when the members changed: rewrite them (and their NIK claims)"
+    )
 
 
 class GroupInput(BaseModel):

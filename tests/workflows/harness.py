@@ -3,11 +3,13 @@ PostgreSQL pool and the simulators over real HTTP."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -73,7 +75,12 @@ async def fund(pool: asyncpg.Pool, region: str = "31", amount: int = 10_000_000_
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, pool: asyncpg.Pool, bank_url: str, notify_url: str, callback_url: str | None = None
+    client: Client,
+    pool: asyncpg.Pool,
+    bank_url: str,
+    notify_url: str,
+    callback_url: str | None = None,
+    record_as: str | None = None,
 ) -> AsyncIterator[Harness]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
     bank = BankClient(bank_url, callback_url=callback_url)
@@ -88,6 +95,8 @@ async def running_worker(
             harness = Harness(client, queue, pool)
             try:
                 yield harness
+                if record_as and os.environ.get(RECORD_ENV):
+                    await _record_histories(harness, Path(os.environ[RECORD_ENV]), record_as)
             finally:
                 # Workflows a test left running must not keep timers firing on the shared server.
                 for handle in harness.started:
@@ -98,6 +107,19 @@ async def running_worker(
     finally:
         await bank.aclose()
         await notify.aclose()
+
+
+RECORD_ENV = "JPS_RECORD_HISTORIES"
+
+
+async def _record_histories(harness: Harness, directory: Path, name: str) -> None:
+    """With JPS_RECORD_HISTORIES=<dir>, a test's closed workflows are written there as JSON
+    histories, which tests/workflows/test_replay.py replays against the current code forever after."""
+    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 — test tooling, not a hot path
+    for i, handle in enumerate(harness.started):
+        history = await handle.fetch_history()
+        suffix = f"-{i}" if len(harness.started) > 1 else ""
+        (directory / f"{name}{suffix}.json").write_text(history.to_json())
 
 
 def today_at(now: datetime, days: int = 0) -> Any:

@@ -41,10 +41,17 @@ REGISTRAR = officer(Role.REGISTRAR)
 
 @pytest.fixture
 async def h(
-    time_env: WorkflowEnvironment, db: asyncpg.Pool, simulators, bank_sim, notify_sim
+    request: pytest.FixtureRequest,
+    time_env: WorkflowEnvironment,
+    db: asyncpg.Pool,
+    simulators,
+    bank_sim,
+    notify_sim,
 ) -> AsyncIterator[Harness]:
     await fund(db)
-    async with running_worker(time_env.client, db, simulators.bank_url, simulators.notify_url) as harness:
+    async with running_worker(
+        time_env.client, db, simulators.bank_url, simulators.notify_url, record_as=request.node.name
+    ) as harness:
         yield harness
 
 
