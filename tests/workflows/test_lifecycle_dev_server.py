@@ -1,0 +1,197 @@
+"""The lifecycle against the real Temporal dev server and embedded PostgreSQL, in real time with
+compressed policies (one day lasts 50 ms): read model, audit rows, notifications the simulator
+received, search attributes, a retried activity, concurrent proposals sharing a NIK, and the daily
+digest schedule (the time-skipping server has no visibility or schedules:
+https://github.com/temporalio/sdk-java/issues/1903)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.worker import Worker
+
+from activities.bank_client import BankClient
+from activities.db import ReadModelActivities
+from activities.notify_client import NotifyClient
+from jps.audit import verify_chain
+from jps.domain.calendar import local_date
+from jps.domain.models import TransitionRecord
+from jps.domain.programs import Program, compressed_policies
+from jps.domain.roles import Role
+from jps.domain.stages import Stage
+from jps.schedules import DAILY_DIGEST, ensure_schedules
+from jps.settings import get_settings
+from jps.temporal import SA_STAGE
+from tests.factories import officer, proposal
+from tests.workflows.harness import Harness, fund, running_worker
+from worker import WORKFLOWS, build_activities
+
+POLICIES = compressed_policies(seconds_per_day=0.05)
+VERIFIER, TRAINER, FINANCE, MENTOR = (
+    officer(r) for r in (Role.VERIFIER, Role.TRAINER, Role.FINANCE, Role.MENTOR)
+)
+
+
+@pytest.fixture
+async def h(
+    dev_client: Client, db: asyncpg.Pool, simulators: Any, bank_sim: Any, notify_sim: Any
+) -> AsyncIterator[Harness]:
+    await fund(db)
+    async with running_worker(dev_client, db, simulators.bank_url, simulators.notify_url) as harness:
+        yield harness
+
+
+async def eventually(check: Any, within: float = 20.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {within}s: {value!r}")
+        await asyncio.sleep(0.1)
+
+
+async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_sim: Any) -> None:
+    handle, state = await h.submit(proposal(Program.TKM), policy=POLICIES[Program.TKM])
+    gid = state.group_id
+    today = local_date(state.submitted_at)
+    await h.act(handle, "verify", VERIFIER, decision="approve", notes="lengkap")
+    await h.act(handle, "schedule-training", TRAINER, starts_on=today, ends_on=today, venue="BLK")
+    await h.act(handle, "record-attendance", TRAINER, attended_niks=[m.nik for m in state.proposal.members])
+    await h.act(handle, "approve-disbursement", FINANCE, amount=9_500_000)
+
+    async def in_mentoring() -> Any:
+        s = await h.state(handle)
+        return s if s.stage == Stage.MENTORING else None
+
+    state = await eventually(in_mentoring)
+    for visit in state.visits:
+        await h.act(handle, "report-visit", MENTOR, visit_no=visit.visit_no, visited_on=local_date(state.paid_at),
+                    business_status="running", monthly_revenue=2_500_000)  # fmt: skip
+    final = await handle.result()
+    assert final.stage == Stage.COMPLETED
+
+    row = await h.pool.fetchrow("SELECT * FROM groups WHERE group_id = $1", gid)
+    assert (row["stage"], row["approved_amount"], row["paid_amount"]) == ("completed", 9_500_000, 9_500_000)
+    transitions = [r["to_stage"] for r in await h.pool.fetch(
+        "SELECT to_stage FROM stage_transitions WHERE group_id = $1 ORDER BY seq", gid)]  # fmt: skip
+    assert transitions == ["verification", "training", "disbursement", "mentoring", "completed"]
+    audit = await h.pool.fetch("SELECT * FROM audit_log WHERE group_id = $1 ORDER BY seq", gid)
+    assert [r["seq"] for r in audit] == list(range(1, final.seq + 1))
+    by_event = {r["event"]: r for r in audit}
+    assert by_event["verification_approved"]["actor"] == "verifier-1"
+    assert by_event["disbursement_approved"]["actor"] == "finance-1" and by_event["aid_paid"]["actor"] is None
+    async with h.pool.acquire() as conn:
+        assert (await verify_chain(conn))["valid"]
+    assert await h.pool.fetchval("SELECT status FROM payments WHERE group_id = $1", gid) == "paid"
+
+    leader = next(m for m in final.proposal.members if m.is_leader)
+
+    async def leader_messages() -> Any:
+        got = {m["template"] for m in notify_sim.messages(group_id=gid, recipient=leader.phone)}
+        wanted = {"proposal_received", "proposal_approved", "training_scheduled", "aid_paid", "completed"}
+        return got if wanted <= got else None
+
+    await eventually(leader_messages)
+
+    # Search attributes follow the group (visibility lags a little).
+    async def listed() -> Any:
+        found = [
+            w.id
+            async for w in h.client.list_workflows(f"{SA_STAGE.name} = 'completed' AND WorkflowId = '{gid}'")
+        ]
+        return found
+
+    assert await eventually(listed) == [gid]
+
+
+class FlakyReadModel(ReadModelActivities):
+    """Commits, then loses its answer on the first attempt: Temporal retries a step already written."""
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, record: TransitionRecord) -> bool:
+        written = await super().record_transition(record)
+        if activity.info().attempt == 1:
+            raise RuntimeError("connection lost after commit")
+        return written
+
+
+async def test_retried_activity_writes_no_duplicate_rows(
+    dev_client: Client, db: asyncpg.Pool, simulators: Any, notify_sim: Any
+) -> None:
+    bank = BankClient(simulators.bank_url)
+    notify = NotifyClient(simulators.notify_url)
+    activities = [a for a in build_activities(db, bank, notify) if a.__name__ != "record_transition"]
+    flaky = FlakyReadModel(db)
+    queue = "flaky-read-model"
+    async with Worker(dev_client, task_queue=queue, workflows=WORKFLOWS,
+                      activities=[flaky.record_transition, *activities]):  # fmt: skip
+        harness = Harness(dev_client, queue, db)
+        handle, state = await harness.submit(proposal())  # default policy: no timer fires meanwhile
+        state = await harness.act(handle, "verify", VERIFIER, decision="revise", notes="foto usaha kurang")
+        await handle.terminate("test finished")
+    await bank.aclose()
+    await notify.aclose()
+    gid = state.group_id
+    assert await db.fetchval("SELECT count(*) FROM audit_log WHERE group_id = $1", gid) == state.seq == 2
+    assert await db.fetchval("SELECT count(*) FROM stage_transitions WHERE group_id = $1", gid) == 2
+    assert await db.fetchval("SELECT count(*) FROM members WHERE group_id = $1", gid) == 20
+    outbox = await db.fetch("SELECT id FROM notification_outbox WHERE group_id = $1", gid)
+    assert len(outbox) == len({r["id"] for r in outbox}) > 0
+    async with db.acquire() as conn:
+        assert (await verify_chain(conn))["valid"]
+
+
+async def test_two_concurrent_proposals_sharing_a_nik(h: Harness) -> None:
+    first, second = proposal(name="Kelompok A"), proposal(name="Kelompok B")
+    second.members[7] = first.members[2].model_copy(update={"is_leader": False})
+    results = await asyncio.gather(
+        h.submit(first, policy=POLICIES[Program.TKM]), h.submit(second, policy=POLICIES[Program.TKM]),
+        return_exceptions=True,
+    )  # fmt: skip
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    assert len(won) == 1 and len(lost) == 1
+    assert (
+        isinstance(lost[0], WorkflowUpdateFailedError)
+        and getattr(lost[0].cause, "type", None) == "NikConflict"
+    )
+    winner = won[0][1].group_id
+    assert winner in str(lost[0].cause)
+    assert [r["group_id"] for r in await h.pool.fetch("SELECT group_id FROM groups")] == [winner]
+    shared = first.members[2].nik
+    assert await h.pool.fetchval("SELECT count(*) FROM members WHERE nik = $1 AND active", shared) == 1
+
+
+async def test_daily_digest_schedule_reaches_the_supervisors(h: Harness, notify_sim: Any) -> None:
+    _, state = await h.submit(proposal(region="3171"), policy=POLICIES[Program.TKM])
+
+    async def overdue() -> Any:
+        return await h.pool.fetchval(
+            "SELECT escalation_level FROM groups WHERE group_id = $1", state.group_id
+        )
+
+    await eventually(overdue)  # the compressed SLA passed: the verification task is overdue
+    settings = get_settings().model_copy(update={"temporal_task_queue": h.task_queue})
+    names = await ensure_schedules(h.client, settings)
+    assert DAILY_DIGEST in names
+    assert await ensure_schedules(h.client, settings) == names  # idempotent: updates in place
+    await h.client.get_schedule_handle(DAILY_DIGEST).trigger()
+
+    async def digest() -> Any:
+        return [
+            m for m in notify_sim.messages(recipient="supervisor@3171") if m["template"] == "daily_digest"
+        ]
+
+    [message] = await eventually(digest)
+    assert "3171" in message["body"] and "1 tugas" in message["body"]
+    for schedule_id in names:
+        await h.client.get_schedule_handle(schedule_id).delete()
