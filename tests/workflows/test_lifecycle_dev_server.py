@@ -195,3 +195,32 @@ async def test_daily_digest_schedule_reaches_the_supervisors(h: Harness, notify_
     assert "3171" in message["body"] and "1 tugas" in message["body"]
     for schedule_id in names:
         await h.client.get_schedule_handle(schedule_id).delete()
+
+
+async def test_gateway_outage_delays_messages_but_never_blocks_a_group(h: Harness, notify_sim: Any) -> None:
+    notify_sim.faults(down=True)
+    handle, state = await h.submit(proposal())
+    state = await h.act(handle, "verify", VERIFIER, decision="approve")
+    assert state.stage == Stage.TRAINING  # the lifecycle went on
+    gid = state.group_id
+
+    async def attempted() -> Any:
+        return await h.pool.fetchval(
+            "SELECT count(*) FROM notification_outbox WHERE group_id = $1 AND attempts > 0 AND sent_at IS NULL",
+            gid,
+        )
+
+    await eventually(attempted)
+    assert notify_sim.messages(group_id=gid) == []
+    notify_sim.faults()  # the gateway is back: the sweep (the schedule's activity) delivers the rest
+    settings = get_settings().model_copy(update={"temporal_task_queue": h.task_queue})
+    await h.client.execute_workflow(
+        "OutboxSweepWorkflow", id=f"sweep-{gid}", task_queue=settings.temporal_task_queue
+    )
+    pending = await h.pool.fetchval(
+        "SELECT count(*) FROM notification_outbox WHERE group_id = $1 AND sent_at IS NULL", gid
+    )
+    assert pending == 0
+    templates = {m["template"] for m in notify_sim.messages(group_id=gid)}
+    assert {"proposal_received", "proposal_approved"} <= templates
+    await handle.terminate("test finished")
