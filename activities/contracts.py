@@ -21,6 +21,7 @@ class BudgetRequest(BaseModel):
 
 class BudgetResult(BaseModel):
     reserved: bool
+    frozen: bool = Field(False, description="Disbursements are frozen for this programme or region")
     reservation_id: str
     allocation_region: str | None = Field(None, description="The allocation drawn on (regency or province)")
     reason: str = ""
@@ -29,11 +30,6 @@ class BudgetResult(BaseModel):
 class FreezeStatus(BaseModel):
     frozen: bool
     reason: str = ""
-
-
-class SettleRequest(BaseModel):
-    reservation_id: str
-    paid_amount: int = Field(ge=0, description="What the bank paid; the rest of the reservation is released")
 
 
 class PaymentBatch(BaseModel):

@@ -18,6 +18,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import settle_reservation
 from jps.audit import append_audit
 from jps.domain.models import GroupSummary, Proposal, TransitionRecord
 from jps.domain.nik import mask_nik
@@ -133,6 +134,8 @@ class ReadModelActivities:
                         record.stage.value, record.at, record.officer, record.reason,
                     )  # fmt: skip
                 await self._sync_payments(conn, state)
+                if record.settle is not None:
+                    await settle_reservation(conn, record.settle)
                 queued = await self._queue_notifications(conn, record, state)
         except asyncpg.UniqueViolationError as err:
             if "members_one_active_group_per_nik" not in str(err):

@@ -18,7 +18,8 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from activities.contracts import BudgetRequest, BudgetResult, FreezeStatus, SettleRequest
+from activities.contracts import BudgetRequest, BudgetResult, FreezeStatus
+from jps.domain.models import BudgetSettlement
 from jps.domain.nik import PROVINCE_CODES
 from jps.domain.programs import Program
 
@@ -89,28 +90,32 @@ class LedgerActivities:
         return BudgetResult(reserved=True, reservation_id=rid, allocation_region=row["region_code"])
 
     @activity.defn(name="settle_budget")
-    async def settle_budget(self, req: SettleRequest) -> None:
-        """Move what was paid from reserved to spent and release the rest. Idempotent."""
+    async def settle_budget(self, req: BudgetSettlement) -> None:
+        """Workflows started before PATCH_LEDGER_STEPS settle here; later ones inside record_transition."""
         async with self.pool.acquire() as conn, conn.transaction():
-            res = await conn.fetchrow(
-                "SELECT * FROM budget_reservations WHERE reservation_id = $1 FOR UPDATE", req.reservation_id
-            )
-            if res is None or res["status"] != "reserved":
-                return
-            paid = min(req.paid_amount, res["amount"])
-            await conn.execute(
-                """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $4, updated_at = now()
-                   WHERE program = $1 AND region_code = $2""",
-                res["program"], res["region_code"], res["amount"], paid,
-            )  # fmt: skip
-            await conn.execute(
-                "UPDATE budget_reservations SET status = $2, updated_at = now() WHERE reservation_id = $1",
-                req.reservation_id,
-                "settled" if paid > 0 else "released",
-            )
-        log.info(
-            "budget_settled", reservation_id=req.reservation_id, paid=paid, released=res["amount"] - paid
-        )
+            await settle_reservation(conn, req)
+
+
+async def settle_reservation(conn: asyncpg.Connection, req: BudgetSettlement) -> None:
+    """Move what was paid from reserved to spent and release the rest, in the caller's transaction.
+    Idempotent: a reservation already closed is left alone."""
+    res = await conn.fetchrow(
+        "SELECT * FROM budget_reservations WHERE reservation_id = $1 FOR UPDATE", req.reservation_id
+    )
+    if res is None or res["status"] != "reserved":
+        return
+    paid = min(req.paid_amount, res["amount"])
+    await conn.execute(
+        """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $4, updated_at = now()
+           WHERE program = $1 AND region_code = $2""",
+        res["program"], res["region_code"], res["amount"], paid,
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE budget_reservations SET status = $2, updated_at = now() WHERE reservation_id = $1",
+        req.reservation_id,
+        "settled" if paid > 0 else "released",
+    )
+    log.info("budget_settled", reservation_id=req.reservation_id, paid=paid, released=res["amount"] - paid)
 
 
 async def active_freeze(

@@ -32,13 +32,13 @@ with workflow.unsafe.imports_passed_through():
         BudgetResult,
         FreezeStatus,
         PaymentBatch,
-        SettleRequest,
     )
     from jps.domain.actions import ACTIONS
     from jps.domain.calendar import end_of_local_day, local_date
     from jps.domain.models import (
         ApproveDisbursementArgs,
         AuthorizeDisbursementArgs,
+        BudgetSettlement,
         CancelArgs,
         ClaimTaskArgs,
         DecideTrainingArgs,
@@ -81,6 +81,13 @@ BANK_RETRY = RetryPolicy(
     non_retryable_error_types=["BankRejectedError", "IdempotencyConflictError", "InvalidData"],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+# workflow.patched ids: each names a change to the command sequence; histories under tests/histories
+# recorded before it replay through the old branch.
+PATCH_LEDGER_STEPS = "ledger-steps-merged-v1"  # freeze check inside reserve_budget; settle inside the record
+# The bank activities heartbeat every second: a worker killed mid-batch is noticed after this long
+# and the batch retried with the same keys, instead of after the whole start-to-close timeout.
+BANK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 def _refuse(kind: str, message: str) -> ApplicationError:
@@ -252,6 +259,7 @@ class GroupLifecycleWorkflow:
         details: dict[str, Any] | None = None,
         notify: list[str] | None = None,
         write_members: bool = False,
+        settle: BudgetSettlement | None = None,
     ) -> None:
         self.state.seq += 1
         record = TransitionRecord(
@@ -268,6 +276,7 @@ class GroupLifecycleWorkflow:
             notify=notify or [],
             state=self.state.summary(),
             proposal=self.state.proposal if write_members else None,
+            settle=settle,
         )
         try:
             await workflow.execute_activity(
@@ -733,23 +742,22 @@ class GroupLifecycleWorkflow:
             request = BudgetRequest(group_id=self.state.group_id, program=self.state.program.value,
                                     region_code=self.state.region_code, amount=amount_due,
                                     attempt=self.pay_attempt + 1)  # fmt: skip
-            freeze = await workflow.execute_activity(
-                "check_freeze", request, result_type=FreezeStatus,
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
-            )  # fmt: skip
-            if freeze.frozen:
-                wait = (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", freeze.reason)
-            else:
+            if workflow.patched(PATCH_LEDGER_STEPS):
+                # One activity checks the freeze and reserves the budget.
                 budget = await workflow.execute_activity(
                     "reserve_budget", request, result_type=BudgetResult,
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
                 )  # fmt: skip
-                if budget.reserved:
+                if budget.frozen:
+                    wait = (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", budget.reason)
+                elif budget.reserved:
                     self.pay_attempt += 1
                     self.reservation_id = budget.reservation_id
                     ids = await self._instruct(amount_due)
                 else:
                     wait = (TaskKind.AWAIT_BUDGET, "budget_unavailable", budget.reason)
+            else:
+                wait, ids = await self._reserve_before_ledger_steps_patch(request, amount_due)
             if wait is not None:
                 kind, event, reason = wait
                 if self.state.open_task is None or self.state.open_task.kind != kind:
@@ -762,6 +770,27 @@ class GroupLifecycleWorkflow:
             return
         await self._await_bank(ids)
         await self._settle_payments(ids)
+
+    async def _reserve_before_ledger_steps_patch(
+        self, request: BudgetRequest, amount_due: int
+    ) -> tuple[tuple[TaskKind, str, str] | None, list[str]]:
+        """The command sequence of workflows started before PATCH_LEDGER_STEPS: a separate freeze
+        check. Remove with `workflow.deprecate_patch` once no such workflow runs."""
+        freeze = await workflow.execute_activity(
+            "check_freeze", request, result_type=FreezeStatus,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
+        )  # fmt: skip
+        if freeze.frozen:
+            return (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", freeze.reason), []
+        budget = await workflow.execute_activity(
+            "reserve_budget", request, result_type=BudgetResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
+        )  # fmt: skip
+        if not budget.reserved:
+            return (TaskKind.AWAIT_BUDGET, "budget_unavailable", budget.reason), []
+        self.pay_attempt += 1
+        self.reservation_id = budget.reservation_id
+        return None, await self._instruct(amount_due)
 
     def _amount_still_due(self) -> int:
         approved = self.state.approved_amount or 0
@@ -814,7 +843,8 @@ class GroupLifecycleWorkflow:
         )  # fmt: skip
         immediate: list[PaymentResult] = await workflow.execute_activity(
             "instruct_payments", batch, result_type=list[PaymentResult],
-            start_to_close_timeout=timedelta(minutes=2), retry_policy=BANK_RETRY,
+            start_to_close_timeout=timedelta(minutes=2), heartbeat_timeout=BANK_HEARTBEAT_TIMEOUT,
+            retry_policy=BANK_RETRY,
         )  # fmt: skip
         for result in immediate:
             self.payment_result(result)
@@ -831,7 +861,7 @@ class GroupLifecycleWorkflow:
                 polled: list[PaymentResult] = await workflow.execute_activity(
                     "poll_payments", [i for i in ids if i not in self.bank_results],
                     result_type=list[PaymentResult], start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=BANK_RETRY,
+                    heartbeat_timeout=BANK_HEARTBEAT_TIMEOUT, retry_policy=BANK_RETRY,
                 )  # fmt: skip
                 for result in polled:
                     self.payment_result(result)
@@ -839,7 +869,7 @@ class GroupLifecycleWorkflow:
     async def _settle_budget(self, paid: int) -> None:
         assert self.reservation_id is not None
         await workflow.execute_activity(
-            "settle_budget", SettleRequest(reservation_id=self.reservation_id, paid_amount=paid),
+            "settle_budget", BudgetSettlement(reservation_id=self.reservation_id, paid_amount=paid),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
         self.reservation_id = None
@@ -857,7 +887,14 @@ class GroupLifecycleWorkflow:
                         paid_now += payment.amount
                     else:
                         failures.append(result)
-            await self._settle_budget(paid=paid_now)
+            settle: BudgetSettlement | None = None
+            if workflow.patched(PATCH_LEDGER_STEPS):
+                # Settled in the same transaction that records the outcome.
+                assert self.reservation_id is not None
+                settle = BudgetSettlement(reservation_id=self.reservation_id, paid_amount=paid_now)
+                self.reservation_id = None
+            else:
+                await self._settle_budget(paid=paid_now)
             self.payment_in_flight = False
             self.ready_to_pay = False
             reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
@@ -869,7 +906,7 @@ class GroupLifecycleWorkflow:
                 await self._transition(Stage.MENTORING, "aid_paid", None,
                                        details={"amount": self.state.approved_amount or 0,
                                                 "transfers": len(self.state.payments)},
-                                       notify=["aid_paid"])  # fmt: skip
+                                       notify=["aid_paid"], settle=settle)  # fmt: skip
             elif (
                 not any(f.permanent for f in failures)
                 and self.auto_retries < self.policy.payment_auto_retries
@@ -877,11 +914,15 @@ class GroupLifecycleWorkflow:
                 # The bank failed the transfer for a passing reason: a new transfer, no officer needed.
                 self.auto_retries += 1
                 self.ready_to_pay = True
-                await self._record("payment_retry", reason=reason, details=details)
+                await self._record("payment_retry", reason=reason, details=details, settle=settle)
             else:
                 self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)
                 await self._record(
-                    "payment_failed", reason=reason, notify=["bank_account_rejected"], details=details
+                    "payment_failed",
+                    reason=reason,
+                    notify=["bank_account_rejected"],
+                    details=details,
+                    settle=settle,
                 )
 
     def _schedule_visits(self) -> None:

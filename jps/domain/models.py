@@ -280,6 +280,13 @@ class GroupState(GroupSummary):
         return GroupSummary(**{name: getattr(self, name) for name in GroupSummary.model_fields})
 
 
+class BudgetSettlement(BaseModel):
+    """Close a budget reservation: what the bank paid moves to spent, the rest is released."""
+
+    reservation_id: str
+    paid_amount: int = Field(ge=0)
+
+
 class TransitionRecord(BaseModel):
     """One step of a group's life, as the workflow hands it to the `record_transition` activity.
 
@@ -303,6 +310,7 @@ class TransitionRecord(BaseModel):
     proposal: Proposal | None = Field(
         None, description="Only when the members changed: rewrite them (and their NIK claims)"
     )
+    settle: BudgetSettlement | None = Field(None, description="Settle the budget in the same transaction")
 
 
 class GroupInput(BaseModel):
