@@ -421,5 +421,39 @@ def audit_verify() -> None:
 # =====================================================================================================
 
 
+@app.command()
+def bench(
+    scale: Annotated[
+        float, typer.Option(min=0.0001, max=1.0, help="Fraction of the cohort (1 = all 3,076 groups)")
+    ] = 1.0,
+    officers: Annotated[int, typer.Option(min=1, max=500, help="Concurrent simulated officers")] = 50,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes on the task queue")] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="Results file (.json) or directory [bench/results/<timestamp>.json]")
+    ] = None,
+    seconds_per_day: Annotated[
+        float, typer.Option(min=0.01, help="Policy compression: one day of SLAs and timers lasts this long")
+    ] = 60.0,
+    skeleton_groups: Annotated[
+        int | None, typer.Option(min=1, help="Skeleton workflows [as many as the lifecycle ran]")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Give up on the lifecycle after this many seconds")] = 3600.0,
+    keep_data: Annotated[bool, typer.Option(help="Keep the bench stack's data dir and logs")] = False,
+) -> None:
+    """Benchmark: the October 2020 cohort from import to completed on a stack of its own, against a
+    bare-Temporal skeleton on the same dev server; figures to bench/results/<timestamp>.json."""
+    from bench.runner import BenchConfig, headline, run_bench
+
+    _setup_logging("bench")
+    config = BenchConfig(
+        scale=scale, officers=officers, workers=workers, out=out, seconds_per_day=seconds_per_day,
+        skeleton_groups=skeleton_groups, timeout_s=timeout, keep_data=keep_data, console=console,
+    )  # fmt: skip
+    result, path = run_bench(config)
+    console.print(f"bench: {headline(result)}")
+    console.print(f"figures written to {path}")
+    raise typer.Exit(0 if result.get("finished") else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
