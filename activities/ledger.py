@@ -54,6 +54,9 @@ class LedgerActivities:
                 return BudgetResult(
                     reserved=True, reservation_id=rid, allocation_region=existing["region_code"]
                 )
+            freeze = await active_freeze(conn, req.program, req.region_code)
+            if freeze.frozen:
+                return BudgetResult(reserved=False, frozen=True, reservation_id=rid, reason=freeze.reason)
             allocations = await conn.fetch(
                 """SELECT region_code, amount - reserved - spent AS available FROM budget_allocations
                    WHERE program = $1 AND region_code = ANY($2) FOR UPDATE""",
