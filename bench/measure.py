@@ -9,7 +9,6 @@ import platform
 import statistics
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -280,5 +279,48 @@ async def history_profile(client: Client, workflow_ids: list[str], concurrency: 
     }
 
 
-def now_s() -> float:
-    return time.perf_counter()
+# ---- worker metrics (the SDK's Prometheus endpoint) ---------------------------------------------------
+
+# Counters summed over their labels, and histograms as count and mean.
+WORKER_COUNTERS = ("sticky_cache_hit", "sticky_cache_miss", "sticky_cache_total_forced_eviction",
+                   "workflow_task_execution_failed", "workflow_completed", "activity_execution_failed",
+                   "workflow_task_queue_poll_succeed", "activity_poll_no_task")  # fmt: skip
+WORKER_GAUGES = ("sticky_cache_size",)
+WORKER_HISTOGRAMS = ("workflow_task_schedule_to_start_latency", "workflow_task_execution_latency",
+                     "workflow_task_replay_latency", "activity_schedule_to_start_latency",
+                     "activity_execution_latency")  # fmt: skip
+
+
+def parse_worker_metrics(text: str) -> dict[str, Any]:
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name = name_labels.split("{", 1)[0].removeprefix("temporal_")
+        try:
+            sums[name] = sums.get(name, 0.0) + float(value)
+        except ValueError:
+            continue
+    out: dict[str, Any] = {}
+    for name in WORKER_COUNTERS + WORKER_GAUGES:
+        if name in sums:
+            out[name] = int(sums[name])
+    for name in WORKER_HISTOGRAMS:
+        count = sums.get(f"{name}_count")
+        if count:
+            # The SDK reports these latencies in seconds or milliseconds depending on its version.
+            out[f"{name}_count"] = int(count)
+            out[f"{name}_mean"] = round(sums.get(f"{name}_sum", 0.0) / count, 4)
+    return out
+
+
+async def worker_metrics(url: str) -> dict[str, Any]:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            resp = await http.get(url)
+    except httpx.HTTPError as exc:
+        return {"error": str(exc)}
+    return parse_worker_metrics(resp.text)

@@ -41,7 +41,7 @@ log = structlog.get_logger()
 
 BULK_PAGE = 100  # groups an officer selects for one bulk decision
 INBOX_PAGE = 200
-IDLE_POLL_S = 2.0  # an officer with an empty inbox looks again after this long
+IDLE_POLL_S = 5.0  # an officer with an empty inbox looks again after this long
 
 # Inbox task kinds each role works on, and whether it decides them in bulk.
 ROLE_TASKS: dict[Role, tuple[str, ...]] = {
@@ -78,6 +78,7 @@ class Team:
     http: httpx.AsyncClient
     niks: dict[str, list[str]]  # group id -> its members' NIKs
     secret: str
+    idle_poll_s: float = IDLE_POLL_S
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     stats: Stats = field(default_factory=Stats)
     next_visit: dict[str, int] = field(default_factory=dict)
@@ -148,7 +149,7 @@ class SimulatedOfficer:
                 self.team.stats.error(f"{self.spec.officer_id}: {type(exc).__name__}: {exc}")
                 worked = False
             if not worked:
-                await self.team.pause(IDLE_POLL_S)
+                await self.team.pause(self.team.idle_poll_s)
 
     async def round(self) -> bool:
         worked = False
@@ -246,7 +247,7 @@ class Reader:
 
     team: Team
     group_ids: list[str]
-    pause_s: float = 0.25
+    pause_s: float = 0.5
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 

@@ -46,6 +46,7 @@ from bench.measure import (
     postgres_figures,
     postgres_pid,
     stage_throughput,
+    worker_metrics,
 )
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
@@ -72,6 +73,7 @@ class BenchConfig:
     skeleton_groups: int | None = None  # default: as many as the lifecycle ran
     skeleton_concurrency: int = 200
     readers: int = 2
+    idle_poll_s: float = 5.0  # an officer with an empty inbox looks again after this long
     probe_per_endpoint: int = 100
     timeout_s: float = 3600.0
     data_dir: Path | None = None
@@ -183,6 +185,7 @@ class BenchRun:
                           options.logs_dir / f"worker{i + 1}.log", echo=False)  # fmt: skip
             child.start(self.stack.console)
             self.stack.children.append(child)
+        self.metrics_ports = ports[5 : 5 + cfg.workers]
         self.api_url = options.url(options.api_port)
         self.temporal_address = self.stack.temporal_address
         self.dsn = self.stack.dsn
@@ -208,9 +211,10 @@ class BenchRun:
         from jps.stack import Child
 
         children = []
+        self.skeleton_metrics_ports = free_ports(self.cfg.workers)
         for i in range(self.cfg.workers):
             argv = [sys.executable, "-m", "bench.skeleton", "worker", "--address", self.temporal_address,
-                    "--task-queue", SKELETON_QUEUE]  # fmt: skip
+                    "--task-queue", SKELETON_QUEUE, "--metrics-port", str(self.skeleton_metrics_ports[i])]  # fmt: skip
             child = Child(f"skeleton{i + 1}", argv, self.child_env,
                           self.stack.opts.logs_dir / f"skeleton{i + 1}.log", echo=False)  # fmt: skip
             child.start(self.stack.console)
@@ -264,7 +268,7 @@ class BenchRun:
         workers = [c for c in self.stack.children if c.name.startswith("worker")]
         limits = httpx.Limits(max_connections=cfg.officers + cfg.readers + 10)
         async with httpx.AsyncClient(base_url=self.api_url, timeout=120, limits=limits) as http:
-            team = Team(http=http, niks=niks, secret=self.settings.jwt_secret)
+            team = Team(http=http, niks=niks, secret=self.settings.jwt_secret, idle_poll_s=cfg.idle_poll_s)
 
             # -- 1. lifecycle ---------------------------------------------------------------------
             sampler = ProcessSampler(self._process_groups(workers), shallow=frozenset({"bench"}))
@@ -289,6 +293,9 @@ class BenchRun:
             read_stop.set()
             await asyncio.gather(*officer_tasks, *reader_tasks, return_exceptions=True)
             processes = sampler.stop()
+            lifecycle_metrics = [
+                await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.metrics_ports
+            ]
             ended = await pool.fetchval("SELECT max(closed_at) FROM groups")
             wall_s = (
                 (ended - started_at).total_seconds() if (finished and ended) else time.perf_counter() - t0
@@ -322,6 +329,9 @@ class BenchRun:
         skeleton = await run_skeleton(client, skeleton_plans, run_id=self.stamp,
                                       concurrency=cfg.skeleton_concurrency)  # fmt: skip
         skel_processes = skel_sampler.stop()
+        skel_metrics = [
+            await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.skeleton_metrics_ports
+        ]
         skel_ids = [f"skeleton-{self.stamp}-{i:05d}" for i in range(min(n_skeleton, 20))]
         skel_profile = await history_profile(client, skel_ids)
 
@@ -336,7 +346,7 @@ class BenchRun:
             n_groups=n_groups, people=people, counts=counts, job=job, import_s=import_s, wall_s=wall_s,
             finished=finished, team=team, readers=readers, rest=rest, processes=processes,
             profiles=profiles, plans=plans, skeleton=skeleton, skel_processes=skel_processes,
-            skel_profile=skel_profile, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
+            skel_profile=skel_profile, lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
         )  # fmt: skip
 
     async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:
@@ -350,7 +360,7 @@ class BenchRun:
             raise RuntimeError(f"import refused: {resp.status_code} {resp.text[:500]}")
         job: dict[str, Any] = resp.json()
         while job["status"] == "running":
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(2.0)  # the job's answer carries every result so far: not too often
             job = (await http.get(f"/groups/import/{job['job_id']}", headers=headers)).json()
         if job["status"] != "done" or job["created"] + job["existing"] != job["groups"]:
             bad = [r for r in job["results"] if r["status"] not in ("created", "existing")][:5]
@@ -425,6 +435,7 @@ class BenchRun:
                 "seconds_per_day": cfg.seconds_per_day,
                 "bank_poll_after_s": cfg.bank_poll_after_s,
                 "log_level": cfg.log_level,
+                "idle_poll_s": cfg.idle_poll_s,
                 "skeleton_concurrency": cfg.skeleton_concurrency,
             },
             "programs": {p.value: n for p, n in m["counts"].items()},
@@ -451,12 +462,16 @@ class BenchRun:
             "statuses": dict(sorted(stats.statuses.items())),
             "errors": stats.errors[:20],
             "processes": processes,
+            "worker_metrics": m["lifecycle_metrics"],
             "cpu_s_total": round(sum(v["cpu_s"] for v in processes.values()), 1),
+            "cpu_ms_per_group": _per_group(processes, completed),
             "skeleton": {
                 **skeleton.model_dump(),
                 "plans": {p.value: pl.model_dump() for p, pl in m["plans"].items()},
                 "processes": m["skel_processes"],
+                "cpu_ms_per_group": _per_group(m["skel_processes"], skeleton.groups),
                 "history": m["skel_profile"],
+                "worker_metrics": m["skel_metrics"],
             },
             "temporal": {
                 "history_events_per_group": events_per_group,
@@ -469,6 +484,14 @@ class BenchRun:
             "machine": machine(),
             "code": _code_version(),
         }
+
+
+def _per_group(processes: dict[str, dict[str, float]], groups: int) -> dict[str, float]:
+    if not groups:
+        return {}
+    out = {k: round(v["cpu_s"] * 1000 / groups, 1) for k, v in processes.items()}
+    out["all"] = round(sum(v["cpu_s"] for v in processes.values()) * 1000 / groups, 1)
+    return out
 
 
 def _code_version() -> dict[str, Any]:

@@ -183,10 +183,19 @@ async def run_skeleton(
     )  # fmt: skip
 
 
-async def _serve(address: str, namespace: str, task_queue: str) -> None:
+async def _serve(address: str, namespace: str, task_queue: str, metrics_port: int | None) -> None:
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
     from jps.temporal import DATA_CONVERTER  # the product's converter, outside the sandbox
 
-    client = await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+    # Metrics on, as in worker.py: the same telemetry cost, and the same figures to compare.
+    runtime = None
+    if metrics_port:
+        bind = f"127.0.0.1:{metrics_port}"
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+    client = await Client.connect(
+        address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -202,8 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--address", required=True)
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--task-queue", default=SKELETON_QUEUE)
+    parser.add_argument("--metrics-port", type=int, default=None)
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.address, args.namespace, args.task_queue))
+    asyncio.run(_serve(args.address, args.namespace, args.task_queue, args.metrics_port))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def data_dir() -> Iterator[Path]:
 def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Path, tmp_path: Path) -> None:
     config = BenchConfig(
         groups=4, officers=4, workers=1, readers=1, probe_per_endpoint=5, skeleton_concurrency=4,
-        out=tmp_path, data_dir=data_dir, timeout_s=120,
+        idle_poll_s=0.5, out=tmp_path, data_dir=data_dir, timeout_s=120,
     )  # fmt: skip
     result, path = run_bench(config)
 
