@@ -906,7 +906,7 @@ class GroupLifecycleWorkflow:
                 await self._transition(Stage.MENTORING, "aid_paid", None,
                                        details={"amount": self.state.approved_amount or 0,
                                                 "transfers": len(self.state.payments)},
-                                       notify=["aid_paid"], settle=settle)  # fmt: skip
+                                       notify=["aid_paid", "visit_due"], settle=settle)  # fmt: skip
             elif (
                 not any(f.permanent for f in failures)
                 and self.auto_retries < self.policy.payment_auto_retries

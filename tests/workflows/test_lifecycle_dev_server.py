@@ -97,7 +97,14 @@ async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_
 
     async def leader_messages() -> Any:
         got = {m["template"] for m in notify_sim.messages(group_id=gid, recipient=leader.phone)}
-        wanted = {"proposal_received", "proposal_approved", "training_scheduled", "aid_paid", "completed"}
+        wanted = {
+            "proposal_received",
+            "proposal_approved",
+            "training_scheduled",
+            "aid_paid",
+            "visit_due",
+            "completed",
+        }
         return got if wanted <= got else None
 
     await eventually(leader_messages)
