@@ -27,8 +27,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
+# The console's browser test drives Debian's Chromium; installed once, quietly (Playwright downloads none).
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # pytest exits non-zero on any failure and with 5 when it collects no test: both fail `make test`.
-pytest: install
+pytest: install chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from api import openapi
+from api import console, openapi
 from api.deps import Services
 from api.errors import validation_error_handler
 from api.routes import audit, budget, groups, health, imports, metrics, payments, reports, tasks
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     for module in (health, imports, groups, tasks, reports, budget, audit, payments, metrics):
         app.include_router(module.router)
+    app.include_router(console.router)  # the officers' web console at / (api/console)
     openapi.install(app)
     return app
 

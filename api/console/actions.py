@@ -1,0 +1,180 @@
+"""The action forms of a group's page: which ones an officer sees, and a posted form read into the
+same request body `POST /groups/{id}/actions/{action}` takes (`api.service.ACTION_BODIES`).
+
+Showing a form is a convenience, not a permission: the workflow's validators decide, and the form
+only hides what they would refuse for role, stage or open task. Members are picked by their number
+in the group (the page never holds a NIK in clear); the NIKs are looked up here, server-side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from api.schemas import GroupOut
+from api.service import ACTION_BODIES
+from jps.domain.actions import ACTIONS
+from jps.domain.models import Officer
+from jps.domain.stages import TaskKind
+
+# The task each action answers (the workflow's `_authorize` checks the same); cancel answers none.
+ACTION_TASK: dict[str, TaskKind | None] = {
+    "resubmit": TaskKind.RESUBMIT_PROPOSAL,
+    "verify": TaskKind.VERIFY,
+    "schedule-training": TaskKind.SCHEDULE_TRAINING,
+    "record-attendance": TaskKind.RECORD_ATTENDANCE,
+    "decide-training": TaskKind.DECIDE_TRAINING,
+    "approve-disbursement": TaskKind.APPROVE_DISBURSEMENT,
+    "authorize-disbursement": TaskKind.AUTHORIZE_DISBURSEMENT,
+    "update-bank-account": TaskKind.UPDATE_BANK_ACCOUNT,
+    "report-visit": TaskKind.REPORT_VISIT,
+    "cancel": None,
+}
+FORM_ACTIONS = tuple(ACTION_TASK)
+
+
+class FormError(ValueError):
+    """A form field that cannot even be read (a letter in an amount): (field, reason)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def available(officer: Officer, group: GroupOut) -> list[str]:
+    """The action forms to show this officer on this group, in lifecycle order."""
+    shown = []
+    task = group.open_task.kind if group.open_task else None
+    for name in FORM_ACTIONS:
+        spec = ACTIONS[name]
+        if not set(officer.roles) & set(spec.roles) or group.stage not in spec.stages:
+            continue
+        wanted = ACTION_TASK[name]
+        if wanted is not None and wanted != task:
+            continue
+        if name == "cancel" and (
+            task == TaskKind.AWAIT_BANK or any(p.status != "failed" for p in group.payments)
+        ):
+            continue  # the money is moving or paid
+        shown.append(name)
+    return shown
+
+
+def can_claim(officer: Officer, group: GroupOut) -> bool:
+    task = group.open_task
+    return task is not None and bool(set(officer.roles) & set(task.roles))
+
+
+def failed_members(group: GroupOut) -> list[int]:
+    """Padat Karya: the numbers (1-based) of the workers whose transfer the bank refused."""
+    refused = {p.member_nik for p in group.payments if p.status == "failed" and p.member_nik}
+    return [i + 1 for i, m in enumerate(group.members) if m.nik in refused]
+
+
+def _text(form: dict[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _optional(form: dict[str, Any], name: str) -> str | None:
+    return _text(form, name) or None
+
+
+def _rupiah(form: dict[str, Any], name: str, *, required: bool) -> int | None:
+    """'10.000.000', 'Rp 10.000.000' or '10000000' -> 10000000 (whole rupiah, no decimals)."""
+    raw = _text(form, name)
+    cleaned = raw.lower().removeprefix("rp").replace(".", "").replace(" ", "").replace("\u00a0", "")
+    if not cleaned:
+        if required:
+            raise FormError(name, "Field required")
+        return None
+    if not cleaned.isdigit():
+        raise FormError(name, "whole rupiah, digits only (e.g. 10.000.000)")
+    return int(cleaned)
+
+
+def _member_numbers(values: list[str]) -> list[int]:
+    numbers = []
+    for value in values:
+        if not value.isdigit():
+            raise FormError("attended_niks", "unknown member")
+        numbers.append(int(value))
+    return numbers
+
+
+async def niks_of(pool: asyncpg.Pool, group_id: str, numbers: list[int]) -> list[str]:
+    """The members' NIKs in clear, for the workflow only: never rendered."""
+    if not numbers:
+        return []
+    rows = await pool.fetch(
+        "SELECT member_no, nik FROM members WHERE group_id = $1 AND member_no = ANY($2::int[])",
+        group_id,
+        numbers,
+    )
+    found = {r["member_no"]: r["nik"] for r in rows}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise FormError("attended_niks", f"no member number {missing[0]} in this group")
+    return [found[n] for n in numbers]
+
+
+async def read_form(
+    pool: asyncpg.Pool, group_id: str, action: str, form: dict[str, Any], chosen: list[str]
+) -> BaseModel:
+    """The posted form as the action's request body model (pydantic checks it like the JSON API
+    would: a `ValidationError` names the field). `chosen` is the list of checked member numbers."""
+    body: dict[str, Any]
+    if action == "resubmit":
+        body = {"notes": _text(form, "notes")}
+    elif action == "verify":
+        body = {"decision": _text(form, "decision"), "notes": _text(form, "notes")}
+    elif action == "schedule-training":
+        body = {
+            "starts_on": _optional(form, "starts_on"),
+            "ends_on": _optional(form, "ends_on"),
+            "venue": _text(form, "venue"),
+        }
+    elif action == "record-attendance":
+        body = {"attended_niks": await niks_of(pool, group_id, _member_numbers(chosen))}
+    elif action == "decide-training":
+        body = {"decision": _text(form, "decision"), "notes": _text(form, "notes")}
+    elif action == "approve-disbursement":
+        body = {"amount": _rupiah(form, "amount", required=True), "notes": _text(form, "notes")}
+    elif action == "authorize-disbursement":
+        body = {"notes": _text(form, "notes")}
+    elif action == "update-bank-account":
+        member = _text(form, "member_no")
+        member_nik = None
+        if member:
+            if not member.isdigit():
+                raise FormError("member_nik", "unknown member")
+            [member_nik] = await niks_of(pool, group_id, [int(member)])
+        body = {
+            "bank_account": {
+                "bank_code": _text(form, "bank_code"),
+                "account_no": _text(form, "account_no"),
+                "holder_name": _text(form, "holder_name"),
+            },
+            "member_nik": member_nik,
+        }
+    elif action == "report-visit":
+        progress = _text(form, "progress_percent")
+        if progress and not progress.isdigit():
+            raise FormError("progress_percent", "a whole number from 0 to 100")
+        body = {
+            "visit_no": _text(form, "visit_no"),
+            "visited_on": _optional(form, "visited_on"),
+            "business_status": _text(form, "business_status"),
+            "monthly_revenue": _rupiah(form, "monthly_revenue", required=False),
+            "progress_percent": int(progress) if progress else None,
+            "notes": _text(form, "notes"),
+        }
+    elif action == "cancel":
+        body = {"reason": _text(form, "reason")}
+    else:
+        raise KeyError(action)
+    model: BaseModel = ACTION_BODIES[action].model_validate(body)
+    return model

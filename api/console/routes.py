@@ -1,0 +1,373 @@
+"""The officers' web console (konsol petugas): server-rendered pages at `/`, beside the JSON API.
+
+Each page reads through the API's own functions (the inbox, the group listing, the summary, the
+audit log, the timeline) and each form acts through `api.service.perform_action`, the same path
+as `POST /groups/{id}/actions/{action}`: the workflow update decides, the console shows its answer.
+Authorization is `api.deps.authorize` / `guard_action`, as for the API. Paths are Indonesian words
+(`/kelompok`, `/ringkasan`, `/catatan-audit`, `/masuk`), none of them a JSON API path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api import timeline
+from api.console.actions import FORM_ACTIONS, FormError, available, can_claim, failed_members, read_form
+from api.console.render import (
+    SIGN_IN_PATH,
+    ConsoleRoute,
+    readable,
+    render,
+    static_text,
+    validation_lines,
+)
+from api.console.session import TOKEN_COOKIE, Ctx, OfficerCtx, PublicCtx, signed_in
+from api.deps import GROUP_ROW_SQL, PageParams, Services, ServicesDep, TemporalDep, authorize, guard_action
+from api.routes import audit as audit_routes
+from api.routes import groups as group_routes
+from api.routes import tasks as task_routes
+from api.routes.reports import summarize
+from api.schemas import GroupOut
+from api.service import full_args, perform_action
+from jps.auth import TokenError, decode_token
+from jps.domain.actions import ACTIONS
+from jps.domain.calendar import local_date
+from jps.domain.models import Officer
+from jps.domain.programs import Program
+from jps.domain.roles import Role
+from jps.domain.stages import STAGE_ORDER, Stage
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+PAGE_SIZE = 25
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def _pages(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (never `//elsewhere` or a full URL) may follow a sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# ---- sign in and out ----
+
+
+@router.get("/masuk", response_class=HTMLResponse)
+async def sign_in_page(ctx: PublicCtx, next: str | None = None) -> HTMLResponse:
+    return render(
+        ctx, "sign_in.html", title=ctx.t("sign_in_title"), next=_safe_next(next), error=None,
+        signed_out=ctx.request.query_params.get("keluar") == "1",
+    )  # fmt: skip
+
+
+@router.post("/masuk", response_class=HTMLResponse)
+async def sign_in(ctx: PublicCtx) -> Response:
+    form = await ctx.request.form()
+    raw = form.get("token")
+    token = raw.strip() if isinstance(raw, str) else ""
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    target = form.get("next")
+    next_path = _safe_next(target if isinstance(target, str) else None)
+    error: str
+    if not token:
+        error = ctx.t("sign_in_empty")
+    else:
+        try:
+            decode_token(token, ctx.services.settings.jwt_secret)
+        except TokenError as exc:
+            error = f"{ctx.t('sign_in_bad_token')}: {exc}"
+        else:
+            response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
+            # A browser-session cookie: gone when the browser closes, refused by the server once the
+            # token's own `exp` passes. Script cannot read it; another site cannot send it.
+            response.set_cookie(
+                TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+                secure=ctx.request.url.scheme == "https",
+            )  # fmt: skip
+            return response
+    return render(
+        ctx, "sign_in.html", status_code=401, title=ctx.t("sign_in_title"), next=next_path, error=error,
+        signed_out=False,
+    )  # fmt: skip
+
+
+@router.post("/keluar")
+async def sign_out(ctx: PublicCtx) -> RedirectResponse:
+    response = RedirectResponse(f"{SIGN_IN_PATH}?keluar=1", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# ---- inbox (kotak tugas) ----
+
+
+@router.get("/", response_class=HTMLResponse)
+async def inbox_page(
+    ctx: OfficerCtx,
+    services: ServicesDep,
+    page: PageNo = 1,
+    overdue: str = "",
+    claimed: str = "",
+) -> HTMLResponse:
+    officer = signed_in(ctx)
+    paging = PageParams(page, PAGE_SIZE)
+    found = await task_routes.inbox(
+        officer=officer, pool=services.pool, paging=paging, kind=None,
+        overdue=True if overdue == "1" else None,
+        claimed=claimed if claimed in ("me", "nobody", "others") else None,
+    )  # fmt: skip
+    return render(
+        ctx, "inbox.html", title=ctx.t("inbox_title"), items=found["items"], total=found["total"],
+        page=page, pages=_pages(found["total"], PAGE_SIZE), overdue=overdue == "1", claimed=claimed,
+    )  # fmt: skip
+
+
+@router.post("/kelompok/{group_id}/klaim")
+async def claim(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
+    """Claim (or, with `release=1`, give back) the group's open task; back to where the officer was."""
+    officer = signed_in(ctx)
+    form = await ctx.request.form()
+    release = form.get("release") == "1"
+    target = form.get("next")
+    back = _safe_next(target if isinstance(target, str) else None)
+    spec = ACTIONS["claim"]
+    action_ctx = await guard_action(services.pool, officer, spec, group_id)
+    try:
+        await perform_action(
+            services, client, action_ctx, spec, full_args(spec, {"release": release}, officer)
+        )
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            raise
+        return await _group_page(ctx, services, group_id, status_code=exc.status_code,
+                                 errors=readable(exc.detail, ctx.t), failed="claim")  # fmt: skip
+    return RedirectResponse(back, status_code=status.HTTP_303_SEE_OTHER)
+
+
+# ---- groups (daftar kelompok) ----
+
+
+@router.get("/kelompok", response_class=HTMLResponse)
+async def groups_page(
+    ctx: OfficerCtx,
+    services: ServicesDep,
+    page: PageNo = 1,
+    program: str = "",
+    stage: str = "",
+    region: str = "",
+    overdue: str = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    officer = signed_in(ctx)
+    problems: list[str] = []
+    program_f = _enum(Program, program, "program", problems, ctx)
+    stage_f = _enum(Stage, stage, "stage", problems, ctx)
+    region = region.strip()
+    if region and not (region.isdigit() and len(region) in (2, 4)):
+        problems.append(ctx.t("region_invalid"))
+    q = q.strip()
+    found: dict[str, Any] = {"items": [], "total": 0}
+    if not problems:
+        found = await group_routes.list_groups(
+            officer=officer, pool=services.pool, paging=PageParams(page, PAGE_SIZE), program=program_f,
+            stage=stage_f, region=region or None,
+            overdue={"1": True, "0": False}.get(overdue), q=q or None,
+        )  # fmt: skip
+    return render(
+        ctx, "groups.html", status_code=422 if problems else 200, title=ctx.t("groups_title"),
+        items=found["items"], total=found["total"], page=page, pages=_pages(found["total"], PAGE_SIZE),
+        problems=problems, programs=list(Program), stages=list(STAGE_ORDER),
+        f={"program": program, "stage": stage, "region": region, "overdue": overdue, "q": q},
+    )  # fmt: skip
+
+
+def _enum(kind: Any, value: str, name: str, problems: list[str], ctx: Ctx) -> Any:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        problems.append(ctx.t("invalid_filter", field=ctx.t(name)))
+        return None
+
+
+async def _read_group(services: Services, officer: Officer, group_id: str) -> GroupOut:
+    row = await services.pool.fetchrow(GROUP_ROW_SQL, group_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
+    authorize(officer, region=row["region_code"], what="reading this group")
+    return GroupOut.from_state(row["state"])
+
+
+async def _group_page(
+    ctx: Ctx,
+    services: Services,
+    group_id: str,
+    *,
+    status_code: int = 200,
+    errors: list[str] | None = None,
+    failed: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    officer = signed_in(ctx)
+    group = await _read_group(services, officer, group_id)
+    ctx.page_url = f"/kelompok/{quote(group_id)}"
+    policy = services.policies[group.program]
+    return render(
+        ctx, "group.html", status_code=status_code, title=f"{group.name}", group=group,
+        actions=available(officer, group), can_claim=can_claim(officer, group), errors=errors or [],
+        failed=failed, done=done if done in (*FORM_ACTIONS, "claim") else None,
+        failed_members=failed_members(group), policy=policy, today=local_date(datetime.now(UTC)),
+        group_url=ctx.page_url,
+    )  # fmt: skip
+
+
+@router.get("/kelompok/{group_id}", response_class=HTMLResponse)
+async def group_page(group_id: str, ctx: OfficerCtx, services: ServicesDep, done: str = "") -> HTMLResponse:
+    return await _group_page(ctx, services, group_id, done=done or None)
+
+
+@router.post("/kelompok/{group_id}/aksi/{action}")
+async def group_action(
+    group_id: str, action: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep
+) -> Response:
+    """One officer action from its form: the same body model, the same guard and the same workflow
+    update as the JSON API; a refusal comes back on the group's page as the workflow worded it."""
+    if action not in FORM_ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no action {action}")
+    officer = signed_in(ctx)
+    spec = ACTIONS[action]
+    form = await ctx.request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    chosen = [v for v in form.getlist("member") if isinstance(v, str)]
+    errors: list[str] = []
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    try:
+        action_ctx = await guard_action(services.pool, officer, spec, group_id)
+        body = await read_form(services.pool, group_id, action, fields, chosen)
+        await perform_action(services, client, action_ctx, spec, full_args(spec, body, officer))
+    except FormError as exc:
+        label = ctx.t(exc.field) if ctx.t.has(exc.field) else exc.field
+        errors = [f"{label}: {exc.reason}"]
+    except (ValidationError, RequestValidationError) as exc:
+        errors = validation_lines(exc, ctx.t)
+    except HTTPException as exc:
+        if exc.status_code in (401, 404):
+            raise
+        code, errors = exc.status_code, readable(exc.detail, ctx.t)
+    if errors:
+        return await _group_page(ctx, services, group_id, status_code=code, errors=errors, failed=action)
+    return RedirectResponse(
+        f"/kelompok/{quote(group_id)}?done={action}", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+# ---- timeline (riwayat) ----
+
+
+@router.get("/kelompok/{group_id}/riwayat", response_class=HTMLResponse)
+async def history_page(
+    group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep
+) -> HTMLResponse:
+    group = await _read_group(services, signed_in(ctx), group_id)
+    history = await timeline.build(client, services.pool, services.settings, group_id)
+    return render(
+        ctx, "history.html", title=f"{ctx.t('history_title')}: {group.name}", group=group, history=history,
+        group_url=f"/kelompok/{quote(group_id)}",
+    )  # fmt: skip
+
+
+@router.get("/kelompok/{group_id}/riwayat.csv")
+async def history_csv(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
+    await _read_group(services, signed_in(ctx), group_id)
+    history = await timeline.build(client, services.pool, services.settings, group_id)
+    return Response(
+        timeline.to_csv(history),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{group_id}-riwayat.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# ---- summary (ringkasan) ----
+
+
+@router.get("/ringkasan", response_class=HTMLResponse)
+async def summary_page(ctx: OfficerCtx, services: ServicesDep, as_of: str = "") -> HTMLResponse:
+    officer = signed_in(ctx)
+    day: date | None = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise RequestValidationError(
+                [{"loc": ("query", "as_of"), "msg": "a date like 2020-10-02", "type": "date"}]
+            ) from None
+    summary = await summarize(services.pool, officer, day)
+    return render(ctx, "summary.html", title=ctx.t("summary_title"), summary=summary, as_of=as_of)
+
+
+# ---- audit (catatan audit), auditors only ----
+
+
+@router.get("/catatan-audit", response_class=HTMLResponse)
+async def audit_page(
+    ctx: OfficerCtx,
+    services: ServicesDep,
+    page: PageNo = 1,
+    group_id: str = "",
+    actor: str = "",
+    event: str = "",
+) -> HTMLResponse:
+    officer = signed_in(ctx)
+    authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
+    found = await audit_routes.audit_log(
+        officer=officer, pool=services.pool, paging=PageParams(page, PAGE_SIZE),
+        group_id=group_id.strip() or None, actor=actor.strip() or None, event=event.strip() or None,
+        since=None, until=None,
+    )  # fmt: skip
+    return render(
+        ctx, "audit.html", title=ctx.t("audit_title"), items=found["items"], total=found["total"], page=page,
+        pages=_pages(found["total"], PAGE_SIZE), f={"group_id": group_id, "actor": actor, "event": event},
+        check=None,
+    )  # fmt: skip
+
+
+@router.get("/catatan-audit/verifikasi", response_class=HTMLResponse)
+async def audit_verify_page(ctx: OfficerCtx, services: ServicesDep) -> HTMLResponse:
+    """The chain check walks every row, so it runs when an auditor asks for it, not on every page."""
+    officer = signed_in(ctx)
+    authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
+    check = await audit_routes.audit_verify(officer=officer, pool=services.pool)
+    return render(ctx, "audit_verify.html", title=ctx.t("chain_check"), check=check)
+
+
+# ---- static files: one stylesheet, one small script ----
+
+_STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+
+
+@router.get("/aset/{name}")
+async def asset(name: str) -> Response:
+    if name not in _STATIC:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no asset {name}")
+    return Response(
+        static_text(name),
+        media_type=_STATIC[name],
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
