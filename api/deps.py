@@ -71,10 +71,6 @@ def _pool(request: Request) -> asyncpg.Pool:
     return _services(request).pool
 
 
-def _policies(request: Request) -> dict[Program, ProgramPolicy]:
-    return _services(request).policies
-
-
 async def _temporal(request: Request) -> Client:
     try:
         return await _services(request).temporal.get()
@@ -88,7 +84,6 @@ ServicesDep = Annotated[Services, Depends(_services)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
-PoliciesDep = Annotated[dict[Program, ProgramPolicy], Depends(_policies)]
 
 _bearer = HTTPBearer(auto_error=False, description="An officer token from `jps token`")
 

@@ -294,10 +294,6 @@ def task_out(t: Mapping[str, Any] | None, now: datetime | None = None) -> TaskOu
 # ---- submissions, imports and bulk work ----
 
 
-class SubmittedOut(GroupOut):
-    """`POST /groups` answers the registered group."""
-
-
 class RowResult(BaseModel):
     """One line of an import file: what happened to it, and for a refusal the field and the reason."""
 

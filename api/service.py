@@ -11,7 +11,8 @@ import asyncpg
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActionContext, Services, authorize
 from api.errors import http_error, record_refusal, unprocessable
@@ -99,12 +100,32 @@ def full_args(spec: ActionSpec, body: BaseModel | dict[str, Any], officer: Offic
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 
+# No worker answered in time (the update's long poll ran out) or Temporal is unreachable: the step
+# may still happen later, so the client is told to retry, not that it failed.
+_UNAVAILABLE = (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError)
+_TRANSIENT = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+
+
+def _unavailable(exc: Exception) -> HTTPException | None:
+    """503 when no worker answered in time (the update's long poll ran out) or Temporal is out of
+    reach: the step may still happen, so the client should retry rather than give up."""
+    if isinstance(exc, RPCError) and exc.status not in _TRANSIENT:
+        return None
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"the workflow did not answer in time: {exc}"
+    )
+
+
 async def perform_action(
     services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
 ) -> GroupState:
     """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
     try:
         return await lifecycle.act(client, ctx.group_id, spec.update_name, args)
+    except _UNAVAILABLE as exc:
+        if (error := _unavailable(exc)) is None:
+            raise
+        raise error from None
     except Refusal as refusal:
         error = http_error(refusal)
         await record_refusal(
@@ -130,7 +151,14 @@ async def submit(
 ) -> GroupState:
     """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
     another active group; a retried Idempotency-Key answers the first result."""
-    authorize(officer, roles=(Role.REGISTRAR,), region=proposal.region_code, what="submitting a proposal")
+    try:
+        authorize(officer, roles=(Role.REGISTRAR,), region=proposal.region_code, what="submitting a proposal")
+    except HTTPException as exc:
+        await record_refusal(
+            services.pool, officer=officer, group_id=None, stage=None, action="submit",
+            status_code=exc.status_code, reason=str(exc.detail), event="proposal_refused",
+        )  # fmt: skip
+        raise
     policy = services.policies[proposal.program]
     errors = proposal.policy_errors(policy)
     if errors:
@@ -155,6 +183,10 @@ async def submit(
             client, proposal=proposal, policy=policy, submitted_by=officer.id,
             task_queue=services.settings.temporal_task_queue, group_id=group_id,
         )  # fmt: skip
+    except _UNAVAILABLE as exc:
+        if (error := _unavailable(exc)) is None:
+            raise
+        raise error from None
     except Refusal as refusal:
         error = http_error(refusal)
         await record_refusal(
@@ -162,7 +194,3 @@ async def submit(
             status_code=error.status_code, reason=refusal.message, event="proposal_refused",
         )  # fmt: skip
         raise error from None
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=what)

@@ -28,7 +28,9 @@ from jps.domain.calendar import local_date
 from jps.domain.models import GroupState, Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
+from jps.embedded import temporal_cli_path
 from jps.settings import Settings, get_settings
+from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from worker import WORKFLOWS, build_activities
 
@@ -59,10 +61,29 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
+async def api_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of the API tests' own: thousands of their workflows stay off the shared `dev_env`,
+    whose tests may count what runs there."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=[
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
 async def api_stack(
-    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, migrated_dsn: str, simulators: Simulators
+    api_temporal: WorkflowEnvironment, pool: asyncpg.Pool, migrated_dsn: str, simulators: Simulators
 ) -> AsyncIterator[Stack]:
-    client = dev_env.client
+    client = api_temporal.client
     settings = get_settings().model_copy(
         update={
             "temporal_address": client.service_client.config.target_host,

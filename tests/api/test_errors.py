@@ -97,6 +97,8 @@ async def test_submission_outside_scope_is_403(stack: Stack, http: httpx.AsyncCl
     )
     assert resp.status_code == 403
     assert "3171" in resp.json()["detail"]
+    refused = await stack.pool.fetchrow("SELECT * FROM audit_log WHERE event = 'proposal_refused'")
+    assert refused["actor"] == "registrar-1" and refused["details"] == {"action": "submit", "status": 403}
 
 
 async def test_reading_a_group_outside_scope_is_403_and_listing_hides_it(
