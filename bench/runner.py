@@ -38,6 +38,7 @@ from rich.console import Console
 
 from bench import cohort as cohort_mod
 from bench.measure import (
+    LockSampler,
     ProcessSampler,
     audit_events,
     history_profile,
@@ -79,6 +80,9 @@ class BenchConfig:
     data_dir: Path | None = None
     keep_data: bool = False
     log_level: str = "INFO"
+    # None: the stack's processes inherit PYTHONDONTWRITEBYTECODE; True: they may cache bytecode.
+    # It matters: the workflow sandbox re-imports the workflow module for every workflow instance.
+    write_bytecode: bool | None = None
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
 
@@ -173,7 +177,12 @@ class BenchRun:
         # The bench always runs its own servers with its own policies: the stack and its children
         # read this environment while they start; the bench's own process gets its environment back.
         overrides = {"JPS_POLICY_FILE": str(policy_file), "JPS_LOG_LEVEL": cfg.log_level}
-        with _environment(overrides, remove=("TEMPORAL_ADDRESS", "DATABASE_URL", "TEMPORAL_UI_URL")):
+        remove: tuple[str, ...] = ("TEMPORAL_ADDRESS", "DATABASE_URL", "TEMPORAL_UI_URL")
+        if cfg.write_bytecode is True:
+            remove += ("PYTHONDONTWRITEBYTECODE",)
+        elif cfg.write_bytecode is False:
+            overrides["PYTHONDONTWRITEBYTECODE"] = "1"
+        with _environment(overrides, remove=remove):
             self.settings = Settings()
             self.stack = Stack(options, self.settings, Console(quiet=True))
             self.say(f"starting the stack in {self.data_dir} (API {options.url(options.api_port)})")
@@ -273,6 +282,9 @@ class BenchRun:
             # -- 1. lifecycle ---------------------------------------------------------------------
             sampler = ProcessSampler(self._process_groups(workers), shallow=frozenset({"bench"}))
             sampler.start()
+            locks = LockSampler(self.dsn)
+            lock_stop = asyncio.Event()
+            lock_task = asyncio.create_task(locks.run(lock_stop))
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
             officers = [SimulatedOfficer(spec, team) for spec in plan_officers(cfg.officers)]
@@ -291,7 +303,8 @@ class BenchRun:
             finished = await self._wait_done(pool, n_groups, t0)
             team.stop.set()
             read_stop.set()
-            await asyncio.gather(*officer_tasks, *reader_tasks, return_exceptions=True)
+            lock_stop.set()
+            await asyncio.gather(*officer_tasks, *reader_tasks, lock_task, return_exceptions=True)
             processes = sampler.stop()
             lifecycle_metrics = [
                 await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.metrics_ports
@@ -346,7 +359,7 @@ class BenchRun:
             n_groups=n_groups, people=people, counts=counts, job=job, import_s=import_s, wall_s=wall_s,
             finished=finished, team=team, readers=readers, rest=rest, processes=processes,
             profiles=profiles, plans=plans, skeleton=skeleton, skel_processes=skel_processes,
-            skel_profile=skel_profile, lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
+            skel_profile=skel_profile, locks=locks.summary(), lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
         )  # fmt: skip
 
     async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:
@@ -436,6 +449,7 @@ class BenchRun:
                 "bank_poll_after_s": cfg.bank_poll_after_s,
                 "log_level": cfg.log_level,
                 "idle_poll_s": cfg.idle_poll_s,
+                "pythondontwritebytecode": self.child_env.get("PYTHONDONTWRITEBYTECODE", ""),
                 "skeleton_concurrency": cfg.skeleton_concurrency,
             },
             "programs": {p.value: n for p, n in m["counts"].items()},
@@ -480,6 +494,7 @@ class BenchRun:
                 "db_mb": _temporal_db_mb(self.data_dir),
             },
             "audit_events": m["events"],
+            "audit_chain_lock": m["locks"],
             "postgres": m["pg"],
             "machine": machine(),
             "code": _code_version(),

@@ -439,6 +439,10 @@ def bench(
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up on the lifecycle after this many seconds")] = 3600.0,
     keep_data: Annotated[bool, typer.Option(help="Keep the bench stack's data dir and logs")] = False,
+    bytecode: Annotated[
+        bool | None,
+        typer.Option(help="Let the stack cache bytecode, or not [inherit PYTHONDONTWRITEBYTECODE]"),
+    ] = None,
 ) -> None:
     """Benchmark: the October 2020 cohort from import to completed on a stack of its own, against a
     bare-Temporal skeleton on the same dev server; figures to bench/results/<timestamp>.json."""
@@ -448,6 +452,7 @@ def bench(
     config = BenchConfig(
         scale=scale, officers=officers, workers=workers, out=out, seconds_per_day=seconds_per_day,
         skeleton_groups=skeleton_groups, timeout_s=timeout, keep_data=keep_data, console=console,
+        write_bytecode=bytecode,
     )  # fmt: skip
     result, path = run_bench(config)
     console.print(f"bench: {headline(result)}")
