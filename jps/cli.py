@@ -129,9 +129,23 @@ def temporal_setup() -> None:
     settings = get_settings()
 
     async def setup() -> None:
+        import time
+
+        from temporalio.service import RPCError, RPCStatusCode
+
         client = await connect(settings)
         await ensure_namespace(client)
-        await register_search_attributes(client)
+        # A namespace just created reaches the server's namespace cache some seconds later; until then
+        # the operator service answers NOT_FOUND.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await register_search_attributes(client)
+                return
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
 
     asyncio.run(setup())
     console.print(f"namespace {settings.temporal_namespace!r} ready at {settings.temporal_address}")
