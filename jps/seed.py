@@ -193,6 +193,7 @@ async def _next_step(client: Client, state: GroupState, today: date) -> GroupSta
 
 async def drive_group(
     client: Client,
+    pool: asyncpg.Pool,
     *,
     key: str,
     proposal: Proposal,
@@ -214,12 +215,18 @@ async def drive_group(
         if stepped is not None:
             state, delay = stepped, 0.2
             continue
-        # Waiting on the bank (or a budget, or a freeze): ask again a little later.
-        if loop.time() > deadline:
-            task = state.open_task.kind.value if state.open_task else "none"
-            raise TimeoutError(f"{group_id} still in {state.stage.value} waiting on {task}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 5.0)
+        # Waiting on the bank (or a budget, or a freeze). The read model tells when the workflow
+        # recorded a later step; only then is the workflow itself asked (a query costs a workflow
+        # task). A state's `seq` already covers the step being recorded, so "later" means above it.
+        while (
+            await pool.fetchval("SELECT last_seq FROM groups WHERE group_id = $1", group_id) or 0
+        ) <= state.seq:
+            if loop.time() > deadline:
+                task = state.open_task.kind.value if state.open_task else "none"
+                raise TimeoutError(f"{group_id} still in {state.stage.value} waiting on {task}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+        delay = 0.2
         state = await lifecycle.query_state(client, group_id)
     return state
 
@@ -246,6 +253,7 @@ async def seed_demo(
             try:
                 reached = await drive_group(
                     client,
+                    pool,
                     key=key,
                     proposal=proposal,
                     policy=policies[proposal.program],
