@@ -164,20 +164,32 @@ async def act(
     return out
 
 
-async def wait_for_stage(http: httpx.AsyncClient, stack: Stack, group_id: str, stage: str) -> dict[str, Any]:
-    """Poll the group (read model) until it reaches `stage` (payments settle asynchronously)."""
+async def wait_for(
+    http: httpx.AsyncClient, stack: Stack, group_id: str, what: str, done: Any
+) -> dict[str, Any]:
+    """Poll the group (read model) until `done(group)` (payments settle asynchronously)."""
     body: dict[str, Any] = {}
     try:
         async with asyncio.timeout(30):
-            while body.get("stage") != stage:
+            while not body or not done(body):
                 await asyncio.sleep(0.1)
                 resp = await http.get(f"/groups/{group_id}", headers=stack.auth(Role.AUDITOR, regions=["*"]))
                 body = resp.json()
     except TimeoutError:
         raise AssertionError(
-            f"{group_id} still in {body.get('stage')} (task {body.get('open_task')})"
+            f"{group_id} never {what}: {body.get('stage')}, task {body.get('open_task')}"
         ) from None
     return body
+
+
+async def wait_for_stage(http: httpx.AsyncClient, stack: Stack, group_id: str, stage: str) -> dict[str, Any]:
+    return await wait_for(http, stack, group_id, f"reached {stage}", lambda g: g.get("stage") == stage)
+
+
+async def wait_for_task(http: httpx.AsyncClient, stack: Stack, group_id: str, kind: str) -> dict[str, Any]:
+    return await wait_for(
+        http, stack, group_id, f"opened {kind}", lambda g: (g.get("open_task") or {}).get("kind") == kind
+    )
 
 
 async def state_of(stack: Stack, group_id: str) -> GroupState:

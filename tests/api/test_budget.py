@@ -3,13 +3,11 @@ in scope, every change is audited, and a frozen region's groups wait at disburse
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from jps.domain.roles import Role
 from tests import factories
-from tests.api.conftest import Stack, act, submit, today
+from tests.api.conftest import Stack, act, submit, today, wait_for_task
 
 
 async def test_allocations(stack: Stack, http: httpx.AsyncClient) -> None:
@@ -79,11 +77,7 @@ async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.Asy
         {"attended_niks": [m.nik for m in proposal.members]},
     )
     await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 10_000_000})
-    for _ in range(100):
-        group = (await http.get(f"/groups/{gid}", headers=stack.auth(Role.AUDITOR))).json()
-        if group["open_task"] and group["open_task"]["kind"] == "await_unfreeze":
-            break
-        await asyncio.sleep(0.05)
+    group = await wait_for_task(http, stack, gid, "await_unfreeze")
     assert group["open_task"]["kind"] == "await_unfreeze" and "Pilkada" in group["open_task"]["note"]
     assert group["stage"] == "disbursement" and group["payments"] == []
 

@@ -7,7 +7,8 @@ import httpx
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests import factories
-from tests.api.conftest import Stack, act, state_of, submit, today, wait_for_stage
+from tests.api.conftest import Stack, act, state_of, submit, today, wait_for_stage, wait_for_task
+from tests.sim_fixtures import BankAdmin
 
 
 async def test_tkm_group_from_proposal_to_completed(stack: Stack, http: httpx.AsyncClient) -> None:
@@ -88,3 +89,59 @@ async def test_padat_karya_group_with_maker_checker_and_handover(
                       {"visit_no": visit_no, "visited_on": today(), "business_status": "running",
                        "progress_percent": min(100, visit_no * 25)}, regions=["32"])  # fmt: skip
     assert g["stage"] == "completed"
+
+
+async def test_training_attempts_then_supervisor_decides(stack: Stack, http: httpx.AsyncClient) -> None:
+    proposal = factories.proposal()
+    gid = (await submit(http, stack, proposal))["group_id"]
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
+    few = {"attended_niks": [m.nik for m in proposal.members[:5]]}
+    for attempt in (1, 2, 3):
+        await act(http, stack, gid, "schedule-training", Role.TRAINER,
+                  {"starts_on": today(), "ends_on": today(), "venue": f"BLK sesi {attempt}"})  # fmt: skip
+        g = await act(http, stack, gid, "record-attendance", Role.TRAINER, few)
+    assert g["open_task"]["kind"] == "decide_training" and len(g["training"]) == 3
+    assert [t["attended"] for t in g["training"]] == [5, 5, 5]
+    await act(
+        http, stack, gid, "decide-training", Role.TRAINER, {"decision": "proceed", "notes": "x"}, expect=403
+    )
+    g = await act(http, stack, gid, "decide-training", Role.SUPERVISOR,
+                  {"decision": "proceed", "notes": "the group is ready"})  # fmt: skip
+    assert g["stage"] == "disbursement"
+
+
+async def test_bank_refusal_then_new_account_then_paid(
+    stack: Stack, http: httpx.AsyncClient, bank_sim: BankAdmin
+) -> None:
+    proposal = factories.proposal(account_no="4440001111")
+    bank_sim.close_account("4440001111")
+    gid = (await submit(http, stack, proposal))["group_id"]
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
+    await act(http, stack, gid, "schedule-training", Role.TRAINER,
+              {"starts_on": today(), "ends_on": today(), "venue": "BLK"})  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "record-attendance",
+        Role.TRAINER,
+        {"attended_niks": [m.nik for m in proposal.members]},
+    )
+    await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 10_000_000})
+    g = await wait_for_task(http, stack, gid, "update_bank_account")
+    assert [p["status"] for p in g["payments"]] == ["failed"]
+    account = {"bank_code": "008", "account_no": "5550002222", "holder_name": proposal.name}
+    g = await act(http, stack, gid, "update-bank-account", Role.REGISTRAR, {"bank_account": account})
+    assert g["bank_account"]["account_no"] == "******2222"
+    g = await wait_for_stage(http, stack, gid, "mentoring")
+    assert [p["status"] for p in g["payments"]] == ["failed", "paid"] and g["paid_amount"] == 10_000_000
+
+
+async def test_supervisor_cancels_before_the_money_moves(stack: Stack, http: httpx.AsyncClient) -> None:
+    gid = (await submit(http, stack, factories.proposal()))["group_id"]
+    await act(http, stack, gid, "cancel", Role.SUPERVISOR, {"reason": "ok"}, expect=422)  # too short a reason
+    g = await act(http, stack, gid, "cancel", Role.SUPERVISOR, {"reason": "the group dissolved"})
+    assert (
+        g["stage"] == "cancelled" and g["outcome_reason"] == "the group dissolved" and g["open_task"] is None
+    )
+    await act(http, stack, gid, "cancel", Role.SUPERVISOR, {"reason": "again, once more"}, expect=409)
