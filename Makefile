@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run migrate test lint typecheck pytest bench clean
+.PHONY: install run migrate test lint typecheck pytest bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/jps bench
+
+# Disbursement under every bank fault at once, on a stack of its own; fails unless every group is paid once.
+chaos: install
+	$(BIN)/jps chaos
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

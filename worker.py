@@ -26,17 +26,18 @@ from activities.ledger import LedgerActivities
 from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
 from activities.payments import PaymentActivities
+from activities.reconciliation import ReconciliationActivities
 from jps.db import create_pool
 from jps.embedded import start_postgres
 from jps.logging import configure_logging
 from jps.settings import Settings, get_settings
 from jps.temporal import DATA_CONVERTER
 from workflows.group_lifecycle import GroupLifecycleWorkflow
-from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow
+from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow]
+WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow, ReconciliationWorkflow]
 
 
 def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient) -> list[Callable[..., Any]]:
@@ -45,6 +46,7 @@ def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient)
     read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_group)
     ledger = LedgerActivities(pool)
     payments = PaymentActivities(pool, bank)
+    reconciliation = ReconciliationActivities(pool, bank)
     return [
         read_model.record_transition,
         ledger.check_freeze,
@@ -54,6 +56,7 @@ def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient)
         payments.poll_payments,
         notifications.dispatch_outbox,
         notifications.send_daily_digest,
+        reconciliation.reconcile_payments,
     ]
 
 
@@ -74,7 +77,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
         pool = await create_pool(database_url(settings), max_size=settings.db_pool_max)
         stack.push_async_callback(pool.close)
-        bank = BankClient(settings.bank_url, callback_url=f"{settings.api_base_url}/payments/callback")
+        bank = BankClient(
+            settings.bank_url,
+            timeout=settings.bank_timeout_s,
+            callback_url=f"{settings.api_base_url}/payments/callback",
+        )
         stack.push_async_callback(bank.aclose)
         notify = NotifyClient(settings.notify_url)
         stack.push_async_callback(notify.aclose)

@@ -5,23 +5,44 @@ key (the same on every retry and after a worker restart), so a crash between the
 pending row that the retry completes, and the bank's idempotency turns a repeated instruction into
 the same transfer. The bank's final answers go back to the workflow, which alone changes a
 payment's status in the read model.
+
+A batch is many independent transfers (a Padat Karya wage bill is one per worker), so one
+transfer's passing fault must not fail the whole batch: each call is retried a few times at once
+with the same key, and a transfer that still gets no answer is left to the workflow's status poll,
+which instructs it again with its original key when the bank never received it. Only when the bank
+answers none of them does the activity fail, so that Temporal's retry backs off. Both activities
+heartbeat, so a killed worker's batch is retried within the heartbeat timeout, not the activity's
+whole start-to-close timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 import structlog
 from temporalio import activity
 
-from activities.bank_client import BankClient, BankRejectedError, TransferResponse, TransferSpec
+from activities.bank_client import (
+    BankClient,
+    BankRejectedError,
+    BankTransientError,
+    TransferResponse,
+    TransferSpec,
+)
 from activities.contracts import PaymentBatch
 from jps.domain.models import PaymentResult
 
 log = structlog.get_logger()
 
 _CONCURRENCY = 8  # transfers of one batch in flight at once
+_PAUSES_S = (0.2, 0.5)  # between the tries of one call in one activity attempt (3 tries)
+HEARTBEAT_EVERY_S = 1.0
+
+T = TypeVar("T")
 
 
 def _final(resp: TransferResponse) -> PaymentResult | None:
@@ -29,6 +50,41 @@ def _final(resp: TransferResponse) -> PaymentResult | None:
         return None
     return PaymentResult(transfer_id=resp.transfer_id, status=resp.status, reason=resp.reason,
                          permanent=resp.permanent)  # fmt: skip
+
+
+def _refused(transfer_id: str, err: BankRejectedError) -> PaymentResult:
+    # The bank refuses this instruction itself (e.g. a malformed account): the transfer failed for
+    # good; an officer fixes the details.
+    return PaymentResult(transfer_id=transfer_id, status="failed", reason=err.message)
+
+
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, tried again after a passing fault (same request, so the same idempotency key)."""
+    for pause in _PAUSES_S:
+        try:
+            return await call()
+        except BankTransientError:
+            await asyncio.sleep(pause)
+    return await call()
+
+
+@asynccontextmanager
+async def _heartbeating(progress: Callable[[], int]) -> AsyncIterator[None]:
+    """Heartbeat every second while the body runs (a slow bank call must not look like a dead worker)."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat(progress())
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 class PaymentActivities:
@@ -48,45 +104,81 @@ class PaymentActivities:
               t.bank_code, t.account_no, t.amount) for t in batch.transfers],
         )  # fmt: skip
         gate = asyncio.Semaphore(_CONCURRENCY)
+        unanswered: list[str] = []
+        done = 0
 
         async def one(spec: TransferSpec) -> PaymentResult | None:
+            nonlocal done
             async with gate:
                 try:
-                    return _final(await self.bank.create_transfer(spec))
+                    return _final(await _patiently(lambda: self.bank.create_transfer(spec)))
                 except BankRejectedError as err:
-                    # The bank refuses this instruction itself (e.g. a malformed account): the
-                    # transfer failed for good; an officer fixes the details.
-                    return PaymentResult(transfer_id=spec.transfer_id, status="failed", reason=err.message)
+                    return _refused(spec.transfer_id, err)
+                except BankTransientError:
+                    # The bank may or may not have it: the status poll finds out, and instructs it
+                    # again with the same key if it never arrived.
+                    unanswered.append(spec.transfer_id)
+                    return None
+                finally:
+                    done += 1
 
-        results = await asyncio.gather(*(one(t) for t in batch.transfers))
+        async with _heartbeating(lambda: done):
+            results = await asyncio.gather(*(one(t) for t in batch.transfers))
+        if unanswered and len(unanswered) == len(batch.transfers):
+            raise BankTransientError(
+                f"the bank answered none of the {len(unanswered)} transfers of {batch.batch_id}"
+            )
         final = [r for r in results if r is not None]
+        if unanswered:
+            bound.warning("transfers_left_to_poll", transfers=len(unanswered))
         bound.info("payments_instructed", transfers=len(batch.transfers), settled_now=len(final))
         return final
 
     @activity.defn(name="poll_payments")
     async def poll_payments(self, transfer_ids: list[str]) -> list[PaymentResult]:
         """Ask the bank for transfers whose callback has not come. One the bank never received is
-        instructed again with its original key."""
-        out: list[PaymentResult] = []
-        for tid in transfer_ids:
-            resp = await self.bank.get_transfer(tid)
-            if resp is None:
-                row = await self.pool.fetchrow("SELECT * FROM payments WHERE transfer_id = $1", tid)
-                if row is None:
-                    continue
-                resp = await self.bank.create_transfer(
-                    TransferSpec(
-                        transfer_id=tid,
-                        batch_id=row["batch_id"],
-                        beneficiary=row["beneficiary"],
-                        bank_code=row["bank_code"],
-                        account_no=row["account_no"],
-                        amount=row["amount"],
-                        idempotency_key=row["idempotency_key"],
-                    )
-                )
-            result = _final(resp)
-            if result is not None:
-                out.append(result)
-        log.info("payments_polled", asked=len(transfer_ids), settled=len(out))
+        instructed again with its original key. Transfers the bank does not answer now are asked
+        again at the next poll."""
+        gate = asyncio.Semaphore(_CONCURRENCY)
+        unanswered = 0
+        done = 0
+
+        async def one(tid: str) -> PaymentResult | None:
+            nonlocal unanswered, done
+            async with gate:
+                try:
+                    return await _patiently(lambda: self._status(tid))
+                except BankTransientError:
+                    unanswered += 1
+                    return None
+                finally:
+                    done += 1
+
+        async with _heartbeating(lambda: done):
+            results = await asyncio.gather(*(one(t) for t in transfer_ids))
+        if transfer_ids and unanswered == len(transfer_ids):
+            raise BankTransientError(f"the bank answered none of {len(transfer_ids)} status requests")
+        out = [r for r in results if r is not None]
+        log.info("payments_polled", asked=len(transfer_ids), settled=len(out), unanswered=unanswered)
         return out
+
+    async def _status(self, tid: str) -> PaymentResult | None:
+        resp = await self.bank.get_transfer(tid)
+        if resp is None:
+            row = await self.pool.fetchrow("SELECT * FROM payments WHERE transfer_id = $1", tid)
+            if row is None:
+                return None
+            spec = TransferSpec(
+                transfer_id=tid,
+                batch_id=row["batch_id"],
+                beneficiary=row["beneficiary"],
+                bank_code=row["bank_code"],
+                account_no=row["account_no"],
+                amount=row["amount"],
+                idempotency_key=row["idempotency_key"],
+            )
+            try:
+                resp = await self.bank.create_transfer(spec)
+            except BankRejectedError as err:
+                return _refused(tid, err)
+        return _final(resp)

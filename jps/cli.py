@@ -436,6 +436,107 @@ def audit_verify() -> None:
 
 
 @app.command()
+def reconcile(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Only the last N days of the bank's statement [all of it]")
+    ] = None,
+    grace_hours: Annotated[
+        float, typer.Option(min=0, help="How long a transfer may be in flight before it counts")
+    ] = 48.0,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the run")] = 300.0,
+) -> None:
+    """Reconcile our payments with the bank's statement now (what the daily schedule does) and print
+    every mismatch: paid_not_recorded, recorded_not_paid, amount_differs. Exits 1 when there is any.
+
+    Runs ReconciliationWorkflow on the worker (make run); the mismatches are also recorded in
+    reconciliation_mismatches under the run's id."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from rich.table import Table
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.client import WorkflowFailureError
+
+    from activities.reconciliation import MISMATCH_KINDS, ReconcileInput, ReconcileResult
+    from jps.temporal import connect
+
+    _setup_logging("reconcile")
+    settings = get_settings()
+    run_id = f"jps-reconcile-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+    async def run() -> ReconcileResult:
+        client = await connect(settings)
+        pollers = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=settings.temporal_task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        if not pollers.pollers:
+            err_console.print(
+                f"[red]no worker polls the task queue {settings.temporal_task_queue!r}[/red]: start the stack (make run)"
+            )
+            raise typer.Exit(2)
+        result: ReconcileResult = await client.execute_workflow(
+            "ReconciliationWorkflow", ReconcileInput(since_days=days, pending_grace=timedelta(hours=grace_hours)),
+            id=run_id, task_queue=settings.temporal_task_queue, result_type=ReconcileResult,
+            execution_timeout=timedelta(seconds=timeout),
+        )  # fmt: skip
+        return result
+
+    try:
+        result = asyncio.run(run())
+    except WorkflowFailureError as err:
+        err_console.print(f"[red]reconciliation {run_id} failed: {err.cause or err}[/red]")
+        raise typer.Exit(2) from None
+    if result.mismatches:
+        table = Table(title=f"{len(result.mismatches)} mismatch(es), run {result.run_id}")
+        for column in ("kind", "transfer", "group", "ours", "bank"):
+            table.add_column(column)
+
+        def side(data: dict[str, object] | None) -> str:
+            if not data:
+                return "-"
+            amount = data.get("amount")
+            return f"{data.get('status')} {_money(amount) if isinstance(amount, int) else ''}".strip()
+
+        for m in result.mismatches:
+            table.add_row(m.kind, m.transfer_id, m.group_id or "-", side(m.ours), side(m.bank))
+        console.print(table)
+    counts = ", ".join(f"{kind}={result.count(kind)}" for kind in MISMATCH_KINDS)
+    console.print(
+        f"reconciliation {result.run_id}: {result.compared:,} of our transfers against {result.bank_paid:,} "
+        f"paid at the bank: {len(result.mismatches)} mismatch(es) ({counts})"
+    )
+    raise typer.Exit(1 if result.mismatches else 0)
+
+
+@app.command()
+def chaos(
+    groups: Annotated[int, typer.Option(min=1, max=50, help="Groups per programme")] = 4,
+    timeout: Annotated[float, typer.Option(min=5, help="Seconds a group may take to be paid")] = 90.0,
+    keep_data: Annotated[bool, typer.Option(help="Keep the chaos stack's data dir and logs")] = False,
+) -> None:
+    """Disbursement under every bank fault at once, on a stack of its own: groups of both programmes
+    must all be paid exactly once. Ends with `chaos: groups=N faults=K duplicates=D lost=L stuck=S`
+    and exits 1 unless D, L and S are 0 (what `make chaos` runs)."""
+    from jps.chaos import run_chaos
+    from jps.logging import configure_logging
+
+    configure_logging(level="WARNING", process="chaos")
+    figures = run_chaos(per_programme=groups, timeout_s=timeout, keep_data=keep_data, console=err_console)
+    for problem in figures.problems[:50]:
+        err_console.print(f"[red]{problem}[/red]")
+    modes = ", ".join(f"{mode}={n}" for mode, n in figures.faults_by_mode.items())
+    err_console.print(f"chaos: faults injected by mode: {modes}; {figures.wall_s:.1f} s")
+    print(figures.line(), flush=True)
+    raise typer.Exit(0 if figures.ok else 1)
+
+
+@app.command()
 def bench(
     scale: Annotated[
         float, typer.Option(min=0.0001, max=1.0, help="Fraction of the cohort (1 = all 3,076 groups)")

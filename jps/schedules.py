@@ -1,4 +1,5 @@
-"""The Temporal Schedules JPS Flow runs: the outbox sweep (every minute) and the daily digest.
+"""The Temporal Schedules JPS Flow runs: the outbox sweep (every minute), the daily digest and the
+daily reconciliation of our payments with the bank's statement.
 
 `ensure_schedules` creates them or updates them in place; the dev stack and the worker deployment
 call it at start-up. Workflows are named by type so this module imports nothing from workflows/.
@@ -25,6 +26,7 @@ from jps.settings import Settings, get_settings
 
 OUTBOX_SWEEP = "jps-outbox-sweep"
 DAILY_DIGEST = "jps-daily-digest"
+RECONCILIATION = "jps-reconciliation"
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -38,6 +40,11 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             action=ScheduleActionStartWorkflow("DailyDigestWorkflow", id=DAILY_DIGEST, task_queue=queue),
             # 07:00 WIB (00:00 UTC), at the start of the officers' day.
             spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0)])]),
+        ),
+        RECONCILIATION: Schedule(
+            action=ScheduleActionStartWorkflow("ReconciliationWorkflow", id=RECONCILIATION, task_queue=queue),
+            # 03:00 WIB (20:00 UTC): after the bank's day has closed, before the digest at 07:00.
+            spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(20)])]),
         ),
     }
 

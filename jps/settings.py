@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # External services we do not own
     bank_url: str = Field("http://127.0.0.1:8100", validation_alias="JPS_BANK_URL")
     bank_hmac_secret: str = Field("dev-bank-callback-secret", validation_alias="JPS_BANK_HMAC_SECRET")
+    # Per bank call; a call that outlives it is retried with the same idempotency key.
+    bank_timeout_s: float = Field(10.0, gt=0, validation_alias="JPS_BANK_TIMEOUT_S")
     notify_url: str = Field("http://127.0.0.1:8200", validation_alias="JPS_NOTIFY_URL")
 
     # Local stack

@@ -73,6 +73,10 @@ CALLBACK_ATTEMPTS = 3
 CALLBACK_TIMEOUT_S = 5.0
 
 TransferStatus = Literal["pending", "paid", "failed"]
+INJECTED_FAULTS = (
+    "error", "timeout_after_commit", "accepted_then_failed", "duplicate_callback", "dropped_callback",
+    "delayed_callback",
+)  # fmt: skip
 
 
 # ---- wire models ----
@@ -227,6 +231,8 @@ class BankSimulator:
         self.keys: dict[str, str] = {}  # idempotency key -> transfer id
         self.closed_accounts: set[str] = set()
         self.callbacks = {"sent": 0, "dropped": 0, "duplicated": 0, "failed": 0}
+        # Every fault actually injected, by mode (latency is not counted: it hits every request).
+        self.injected = dict.fromkeys(INJECTED_FAULTS, 0)
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
         self._load()
@@ -257,6 +263,7 @@ class BankSimulator:
         self.keys.clear()
         self.closed_accounts.clear()
         self.callbacks = dict.fromkeys(self.callbacks, 0)
+        self.injected = dict.fromkeys(INJECTED_FAULTS, 0)
         if self.state_path is not None:
             self.state_path.write_text("")
         log.info("bank_reset")
@@ -331,6 +338,7 @@ class BankSimulator:
         if self.is_closed(req.account_no):
             t.status, t.reason, t.outcome, t.settled_at = "failed", "account_closed", "failed", _now()
         elif self.roll(self.faults.accepted_then_failed_rate):
+            self.injected["accepted_then_failed"] += 1
             t.outcome, t.reason = "failed", TRANSIENT_LOOKING_REASON
         self.transfers[t.transfer_id] = t
         self.keys[key] = t.transfer_id
@@ -368,6 +376,7 @@ class BankSimulator:
             return
         if self.roll(self.faults.drop_callback_rate):
             self.callbacks["dropped"] += 1
+            self.injected["dropped_callback"] += 1
             log.info("callback_dropped", transfer_id=t.transfer_id)
             return
         # Sign once: a duplicate is the very same request, as a real retrying bank would send.
@@ -376,10 +385,12 @@ class BankSimulator:
         copies = 2 if self.roll(self.faults.duplicate_callback_rate) else 1
         if copies == 2:
             self.callbacks["duplicated"] += 1
+            self.injected["duplicate_callback"] += 1
         for _ in range(copies):
             delay = 0.0
             if self.faults.out_of_order_callbacks:
                 delay = self.rng.uniform(0, self.faults.out_of_order_window_ms / 1000)
+                self.injected["delayed_callback"] += 1
             self._spawn(self._post_callback(url, body, headers, t.transfer_id, delay))
 
     async def _post_callback(
@@ -483,6 +494,7 @@ class BankSimulator:
             "duplicates_suppressed": sum(t.duplicates for t in ts),
             "total_paid": sum(t.amount for t in ts if t.status == "paid"),
             "callbacks": dict(self.callbacks),
+            "faults_injected": dict(self.injected),
         }
 
 
@@ -510,6 +522,7 @@ class FaultMiddleware:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if self.sim.roll(faults.error_rate):
+            self.sim.injected["error"] += 1
             log.info("fault_injected", fault="error", path=path)
             response = JSONResponse({"detail": "bank unavailable (injected fault)"}, status_code=503)
             await response(scope, receive, send)
@@ -540,6 +553,7 @@ def create_app(sim: BankSimulator) -> FastAPI:
         answer = t.public()
         if sim.roll(sim.faults.timeout_after_commit_rate):
             # The transfer is recorded and will be paid; only the answer is lost.
+            sim.injected["timeout_after_commit"] += 1
             log.info("fault_injected", fault="timeout_after_commit", transfer_id=t.transfer_id)
             await asyncio.sleep(sim.faults.hang_s)
         return answer

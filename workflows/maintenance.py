@@ -1,4 +1,5 @@
-"""Small scheduled workflows: the outbox sweep and the supervisors' daily digest (ringkasan harian).
+"""Small scheduled workflows: the outbox sweep, the supervisors' daily digest (ringkasan harian) and
+the daily reconciliation of our payments with the bank's statement (rekonsiliasi).
 
 Each runs one activity; Temporal Schedules start them (see jps/schedules.py)."""
 
@@ -8,6 +9,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.reconciliation import ReconcileInput, ReconcileRequest, ReconcileResult
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=10
@@ -32,3 +36,22 @@ class DailyDigestWorkflow:
             "send_daily_digest", start_to_close_timeout=timedelta(minutes=5), retry_policy=_RETRY
         )
         return regions
+
+
+@workflow.defn
+class ReconciliationWorkflow:
+    """Our payments against the bank's statement; every mismatch is recorded under this run's
+    workflow id (a scheduled run's id carries its start time)."""
+
+    @workflow.run
+    async def run(self, inp: ReconcileInput | None = None) -> ReconcileResult:
+        inp = inp or ReconcileInput()
+        since = workflow.now() - timedelta(days=inp.since_days) if inp.since_days else None
+        request = ReconcileRequest(
+            run_id=workflow.info().workflow_id, since=since, pending_grace=inp.pending_grace
+        )
+        result: ReconcileResult = await workflow.execute_activity(
+            "reconcile_payments", request, result_type=ReconcileResult,
+            start_to_close_timeout=timedelta(minutes=10), retry_policy=_RETRY,
+        )  # fmt: skip
+        return result
