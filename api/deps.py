@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
-from api.errors import forbidden, record_refusal, unauthorized
+from api.errors import forbidden, refused, unauthorized
 from jps.auth import TokenError, decode_token
 from jps.domain.actions import ActionSpec
 from jps.domain.models import Officer
@@ -178,11 +178,9 @@ async def guard_action(
     try:
         authorize(officer, roles=spec.roles, region=row["region_code"], what=spec.name)
     except HTTPException as exc:
-        await record_refusal(
-            pool, officer=officer, group_id=group_id, stage=row["stage"], action=spec.name,
-            status_code=exc.status_code, reason=str(exc.detail),
-        )  # fmt: skip
-        raise
+        raise await refused(
+            pool, exc, officer=officer, group_id=group_id, stage=row["stage"], action=spec.name
+        ) from None
     return ActionContext(officer, group_id, row["region_code"], row["stage"])
 
 

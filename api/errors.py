@@ -97,21 +97,20 @@ def unauthorized(detail: str = "Not authenticated") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def record_refusal(
+async def refused(
     pool: asyncpg.Pool,
+    error: HTTPException,
     *,
     officer: Officer,
     group_id: str | None,
     stage: str | None,
     action: str,
-    status_code: int,
-    reason: str,
     event: str = "action_refused",
-) -> None:
-    """Append a refused attempt (403/409) to the audit log. An audit outage must not turn a refusal
-    into a 500, so a failure here is logged and the refusal still answered."""
-    if status_code not in AUDITED_STATUSES:
-        return
+) -> HTTPException:
+    """Append a refused attempt (403/409) to the audit log, and hand back the error to raise. An audit
+    outage must not turn a refusal into a 500, so a failure here is logged and the refusal answered."""
+    if error.status_code not in AUDITED_STATUSES:
+        return error
     try:
         async with pool.acquire() as conn, conn.transaction():
             await append_audit(
@@ -123,11 +122,12 @@ async def record_refusal(
                 actor_roles=[r.value for r in officer.roles],
                 event=event,
                 stage=stage,
-                reason=reason,
-                details={"action": action, "status": status_code},
+                reason=str(error.detail),
+                details={"action": action, "status": error.status_code},
             )
     except (asyncpg.PostgresError, OSError) as exc:
         log.error("refusal_not_audited", group_id=group_id, action=action, error=str(exc))
+    return error
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:

@@ -291,6 +291,27 @@ def task_out(t: Mapping[str, Any] | None, now: datetime | None = None) -> TaskOu
     return out
 
 
+# The read model's task columns, as listings select them (with `TASK_COLUMNS`).
+TASK_COLUMNS = """task_kind, task_roles, task_due_at, escalation_level, claimed_by,
+       state->'open_task'->>'opened_at' AS task_opened_at, state->'open_task'->>'note' AS task_note"""
+
+
+def task_from_row(row: Mapping[str, Any]) -> TaskOut | None:
+    if not row["task_kind"]:
+        return None
+    return task_out(
+        {
+            "kind": row["task_kind"],
+            "roles": row["task_roles"] or [],
+            "due_at": row["task_due_at"],
+            "opened_at": row["task_opened_at"],
+            "escalation_level": row["escalation_level"],
+            "claimed_by": row["claimed_by"],
+            "note": row["task_note"] or "",
+        }
+    )
+
+
 # ---- submissions, imports and bulk work ----
 
 

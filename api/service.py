@@ -5,6 +5,7 @@ checks what is cheap to check first, calls `jps.lifecycle`, and turns refusals i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -15,7 +16,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActionContext, Services, authorize
-from api.errors import http_error, record_refusal, unprocessable
+from api.errors import http_error, refused, unprocessable
 from jps import lifecycle
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import GroupState, Officer, Proposal
@@ -100,20 +101,20 @@ def full_args(spec: ActionSpec, body: BaseModel | dict[str, Any], officer: Offic
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 
-# No worker answered in time (the update's long poll ran out) or Temporal is unreachable: the step
-# may still happen later, so the client is told to retry, not that it failed.
-_UNAVAILABLE = (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError)
 _TRANSIENT = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
-def _unavailable(exc: Exception) -> HTTPException | None:
-    """503 when no worker answered in time (the update's long poll ran out) or Temporal is out of
-    reach: the step may still happen, so the client should retry rather than give up."""
-    if isinstance(exc, RPCError) and exc.status not in _TRANSIENT:
-        return None
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"the workflow did not answer in time: {exc}"
-    )
+async def _answered(call: Awaitable[GroupState]) -> GroupState:
+    """Await a lifecycle call. No worker answering in time (the update's long poll ran out) or
+    Temporal out of reach is a 503: the step may still happen, so the client should retry."""
+    try:
+        return await call
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        if isinstance(exc, RPCError) and exc.status not in _TRANSIENT:
+            raise
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"the workflow did not answer in time: {exc}"
+        ) from None
 
 
 async def perform_action(
@@ -121,25 +122,23 @@ async def perform_action(
 ) -> GroupState:
     """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
     try:
-        return await lifecycle.act(client, ctx.group_id, spec.update_name, args)
-    except _UNAVAILABLE as exc:
-        if (error := _unavailable(exc)) is None:
-            raise
-        raise error from None
+        return await _answered(lifecycle.act(client, ctx.group_id, spec.update_name, args))
     except Refusal as refusal:
-        error = http_error(refusal)
-        await record_refusal(
-            services.pool, officer=ctx.officer, group_id=ctx.group_id, stage=ctx.stage, action=spec.name,
-            status_code=error.status_code, reason=refusal.message,
-        )  # fmt: skip
-        raise error from None
+        raise await refused(
+            services.pool, http_error(refusal), officer=ctx.officer, group_id=ctx.group_id, stage=ctx.stage,
+            action=spec.name,
+        ) from None  # fmt: skip
 
 
-async def existing_with_suffix(pool: asyncpg.Pool, suffix: str) -> str | None:
-    found: str | None = await pool.fetchval(
-        "SELECT group_id FROM groups WHERE group_id LIKE '%-' || $1 LIMIT 1", suffix
+async def groups_by_suffix(pool: asyncpg.Pool, suffixes: list[str]) -> list[asyncpg.Record]:
+    """Groups whose id ends in one of `suffixes` (what an Idempotency-Key maps to), with the body hash
+    they were created with. The id also embeds programme and region, so a reused key whose body
+    changed those would map to another id: the suffix finds it anyway."""
+    return await pool.fetch(
+        """SELECT group_id, regexp_replace(group_id, '^.*-', '') AS suffix, state->>'request_hash' AS hash
+             FROM groups WHERE regexp_replace(group_id, '^.*-', '') = ANY($1::text[])""",
+        suffixes,
     )
-    return found
 
 
 async def submit(
@@ -151,14 +150,13 @@ async def submit(
 ) -> GroupState:
     """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
     another active group; a retried Idempotency-Key answers the first result."""
+    refusal_context: dict[str, Any] = {
+        "officer": officer, "group_id": None, "stage": None, "action": "submit", "event": "proposal_refused",
+    }  # fmt: skip
     try:
         authorize(officer, roles=(Role.REGISTRAR,), region=proposal.region_code, what="submitting a proposal")
     except HTTPException as exc:
-        await record_refusal(
-            services.pool, officer=officer, group_id=None, stage=None, action="submit",
-            status_code=exc.status_code, reason=str(exc.detail), event="proposal_refused",
-        )  # fmt: skip
-        raise
+        raise await refused(services.pool, exc, **refusal_context) from None
     policy = services.policies[proposal.program]
     errors = proposal.policy_errors(policy)
     if errors:
@@ -166,31 +164,17 @@ async def submit(
     if idempotency_key:
         suffix = lifecycle.idempotent_suffix(officer.id, idempotency_key)
         group_id = lifecycle.group_id_for(proposal, suffix)
-        # The id embeds programme and region, so a reused key whose body changed those would map to
-        # another id: catch it by the suffix the key always yields.
-        earlier = await existing_with_suffix(services.pool, suffix)
-        if earlier is not None and earlier != group_id:
-            raise http_error(
-                Refusal(
-                    "IdempotencyMismatch",
-                    f"Idempotency-Key reused with a different body (it created {earlier})",
-                )
-            )
+        for earlier in await groups_by_suffix(services.pool, [suffix]):
+            if earlier["group_id"] != group_id:
+                message = f"Idempotency-Key reused with a different body (it created {earlier['group_id']})"
+                raise http_error(Refusal("IdempotencyMismatch", message))
     else:
         group_id = lifecycle.group_id_for(proposal)
     try:
-        return await lifecycle.submit_proposal(
+        registered = lifecycle.submit_proposal(
             client, proposal=proposal, policy=policy, submitted_by=officer.id,
             task_queue=services.settings.temporal_task_queue, group_id=group_id,
         )  # fmt: skip
-    except _UNAVAILABLE as exc:
-        if (error := _unavailable(exc)) is None:
-            raise
-        raise error from None
+        return await _answered(registered)
     except Refusal as refusal:
-        error = http_error(refusal)
-        await record_refusal(
-            services.pool, officer=officer, group_id=None, stage=None, action="submit",
-            status_code=error.status_code, reason=refusal.message, event="proposal_refused",
-        )  # fmt: skip
-        raise error from None
+        raise await refused(services.pool, http_error(refusal), **refusal_context) from None

@@ -5,6 +5,7 @@ must see their annotations (which name loop variables) as objects, not as string
 """
 
 import asyncio
+import re
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -28,6 +29,7 @@ from api.deps import (
 )
 from api.errors import AUTHED, responses
 from api.schemas import (
+    TASK_COLUMNS,
     BulkItemOut,
     BulkOut,
     GroupOut,
@@ -35,7 +37,7 @@ from api.schemas import (
     HistoryOut,
     Page,
     example_of,
-    task_out,
+    task_from_row,
 )
 from api.service import ACTION_BODIES, BULK_ACTIONS, BULK_ARG_BODIES, full_args, perform_action, submit
 from api.sql import Where
@@ -90,24 +92,11 @@ async def submit_group(
     return GroupOut.from_state(state)
 
 
-_LIST_COLUMNS = """group_id, program, name, region_code, stage, member_count, requested_amount, approved_amount,
-       paid_amount, task_kind, task_roles, task_due_at, escalation_level, claimed_by, submitted_at, updated_at,
-       state->'open_task'->>'opened_at' AS task_opened_at"""
+_LIST_COLUMNS = f"""group_id, program, name, region_code, stage, member_count, requested_amount, approved_amount,
+       paid_amount, submitted_at, updated_at, {TASK_COLUMNS}"""
 
 
 def summary_out(row: Any) -> GroupSummaryOut:
-    task = None
-    if row["task_kind"]:
-        task = task_out(
-            {
-                "kind": row["task_kind"],
-                "roles": row["task_roles"] or [],
-                "due_at": row["task_due_at"],
-                "opened_at": row["task_opened_at"],
-                "escalation_level": row["escalation_level"],
-                "claimed_by": row["claimed_by"],
-            }
-        )
     return GroupSummaryOut(
         group_id=row["group_id"],
         program=row["program"],
@@ -118,7 +107,7 @@ def summary_out(row: Any) -> GroupSummaryOut:
         requested_amount=row["requested_amount"],
         approved_amount=row["approved_amount"],
         paid_amount=row["paid_amount"],
-        open_task=task,
+        open_task=task_from_row(row),
         escalation_level=row["escalation_level"],
         submitted_at=row["submitted_at"],
         updated_at=row["updated_at"],
@@ -168,7 +157,8 @@ async def list_groups(
         if q.isdigit() and len(q) == 16:
             where.add("group_id IN (SELECT group_id FROM members WHERE nik = ?)", q)
         else:
-            where.add("(lower(name) LIKE ? OR group_id LIKE ?)", f"%{q.lower()}%", f"%{q.upper()}%")
+            text = re.sub(r"([\\%_])", r"\\\1", q)  # the officer's text, not LIKE wildcards
+            where.add("(lower(name) LIKE ? OR group_id LIKE ?)", f"%{text.lower()}%", f"%{text.upper()}%")
     total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
     rows = await pool.fetch(
         f"""SELECT {_LIST_COLUMNS} FROM groups WHERE {where.sql}

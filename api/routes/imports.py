@@ -27,7 +27,7 @@ from api import importer
 from api.deps import CurrentOfficer, Registrar, Services, ServicesDep, TemporalDep
 from api.errors import AUTHED, responses
 from api.schemas import ImportJobOut, RowResult
-from api.service import submit
+from api.service import groups_by_suffix, submit
 from jps import lifecycle
 from jps.domain.models import Officer
 from jps.domain.roles import Role, region_in_scope
@@ -131,11 +131,7 @@ async def _check_against_database(
         suffix = lifecycle.idempotent_suffix(officer.id, f"import:{g.ref}")
         suffixes[suffix] = g.ref
         ids[g.ref] = (lifecycle.group_id_for(p, suffix), False)
-    earlier = await services.pool.fetch(
-        """SELECT group_id, regexp_replace(group_id, '^.*-', '') AS suffix, state->>'request_hash' AS hash
-             FROM groups WHERE regexp_replace(group_id, '^.*-', '') = ANY($1::text[])""",
-        list(suffixes),
-    )
+    earlier = await groups_by_suffix(services.pool, list(suffixes))
     by_ref = {g.ref: g for g in groups}
     for row in earlier:
         g = by_ref[suffixes[row["suffix"]]]

@@ -19,7 +19,7 @@ from api.deps import (
     region_filter,
 )
 from api.errors import AUTHED, responses
-from api.schemas import GroupOut, InboxItemOut, Page, task_out
+from api.schemas import TASK_COLUMNS, GroupOut, InboxItemOut, Page, task_from_row
 from api.service import full_args, perform_action
 from api.sql import Where
 from jps.domain.actions import ACTIONS
@@ -77,9 +77,7 @@ async def inbox(
         where.add("claimed_by <> ?", officer.id)
     total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
     rows = await pool.fetch(
-        f"""SELECT group_id, program, name, region_code, stage, member_count, task_kind, task_roles, task_due_at,
-                   escalation_level, claimed_by, state->'open_task'->>'opened_at' AS opened_at,
-                   state->'open_task'->>'note' AS note
+        f"""SELECT group_id, program, name, region_code, stage, member_count, {TASK_COLUMNS}
               FROM groups WHERE {where.sql}
              ORDER BY (task_due_at < now()) DESC, escalation_level DESC, task_due_at, group_id
              LIMIT {paging.size} OFFSET {paging.offset}""",
@@ -93,17 +91,7 @@ async def inbox(
             region_code=r["region_code"],
             stage=r["stage"],
             member_count=r["member_count"],
-            task=task_out(
-                {
-                    "kind": r["task_kind"],
-                    "roles": r["task_roles"] or [],
-                    "due_at": r["task_due_at"],
-                    "opened_at": r["opened_at"],
-                    "escalation_level": r["escalation_level"],
-                    "claimed_by": r["claimed_by"],
-                    "note": r["note"] or "",
-                }
-            ),
+            task=task_from_row(r),
         )
         for r in rows
     ]
