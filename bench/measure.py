@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import re
 import statistics
 import subprocess
 import threading
@@ -223,6 +224,45 @@ async def stage_throughput(pool: asyncpg.Pool) -> dict[str, Any]:
     return out
 
 
+class LockSampler:
+    """Samples PostgreSQL's client backends: how many wait on the audit chain's advisory lock."""
+
+    def __init__(self, dsn: str, interval: float = 0.25) -> None:
+        self.dsn = dsn
+        self.interval = interval
+        self.samples: list[tuple[int, int]] = []  # (waiting on an advisory lock, active)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not stop.is_set():
+                row = await conn.fetchrow(
+                    """SELECT count(*) FILTER (WHERE wait_event = 'advisory') AS advisory,
+                              count(*) FILTER (WHERE state = 'active') - 1 AS active
+                         FROM pg_stat_activity WHERE backend_type = 'client backend'"""
+                )
+                self.samples.append((row["advisory"], row["active"]))
+                try:
+                    await asyncio.wait_for(stop.wait(), self.interval)
+                except TimeoutError:
+                    pass
+        finally:
+            await conn.close()
+
+    def summary(self) -> dict[str, Any]:
+        if not self.samples:
+            return {"samples": 0}
+        waiting = [w for w, _ in self.samples]
+        active = [a for _, a in self.samples]
+        return {
+            "samples": len(self.samples),
+            "advisory_waiters_mean": round(statistics.fmean(waiting), 2),
+            "advisory_waiters_max": max(waiting),
+            "share_of_samples_with_waiters": round(sum(1 for w in waiting if w) / len(waiting), 3),
+            "active_backends_mean": round(statistics.fmean(active), 2),
+        }
+
+
 async def audit_events(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT event, count(*) AS n FROM audit_log GROUP BY event ORDER BY event")
     return {r["event"]: r["n"] for r in rows}
@@ -293,15 +333,22 @@ WORKER_HISTOGRAMS = ("workflow_task_schedule_to_start_latency", "workflow_task_e
 
 def parse_worker_metrics(text: str) -> dict[str, Any]:
     sums: dict[str, float] = {}
+    by_activity: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         name_labels, _, value = line.rpartition(" ")
         name = name_labels.split("{", 1)[0].removeprefix("temporal_")
         try:
-            sums[name] = sums.get(name, 0.0) + float(value)
+            number = float(value)
         except ValueError:
             continue
+        sums[name] = sums.get(name, 0.0) + number
+        if name in ("activity_execution_latency_sum", "activity_execution_latency_count"):
+            label = re.search(r'activity_type="([^"]+)"', name_labels)
+            if label:
+                slot = by_activity.setdefault(label.group(1), {})
+                slot[name.rsplit("_", 1)[1]] = slot.get(name.rsplit("_", 1)[1], 0.0) + number
     out: dict[str, Any] = {}
     for name in WORKER_COUNTERS + WORKER_GAUGES:
         if name in sums:
@@ -309,9 +356,14 @@ def parse_worker_metrics(text: str) -> dict[str, Any]:
     for name in WORKER_HISTOGRAMS:
         count = sums.get(f"{name}_count")
         if count:
-            # The SDK reports these latencies in seconds or milliseconds depending on its version.
+            # Means in the unit the SDK reports (milliseconds in temporalio 1.x's Prometheus export).
             out[f"{name}_count"] = int(count)
-            out[f"{name}_mean"] = round(sums.get(f"{name}_sum", 0.0) / count, 4)
+            out[f"{name}_mean"] = round(sums.get(f"{name}_sum", 0.0) / count, 2)
+    out["activity_execution_mean_by_type"] = {
+        k: {"count": int(v.get("count", 0)), "mean": round(v.get("sum", 0.0) / v["count"], 2)}
+        for k, v in sorted(by_activity.items())
+        if v.get("count")
+    }
     return out
 
 
