@@ -10,9 +10,10 @@ A batch is many independent transfers (a Padat Karya wage bill is one per worker
 transfer's passing fault must not fail the whole batch: each call is retried a few times at once
 with the same key, and a transfer that still gets no answer is left to the workflow's status poll,
 which instructs it again with its original key when the bank never received it. Only when the bank
-answers none of them does the activity fail, so that Temporal's retry backs off. Both activities
-heartbeat, so a killed worker's batch is retried within the heartbeat timeout, not the activity's
-whole start-to-close timeout.
+answers none of them does the activity fail, so that Temporal's retry backs off. An attempt also
+stops waiting at four fifths of its start-to-close timeout and leaves what is still unanswered to the
+poll, so a hanging bank cannot make every attempt time out as a whole. Both activities heartbeat, so
+a killed worker's batch is retried within the heartbeat timeout, not the whole start-to-close timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 import asyncpg
@@ -87,6 +90,52 @@ async def _heartbeating(progress: Callable[[], int]) -> AsyncIterator[None]:
         task.cancel()
 
 
+def _time_left() -> float | None:
+    """Seconds this activity attempt may still spend on the bank, keeping a fifth of its
+    start-to-close timeout to answer; None outside an activity or without a timeout."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    if info.start_to_close_timeout is None:
+        return None
+    elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
+    return max(0.0, 0.8 * info.start_to_close_timeout.total_seconds() - elapsed)
+
+
+async def _ask_all(
+    calls: list[Callable[[], Awaitable[PaymentResult | None]]],
+) -> tuple[list[PaymentResult], int]:
+    """Each call, a few at once, each tried patiently, heartbeating meanwhile. Returns the final
+    answers and how many calls got none (a passing fault after every try, or still waiting when
+    the attempt's time ran out: those are cancelled, which to the bank is a lost answer).
+    Anything else a call raises (a refused key) propagates."""
+    if not calls:
+        return [], 0
+    gate = asyncio.Semaphore(_CONCURRENCY)
+    done = 0
+
+    async def one(call: Callable[[], Awaitable[PaymentResult | None]]) -> tuple[bool, PaymentResult | None]:
+        """(answered, the final answer if the transfer is settled)."""
+        nonlocal done
+        async with gate:
+            try:
+                return True, await _patiently(call)
+            except BankTransientError:
+                return False, None
+            finally:
+                done += 1
+
+    tasks = [asyncio.ensure_future(one(call)) for call in calls]
+    async with _heartbeating(lambda: done):
+        _, late = await asyncio.wait(tasks, timeout=_time_left())
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    answers = [task.result() for task in tasks if task not in late]
+    unanswered = len(late) + sum(not answered for answered, _ in answers)
+    return [result for _, result in answers if result is not None], unanswered
+
+
 class PaymentActivities:
     def __init__(self, pool: asyncpg.Pool, bank: BankClient) -> None:
         self.pool = pool
@@ -103,34 +152,15 @@ class PaymentActivities:
             [(t.transfer_id, t.key, batch.group_id, batch.batch_id, batch.attempt, t.beneficiary,
               t.bank_code, t.account_no, t.amount) for t in batch.transfers],
         )  # fmt: skip
-        gate = asyncio.Semaphore(_CONCURRENCY)
-        unanswered: list[str] = []
-        done = 0
-
-        async def one(spec: TransferSpec) -> PaymentResult | None:
-            nonlocal done
-            async with gate:
-                try:
-                    return _final(await _patiently(lambda: self.bank.create_transfer(spec)))
-                except BankRejectedError as err:
-                    return _refused(spec.transfer_id, err)
-                except BankTransientError:
-                    # The bank may or may not have it: the status poll finds out, and instructs it
-                    # again with the same key if it never arrived.
-                    unanswered.append(spec.transfer_id)
-                    return None
-                finally:
-                    done += 1
-
-        async with _heartbeating(lambda: done):
-            results = await asyncio.gather(*(one(t) for t in batch.transfers))
-        if unanswered and len(unanswered) == len(batch.transfers):
+        final, unanswered = await _ask_all([partial(self._instruct_one, t) for t in batch.transfers])
+        if unanswered and unanswered == len(batch.transfers):
             raise BankTransientError(
-                f"the bank answered none of the {len(unanswered)} transfers of {batch.batch_id}"
+                f"the bank answered none of the {unanswered} transfers of {batch.batch_id}"
             )
-        final = [r for r in results if r is not None]
         if unanswered:
-            bound.warning("transfers_left_to_poll", transfers=len(unanswered))
+            # The bank may or may not have them: the status poll finds out, and instructs them again
+            # with the same keys if they never arrived.
+            bound.warning("transfers_left_to_poll", transfers=unanswered)
         bound.info("payments_instructed", transfers=len(batch.transfers), settled_now=len(final))
         return final
 
@@ -139,28 +169,17 @@ class PaymentActivities:
         """Ask the bank for transfers whose callback has not come. One the bank never received is
         instructed again with its original key. Transfers the bank does not answer now are asked
         again at the next poll."""
-        gate = asyncio.Semaphore(_CONCURRENCY)
-        unanswered = 0
-        done = 0
-
-        async def one(tid: str) -> PaymentResult | None:
-            nonlocal unanswered, done
-            async with gate:
-                try:
-                    return await _patiently(lambda: self._status(tid))
-                except BankTransientError:
-                    unanswered += 1
-                    return None
-                finally:
-                    done += 1
-
-        async with _heartbeating(lambda: done):
-            results = await asyncio.gather(*(one(t) for t in transfer_ids))
+        out, unanswered = await _ask_all([partial(self._status, tid) for tid in transfer_ids])
         if transfer_ids and unanswered == len(transfer_ids):
             raise BankTransientError(f"the bank answered none of {len(transfer_ids)} status requests")
-        out = [r for r in results if r is not None]
         log.info("payments_polled", asked=len(transfer_ids), settled=len(out), unanswered=unanswered)
         return out
+
+    async def _instruct_one(self, spec: TransferSpec) -> PaymentResult | None:
+        try:
+            return _final(await self.bank.create_transfer(spec))
+        except BankRejectedError as err:
+            return _refused(spec.transfer_id, err)
 
     async def _status(self, tid: str) -> PaymentResult | None:
         resp = await self.bank.get_transfer(tid)
