@@ -14,8 +14,9 @@ by transfer, and the run ends with one line:
   hits every request, is not counted).
 - `duplicates`: transfers the bank paid beyond one per beneficiary, or paid without our ledger
   counting them as paid, or paid to someone the group does not owe.
-- `lost`: beneficiaries the bank never paid, transfers our ledger counts as paid that the bank did
-  not pay, and groups whose paid total differs from the approved amount.
+- `lost`: beneficiaries the bank never paid, and transfers our ledger counts as paid that the bank
+  did not pay. A group whose paid total differs from its approved amount for none of these reasons
+  (wrong amounts) counts once, as a duplicate when over, as lost when under.
 - `stuck`: groups not in mentoring (aid paid) within the time limit.
 
 D, L and S must be 0. `run_chaos` starts a stack of its own (jps/stack.py) on free ports in a
@@ -150,6 +151,7 @@ async def check_exactly_once(
     )
     ours_paid = {r["transfer_id"]: r for r in ours if r["status"] == "paid"}
     for (gid, proposal), state in zip(groups, states, strict=True):
+        counted = figures.duplicates + figures.lost
         if state is None or state.stage not in (Stage.MENTORING, Stage.COMPLETED):
             figures.stuck += 1
             where = (
@@ -182,10 +184,14 @@ async def check_exactly_once(
             figures.problems.append(f"{tid}: paid in our ledger, not by the bank")
         total = sum(line["amount"] for line in paid)
         if state is not None and state.stage == Stage.MENTORING and total != state.approved_amount:
-            figures.lost += 1
             figures.problems.append(
-                f"{gid}: the bank paid Rp {total:,} of Rp {state.approved_amount:,} approved"
+                f"{gid}: the bank paid Rp {total:,} of Rp {state.approved_amount or 0:,} approved"
             )
+            if figures.duplicates + figures.lost == counted:  # not explained by a payment counted above
+                if total > (state.approved_amount or 0):
+                    figures.duplicates += 1
+                else:
+                    figures.lost += 1
     return figures
 
 

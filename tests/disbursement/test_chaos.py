@@ -7,16 +7,27 @@ covered by the workflows' polling. This is `make chaos`'s batch (jps/chaos.py) o
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 
-from activities.bank_client import BankClient
+from activities.bank_client import BankClient, TransferSpec
 from activities.reconciliation import ReconcileRequest, ReconciliationActivities
 from jps import lifecycle
-from jps.chaos import CHAOS_BANK_TIMEOUT_S, CHAOS_FAULTS, chaos_groups, chaos_policies, run_batch
+from jps.chaos import (
+    CHAOS_BANK_TIMEOUT_S,
+    CHAOS_FAULTS,
+    chaos_groups,
+    chaos_policies,
+    check_exactly_once,
+    run_batch,
+)
+from jps.domain.models import GroupState, Proposal
 from jps.domain.programs import Program
+from jps.domain.stages import Stage
 from simulators.bank import INJECTED_FAULTS
 from tests.disbursement.conftest import Rig, bank_paid, paid_transfers, worker_on
+from tests.factories import proposal
 
 
 async def test_every_fault_at_once_pays_each_beneficiary_exactly_once(rig: Rig) -> None:
@@ -86,3 +97,50 @@ async def test_every_fault_at_once_pays_each_beneficiary_exactly_once(rig: Rig) 
                 ReconcileRequest(run_id="chaos")
             )
         assert result.mismatches == [] and result.bank_paid == len(ours)
+
+
+async def test_the_ledger_check_sees_double_and_missing_payments(rig: Rig) -> None:
+    """The check behind `chaos: … duplicates=D lost=L` is not vacuous: a beneficiary paid twice (once
+    behind our back), a worker never paid, a transfer we count as paid that the bank did not pay."""
+    tkm = proposal(Program.TKM, size=10, amount=10_000_000)
+    pk = proposal(Program.PADAT_KARYA, size=10, amount=3_000_000)
+    workers = [m.bank_account.account_no for m in pk.members if m.bank_account is not None]
+    async with BankClient(rig.sims.bank_url) as bank:
+
+        async def pay(tid: str, account: str, amount: int) -> None:
+            await bank.create_transfer(TransferSpec(transfer_id=tid, batch_id=tid.rsplit("-", 1)[0], beneficiary="x",
+                                                    bank_code="002", account_no=account, amount=amount))  # fmt: skip
+            rig.bank.wait_settled(tid)
+
+        await pay("G-tkm-A1-00", tkm.bank_account.account_no, 10_000_000)
+        await pay("G-tkm-A2-00", tkm.bank_account.account_no, 10_000_000)  # paid again, we think it failed
+        for i, account in enumerate(workers[:9]):  # the tenth worker is never paid
+            await pay(f"G-pk-A1-{i:02d}", account, 300_000)
+    ours = [("G-tkm-A1-00", "G-tkm", "paid", 10_000_000), ("G-tkm-A2-00", "G-tkm", "failed", 10_000_000)]
+    ours += [(f"G-pk-A1-{i:02d}", "G-pk", "paid", 300_000) for i in range(10)]
+    await rig.pool.executemany(
+        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                 bank_code, account_no, amount, status)
+           VALUES ($1, $1, $2, 'B', 1, 'x', '002', '1', $4, $3)""",
+        ours,
+    )
+
+    def at(p: Proposal, stage: Stage, approved: int | None) -> GroupState:
+        return GroupState(group_id="G", program=p.program, name=p.name, region_code=p.region_code, stage=stage,
+                          proposal=p, submitted_by="r", submitted_at=datetime.now(UTC),
+                          requested_amount=p.requested_amount, approved_amount=approved)  # fmt: skip
+
+    states = [
+        at(tkm, Stage.MENTORING, 10_000_000),
+        at(pk, Stage.MENTORING, 3_000_000),
+        at(tkm, Stage.DISBURSEMENT, None),
+    ]
+    figures = await check_exactly_once(
+        rig.pool, rig.bank.statement(), [("G-tkm", tkm), ("G-pk", pk), ("G-idle", tkm)], states
+    )
+    # Duplicates: the second payment to the TKM account, and that our ledger does not count it as paid.
+    # Lost: the unpaid worker, and the transfer we count as paid that the bank never paid. (The totals
+    # that differ from the approved amounts are reported, not counted again.) Stuck: the idle group.
+    assert (figures.duplicates, figures.lost, figures.stuck) == (2, 2, 1), figures.problems
+    assert not figures.ok and figures.line() == "chaos: groups=3 faults=0 duplicates=2 lost=2 stuck=1"
+    assert "G-pk: the bank paid Rp 2,700,000 of Rp 3,000,000 approved" in figures.problems
