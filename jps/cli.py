@@ -525,9 +525,14 @@ def chaos(
     and exits 1 unless D, L and S are 0 (what `make chaos` runs)."""
     from jps.chaos import run_chaos
     from jps.logging import configure_logging
+    from jps.stack import StackError
 
     configure_logging(level="WARNING", process="chaos")
-    figures = run_chaos(per_programme=groups, timeout_s=timeout, keep_data=keep_data, console=err_console)
+    try:
+        figures = run_chaos(per_programme=groups, timeout_s=timeout, keep_data=keep_data, console=err_console)
+    except StackError as err:
+        err_console.print(f"[red]chaos: the stack did not start: {err}[/red]")
+        raise typer.Exit(2) from None
     for problem in figures.problems[:50]:
         err_console.print(f"[red]{problem}[/red]")
     modes = ", ".join(f"{mode}={n}" for mode, n in figures.faults_by_mode.items())
