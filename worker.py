@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.bank_client import BankClient
@@ -30,6 +31,7 @@ from activities.reconciliation import ReconciliationActivities
 from jps.db import create_pool
 from jps.embedded import start_postgres
 from jps.logging import configure_logging
+from jps.schedules import ensure_schedules
 from jps.settings import Settings, get_settings
 from jps.temporal import DATA_CONVERTER
 from workflows.group_lifecycle import GroupLifecycleWorkflow
@@ -74,6 +76,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         settings.temporal_address, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER,
         runtime=runtime,
     )  # fmt: skip
+    try:
+        # The Schedules this deployment runs (outbox sweep, daily digest, daily reconciliation),
+        # created or brought up to date; every replica may do it, it is idempotent.
+        log.info("schedules_ensured", schedules=await ensure_schedules(client, settings))
+    except RPCError as err:  # a server that refuses schedules must not keep the worker down
+        log.warning("schedules_not_ensured", error=str(err))
     async with AsyncExitStack() as stack:
         pool = await create_pool(database_url(settings), max_size=settings.db_pool_max)
         stack.push_async_callback(pool.close)

@@ -143,6 +143,8 @@ async def rig(
         try:
             yield r
         finally:
+            for schedule in [s async for s in await r.client.list_schedules()]:
+                await r.client.get_schedule_handle(schedule.id).delete()  # a worker.py process creates them
             await terminate_running(r.client)
             bank_sim.faults()  # no fault outlives its test
 

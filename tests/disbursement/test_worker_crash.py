@@ -30,6 +30,7 @@ from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
+from jps.schedules import RECONCILIATION
 from tests.disbursement.conftest import PROJECT_ROOT, Rig, bank_paid, eventually, free_port, paid_transfers
 from tests.factories import officer, proposal
 from tests.workflows.harness import Harness, fund
@@ -116,6 +117,9 @@ async def test_worker_killed_mid_payment_then_restarted_pays_everyone_once(rig: 
     log_path = tmp_path / "worker.log"
     with worker_process(rig, queue, log_path) as first:
         await eventually(lambda: polled(rig, queue), within=30)
+        # The worker deployment brings the Schedules up at start-up, the daily reconciliation among them.
+        schedule = await rig.client.get_schedule_handle(RECONCILIATION).describe()
+        assert schedule.schedule.action.task_queue == queue  # type: ignore[attr-defined]
         handles = await asyncio.gather(*(to_approval(h, p) for p in proposals))
         rig.bank.faults(latency_ms=800)  # every bank call takes 0.8 s: transfers stay on the wire
         await asyncio.gather(
