@@ -129,6 +129,7 @@ class GroupLifecycleWorkflow:
         self.payment_in_flight = False
         self.pay_attempt = 0
         self.auto_retries = 0
+        self.budget_recheck = False
         self.fixed_accounts: set[str] = set()  # Padat Karya workers whose refused account was fixed
         self.bank_results: dict[str, PaymentResult] = {}
         self.reservation_id: str | None = None
@@ -709,6 +710,12 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ bank results
 
     @workflow.signal
+    def budget_changed(self) -> None:
+        """A national officer changed an allocation or lifted a freeze: re-check now, not at the
+        next `budget_retry_every`. Harmless at any other time."""
+        self.budget_recheck = True
+
+    @workflow.signal
     def payment_result(self, result: PaymentResult) -> None:
         """The bank's callback (through the API) or our own poll. Duplicates and late ones are harmless."""
         known = {p.transfer_id for p in self.state.payments}
@@ -764,9 +771,10 @@ class GroupLifecycleWorkflow:
                     self._open_task(kind, note=reason)
                     await self._record(event, reason=reason, notify=[event])
         if wait is not None:
-            # Re-check after the retry interval; a cancel ends the wait at once.
+            # Re-check after the retry interval, or when told the budget changed; a cancel ends the wait.
+            self.budget_recheck = False
             await self._await_task(lambda: False, poll=self.policy.budget_retry_every,
-                                   stop=lambda: not self._paying())  # fmt: skip
+                                   stop=lambda: not self._paying() or self.budget_recheck)  # fmt: skip
             return
         await self._await_bank(ids)
         await self._settle_payments(ids)

@@ -4,19 +4,23 @@ log. Reservations and spending are the workflows' business (through the ledger a
 router only reads them.
 
 A group waiting on a missing budget or on a freeze checks again at its programme's
-`budget_retry_every` interval, so a new allocation or a lifted freeze takes effect at the latest then.
+`budget_retry_every` interval; a new allocation or a lifted freeze also nudges the waiting groups it
+concerns (the workflow's `budget_changed` signal), so they re-check at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import Client
 
-from api.deps import CurrentOfficer, PoolDep, authorize, region_filter, require
+from api.deps import CurrentOfficer, PoolDep, TemporalDep, authorize, region_filter, require
 from api.errors import AUTHED, responses
 from api.sql import Where
 from jps.audit import append_audit
@@ -24,10 +28,34 @@ from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.roles import NATIONAL, Role
 
+log = structlog.get_logger()
 router = APIRouter(prefix="/budget", tags=["budget"])
 
 BudgetReader = Annotated[Officer, Depends(require(Role.FINANCE, Role.SUPERVISOR, Role.AUDITOR))]
 _REGION = r"^\d{2}(\d{2})?$"
+
+
+BUDGET_CHANGED_SIGNAL = "budget_changed"
+
+
+async def _nudge_waiting(
+    pool: asyncpg.Pool, client: Client, program: str | None, region_code: str | None
+) -> int:
+    """Signal the groups waiting on budget or a freeze that this change may release. Best effort:
+    a group missed here still re-checks at its retry interval."""
+    rows = await pool.fetch(
+        """SELECT group_id FROM groups WHERE task_kind IN ('await_budget', 'await_unfreeze')
+           AND ($1::text IS NULL OR program = $1) AND ($2::text IS NULL OR region_code LIKE $2 || '%')""",
+        program,
+        region_code,
+    )
+    results = await asyncio.gather(
+        *(client.get_workflow_handle(r["group_id"]).signal(BUDGET_CHANGED_SIGNAL) for r in rows),
+        return_exceptions=True,
+    )
+    nudged = sum(1 for r in results if not isinstance(r, BaseException))
+    log.info("budget_waiters_nudged", program=program, region_code=region_code, groups=nudged)
+    return nudged
 
 
 def _national(officer: Officer, roles: tuple[Role, ...], what: str) -> None:
@@ -132,6 +160,7 @@ async def allocations(officer: BudgetReader, pool: PoolDep) -> list[AllocationOu
 async def set_allocation(
     officer: CurrentOfficer,
     pool: PoolDep,
+    client: TemporalDep,
     program: Program,
     region_code: Annotated[str, Path(pattern=_REGION)],
     body: Annotated[AllocationIn, Body()],
@@ -152,6 +181,7 @@ async def set_allocation(
             status.HTTP_409_CONFLICT,
             detail="amount: below what is already reserved and spent in this allocation",
         ) from None
+    await _nudge_waiting(pool, client, program.value, region_code)
     return AllocationOut.model_validate(dict(row))
 
 
@@ -198,7 +228,9 @@ async def freeze(officer: CurrentOfficer, pool: PoolDep, body: FreezeIn) -> Free
     summary="Lift a freeze (national supervisor)",
     responses=responses(*AUTHED, 404, 409, 422),
 )
-async def lift(officer: CurrentOfficer, pool: PoolDep, freeze_id: int, body: LiftIn) -> FreezeOut:
+async def lift(
+    officer: CurrentOfficer, pool: PoolDep, client: TemporalDep, freeze_id: int, body: LiftIn
+) -> FreezeOut:
     _national(officer, (Role.SUPERVISOR,), "lifting a freeze")
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
@@ -212,4 +244,5 @@ async def lift(officer: CurrentOfficer, pool: PoolDep, freeze_id: int, body: Lif
                 raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no freeze {freeze_id}")
             raise HTTPException(status.HTTP_409_CONFLICT, detail=f"freeze {freeze_id} is already lifted")
         await _audit(conn, officer, "freeze_lifted", body.reason, {"freeze_id": freeze_id})
+    await _nudge_waiting(pool, client, row["program"], row["region_code"])
     return FreezeOut.model_validate(dict(row))

@@ -3,6 +3,8 @@ in scope, every change is audited, and a frozen region's groups wait at disburse
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from jps.domain.roles import Role
@@ -95,3 +97,11 @@ async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.Asy
         r["event"] for r in await stack.pool.fetch("SELECT event FROM audit_log WHERE group_id IS NULL")
     ]
     assert events == ["disbursements_frozen", "freeze_lifted"]
+
+    # The lift nudged the waiting group: it is paid now, not after the policy's one-day re-check.
+    for _ in range(200):
+        group = (await http.get(f"/groups/{gid}", headers=stack.auth(Role.AUDITOR))).json()
+        if group["stage"] == "mentoring":
+            break
+        await asyncio.sleep(0.05)
+    assert group["stage"] == "mentoring" and [p["status"] for p in group["payments"]] == ["paid"]
