@@ -67,7 +67,7 @@ class StackRun:
 
 
 @pytest.fixture(scope="module")
-def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def stack_dir() -> Iterator[Path]:
     # Short path: PostgreSQL's Unix socket lives in the data dir and socket paths are limited to 107 bytes.
     path = Path(f"/tmp/jps-stack-{uuid.uuid4().hex[:8]}")
     path.mkdir()
@@ -81,7 +81,8 @@ def ports() -> dict[str, int]:
     return dict(zip(names, free_ports(len(names)), strict=True))
 
 
-def start_stack(data_dir: Path, ports: dict[str, int], log_name: str, **extra_env: str) -> StackRun:
+def start_stack(data_dir: Path, ports: dict[str, int], output: Path, **extra_env: str) -> StackRun:
+    """`jps dev` in the background; its console output goes to `output` (kept by pytest's tmp_path)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
     env.update(PYTHONUNBUFFERED="1", **extra_env)
     jps = Path(sys.executable).parent / "jps"
@@ -89,7 +90,6 @@ def start_stack(data_dir: Path, ports: dict[str, int], log_name: str, **extra_en
     argv += ["dev", "--data-dir", str(data_dir), "--quiet", "--ready-timeout", str(READY_TIMEOUT_S)]
     for name, port in ports.items():
         argv += [f"--{name.replace('_', '-')}-port", str(port)]
-    output = data_dir.parent / f"{data_dir.name}-{log_name}.out"
     with output.open("wb") as sink:
         proc = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
@@ -212,9 +212,11 @@ def marker_status_then_terminate(temporal_port: int) -> WorkflowExecutionStatus 
     return asyncio.run(describe())
 
 
-def test_stack_starts_stops_cleanly_and_keeps_its_data(stack_dir: Path, ports: dict[str, int]) -> None:
+def test_stack_starts_stops_cleanly_and_keeps_its_data(
+    stack_dir: Path, ports: dict[str, int], tmp_path: Path
+) -> None:
     # --- first run: healthy, a token, then data for the second run to find
-    run = start_stack(stack_dir, ports, "first")
+    run = start_stack(stack_dir, ports, tmp_path / "first.out")
     try:
         health = wait_healthy(run)
         assert (health["api"], health["postgres"], health["temporal"]) == ("up", "up", "up"), health
@@ -244,7 +246,7 @@ def test_stack_starts_stops_cleanly_and_keeps_its_data(stack_dir: Path, ports: d
     assert_nothing_left(run, children)
 
     # --- second run on the same data dir: the first run's data is there
-    run2 = start_stack(stack_dir, ports, "second")
+    run2 = start_stack(stack_dir, ports, tmp_path / "second.out")
     try:
         wait_healthy(run2)
         info = state(run2)
@@ -272,7 +274,7 @@ def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path: Path) -> None:
         data_dir = Path(f"/tmp/jps-stack-{uuid.uuid4().hex[:8]}")
         data_dir.mkdir()
         try:
-            run = start_stack(data_dir, ports, "busy")
+            run = start_stack(data_dir, ports, tmp_path / "busy.out")
             assert run.proc.wait(30) == 1
             out = run.text()
             assert f"port {taken} (Temporal dev server) is already in use" in out
@@ -283,7 +285,7 @@ def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_existing_servers_are_used_instead_of_starting_ours(
-    pg_dsn: str, dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    pg_dsn: str, dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     """TEMPORAL_ADDRESS and DATABASE_URL point the stack at servers it did not start (the session's)."""
     data_dir = Path(f"/tmp/jps-stack-{uuid.uuid4().hex[:8]}")
@@ -292,7 +294,12 @@ def test_existing_servers_are_used_instead_of_starting_ours(
     ports = dict(zip(["api", "bank", "notify", "temporal_ui", "worker_metrics"], free_ports(5), strict=True))
     queue = f"stack-external-{uuid.uuid4().hex[:8]}"  # not the default queue of the shared dev server
     run = start_stack(
-        data_dir, ports, "external", TEMPORAL_ADDRESS=address, DATABASE_URL=pg_dsn, TEMPORAL_TASK_QUEUE=queue
+        data_dir,
+        ports,
+        tmp_path / "external.out",
+        TEMPORAL_ADDRESS=address,
+        DATABASE_URL=pg_dsn,
+        TEMPORAL_TASK_QUEUE=queue,
     )
     try:
         health = wait_healthy(run)
