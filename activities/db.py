@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ledger import settle_reservation
 from jps.audit import append_audit
 from jps.domain.models import GroupSummary, Proposal, TransitionRecord
-from jps.domain.nik import mask_nik
+from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.notifications import TEMPLATES
 from jps.domain.stages import TERMINAL_STAGES
 
@@ -83,7 +83,8 @@ def render(template: str, record: TransitionRecord, state: GroupSummary) -> str:
     upcoming = next((v for v in state.visits if v.reported_on is None), None)
     if upcoming:
         values.update(visit_no=upcoming.visit_no, due_on=upcoming.due_on.isoformat())
-    return TEMPLATES[template].text.format_map(values)
+    # Officers' free text (reasons) reaches WhatsApp and e-mail: never a NIK in clear there.
+    return str(mask_niks_in(TEMPLATES[template].text.format_map(values)))
 
 
 class ReadModelActivities:
@@ -141,6 +142,10 @@ class ReadModelActivities:
             if "members_one_active_group_per_nik" not in str(err):
                 raise
             raise await self._nik_conflict(state, record.proposal) from None
+        except asyncpg.DataError as err:
+            # Data PostgreSQL refuses will be refused on every retry: fail fast, say why.
+            raise ApplicationError(f"data refused by the database: {err}", type="InvalidData",
+                                   non_retryable=True) from None  # fmt: skip
         bound.info("transition_recorded", seq=record.seq, event_name=record.event, stage=record.stage.value)
         if queued and self.on_outbox is not None:
             task = asyncio.create_task(self.on_outbox(record.group_id))

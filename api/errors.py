@@ -13,9 +13,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.schemas import ErrorOut, mask_niks_in
+from api.schemas import ErrorOut
 from jps.audit import append_audit
 from jps.domain.models import Officer
+from jps.domain.nik import mask_niks_in
 from jps.lifecycle import Refusal
 
 log = structlog.get_logger()

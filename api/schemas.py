@@ -7,7 +7,6 @@ built from carried them in clear (the workflow's own state does).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -15,30 +14,18 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from jps.domain.models import GroupState
-from jps.domain.nik import mask_nik
+from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 
 T = TypeVar("T")
-_NIK_IN_TEXT = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
 def mask_account(account_no: str | None) -> str | None:
     if not account_no:
         return account_no
     return "*" * max(len(account_no) - 4, 0) + account_no[-4:]
-
-
-def mask_niks_in(value: Any) -> Any:
-    """Mask every 16-digit run in free-form data (audit details, timeline details, notes)."""
-    if isinstance(value, str):
-        return _NIK_IN_TEXT.sub(lambda m: mask_nik(m.group(0)), value)
-    if isinstance(value, list):
-        return [mask_niks_in(v) for v in value]
-    if isinstance(value, dict):
-        return {k: mask_niks_in(v) for k, v in value.items()}
-    return value
 
 
 def _example(**example: Any) -> ConfigDict:
@@ -242,8 +229,8 @@ class GroupOut(BaseModel):
             submitted_by=d["submitted_by"],
             submitted_at=d["submitted_at"],
             payments=payments,
-            visits=[VisitOut.model_validate(v) for v in d.get("visits") or []],
-            training=[TrainingOut.model_validate(t) for t in d.get("training") or []],
+            visits=[VisitOut.model_validate(mask_niks_in(v)) for v in d.get("visits") or []],
+            training=[TrainingOut.model_validate(mask_niks_in(t)) for t in d.get("training") or []],
             decision_notes=mask_niks_in(d.get("decision_notes") or ""),
             outcome_reason=mask_niks_in(d.get("outcome_reason") or ""),
         )

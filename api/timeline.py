@@ -21,7 +21,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.schemas import HistoryEventOut, HistoryOut, mask_niks_in
+from api.schemas import HistoryEventOut, HistoryOut
+from jps.domain.nik import mask_niks_in
 from jps.settings import Settings
 
 RECORD_ACTIVITY = "record_transition"

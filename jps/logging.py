@@ -8,7 +8,6 @@ the context bound through `structlog.contextvars` (group_id, workflow_id, office
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from jps.domain.nik import mask_nik
+from jps.domain.nik import mask_nik, mask_niks_in
 
 _configured = False
 
@@ -24,14 +23,8 @@ _configured = False
 # logger, which the app configures here, so its lines are ours too.
 UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 
-# Any 16-digit run that is not part of a longer number: NIK-shaped, so it never reaches a log in clear.
-_NIK_RUN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 _NIK_KEYS = ("nik", "member_nik", "leader_nik")
 _NIK_LIST_KEYS = ("niks", "attended_niks")
-
-
-def _mask_text(text: str) -> str:
-    return _NIK_RUN.sub(lambda m: mask_nik(m.group(0)), text)
 
 
 def _drop_colour_copies(
@@ -51,7 +44,7 @@ def _mask_niks(_logger: object, _name: str, event: MutableMapping[str, Any]) -> 
         elif key in _NIK_LIST_KEYS and isinstance(value, list | tuple):
             event[key] = [mask_nik(n) if isinstance(n, str) else n for n in value]
         elif isinstance(value, str):
-            event[key] = _mask_text(value)
+            event[key] = mask_niks_in(value)
     return event
 
 

@@ -85,6 +85,9 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # workflow.patched ids: each names a change to the command sequence; histories under tests/histories
 # recorded before it replay through the old branch.
 PATCH_LEDGER_STEPS = "ledger-steps-merged-v1"  # freeze check inside reserve_budget; settle inside the record
+PATCH_REAUTHORIZE_NEW_ACCOUNT = (
+    "reauthorize-new-account-v1"  # above the threshold, new bank details need a checker
+)
 # The bank activities heartbeat every second: a worker killed mid-batch is noticed after this long
 # and the batch retried with the same keys, instead of after the whole start-to-close timeout.
 BANK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -121,6 +124,7 @@ class GroupLifecycleWorkflow:
         )
         self.is_registered = False
         self.registration_error: str | None = None
+        self.registration_refusal = NIK_CONFLICT
         self.lock = asyncio.Lock()
         # Changes whenever the open task is closed or replaced, so waits know their task ended.
         self.task_token = 0
@@ -130,6 +134,7 @@ class GroupLifecycleWorkflow:
         self.pay_attempt = 0
         self.auto_retries = 0
         self.budget_recheck = False
+        self.account_changed_by: set[str] = set()  # officers who changed bank details (maker-checker)
         self.fixed_accounts: set[str] = set()  # Padat Karya workers whose refused account was fixed
         self.bank_results: dict[str, PaymentResult] = {}
         self.reservation_id: str | None = None
@@ -163,9 +168,10 @@ class GroupLifecycleWorkflow:
                                write_members=True)  # fmt: skip
         except ActivityError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == NIK_CONFLICT:
+            if isinstance(cause, ApplicationError) and cause.type in (NIK_CONFLICT, "InvalidData"):
                 # Nothing was written: the group never existed in the read model.
                 self.registration_error = cause.message
+                self.registration_refusal = NIK_CONFLICT if cause.type == NIK_CONFLICT else INVALID
                 self.state.stage = Stage.REJECTED
                 self.state.open_task = None
                 self.state.outcome_reason = cause.message
@@ -344,7 +350,7 @@ class GroupLifecycleWorkflow:
         """Answers once the proposal is written (or refused for a NIK already in an active group)."""
         await workflow.wait_condition(lambda: self.is_registered or self.registration_error is not None)
         if self.registration_error is not None:
-            raise _refuse(NIK_CONFLICT, self.registration_error)
+            raise _refuse(self.registration_refusal, self.registration_error)
         return self.state
 
     @workflow.query(name="state")
@@ -569,6 +575,10 @@ class GroupLifecycleWorkflow:
         officer = self._authorize("authorize-disbursement", args.officer, TaskKind.AUTHORIZE_DISBURSEMENT)
         if officer.id == self.state.approved_by:
             raise _refuse(FORBIDDEN, "maker-checker: the officer who approved the amount cannot authorize it")
+        if officer.id in self.account_changed_by:
+            raise _refuse(
+                FORBIDDEN, "maker-checker: the officer who changed the bank details cannot authorize"
+            )
 
     @workflow.update
     async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupState:
@@ -586,10 +596,21 @@ class GroupLifecycleWorkflow:
                 self.fixed_accounts.add(args.member_nik)
             waiting = sorted(mask_nik(p.member_nik) for p in self._failed_unresolved()
                              if p.member_nik and p.member_nik not in self.fixed_accounts)  # fmt: skip
-            if not waiting:  # every refused account is fixed: pay again
+            self.account_changed_by.add(officer.id)
+            if not waiting:  # every refused account is fixed
                 self.fixed_accounts.clear()
-                self._close_task()
-                self.ready_to_pay = True
+                if (
+                    self.state.approved_amount or 0
+                ) > self.policy.maker_checker_threshold and workflow.patched(PATCH_REAUTHORIZE_NEW_ACCOUNT):
+                    # Money above the threshold never goes to new details on one officer's word: a
+                    # supervisor who neither approved the amount nor changed the account authorizes again.
+                    self.state.authorized_by = None
+                    self._open_task(
+                        TaskKind.AUTHORIZE_DISBURSEMENT, note="bank details changed: authorize again"
+                    )
+                else:
+                    self._close_task()
+                    self.ready_to_pay = True
             await self._record("bank_account_updated", officer=officer, write_members=True,
                                details={"account_of": whose, "bank_code": args.bank_account.bank_code,
                                         "still_to_fix": waiting})  # fmt: skip
@@ -738,13 +759,15 @@ class GroupLifecycleWorkflow:
         return self.state.stage == Stage.DISBURSEMENT and self.ready_to_pay
 
     async def _disburse(self) -> None:
-        """Freeze check, budget reservation and payment instruction under the lock (so a cancel
-        cannot slip between them), then the bank's results, then mentoring or a fix task."""
+        """Freeze check, budget reservation and the transfers' record under the lock (so a cancel
+        cannot slip between them), then the bank instruction and its results outside it (so a slow
+        bank never blocks officers' steps), then mentoring or a fix task."""
         wait: tuple[TaskKind, str, str] | None = None
-        ids: list[str] = []
+        batch: PaymentBatch | None = None
         async with self.lock:
             if not self._paying():
                 return
+            self.budget_recheck = False  # a budget change from now on triggers a re-check
             amount_due = self._amount_still_due()
             request = BudgetRequest(group_id=self.state.group_id, program=self.state.program.value,
                                     region_code=self.state.region_code, amount=amount_due,
@@ -760,28 +783,28 @@ class GroupLifecycleWorkflow:
                 elif budget.reserved:
                     self.pay_attempt += 1
                     self.reservation_id = budget.reservation_id
-                    ids = await self._instruct(amount_due)
+                    batch = await self._record_transfers(amount_due)
                 else:
                     wait = (TaskKind.AWAIT_BUDGET, "budget_unavailable", budget.reason)
             else:
-                wait, ids = await self._reserve_before_ledger_steps_patch(request, amount_due)
+                wait, batch = await self._reserve_before_ledger_steps_patch(request, amount_due)
             if wait is not None:
                 kind, event, reason = wait
                 if self.state.open_task is None or self.state.open_task.kind != kind:
                     self._open_task(kind, note=reason)
                     await self._record(event, reason=reason, notify=[event])
-        if wait is not None:
+        if wait is not None or batch is None:
             # Re-check after the retry interval, or when told the budget changed; a cancel ends the wait.
-            self.budget_recheck = False
             await self._await_task(lambda: False, poll=self.policy.budget_retry_every,
                                    stop=lambda: not self._paying() or self.budget_recheck)  # fmt: skip
             return
+        ids = await self._send(batch)
         await self._await_bank(ids)
         await self._settle_payments(ids)
 
     async def _reserve_before_ledger_steps_patch(
         self, request: BudgetRequest, amount_due: int
-    ) -> tuple[tuple[TaskKind, str, str] | None, list[str]]:
+    ) -> tuple[tuple[TaskKind, str, str] | None, PaymentBatch | None]:
         """The command sequence of workflows started before PATCH_LEDGER_STEPS: a separate freeze
         check. Remove with `workflow.deprecate_patch` once no such workflow runs."""
         freeze = await workflow.execute_activity(
@@ -789,16 +812,16 @@ class GroupLifecycleWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
         if freeze.frozen:
-            return (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", freeze.reason), []
+            return (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", freeze.reason), None
         budget = await workflow.execute_activity(
             "reserve_budget", request, result_type=BudgetResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY,
         )  # fmt: skip
         if not budget.reserved:
-            return (TaskKind.AWAIT_BUDGET, "budget_unavailable", budget.reason), []
+            return (TaskKind.AWAIT_BUDGET, "budget_unavailable", budget.reason), None
         self.pay_attempt += 1
         self.reservation_id = budget.reservation_id
-        return None, await self._instruct(amount_due)
+        return None, await self._record_transfers(amount_due)
 
     def _amount_still_due(self) -> int:
         approved = self.state.approved_amount or 0
@@ -831,8 +854,8 @@ class GroupLifecycleWorkflow:
                                attempt=attempt, member_nik=member.nik))  # fmt: skip
         return out
 
-    async def _instruct(self, amount_due: int) -> list[str]:
-        """Record the transfers, then instruct the bank (idempotency key = transfer id, stable
+    async def _record_transfers(self, amount_due: int) -> PaymentBatch:
+        """Record the transfers before the bank hears of them (idempotency key = transfer id, stable
         across retries and worker restarts). Called with the lock held."""
         transfers = self._transfers(amount_due)
         self.payment_in_flight = True
@@ -849,6 +872,10 @@ class GroupLifecycleWorkflow:
                                     beneficiary=t.beneficiary, bank_code=t.bank_code, account_no=t.account_no,
                                     amount=t.amount) for t in transfers],
         )  # fmt: skip
+        return batch
+
+    async def _send(self, batch: PaymentBatch) -> list[str]:
+        """Instruct the bank; results the bank already knows count at once, the rest come later."""
         immediate: list[PaymentResult] = await workflow.execute_activity(
             "instruct_payments", batch, result_type=list[PaymentResult],
             start_to_close_timeout=timedelta(minutes=2), heartbeat_timeout=BANK_HEARTBEAT_TIMEOUT,
@@ -856,7 +883,7 @@ class GroupLifecycleWorkflow:
         )  # fmt: skip
         for result in immediate:
             self.payment_result(result)
-        return [t.transfer_id for t in transfers]
+        return [t.transfer_id for t in batch.transfers]
 
     async def _await_bank(self, ids: list[str]) -> None:
         """Callbacks arrive as signals; without one by `bank_poll_after`, ask the bank ourselves."""

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from api.console import formatting
 from api.console.i18n import LANGS, Translator
 from api.console.session import LANG_COOKIE, LANG_COOKIE_MAX_AGE, TOKEN_COOKIE, Ctx, optional_ctx
-from api.schemas import mask_niks_in
+from jps.domain.nik import mask_niks_in
 
 log = structlog.get_logger()
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import Auditor, Paging, PoolDep, region_filter
 from api.errors import AUTHED, responses
-from api.schemas import AuditRowOut, AuditVerifyOut, Page, mask_niks_in
+from api.schemas import AuditRowOut, AuditVerifyOut, Page
 from api.sql import Where
 from jps.audit import verify_chain
+from jps.domain.nik import mask_niks_in
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

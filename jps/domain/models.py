@@ -24,8 +24,22 @@ REGION_RE = re.compile(r"^\d{4}$")
 Rupiah = Annotated[int, Field(gt=0, description="Whole rupiah", examples=[10_000_000])]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+Notes = Annotated[str, Field(max_length=2000)]
+
+
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """What a client sends. Text may not carry control characters (PostgreSQL refuses NUL, and a
+    step that cannot be written would wedge the group): a 422 naming the field instead."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, str_max_length=4000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, v: object) -> object:
+        if isinstance(v, str) and _CONTROL.search(v):
+            raise ValueError("control characters are not allowed")
+        return v
 
 
 class BankAccount(_Input):
@@ -127,12 +141,12 @@ class ActionBase(_Input):
 
 class ResubmitArgs(ActionBase):
     proposal: Proposal | None = Field(None, description="The revised proposal; omitted = unchanged")
-    notes: str = ""
+    notes: Notes = ""
 
 
 class VerifyArgs(ActionBase):
     decision: Literal["approve", "reject", "revise"]
-    notes: str = ""
+    notes: Notes = ""
 
 
 class ScheduleTrainingArgs(ActionBase):
@@ -153,16 +167,16 @@ class RecordAttendanceArgs(ActionBase):
 
 class DecideTrainingArgs(ActionBase):
     decision: Literal["reschedule", "proceed", "cancel"]
-    notes: str = Field(min_length=1)
+    notes: Notes = Field(min_length=1)
 
 
 class ApproveDisbursementArgs(ActionBase):
     amount: Rupiah
-    notes: str = ""
+    notes: Notes = ""
 
 
 class AuthorizeDisbursementArgs(ActionBase):
-    notes: str = ""
+    notes: Notes = ""
 
 
 class UpdateBankAccountArgs(ActionBase):
@@ -175,12 +189,12 @@ class ReportVisitArgs(ActionBase):
     visited_on: date
     business_status: Literal["running", "struggling", "stopped"]
     monthly_revenue: int | None = Field(None, ge=0)
-    notes: str = ""
+    notes: Notes = ""
     progress_percent: int | None = Field(None, ge=0, le=100, description="Padat Karya: construction progress")
 
 
 class CancelArgs(ActionBase):
-    reason: str = Field(min_length=3)
+    reason: Notes = Field(min_length=3)
 
 
 class ClaimTaskArgs(ActionBase):

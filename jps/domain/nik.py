@@ -6,9 +6,11 @@ Layout: 2 province + 2 regency + 2 district digits, birth date DDMMYY (DD + 40 f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class Gender(StrEnum):
@@ -105,3 +107,18 @@ def mask_nik(nik: str) -> str:
     if len(nik) < 8:
         return "*" * len(nik)
     return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
+
+
+# Any 16-digit run that is not part of a longer number is NIK-shaped.
+_NIK_IN_TEXT = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
+
+def mask_niks_in(value: Any) -> Any:
+    """Mask every NIK-shaped run in free-form data (notes, reasons, details, whole pages), recursively."""
+    if isinstance(value, str):
+        return _NIK_IN_TEXT.sub(lambda m: mask_nik(m.group(0)), value)
+    if isinstance(value, list):
+        return [mask_niks_in(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_niks_in(v) for k, v in value.items()}
+    return value

@@ -4,6 +4,7 @@ every kind of refused update. Activities are real (PostgreSQL, bank and notifica
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -436,3 +437,65 @@ async def test_passing_bank_failure_is_retried_without_an_officer(
         == len(state.payments)
         <= 1 + DEFAULT_POLICIES[Program.TKM].payment_auto_retries
     )
+
+
+async def test_new_bank_details_above_the_threshold_need_a_fresh_authorization(
+    time_env: WorkflowEnvironment, h: Harness
+) -> None:
+    handle, _ = await h.submit(proposal(amount=20_000_000, account_no="9990002222"))
+    await _through_training(h, time_env, handle)
+    await h.act(handle, "approve-disbursement", FINANCE, amount=20_000_000)
+    await h.act(handle, "authorize-disbursement", SUPERVISOR)
+    for _ in range(30):
+        state = await h.state(handle)
+        if task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT:
+            break
+        await time_env.sleep(timedelta(minutes=5))
+    changer = officer(Role.FINANCE, officer_id="finance-2")
+    changer.roles.append(Role.SUPERVISOR)
+    state = await h.act(handle, "update-bank-account", changer,
+                        bank_account={"bank_code": "002", "account_no": "3330004444", "holder_name": "Kelompok"})  # fmt: skip
+    assert task_kind(state) == TaskKind.AUTHORIZE_DISBURSEMENT and state.authorized_by is None
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await h.act(handle, "authorize-disbursement", changer)
+    assert refusal(refused.value) == "Forbidden"
+    await time_env.sleep(timedelta(hours=1))
+    assert len((await h.state(handle)).payments) == 1  # nothing sent to the new account yet
+    await h.act(handle, "authorize-disbursement", SUPERVISOR, notes="rekening baru dicek")
+    state = await _wait_stage(time_env, h, handle, Stage.MENTORING)
+    assert [(p.status, p.account_no) for p in state.payments] == [
+        ("failed", "9990002222"),
+        ("paid", "3330004444"),
+    ]
+
+
+async def test_freeze_and_missing_budget_wait_durably_until_released(
+    time_env: WorkflowEnvironment, h: Harness
+) -> None:
+    await h.pool.execute(
+        "INSERT INTO disbursement_freezes (program, region_code, reason, frozen_by) VALUES ('tkm', '31', 'Pilkada', 'x')"
+    )
+    await h.pool.execute("DELETE FROM budget_allocations WHERE program = 'tkm'")
+    handle, _ = await h.submit(proposal())
+    await _through_training(h, time_env, handle)
+    await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    for _ in range(20):
+        state = await h.state(handle)
+        if task_kind(state) == TaskKind.AWAIT_UNFREEZE:
+            break
+        await asyncio.sleep(0.1)
+    assert (
+        task_kind(state) == TaskKind.AWAIT_UNFREEZE and state.open_task and "Pilkada" in state.open_task.note
+    )
+    await h.pool.execute("UPDATE disbursement_freezes SET lifted_at = now(), lifted_by = 'x'")
+    await handle.signal("budget_changed")
+    for _ in range(20):
+        state = await h.state(handle)
+        if task_kind(state) == TaskKind.AWAIT_BUDGET:
+            break
+        await asyncio.sleep(0.1)
+    assert state.open_task and "no budget allocation" in state.open_task.note and state.payments == []
+    await fund(h.pool)
+    await time_env.sleep(DEFAULT_POLICIES[Program.TKM].budget_retry_every)  # the periodic re-check finds it
+    state = await _wait_stage(time_env, h, handle, Stage.MENTORING)
+    assert [p.status for p in state.payments] == ["paid"]
