@@ -5,7 +5,8 @@ is to say which failures a retry can cure. Every error it raises is a Temporal `
 whose `type` is the class name and whose `non_retryable` flag is already right, so an activity may
 let it propagate as it is:
 
-- `BankTransientError` (retryable): 5xx, 408, 429, timeouts, connection errors, a garbled answer.
+- `BankTransientError` (retryable): 5xx, 401, 403, 408, 429, timeouts, connection errors, a garbled
+  answer.
   Safe to retry *with the same idempotency key*: the bank may have recorded the transfer before
   the answer was lost, and the key makes the retry answer that same transfer.
 - `BankRejectedError` (non-retryable): any other 4xx, i.e. the instruction itself is bad.
@@ -184,7 +185,9 @@ class BankClient:
         message = f"bank answered {status} to {method} {url}: {detail}"
         if status == 409:
             raise IdempotencyConflictError(message, status_code=status)
-        if status >= 500 or status in (408, 429):
+        # 401/403 are about our credentials or the bank's configuration, never the beneficiary:
+        # retry (with backoff, visible in Temporal) until an operator fixes them.
+        if status >= 500 or status in (401, 403, 408, 429):
             raise BankTransientError(message, status_code=status)
         raise BankRejectedError(message, status_code=status)
 

@@ -33,6 +33,7 @@ from activities.bank_client import (
     BankClient,
     BankRejectedError,
     BankTransientError,
+    IdempotencyConflictError,
     TransferResponse,
     TransferSpec,
 )
@@ -182,7 +183,13 @@ class PaymentActivities:
             return _refused(spec.transfer_id, err)
 
     async def _status(self, tid: str) -> PaymentResult | None:
-        resp = await self.bank.get_transfer(tid)
+        try:
+            resp = await self.bank.get_transfer(tid)
+        except (BankRejectedError, IdempotencyConflictError) as err:
+            # A status request the bank refuses says nothing about the money: ask again next poll
+            # rather than fail the group's workflow.
+            log.warning("bank_status_refused", transfer_id=tid, error=err.message)
+            return None
         if resp is None:
             row = await self.pool.fetchrow("SELECT * FROM payments WHERE transfer_id = $1", tid)
             if row is None:

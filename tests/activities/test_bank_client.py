@@ -65,6 +65,8 @@ def fail_with(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
         (answer(503), BankTransientError),
         (answer(408), BankTransientError),
         (answer(429), BankTransientError),
+        (answer(401), BankTransientError),  # our credentials, not the account: retry
+        (answer(403), BankTransientError),
         (answer(400), BankRejectedError),
         (answer(422), BankRejectedError),
         (answer(404), BankRejectedError),
