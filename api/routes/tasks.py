@@ -76,11 +76,16 @@ async def inbox(
     elif claimed == "others":
         where.add("claimed_by <> ?", officer.id)
     total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
+    # The page is chosen on plain columns first: TASK_COLUMNS reads the jsonb state, and selecting it
+    # with the sort would decompress every matching group's state, not just the page's (bench: 89 ms
+    # against 9 ms over the cohort's 3,076 groups).
+    order = "(task_due_at < now()) DESC, escalation_level DESC, task_due_at, group_id"
     rows = await pool.fetch(
         f"""SELECT group_id, program, name, region_code, stage, member_count, {TASK_COLUMNS}
-              FROM groups WHERE {where.sql}
-             ORDER BY (task_due_at < now()) DESC, escalation_level DESC, task_due_at, group_id
-             LIMIT {paging.size} OFFSET {paging.offset}""",
+              FROM groups
+             WHERE group_id IN (SELECT group_id FROM groups WHERE {where.sql}
+                                 ORDER BY {order} LIMIT {paging.size} OFFSET {paging.offset})
+             ORDER BY {order}""",
         *where.params,
     )
     items = [
