@@ -372,9 +372,15 @@ class BenchRun:
         if resp.status_code not in (200, 202):
             raise RuntimeError(f"import refused: {resp.status_code} {resp.text[:500]}")
         job: dict[str, Any] = resp.json()
+        started, last_report = time.perf_counter(), 0.0
         while job["status"] == "running":
             await asyncio.sleep(2.0)  # the job's answer carries every result so far: not too often
             job = (await http.get(f"/groups/import/{job['job_id']}", headers=headers)).json()
+            if time.perf_counter() - last_report >= 30:
+                last_report = time.perf_counter()
+                self.say(
+                    f"{last_report - started:6.0f} s: import {job['processed_groups']}/{job['groups']} groups"
+                )
         if job["status"] != "done" or job["created"] + job["existing"] != job["groups"]:
             bad = [r for r in job["results"] if r["status"] not in ("created", "existing")][:5]
             raise RuntimeError(f"import {job['status']}: {job.get('error')} {bad}")
