@@ -10,6 +10,7 @@ import re
 import statistics
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,6 +80,9 @@ class ProcessSampler:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy_start = 0.0
+        self._wall_start = 0.0
+        self.machine: dict[str, float] = {}
 
     def _sample(self, t: _Tracked) -> tuple[float, int]:
         # A root's CPU includes its reaped children's (PostgreSQL's postmaster reaps its backends),
@@ -110,7 +114,14 @@ class ProcessSampler:
             t.cpu_last = cpu
             t.peak_rss = max(t.peak_rss, mem)
 
+    @staticmethod
+    def _machine_busy() -> float:
+        t = psutil.cpu_times()  # guest time is already part of user time on Linux
+        return sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+
     def start(self) -> None:
+        self._busy_start = self._machine_busy()
+        self._wall_start = time.monotonic()
         for t in self.tracked.values():
             cpu, mem = self._sample(t)
             t.cpu_start = t.cpu_last = cpu
@@ -128,10 +139,19 @@ class ProcessSampler:
         if self._thread is not None:
             self._thread.join(5)
         self.sample_once()
-        return {
+        out: dict[str, dict[str, float]] = {
             name: {"cpu_s": round(t.cpu_last - t.cpu_start, 1), "peak_mb": round(t.peak_rss / MB, 1)}
             for name, t in self.tracked.items()
         }
+        # Everything else the machine ran meanwhile (other users' jobs): the bench's figures are only
+        # as good as the machine was quiet.
+        busy = self._machine_busy() - self._busy_start
+        ours = sum(v["cpu_s"] for v in out.values())
+        wall = time.monotonic() - self._wall_start
+        out["other_processes"] = {"cpu_s": round(max(0.0, busy - ours), 1), "peak_mb": 0.0}
+        self.machine = {"wall_s": round(wall, 1), "busy_cpu_s": round(busy, 1),
+                        "cores_busy_mean": round(busy / wall, 2) if wall else 0.0}  # fmt: skip
+        return out
 
 
 def postgres_pid(pg_dir: Path) -> int | None:

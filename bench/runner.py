@@ -282,6 +282,7 @@ class BenchRun:
             # -- 1. lifecycle ---------------------------------------------------------------------
             sampler = ProcessSampler(self._process_groups(workers), shallow=frozenset({"bench"}))
             sampler.start()
+            wal_start = await pool.fetchval("SELECT pg_current_wal_lsn()")
             locks = LockSampler(self.dsn)
             lock_stop = asyncio.Event()
             lock_task = asyncio.create_task(locks.run(lock_stop))
@@ -306,10 +307,12 @@ class BenchRun:
             lock_stop.set()
             await asyncio.gather(*officer_tasks, *reader_tasks, lock_task, return_exceptions=True)
             processes = sampler.stop()
+            machine_cpu = sampler.machine
             lifecycle_metrics = [
                 await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.metrics_ports
             ]
             ended = await pool.fetchval("SELECT max(closed_at) FROM groups")
+            wal_bytes = await pool.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_start)
             wall_s = (
                 (ended - started_at).total_seconds() if (finished and ended) else time.perf_counter() - t0
             )
@@ -359,7 +362,8 @@ class BenchRun:
             n_groups=n_groups, people=people, counts=counts, job=job, import_s=import_s, wall_s=wall_s,
             finished=finished, team=team, readers=readers, rest=rest, processes=processes,
             profiles=profiles, plans=plans, skeleton=skeleton, skel_processes=skel_processes,
-            skel_profile=skel_profile, locks=locks.summary(), lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
+            skel_profile=skel_profile, machine_cpu=machine_cpu, skel_machine_cpu=skel_sampler.machine,
+            locks=locks.summary(), wal_bytes=wal_bytes, lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
         )  # fmt: skip
 
     async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:
@@ -483,13 +487,15 @@ class BenchRun:
             "errors": stats.errors[:20],
             "processes": processes,
             "worker_metrics": m["lifecycle_metrics"],
-            "cpu_s_total": round(sum(v["cpu_s"] for v in processes.values()), 1),
+            "cpu_s_total": round(sum(v["cpu_s"] for k, v in processes.items() if k != "other_processes"), 1),
+            "machine_cpu": m["machine_cpu"],
             "cpu_ms_per_group": _per_group(processes, completed),
             "skeleton": {
                 **skeleton.model_dump(),
                 "plans": {p.value: pl.model_dump() for p, pl in m["plans"].items()},
                 "processes": m["skel_processes"],
                 "cpu_ms_per_group": _per_group(m["skel_processes"], skeleton.groups),
+                "machine_cpu": m["skel_machine_cpu"],
                 "history": m["skel_profile"],
                 "worker_metrics": m["skel_metrics"],
             },
@@ -501,7 +507,11 @@ class BenchRun:
             },
             "audit_events": m["events"],
             "audit_chain_lock": m["locks"],
-            "postgres": m["pg"],
+            "postgres": {
+                **m["pg"],
+                "wal_mb_lifecycle": round(float(m["wal_bytes"]) / 1024 / 1024, 1),
+                "wal_kb_per_group": round(float(m["wal_bytes"]) / 1024 / max(1, completed), 1),
+            },
             "machine": machine(),
             "code": _code_version(),
         }
@@ -510,8 +520,9 @@ class BenchRun:
 def _per_group(processes: dict[str, dict[str, float]], groups: int) -> dict[str, float]:
     if not groups:
         return {}
-    out = {k: round(v["cpu_s"] * 1000 / groups, 1) for k, v in processes.items()}
-    out["all"] = round(sum(v["cpu_s"] for v in processes.values()) * 1000 / groups, 1)
+    ours = {k: v for k, v in processes.items() if k != "other_processes"}
+    out = {k: round(v["cpu_s"] * 1000 / groups, 1) for k, v in ours.items()}
+    out["all"] = round(sum(v["cpu_s"] for v in ours.values()) * 1000 / groups, 1)
     return out
 
 
