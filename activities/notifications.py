@@ -18,6 +18,7 @@ import structlog
 from temporalio import activity
 
 from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError
+from jps.domain.calendar import local_date
 from jps.domain.notifications import TEMPLATES
 
 log = structlog.get_logger()
@@ -91,7 +92,7 @@ class NotificationActivities:
                GROUP BY region_code ORDER BY region_code""",
             now,
         )
-        day = now.date().isoformat()
+        day = local_date(now).isoformat()  # the ministry's (WIB) calendar day
         text = TEMPLATES["daily_digest"].text
         await self.pool.executemany(
             """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)

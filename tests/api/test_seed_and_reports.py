@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
+from jps.domain.calendar import local_date
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.seed import COHORT, GROUP_SIZE, cohort, group_counts
@@ -77,10 +78,11 @@ async def test_summary_after_seed_demo(stack: Stack, http: httpx.AsyncClient) ->
     assert mentoring["groups"] == 4 and mentoring["people"] == 80
 
     # as of yesterday none of it existed; as of today all of it did
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    today = local_date(datetime.now(UTC))  # as_of is a WIB calendar day
+    yesterday = (today - timedelta(days=1)).isoformat()
     earlier = (await http.get(f"/reports/summary?as_of={yesterday}", headers=national)).json()
     assert all(p["groups"] == 0 for p in earlier["programs"])
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (today + timedelta(days=1)).isoformat()
     later = (await http.get(f"/reports/summary?as_of={tomorrow}", headers=national)).json()
     assert [p["groups"] for p in later["programs"]] == [4, 2]
     assert [p["disbursed_groups"] for p in later["programs"]] == [4, 2]

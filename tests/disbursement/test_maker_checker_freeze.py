@@ -11,8 +11,10 @@ lets the waiting group proceed at its next check."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
+from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
@@ -34,7 +36,7 @@ async def to_approval(rig: Rig, p: Proposal) -> str:
     created = await rig.http.post("/groups", json=p.model_dump(mode="json"), headers=rig.auth(Role.REGISTRAR))
     assert created.status_code == 201, created.text
     gid: str = created.json()["group_id"]
-    today = created.json()["submitted_at"][:10]
+    today = local_date(datetime.fromisoformat(created.json()["submitted_at"])).isoformat()  # WIB, not UTC
     await act(rig, gid, "verify", Role.VERIFIER, {"decision": "approve"})
     await act(
         rig, gid, "schedule-training", Role.TRAINER, {"starts_on": today, "ends_on": today, "venue": "BLK"}

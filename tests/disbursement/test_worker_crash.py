@@ -24,6 +24,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import WorkflowHandle
 
+from activities.payments import _CONCURRENCY as BATCH_CONCURRENCY
 from jps import lifecycle
 from jps.chaos import check_exactly_once
 from jps.domain.calendar import local_date
@@ -126,10 +127,15 @@ async def test_worker_killed_mid_payment_then_restarted_pays_everyone_once(rig: 
             *(h.act(hd, "approve-disbursement", FINANCE, amount=p.requested_amount) for hd, p in zip(handles, proposals, strict=True))
         )  # fmt: skip
 
-        async def some_transfers_at_the_bank() -> bool:
-            return rig.bank.ledger()["transfers"] > 0
+        # Kill while the 12-worker wage batch is half sent: its first wave (8 at a time) is at the bank,
+        # the second is still on the wire for another 0.8 s. The retry must re-send the first wave.
+        assert BATCH_CONCURRENCY < len(proposals[3].members)
+        wage_bill = handles[3].id
 
-        await eventually(some_transfers_at_the_bank, within=20, every=0.02)
+        async def wage_batch_half_sent() -> bool:
+            return rig.bank.transfer(f"{wage_bill}-A1-00") is not None
+
+        await eventually(wage_batch_half_sent, within=20, every=0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert first.returncode == -signal.SIGKILL
