@@ -29,6 +29,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
+from jps.http import BoundedAsyncClient
+
 log = structlog.get_logger()
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -127,7 +129,7 @@ class BankClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.callback_url = callback_url
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = BoundedAsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

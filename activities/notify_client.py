@@ -17,6 +17,8 @@ import httpx
 import structlog
 from temporalio.exceptions import ApplicationError
 
+from jps.http import BoundedAsyncClient
+
 log = structlog.get_logger()
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -50,7 +52,7 @@ class NotifyClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = BoundedAsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -62,6 +62,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jps.http import BoundedAsyncClient
 from jps.signing import signed_headers
 
 log = structlog.get_logger()
@@ -240,7 +241,7 @@ class BankSimulator:
     # -- lifecycle --
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_S)
+        self._http = BoundedAsyncClient(timeout=CALLBACK_TIMEOUT_S)
         # Transfers that were pending when the previous process stopped settle now.
         for t in self.transfers.values():
             if t.status == "pending":
