@@ -17,7 +17,8 @@ must be guarded with `workflow.patched` and replay-tested against tests/historie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -138,6 +139,9 @@ class GroupLifecycleWorkflow:
         self.fixed_accounts: set[str] = set()  # Padat Karya workers whose refused account was fixed
         self.bank_results: dict[str, PaymentResult] = {}
         self.reservation_id: str | None = None
+        # Open from the first moment: a step can reach the workflow together with its start, before
+        # `run` begins; its validator must see the verify task (the handler then waits for the lock).
+        self._open_task(TaskKind.VERIFY)
 
     # ------------------------------------------------------------------ main loop
 
@@ -160,7 +164,6 @@ class GroupLifecycleWorkflow:
 
     async def _register(self) -> None:
         self._upsert_search_attributes(program=True)
-        self._open_task(TaskKind.VERIFY)
         try:
             await self._record("proposal_submitted", officer_id=self.inp.submitted_by, notify=["proposal_received"],
                                details={"members": len(self.state.proposal.members),
@@ -332,8 +335,8 @@ class GroupLifecycleWorkflow:
             raise _refuse(FORBIDDEN, f"{action} needs one of the roles: {allowed}")
         if not region_in_scope(self.state.region_code, officer.regions):
             raise _refuse(FORBIDDEN, f"group region {self.state.region_code} is outside the officer's scope")
-        if not self.is_registered:
-            raise _refuse(WRONG_STAGE, "the group is not registered yet")
+        if self.registration_error is not None:
+            raise _refuse(WRONG_STAGE, f"the group was never registered: {self.registration_error}")
         if self.state.stage not in spec.stages:
             raise _refuse(WRONG_STAGE, f"{action} is not allowed in stage {self.state.stage.value}")
         if task is not None:
@@ -361,7 +364,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def resubmit(self, args: ResubmitArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_resubmit(args)
             officer = self._officer(args)
             previous = self.state.proposal
@@ -402,7 +405,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def verify(self, args: VerifyArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_verify(args)
             officer = self._officer(args)
             self.state.decision_notes = args.notes
@@ -433,7 +436,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def schedule_training(self, args: ScheduleTrainingArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_schedule_training(args)
             officer = self._officer(args)
             session = TrainingSession(
@@ -461,7 +464,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def record_attendance(self, args: RecordAttendanceArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_record_attendance(args)
             officer = self._officer(args)
             session = self.state.training[-1]
@@ -502,7 +505,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def decide_training(self, args: DecideTrainingArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_decide_training(args)
             officer = self._officer(args)
             if args.decision == "reschedule":
@@ -527,7 +530,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_approve_disbursement(args)
             officer = self._officer(args)
             self.state.approved_amount = args.amount
@@ -559,7 +562,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_authorize_disbursement(args)
             officer = self._officer(args)
             self.state.authorized_by = officer.id
@@ -582,7 +585,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_update_bank_account(args)
             officer = self._officer(args)
             if args.member_nik is None:
@@ -634,7 +637,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def report_visit(self, args: ReportVisitArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_report_visit(args)
             officer = self._officer(args)
             visit = self.state.visits[args.visit_no - 1]
@@ -678,7 +681,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def cancel(self, args: CancelArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_cancel(args)
             officer = self._officer(args)
             self.state.outcome_reason = args.reason
@@ -700,7 +703,7 @@ class GroupLifecycleWorkflow:
 
     @workflow.update
     async def claim(self, args: ClaimTaskArgs) -> GroupState:
-        async with self.lock:
+        async with self._officer_step():
             self._validate_claim(args)
             officer = self._officer(args)
             task = self.state.open_task
@@ -722,6 +725,19 @@ class GroupLifecycleWorkflow:
             raise _refuse(WRONG_STAGE, "claim: only the officer who claimed the task can release it")
         if not args.release and task.claimed_by not in (None, officer.id):
             raise _refuse(WRONG_STAGE, f"claim: already claimed by {task.claimed_by}")
+
+    @asynccontextmanager
+    async def _officer_step(self) -> AsyncIterator[None]:
+        """An officer's step runs alone (the lock), and never before the registration is written.
+
+        The read model shows a group (and its verify task) as soon as the registration commits, a
+        moment before this workflow hears so; a step sent in that moment passed its validator and
+        waits here, then is validated again: refused if the registration failed. Once registered
+        this is exactly `async with self.lock` (no extra wait), so recorded histories replay."""
+        if not self.is_registered and self.registration_error is None:
+            await workflow.wait_condition(lambda: self.is_registered or self.registration_error is not None)
+        async with self.lock:
+            yield
 
     @staticmethod
     def _officer(args: Any) -> Officer:

@@ -38,6 +38,14 @@ class Harness:
     async def submit(
         self, proposal: Proposal, *, policy: ProgramPolicy | None = None, group_id: str | None = None
     ) -> tuple[WorkflowHandle[Any, Any], GroupState]:
+        handle = await self.start(proposal, policy=policy, group_id=group_id)
+        state = await handle.execute_update(GroupLifecycleWorkflow.registered)
+        return handle, state
+
+    async def start(
+        self, proposal: Proposal, *, policy: ProgramPolicy | None = None, group_id: str | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        """Start the group's workflow without waiting for its registration."""
         gid = group_id or f"G-{uuid.uuid4().hex[:10]}"
         handle = await self.client.start_workflow(
             GroupLifecycleWorkflow.run,
@@ -52,8 +60,7 @@ class Harness:
             task_queue=self.task_queue,
         )
         self.started.append(handle)
-        state = await handle.execute_update(GroupLifecycleWorkflow.registered)
-        return handle, state
+        return handle
 
     @staticmethod
     async def act(handle: WorkflowHandle[Any, Any], action: str, officer: Officer, **args: Any) -> GroupState:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -20,9 +21,11 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.db import ReadModelActivities
 from activities.notify_client import NotifyClient
+from jps.audit import _CHAIN_LOCK as AUDIT_CHAIN_LOCK
 from jps.audit import verify_chain
 from jps.domain.calendar import local_date
 from jps.domain.models import TransitionRecord
+from jps.domain.nik import mask_nik
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
@@ -176,6 +179,48 @@ async def test_two_concurrent_proposals_sharing_a_nik(h: Harness) -> None:
     assert [r["group_id"] for r in await h.pool.fetch("SELECT group_id FROM groups")] == [winner]
     shared = first.members[2].nik
     assert await h.pool.fetchval("SELECT count(*) FROM members WHERE nik = $1 AND active", shared) == 1
+
+
+@asynccontextmanager
+async def registration_held(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """Every audit append waits while this is open (it holds the chain's lock): a group's
+    registration stays in flight, as it does for a moment under load. Query through the connection
+    it gives: the pool's others may all be waiting for the lock."""
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", AUDIT_CHAIN_LOCK)
+        try:
+            yield conn
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", AUDIT_CHAIN_LOCK)
+
+
+async def test_a_step_arriving_during_registration_waits_for_it(h: Harness) -> None:
+    """The officer's inbox can show a group a moment before its workflow knows it is registered: a
+    step sent then is not refused, it runs once the registration is written; and if the
+    registration fails, the step is refused with the registration's reason. (Default policies: no
+    reminder fires meanwhile.)"""
+    first = proposal(name="Kelompok Pertama")
+    await h.submit(first)
+    clash = proposal(name="Kelompok Bentrok")
+    clash.members[3] = first.members[5].model_copy(update={"is_leader": False})
+    async with registration_held(h.pool) as conn:
+        handle = await h.start(proposal())
+        clashing = await h.start(clash)
+        steps = [
+            asyncio.create_task(h.act(hd, "verify", VERIFIER, decision="approve"))
+            for hd in (handle, clashing)
+        ]
+        await asyncio.sleep(1.5)
+        assert not steps[0].done()  # waiting, not refused (the clash fails its registration meanwhile)
+        assert await conn.fetchval("SELECT count(*) FROM groups") == 1
+    state = await steps[0]
+    assert (state.stage, state.seq) == (Stage.TRAINING, 2)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await steps[1]
+    assert getattr(refused.value.cause, "type", None) == "WrongStage"
+    reason = str(refused.value.cause)
+    assert "never registered" in reason and mask_nik(first.members[5].nik) in reason  # masked, never in clear
+    assert first.members[5].nik not in reason
 
 
 async def test_daily_digest_schedule_reaches_the_supervisors(h: Harness, notify_sim: Any) -> None:
