@@ -24,6 +24,7 @@ from jps.domain.notifications import TEMPLATES
 log = structlog.get_logger()
 
 MAX_ATTEMPTS = 20  # after that a message stays in the outbox, visible, and is not retried
+_CONCURRENT_RECIPIENTS = 8
 
 
 class NotificationActivities:
@@ -46,7 +47,9 @@ class NotificationActivities:
         return await self._deliver("true", None)
 
     async def _deliver(self, where: str, arg: str | None, limit: int = 500) -> int:
-        sent = 0
+        """Send the selected unsent messages: each recipient's in order, recipients a few at once;
+        the outcomes are written in two statements. A gateway outage stops the round (the sweep
+        comes back); a message the gateway refuses counts an attempt and the rest go on."""
         async with self.pool.acquire() as conn, conn.transaction():
             # SKIP LOCKED: a sweep and a background try never send the same row at the same time.
             rows = await conn.fetch(
@@ -55,32 +58,43 @@ class NotificationActivities:
                     ORDER BY created_at LIMIT {limit} FOR UPDATE SKIP LOCKED""",
                 *([arg] if arg is not None else []),
             )
+            by_recipient: dict[str, list[asyncpg.Record]] = {}
             for row in rows:
-                try:
-                    await self.client.send(
-                        row["id"],
-                        row["recipient"],
-                        row["channel"],
-                        row["template"],
-                        row["body"],
-                        row["group_id"],
-                    )
-                except (NotifyTransientError, NotifyRejectedError) as err:
-                    await conn.execute(
-                        "UPDATE notification_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                        row["id"],
-                        err.message[:500],
-                    )
-                    if isinstance(err, NotifyTransientError):
-                        break  # the gateway is down: stop hammering it, the sweep comes back
-                    continue
+                by_recipient.setdefault(row["recipient"], []).append(row)
+            sent: list[str] = []
+            failed: list[tuple[str, str]] = []
+            outage = asyncio.Event()
+            gate = asyncio.Semaphore(_CONCURRENT_RECIPIENTS)
+
+            async def send_in_order(messages: list[asyncpg.Record]) -> None:
+                async with gate:
+                    for row in messages:
+                        if outage.is_set():
+                            return
+                        try:
+                            await self.client.send(row["id"], row["recipient"], row["channel"], row["template"],
+                                                   row["body"], row["group_id"])  # fmt: skip
+                        except (NotifyTransientError, NotifyRejectedError) as err:
+                            failed.append((row["id"], err.message[:500]))
+                            if isinstance(err, NotifyTransientError):
+                                outage.set()  # the gateway is down: stop hammering it
+                            return  # a later message must not overtake this one
+                        sent.append(row["id"])
+
+            await asyncio.gather(*(send_in_order(m) for m in by_recipient.values()))
+            if sent:
                 await conn.execute(
-                    "UPDATE notification_outbox SET sent_at = $2, attempts = attempts + 1 WHERE id = $1",
-                    row["id"],
+                    """UPDATE notification_outbox SET sent_at = $2, attempts = attempts + 1
+                       WHERE id = ANY($1::text[])""",
+                    sent,
                     datetime.now(UTC),
                 )
-                sent += 1
-        return sent
+            if failed:
+                await conn.executemany(
+                    "UPDATE notification_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                    failed,
+                )
+        return len(sent)
 
     @activity.defn(name="send_daily_digest")
     async def send_daily_digest(self) -> int:
