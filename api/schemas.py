@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jps.domain.models import GroupState
+from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.programs import Program
 from jps.domain.roles import Role
@@ -204,10 +204,17 @@ class GroupOut(BaseModel):
     outcome_reason: str = ""
 
     @classmethod
-    def from_state(cls, state: GroupState | Mapping[str, Any]) -> GroupOut:
-        """From the workflow's state (NIKs in clear) or the read model's copy of it (already masked)."""
-        d: Mapping[str, Any] = state.model_dump(mode="json") if isinstance(state, GroupState) else state
-        proposal = d["proposal"]
+    def from_state(
+        cls, state: GroupSummary | Mapping[str, Any], proposal: Proposal | Mapping[str, Any] | None = None
+    ) -> GroupOut:
+        """From the workflow's state (NIKs in clear) or the read model's copy of it (already masked).
+        An update's answer is a summary without the members: pass the `proposal` beside it."""
+        d: Mapping[str, Any] = state.model_dump(mode="json") if isinstance(state, GroupSummary) else state
+        members_of: Mapping[str, Any] = (
+            d["proposal"] if proposal is None
+            else proposal.model_dump(mode="json") if isinstance(proposal, Proposal)
+            else proposal
+        )  # fmt: skip
         payments = [_payment_out(p) for p in d.get("payments") or []]
         return cls(
             group_id=d["group_id"],
@@ -215,10 +222,10 @@ class GroupOut(BaseModel):
             name=d["name"],
             region_code=d["region_code"],
             stage=d["stage"],
-            description=mask_niks_in(proposal.get("description") or ""),
-            member_count=len(proposal["members"]),
-            members=[_member_out(m) for m in proposal["members"]],
-            bank_account=_bank_out(proposal.get("bank_account")),
+            description=mask_niks_in(members_of.get("description") or ""),
+            member_count=len(members_of["members"]),
+            members=[_member_out(m) for m in members_of["members"]],
+            bank_account=_bank_out(members_of.get("bank_account")),
             open_task=task_out(d.get("open_task")),
             escalation_level=d.get("escalation_level") or 0,
             requested_amount=d["requested_amount"],

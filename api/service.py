@@ -17,9 +17,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActionContext, Services, authorize
 from api.errors import http_error, refused, unprocessable
+from api.schemas import GroupOut
 from jps import lifecycle
 from jps.domain.actions import ACTIONS, ActionSpec
-from jps.domain.models import GroupState, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal
 from jps.domain.roles import Role
 from jps.lifecycle import Refusal
 
@@ -104,7 +105,7 @@ def full_args(spec: ActionSpec, body: BaseModel | dict[str, Any], officer: Offic
 _TRANSIENT = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
-async def _answered(call: Awaitable[GroupState]) -> GroupState:
+async def _answered(call: Awaitable[GroupSummary]) -> GroupSummary:
     """Await a lifecycle call. No worker answering in time (the update's long poll ran out) or
     Temporal out of reach is a 503: the step may still happen, so the client should retry."""
     try:
@@ -119,7 +120,7 @@ async def _answered(call: Awaitable[GroupState]) -> GroupState:
 
 async def perform_action(
     services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
-) -> GroupState:
+) -> GroupSummary:
     """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
     try:
         return await _answered(lifecycle.act(client, ctx.group_id, spec.update_name, args))
@@ -128,6 +129,15 @@ async def perform_action(
             services.pool, http_error(refusal), officer=ctx.officer, group_id=ctx.group_id, stage=ctx.stage,
             action=spec.name,
         ) from None  # fmt: skip
+
+
+async def group_out(pool: asyncpg.Pool, summary: GroupSummary) -> GroupOut:
+    """An action's answer: the summary the update returned, with the members from the read model
+    (the step's record wrote them before the update answered; NIKs there are masked)."""
+    proposal = await pool.fetchval(
+        "SELECT state->'proposal' FROM groups WHERE group_id = $1", summary.group_id
+    )
+    return GroupOut.from_state(summary, proposal)
 
 
 async def groups_by_suffix(pool: asyncpg.Pool, suffixes: list[str]) -> list[asyncpg.Record]:
@@ -147,7 +157,7 @@ async def submit(
     officer: Officer,
     proposal: Proposal,
     idempotency_key: str | None,
-) -> GroupState:
+) -> GroupSummary:
     """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
     another active group; a retried Idempotency-Key answers the first result."""
     refusal_context: dict[str, Any] = {

@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from jps.domain.models import GroupInput, GroupState, Officer, Proposal
+from jps.domain.models import GroupInput, GroupState, GroupSummary, Officer, Proposal
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
 
@@ -100,11 +100,11 @@ async def submit_proposal(
     submitted_by: str,
     task_queue: str,
     group_id: str,
-) -> GroupState:
+) -> GroupSummary:
     """Start the group's workflow (or join it, for a retried Idempotency-Key) and wait until the group
     is registered in PostgreSQL. A retry with a different body raises Refusal("IdempotencyMismatch")."""
     body_hash = request_hash(proposal)
-    start: WithStartWorkflowOperation[Any, GroupState] = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, GroupSummary] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,
         GroupInput(
             group_id=group_id,
@@ -117,11 +117,11 @@ async def submit_proposal(
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        result_type=GroupState,
+        result_type=GroupSummary,
     )
     try:
-        state: GroupState = await client.execute_update_with_start_workflow(
-            REGISTERED_UPDATE, start_workflow_operation=start, result_type=GroupState
+        state: GroupSummary = await client.execute_update_with_start_workflow(
+            REGISTERED_UPDATE, start_workflow_operation=start, result_type=GroupSummary
         )
     except WorkflowAlreadyStartedError:
         # The first submission with this key already ran to an end (rejected, cancelled, completed):
@@ -143,11 +143,12 @@ async def submit_proposal(
     return state
 
 
-async def act(client: Client, group_id: str, update_name: str, args: BaseModel) -> GroupState:
-    """Send one officer action as a workflow update; the new state once the workflow accepted it."""
+async def act(client: Client, group_id: str, update_name: str, args: BaseModel) -> GroupSummary:
+    """Send one officer action as a workflow update; the new state (without the member list) once the
+    workflow accepted it."""
     handle = client.get_workflow_handle(group_id)
     try:
-        result: GroupState = await handle.execute_update(update_name, args, result_type=GroupState)
+        result: GroupSummary = await handle.execute_update(update_name, args, result_type=GroupSummary)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         refusal = refusal_from(exc)
         if refusal is None:

@@ -31,7 +31,7 @@ from jps.domain.models import (
     AuthorizeDisbursementArgs,
     BankAccount,
     DecideTrainingArgs,
-    GroupState,
+    GroupSummary,
     Member,
     Officer,
     Proposal,
@@ -168,7 +168,9 @@ async def fund_budget(pool: asyncpg.Pool, proposals: list[Proposal]) -> None:
             await set_allocation(pool, program, region, floor)
 
 
-async def _next_step(client: Client, state: GroupState, today: date) -> GroupState | None:
+async def _next_step(
+    client: Client, state: GroupSummary, proposal: Proposal, today: date
+) -> GroupSummary | None:
     """One officer step for the group's open task; None when nothing is for an officer to do now."""
     task = state.open_task.kind if state.open_task else None
     gid = state.group_id
@@ -178,7 +180,7 @@ async def _next_step(client: Client, state: GroupState, today: date) -> GroupSta
         TaskKind.SCHEDULE_TRAINING: ("schedule_training", ScheduleTrainingArgs(
             starts_on=today, ends_on=today, venue="BLK setempat", officer=_OFFICERS[Role.TRAINER])),
         TaskKind.RECORD_ATTENDANCE: ("record_attendance", RecordAttendanceArgs(
-            attended_niks=[m.nik for m in state.proposal.members], officer=_OFFICERS[Role.TRAINER])),
+            attended_niks=[m.nik for m in proposal.members], officer=_OFFICERS[Role.TRAINER])),
         TaskKind.DECIDE_TRAINING: ("decide_training", DecideTrainingArgs(
             decision="proceed", notes="demo cohort", officer=_OFFICERS[Role.SUPERVISOR])),
         TaskKind.APPROVE_DISBURSEMENT: ("approve_disbursement", ApproveDisbursementArgs(
@@ -200,7 +202,7 @@ async def drive_group(
     policy: ProgramPolicy,
     task_queue: str,
     wait_s: float = 900.0,
-) -> GroupState:
+) -> GroupSummary:
     """Submit (or find) the group and take it step by step until its aid is paid."""
     group_id = lifecycle.group_id_for(proposal, lifecycle.idempotent_suffix(SEED_REGISTRAR, key))
     state = await lifecycle.submit_proposal(
@@ -211,7 +213,7 @@ async def drive_group(
     deadline = loop.time() + wait_s
     delay = 0.2
     while state.stage not in (Stage.MENTORING, Stage.COMPLETED, Stage.REJECTED, Stage.CANCELLED):
-        stepped = await _next_step(client, state, local_date(datetime.now(UTC)))
+        stepped = await _next_step(client, state, proposal, local_date(datetime.now(UTC)))
         if stepped is not None:
             state, delay = stepped, 0.2
             continue
@@ -227,7 +229,7 @@ async def drive_group(
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 5.0)
         delay = 0.2
-        state = await lifecycle.query_state(client, group_id)
+        state = (await lifecycle.query_state(client, group_id)).summary()
     return state
 
 
@@ -239,7 +241,7 @@ async def seed_demo(
     task_queue: str,
     scale: float = 1.0,
     concurrency: int = 32,
-    on_progress: Callable[[GroupState | None], None] | None = None,
+    on_progress: Callable[[GroupSummary | None], None] | None = None,
 ) -> SeedResult:
     """Create (or resume) the cohort at `scale` and drive every group to disbursed aid."""
     groups = list(cohort(scale))
@@ -248,7 +250,7 @@ async def seed_demo(
     gate = asyncio.Semaphore(concurrency)
 
     async def one(key: str, proposal: Proposal) -> None:
-        reached: GroupState | None = None
+        reached: GroupSummary | None = None
         async with gate:
             try:
                 reached = await drive_group(

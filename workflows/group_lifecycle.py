@@ -4,7 +4,8 @@ Officer steps are workflow updates with validators: a wrong stage, a role the st
 an officer outside the group's region or invalid data is refused by the validator and changes
 nothing (not even the history). An accepted step changes the state, records it through the
 `record_transition` activity (read model, audit and outbox in one transaction) and answers with
-the new state. Automated work (budget, bank) runs in the main loop. Every wait for a person is a
+the new state's `GroupSummary`: everything but the member list, which is in PostgreSQL (and in the
+`state` query), so that update results and histories stay small. Automated work (budget, bank) runs in the main loop. Every wait for a person is a
 task with a due date whose reminder and escalations are durable timers.
 
 Each update handler takes the workflow's lock and runs its validator once more before acting:
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         DecideTrainingArgs,
         GroupInput,
         GroupState,
+        GroupSummary,
         Officer,
         Payment,
         PaymentResult,
@@ -146,10 +148,10 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ main loop
 
     @workflow.run
-    async def run(self, inp: GroupInput) -> GroupState:
+    async def run(self, inp: GroupInput) -> GroupSummary:
         await self._register()
         if self.registration_error is not None:
-            return self.state
+            return self.state.summary()
         while self.state.stage not in TERMINAL_STAGES:
             if self._paying():
                 await self._disburse()
@@ -157,7 +159,7 @@ class GroupLifecycleWorkflow:
                 await self._await_task(lambda: False, stop=lambda: self._paying() or self._closed())
         # Let in-flight update handlers finish before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state
+        return self.state.summary()
 
     def _closed(self) -> bool:
         return self.state.stage in TERMINAL_STAGES
@@ -349,12 +351,12 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ updates: registration
 
     @workflow.update
-    async def registered(self) -> GroupState:
+    async def registered(self) -> GroupSummary:
         """Answers once the proposal is written (or refused for a NIK already in an active group)."""
         await workflow.wait_condition(lambda: self.is_registered or self.registration_error is not None)
         if self.registration_error is not None:
             raise _refuse(self.registration_refusal, self.registration_error)
-        return self.state
+        return self.state.summary()
 
     @workflow.query(name="state")
     def state_query(self) -> GroupState:
@@ -363,7 +365,7 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ updates: proposal and verification
 
     @workflow.update
-    async def resubmit(self, args: ResubmitArgs) -> GroupState:
+    async def resubmit(self, args: ResubmitArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_resubmit(args)
             officer = self._officer(args)
@@ -389,7 +391,7 @@ class GroupLifecycleWorkflow:
                     raise _refuse(NIK_CONFLICT, cause.message) from None
                 raise
             self._upsert_search_attributes()
-            return self.state
+            return self.state.summary()
 
     @resubmit.validator
     def _validate_resubmit(self, args: ResubmitArgs) -> None:
@@ -404,7 +406,7 @@ class GroupLifecycleWorkflow:
                 raise _refuse(INVALID, f"proposal.{field}: {reason}")
 
     @workflow.update
-    async def verify(self, args: VerifyArgs) -> GroupState:
+    async def verify(self, args: VerifyArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_verify(args)
             officer = self._officer(args)
@@ -421,7 +423,7 @@ class GroupLifecycleWorkflow:
                 self.state.outcome_reason = args.notes
                 await self._transition(Stage.REJECTED, "verification_rejected", officer, reason=args.notes,
                                        notify=["proposal_rejected"])  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @verify.validator
     def _validate_verify(self, args: VerifyArgs) -> None:
@@ -435,7 +437,7 @@ class GroupLifecycleWorkflow:
         return self.policy.max_training_attempts + self.extra_training_attempts
 
     @workflow.update
-    async def schedule_training(self, args: ScheduleTrainingArgs) -> GroupState:
+    async def schedule_training(self, args: ScheduleTrainingArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_schedule_training(args)
             officer = self._officer(args)
@@ -454,7 +456,7 @@ class GroupLifecycleWorkflow:
             await self._record("training_scheduled", officer=officer, notify=["training_scheduled"],
                                details={"attempt": session.attempt, "starts_on": args.starts_on.isoformat(),
                                         "ends_on": args.ends_on.isoformat(), "venue": args.venue})  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @schedule_training.validator
     def _validate_schedule_training(self, args: ScheduleTrainingArgs) -> None:
@@ -463,7 +465,7 @@ class GroupLifecycleWorkflow:
             raise _refuse(INVALID, "starts_on: training cannot start in the past")
 
     @workflow.update
-    async def record_attendance(self, args: RecordAttendanceArgs) -> GroupState:
+    async def record_attendance(self, args: RecordAttendanceArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_record_attendance(args)
             officer = self._officer(args)
@@ -490,7 +492,7 @@ class GroupLifecycleWorkflow:
                 self._open_task(TaskKind.DECIDE_TRAINING, note="training attempts exhausted")
                 await self._record("training_attempts_exhausted", officer=officer, details=details,
                                    notify=["training_decision_needed"])  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @record_attendance.validator
     def _validate_record_attendance(self, args: RecordAttendanceArgs) -> None:
@@ -504,7 +506,7 @@ class GroupLifecycleWorkflow:
                 raise _refuse(INVALID, f"attended_niks.{i}: {mask_nik(nik)} is not a member of this group")
 
     @workflow.update
-    async def decide_training(self, args: DecideTrainingArgs) -> GroupState:
+    async def decide_training(self, args: DecideTrainingArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_decide_training(args)
             officer = self._officer(args)
@@ -520,7 +522,7 @@ class GroupLifecycleWorkflow:
                 self.state.outcome_reason = args.notes
                 await self._transition(Stage.CANCELLED, "training_decision_cancel", officer, reason=args.notes,
                                        notify=["cancelled"])  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @decide_training.validator
     def _validate_decide_training(self, args: DecideTrainingArgs) -> None:
@@ -529,7 +531,7 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ updates: disbursement
 
     @workflow.update
-    async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupState:
+    async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_approve_disbursement(args)
             officer = self._officer(args)
@@ -546,7 +548,7 @@ class GroupLifecycleWorkflow:
                 await self._record(
                     "disbursement_approved", officer=officer, reason=args.notes, details=details
                 )
-            return self.state
+            return self.state.summary()
 
     @approve_disbursement.validator
     def _validate_approve_disbursement(self, args: ApproveDisbursementArgs) -> None:
@@ -561,7 +563,7 @@ class GroupLifecycleWorkflow:
             raise _refuse(INVALID, "amount: too small to pay every worker a whole rupiah")
 
     @workflow.update
-    async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> GroupState:
+    async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_authorize_disbursement(args)
             officer = self._officer(args)
@@ -571,7 +573,7 @@ class GroupLifecycleWorkflow:
             await self._record("disbursement_authorized", officer=officer, reason=args.notes,
                                details={"amount": self.state.approved_amount or 0,
                                         "approved_by": self.state.approved_by})  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @authorize_disbursement.validator
     def _validate_authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> None:
@@ -584,7 +586,7 @@ class GroupLifecycleWorkflow:
             )
 
     @workflow.update
-    async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupState:
+    async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_update_bank_account(args)
             officer = self._officer(args)
@@ -617,7 +619,7 @@ class GroupLifecycleWorkflow:
             await self._record("bank_account_updated", officer=officer, write_members=True,
                                details={"account_of": whose, "bank_code": args.bank_account.bank_code,
                                         "still_to_fix": waiting})  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @update_bank_account.validator
     def _validate_update_bank_account(self, args: UpdateBankAccountArgs) -> None:
@@ -636,7 +638,7 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ updates: mentoring
 
     @workflow.update
-    async def report_visit(self, args: ReportVisitArgs) -> GroupState:
+    async def report_visit(self, args: ReportVisitArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_report_visit(args)
             officer = self._officer(args)
@@ -656,7 +658,7 @@ class GroupLifecycleWorkflow:
                 self._open_visit_task(self.state.visits[args.visit_no])
                 await self._record("visit_reported", officer=officer, reason=args.notes, details=details,
                                    notify=["visit_due"])  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @report_visit.validator
     def _validate_report_visit(self, args: ReportVisitArgs) -> None:
@@ -680,7 +682,7 @@ class GroupLifecycleWorkflow:
     # ------------------------------------------------------------------ updates: cancel and claim
 
     @workflow.update
-    async def cancel(self, args: CancelArgs) -> GroupState:
+    async def cancel(self, args: CancelArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_cancel(args)
             officer = self._officer(args)
@@ -691,7 +693,7 @@ class GroupLifecycleWorkflow:
             await self._transition(
                 Stage.CANCELLED, "cancelled", officer, reason=args.reason, notify=["cancelled"]
             )
-            return self.state
+            return self.state.summary()
 
     @cancel.validator
     def _validate_cancel(self, args: CancelArgs) -> None:
@@ -702,7 +704,7 @@ class GroupLifecycleWorkflow:
             raise _refuse(WRONG_STAGE, "cancel: the money is already moving or paid")
 
     @workflow.update
-    async def claim(self, args: ClaimTaskArgs) -> GroupState:
+    async def claim(self, args: ClaimTaskArgs) -> GroupSummary:
         async with self._officer_step():
             self._validate_claim(args)
             officer = self._officer(args)
@@ -711,7 +713,7 @@ class GroupLifecycleWorkflow:
             task.claimed_by = None if args.release else officer.id
             await self._record("task_released" if args.release else "task_claimed", officer=officer,
                                details={"task": task.kind.value})  # fmt: skip
-            return self.state
+            return self.state.summary()
 
     @claim.validator
     def _validate_claim(self, args: ClaimTaskArgs) -> None:

@@ -39,7 +39,15 @@ from api.schemas import (
     example_of,
     task_from_row,
 )
-from api.service import ACTION_BODIES, BULK_ACTIONS, BULK_ARG_BODIES, full_args, perform_action, submit
+from api.service import (
+    ACTION_BODIES,
+    BULK_ACTIONS,
+    BULK_ARG_BODIES,
+    full_args,
+    group_out,
+    perform_action,
+    submit,
+)
 from api.sql import Where
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import Proposal
@@ -89,7 +97,7 @@ async def submit_group(
     ] = None,
 ) -> GroupOut:
     state = await submit(services, client, officer, proposal, idempotency_key)
-    return GroupOut.from_state(state)
+    return GroupOut.from_state(state, proposal)
 
 
 _LIST_COLUMNS = f"""group_id, program, name, region_code, stage, member_count, requested_amount, approved_amount,
@@ -221,7 +229,7 @@ def _action_route(spec: ActionSpec) -> None:
         body: body_model,  # type: ignore[valid-type]
     ) -> GroupOut:
         state = await perform_action(services, client, ctx, spec, full_args(spec, body, ctx.officer))
-        return GroupOut.from_state(state)
+        return await group_out(services.pool, state)
 
     router.add_api_route(
         f"/{{group_id}}/actions/{spec.name}",

@@ -20,7 +20,7 @@ from api.deps import (
 )
 from api.errors import AUTHED, responses
 from api.schemas import TASK_COLUMNS, GroupOut, InboxItemOut, Page, task_from_row
-from api.service import full_args, perform_action
+from api.service import full_args, group_out, perform_action
 from api.sql import Where
 from jps.domain.actions import ACTIONS
 from jps.domain.roles import Role
@@ -105,7 +105,7 @@ async def inbox(
 
 async def _claim(ctx: ActionContext, services: Services, client: Client, release: bool) -> GroupOut:
     args = full_args(_CLAIM, {"release": release}, ctx.officer)
-    return GroupOut.from_state(await perform_action(services, client, ctx, _CLAIM, args))
+    return await group_out(services.pool, await perform_action(services, client, ctx, _CLAIM, args))
 
 
 @router.post(

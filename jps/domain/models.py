@@ -259,8 +259,9 @@ class Visit(BaseModel):
 
 
 class GroupSummary(BaseModel):
-    """A group's state without its proposal: what each recorded step carries (the members travel
-    only when they change, which keeps every step's history event small)."""
+    """A group's state without its proposal: what each recorded step carries and what every update
+    answers (the members travel only when they change, which keeps every step's history event small;
+    the read model and the `state` query have them)."""
 
     group_id: str
     program: Program

@@ -22,7 +22,7 @@ from activities.ledger import set_allocation
 from activities.notify_client import NotifyClient
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
-from jps.domain.models import GroupInput, GroupState, Officer, Proposal
+from jps.domain.models import GroupInput, GroupState, GroupSummary, Officer, Proposal
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from worker import WORKFLOWS, build_activities
 from workflows.group_lifecycle import GroupLifecycleWorkflow
@@ -37,7 +37,7 @@ class Harness:
 
     async def submit(
         self, proposal: Proposal, *, policy: ProgramPolicy | None = None, group_id: str | None = None
-    ) -> tuple[WorkflowHandle[Any, Any], GroupState]:
+    ) -> tuple[WorkflowHandle[Any, Any], GroupSummary]:
         handle = await self.start(proposal, policy=policy, group_id=group_id)
         state = await handle.execute_update(GroupLifecycleWorkflow.registered)
         return handle, state
@@ -63,10 +63,13 @@ class Harness:
         return handle
 
     @staticmethod
-    async def act(handle: WorkflowHandle[Any, Any], action: str, officer: Officer, **args: Any) -> GroupState:
+    async def act(
+        handle: WorkflowHandle[Any, Any], action: str, officer: Officer, **args: Any
+    ) -> GroupSummary:
+        """An officer's step; the update's answer, which has no member list (see `state`)."""
         spec = ACTIONS[action]
         payload = spec.args.model_validate({**args, "officer": officer})
-        state: GroupState = await handle.execute_update(spec.update_name, payload, result_type=GroupState)
+        state: GroupSummary = await handle.execute_update(spec.update_name, payload, result_type=GroupSummary)
         return state
 
     @staticmethod

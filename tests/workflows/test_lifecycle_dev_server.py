@@ -63,12 +63,13 @@ async def eventually(check: Any, within: float = 20.0) -> Any:
 
 
 async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_sim: Any) -> None:
-    handle, state = await h.submit(proposal(Program.TKM), policy=POLICIES[Program.TKM])
+    submitted = proposal(Program.TKM)
+    handle, state = await h.submit(submitted, policy=POLICIES[Program.TKM])
     gid = state.group_id
     today = local_date(state.submitted_at)
     await h.act(handle, "verify", VERIFIER, decision="approve", notes="lengkap")
     await h.act(handle, "schedule-training", TRAINER, starts_on=today, ends_on=today, venue="BLK")
-    await h.act(handle, "record-attendance", TRAINER, attended_niks=[m.nik for m in state.proposal.members])
+    await h.act(handle, "record-attendance", TRAINER, attended_niks=[m.nik for m in submitted.members])
     await h.act(handle, "approve-disbursement", FINANCE, amount=9_500_000)
 
     async def in_mentoring() -> Any:
@@ -96,7 +97,7 @@ async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_
         assert (await verify_chain(conn))["valid"]
     assert await h.pool.fetchval("SELECT status FROM payments WHERE group_id = $1", gid) == "paid"
 
-    leader = next(m for m in final.proposal.members if m.is_leader)
+    leader = next(m for m in submitted.members if m.is_leader)
 
     async def leader_messages() -> Any:
         got = {m["template"] for m in notify_sim.messages(group_id=gid, recipient=leader.phone)}

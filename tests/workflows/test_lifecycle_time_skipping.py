@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from jps.audit import verify_chain
-from jps.domain.models import GroupState
+from jps.domain.models import GroupState, GroupSummary
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role
 from jps.domain.stages import EscalationLevel, Stage, TaskKind
@@ -28,7 +28,7 @@ def refusal(err: WorkflowUpdateFailedError) -> str | None:
     return err.cause.type if isinstance(err.cause, ApplicationError) else None
 
 
-def task_kind(state: GroupState) -> TaskKind | None:
+def task_kind(state: GroupSummary) -> TaskKind | None:
     return state.open_task.kind if state.open_task else None
 
 
@@ -56,7 +56,7 @@ async def h(
         yield harness
 
 
-async def _through_training(h: Harness, env: WorkflowEnvironment, handle: WorkflowHandle) -> GroupState:
+async def _through_training(h: Harness, env: WorkflowEnvironment, handle: WorkflowHandle) -> GroupSummary:
     await h.act(handle, "verify", VERIFIER, decision="approve", notes="dokumen lengkap")
     now = await env.get_current_time()
     await h.act(
@@ -84,8 +84,8 @@ async def _wait_stage(
     raise AssertionError(f"stuck in {state.stage}, task {state.open_task}")
 
 
-async def _mentor_to_completion(env: WorkflowEnvironment, h: Harness, handle: WorkflowHandle) -> GroupState:
-    state = await h.state(handle)
+async def _mentor_to_completion(env: WorkflowEnvironment, h: Harness, handle: WorkflowHandle) -> GroupSummary:
+    state: GroupSummary = await h.state(handle)
     for visit in state.visits:
         now = await env.get_current_time()
         wait = (visit.due_on - today_at(now)).days
@@ -116,8 +116,8 @@ async def test_tkm_group_from_proposal_to_completed(time_env: WorkflowEnvironmen
     assert [p.status for p in state.payments] == ["paid"] and state.payments[0].amount == 10_000_000
     assert len(state.visits) == 3 and state.visits[1].due_on > state.visits[0].due_on
 
-    state = await _mentor_to_completion(time_env, h, handle)
-    assert state.stage == Stage.COMPLETED and state.open_task is None
+    final = await _mentor_to_completion(time_env, h, handle)
+    assert final.stage == Stage.COMPLETED and final.open_task is None
     result = await handle.result()
     assert result.stage == Stage.COMPLETED
 
@@ -149,8 +149,8 @@ async def test_padat_karya_pays_each_worker_exact_shares(time_env: WorkflowEnvir
         m.bank_account.account_no for m in state.proposal.members if m.bank_account
     }
     assert len(state.visits) == 5 and state.visits[-1].handover and not state.visits[0].handover
-    state = await _mentor_to_completion(time_env, h, handle)
-    assert state.stage == Stage.COMPLETED
+    final = await _mentor_to_completion(time_env, h, handle)
+    assert final.stage == Stage.COMPLETED
 
 
 async def test_escalations_fire_at_their_offsets_and_stop_when_done(
@@ -206,8 +206,9 @@ async def test_revise_loop(time_env: WorkflowEnvironment, h: Harness) -> None:
 
 
 async def test_training_reschedule_and_attempt_limit(time_env: WorkflowEnvironment, h: Harness) -> None:
-    handle, state = await h.submit(proposal(size=20))
-    niks = [m.nik for m in state.proposal.members]
+    submitted = proposal(size=20)
+    handle, state = await h.submit(submitted)
+    niks = [m.nik for m in submitted.members]
     await h.act(handle, "verify", VERIFIER, decision="approve")
     limit = DEFAULT_POLICIES[Program.TKM].max_training_attempts
     for attempt in range(1, limit + 1):
@@ -284,7 +285,7 @@ async def test_refused_updates_change_nothing(
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == kind, cause
     after = await h.state(handle)
-    assert after == before
+    assert after.summary() == before
     assert await h.pool.fetchval("SELECT count(*) FROM audit_log WHERE group_id=$1", before.group_id) == 1
 
 
@@ -386,7 +387,7 @@ async def test_padat_karya_partial_failure_repays_only_the_refused_worker(
     await _through_training(h, time_env, handle)
     await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     for _ in range(30):
-        state = await h.state(handle)
+        state: GroupSummary = await h.state(handle)
         if task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT:
             break
         await time_env.sleep(timedelta(minutes=5))
@@ -447,7 +448,7 @@ async def test_new_bank_details_above_the_threshold_need_a_fresh_authorization(
     await h.act(handle, "approve-disbursement", FINANCE, amount=20_000_000)
     await h.act(handle, "authorize-disbursement", SUPERVISOR)
     for _ in range(30):
-        state = await h.state(handle)
+        state: GroupSummary = await h.state(handle)
         if task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT:
             break
         await time_env.sleep(timedelta(minutes=5))
