@@ -49,6 +49,7 @@ from rich.text import Text
 from jps.db import migrate
 from jps.domain.roles import NATIONAL, Role
 from jps.embedded import start_postgres, stop_postgres, temporal_cli_path
+from jps.http import KEEP_ALIVE_S
 from jps.logging import UVICORN_LOG_CONFIG
 from jps.settings import PROJECT_ROOT, Settings
 from jps.temporal import search_attribute_flags
@@ -445,7 +446,7 @@ class Stack:
         # The bank keeps its books across restarts, like a real bank.
         bank += ["--state", str(opts.data_dir / "bank" / "journal.jsonl")]
         api = [py, "-m", "uvicorn", "api.main:app", "--host", opts.host, "--port", str(opts.api_port)]
-        api += ["--log-config", str(UVICORN_LOG_CONFIG)]
+        api += ["--log-config", str(UVICORN_LOG_CONFIG), "--timeout-keep-alive", str(KEEP_ALIVE_S)]
         specs = [
             ("worker", [py, "worker.py"]),
             ("bank", bank),

@@ -62,7 +62,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jps.http import BoundedAsyncClient
+from jps.http import KEEP_ALIVE_S, BoundedAsyncClient
 from jps.signing import signed_headers
 
 log = structlog.get_logger()
@@ -648,7 +648,8 @@ def main(argv: list[str] | None = None) -> None:
         args.state.parent.mkdir(parents=True, exist_ok=True)
     sim = BankSimulator(args.secret, config=config, faults=faults, state_path=args.state)
     log.info("bank_sim_starting", host=args.host, port=args.port, callback_url=args.callback_url)
-    uvicorn.run(create_app(sim), host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(create_app(sim), host=args.host, port=args.port, log_config=None, access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
 
 
 if __name__ == "__main__":

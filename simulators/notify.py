@@ -28,6 +28,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jps.http import KEEP_ALIVE_S
+
 log = structlog.get_logger()
 
 
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate, down=args.down, seed=args.seed)
     log.info("notify_sim_starting", host=args.host, port=args.port)
     app = create_app(NotifySimulator(faults))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
 
 
 if __name__ == "__main__":
