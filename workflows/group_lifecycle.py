@@ -5,8 +5,9 @@ an officer outside the group's region or invalid data is refused by the validato
 nothing (not even the history). An accepted step changes the state, records it through the
 `record_transition` activity (read model, audit and outbox in one transaction) and answers with
 the new state's `GroupSummary`: everything but the member list, which is in PostgreSQL (and in the
-`state` query), so that update results and histories stay small. Automated work (budget, bank) runs in the main loop. Every wait for a person is a
-task with a due date whose reminder and escalations are durable timers.
+`state` query), so that update results and histories stay small. Automated work (budget, bank)
+runs in the main loop. Every wait for a person is a task with a due date whose reminder and
+escalations are durable timers.
 
 Each update handler takes the workflow's lock and runs its validator once more before acting:
 another step may have changed the state while it waited for the lock.
