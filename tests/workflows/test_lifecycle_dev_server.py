@@ -44,10 +44,17 @@ VERIFIER, TRAINER, FINANCE, MENTOR = (
 
 @pytest.fixture
 async def h(
-    dev_client: Client, db: asyncpg.Pool, simulators: Any, bank_sim: Any, notify_sim: Any
+    request: pytest.FixtureRequest,
+    dev_client: Client,
+    db: asyncpg.Pool,
+    simulators: Any,
+    bank_sim: Any,
+    notify_sim: Any,
 ) -> AsyncIterator[Harness]:
     await fund(db)
-    async with running_worker(dev_client, db, simulators.bank_url, simulators.notify_url) as harness:
+    async with running_worker(
+        dev_client, db, simulators.bank_url, simulators.notify_url, record_as=request.node.name
+    ) as harness:
         yield harness
 
 
