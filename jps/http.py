@@ -37,4 +37,3 @@ class BoundedAsyncClient(httpx.AsyncClient):
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         async with self._gate:
             return await super().send(request, **kwargs)
-
