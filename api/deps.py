@@ -59,7 +59,7 @@ class Services:
 
 
 # Dependencies are `async def` even when they do no I/O: FastAPI runs a plain `def` dependency in a
-# thread pool, a thread hop per request that the bench measured as a sixth of the API's CPU.
+# thread pool: a thread hop per request, which the bench's profile of the API showed on every call.
 
 
 def _services(request: Request) -> Services:
