@@ -229,7 +229,7 @@ async def drive_group(
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 5.0)
         delay = 0.2
-        state = (await lifecycle.query_state(client, group_id)).summary()
+        state = await lifecycle.query_state(client, group_id)
     return state
 
 

@@ -292,7 +292,10 @@ class GroupState(GroupSummary):
     proposal: Proposal
 
     def summary(self) -> GroupSummary:
-        return GroupSummary(**{name: getattr(self, name) for name in GroupSummary.model_fields})
+        # Every update answers with this: the fields are validated already, so no second validation.
+        return GroupSummary.model_construct(
+            **{name: getattr(self, name) for name in GroupSummary.model_fields}
+        )
 
 
 class BudgetSettlement(BaseModel):
