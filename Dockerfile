@@ -11,6 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml worker.py ./
 COPY jps ./jps
+COPY infra ./infra
+COPY tools ./tools
 COPY activities ./activities
 COPY api ./api
 COPY migrations ./migrations
@@ -20,7 +22,7 @@ COPY workflows ./workflows
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /app jps
 
-# /app first on the path: the source tree runs, with migrations/ beside jps/ where jps.db looks for
+# /app first on the path: the source tree runs, with migrations/ beside jps/ where infra.db looks for
 # it; the install provides the dependencies and the `jps` command.
 ENV PYTHONPATH=/app
 

@@ -20,9 +20,11 @@ run: install
 migrate: install
 	$(BIN)/jps migrate
 
+# ruff, then the layers: an import that runs upward fails here (contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy .

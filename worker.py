@@ -28,12 +28,12 @@ from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
 from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
-from jps.db import create_pool
-from jps.embedded import start_postgres
+from infra.db import create_pool
+from infra.embedded import start_postgres
+from infra.schedules import ensure_schedules
+from jps.contracts.names import DATA_CONVERTER
 from jps.logging import configure_logging
-from jps.schedules import ensure_schedules
 from jps.settings import Settings, get_settings
-from jps.temporal import DATA_CONVERTER
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
 

@@ -29,7 +29,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from jps.http import BoundedAsyncClient
+from infra.http import BoundedAsyncClient
+from jps.contracts.activities import TransferSpec
 
 log = structlog.get_logger()
 
@@ -62,23 +63,6 @@ class IdempotencyConflictError(BankError):
 
 
 # ---- wire models ----
-
-
-class TransferSpec(BaseModel):
-    """What we ask the bank to pay. The idempotency key must be the same on every retry."""
-
-    transfer_id: str = Field(min_length=1)
-    batch_id: str = Field(min_length=1)
-    beneficiary: str = Field(min_length=1)
-    bank_code: str = Field(min_length=1)
-    account_no: str = Field(min_length=1)
-    amount: int = Field(gt=0, description="Whole rupiah")
-    idempotency_key: str | None = Field(None, description="Default: the transfer id")
-    callback_url: str | None = Field(None, description="Default: the client's callback_url")
-
-    @property
-    def key(self) -> str:
-        return self.idempotency_key or self.transfer_id
 
 
 class TransferResponse(BaseModel):

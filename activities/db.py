@@ -19,15 +19,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import settle_reservation
-from jps.audit import append_audit
-from jps.domain.models import GroupSummary, Proposal, TransitionRecord
+from infra.audit import append_audit
+from jps.contracts.activities import TransitionRecord
+from jps.contracts.refusals import ErrorType
+from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.notifications import TEMPLATES
 from jps.domain.stages import TERMINAL_STAGES
 
 log = structlog.get_logger()
-
-NIK_CONFLICT = "NikConflict"
 
 
 def masked_state(state: GroupSummary, proposal: Proposal | None = None) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class ReadModelActivities:
         state = record.state
         if state is None:
             raise ApplicationError(
-                "record_transition needs the state", type="InvalidData", non_retryable=True
+                "record_transition needs the state", type=ErrorType.INVALID_DATA, non_retryable=True
             )
         bound = log.bind(group_id=record.group_id, workflow_id=record.group_id, officer=record.officer)
         try:
@@ -144,7 +144,7 @@ class ReadModelActivities:
             raise await self._nik_conflict(state, record.proposal) from None
         except asyncpg.DataError as err:
             # Data PostgreSQL refuses will be refused on every retry: fail fast, say why.
-            raise ApplicationError(f"data refused by the database: {err}", type="InvalidData",
+            raise ApplicationError(f"data refused by the database: {err}", type=ErrorType.INVALID_DATA,
                                    non_retryable=True) from None  # fmt: skip
         bound.info("transition_recorded", seq=record.seq, event_name=record.event, stage=record.stage.value)
         if queued and self.on_outbox is not None:
@@ -264,6 +264,6 @@ def _conflict_error(nik: str, other_group: str) -> ApplicationError:
     return ApplicationError(
         f"members: NIK {mask_nik(nik)} is already in active group {other_group}",
         {"field": "members", "other_group": other_group},
-        type=NIK_CONFLICT,
+        type=ErrorType.NIK_CONFLICT,
         non_retryable=True,
     )

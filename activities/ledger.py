@@ -18,8 +18,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from activities.contracts import BudgetRequest, BudgetResult, FreezeStatus
-from jps.domain.models import BudgetSettlement
+from jps.contracts.activities import BudgetRequest, BudgetResult, BudgetSettlement, FreezeStatus
 from jps.domain.nik import PROVINCE_CODES
 from jps.domain.programs import Program
 

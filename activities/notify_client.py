@@ -17,7 +17,7 @@ import httpx
 import structlog
 from temporalio.exceptions import ApplicationError
 
-from jps.http import BoundedAsyncClient
+from infra.http import BoundedAsyncClient
 
 log = structlog.get_logger()
 

@@ -35,10 +35,8 @@ from activities.bank_client import (
     BankTransientError,
     IdempotencyConflictError,
     TransferResponse,
-    TransferSpec,
 )
-from activities.contracts import PaymentBatch
-from jps.domain.models import PaymentResult
+from jps.contracts.activities import PaymentBatch, PaymentResult, TransferSpec
 
 log = structlog.get_logger()
 

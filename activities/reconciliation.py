@@ -25,56 +25,17 @@ instructed, so nothing paid in the window is missed).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.bank_client import BankClient, StatementLine
+from jps.contracts.activities import MISMATCH_KINDS, Mismatch, ReconcileRequest, ReconcileResult
 
 log = structlog.get_logger()
-
-MismatchKind = Literal["paid_not_recorded", "recorded_not_paid", "amount_differs"]
-MISMATCH_KINDS: tuple[MismatchKind, ...] = ("paid_not_recorded", "recorded_not_paid", "amount_differs")
-DEFAULT_PENDING_GRACE = timedelta(days=2)
-
-
-class Mismatch(BaseModel):
-    kind: MismatchKind
-    transfer_id: str
-    group_id: str | None = Field(None, description="None when we have no row for the transfer")
-    ours: dict[str, Any] | None = Field(None, description="Our row: status, amount, instructed_at")
-    bank: dict[str, Any] | None = Field(None, description="The bank's word: status, amount, paid_at")
-
-
-class ReconcileRequest(BaseModel):
-    run_id: str = Field(description="One per run; a retried activity records nothing twice")
-    since: datetime | None = Field(None, description="Only this part of the statement; None: all of it")
-    pending_grace: timedelta = Field(
-        DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
-    )
-
-
-class ReconcileInput(BaseModel):
-    """ReconciliationWorkflow's input (`jps reconcile` options); the daily schedule gives none."""
-
-    since_days: int | None = Field(None, ge=1, description="Only the last N days of the statement; None: all")
-    pending_grace: timedelta = Field(
-        DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
-    )
-
-
-class ReconcileResult(BaseModel):
-    run_id: str
-    compared: int = Field(description="Our transfers compared")
-    bank_paid: int = Field(description="Transfers on the bank's statement")
-    mismatches: list[Mismatch]
-
-    def count(self, kind: MismatchKind) -> int:
-        return sum(m.kind == kind for m in self.mismatches)
 
 
 def _ours(row: asyncpg.Record) -> dict[str, Any]:

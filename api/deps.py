@@ -16,13 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import forbidden, refused, unauthorized
+from infra.temporal import connect
 from jps.auth import TokenError, decode_token
 from jps.domain.actions import ActionSpec
 from jps.domain.models import Officer
 from jps.domain.programs import Program, ProgramPolicy, load_policies
 from jps.domain.roles import Role, is_national, region_in_scope
 from jps.settings import Settings
-from jps.temporal import connect
 
 log = structlog.get_logger()
 

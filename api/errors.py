@@ -14,20 +14,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.schemas import ErrorOut
-from jps.audit import append_audit
+from infra.audit import append_audit
+from infra.lifecycle import Refusal
+from jps.contracts.refusals import RefusalKind
 from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
-from jps.lifecycle import Refusal
 
 log = structlog.get_logger()
 
 REFUSAL_STATUS: dict[str, int] = {
-    "Forbidden": status.HTTP_403_FORBIDDEN,
-    "WrongStage": status.HTTP_409_CONFLICT,
-    "NikConflict": status.HTTP_409_CONFLICT,
-    "NotFound": status.HTTP_404_NOT_FOUND,
-    "Invalid": status.HTTP_422_UNPROCESSABLE_CONTENT,
-    "IdempotencyMismatch": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    RefusalKind.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    RefusalKind.WRONG_STAGE: status.HTTP_409_CONFLICT,
+    RefusalKind.NIK_CONFLICT: status.HTTP_409_CONFLICT,
+    RefusalKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    RefusalKind.INVALID: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    RefusalKind.IDEMPOTENCY_MISMATCH: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 
 # Refusals an auditor should see: someone tried a step they may not take, or at the wrong time.

@@ -16,7 +16,7 @@ from api.deps import Services
 from api.errors import validation_error_handler
 from api.routes import audit, budget, groups, health, imports, metrics, payments, reports, tasks
 from api.routes.metrics import MetricsMiddleware
-from jps.db import create_pool
+from infra.db import create_pool
 from jps.logging import configure_logging
 from jps.settings import Settings, get_settings
 
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         configure_logging(json=cfg.production, level=cfg.log_level, process="api")
         dsn = cfg.database_url
         if not dsn:  # started by hand, outside the stack: join the embedded PostgreSQL
-            from jps.embedded import start_postgres
+            from infra.embedded import start_postgres
 
             dsn = start_postgres(cfg.data_dir / "pg")
         pool = await create_pool(dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)

@@ -1,6 +1,6 @@
 """What the routes do beyond reading: submit a proposal and perform an officer's action, each once
 for the single request, the bulk request and the importer alike. The workflow decides; this module
-checks what is cheap to check first, calls `jps.lifecycle`, and turns refusals into HTTP errors
+checks what is cheap to check first, calls `infra.lifecycle`, and turns refusals into HTTP errors
 (recording the ones auditors want to see)."""
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import ActionContext, Services, authorize
 from api.errors import http_error, refused, unprocessable
 from api.schemas import GroupOut
-from jps import lifecycle
+from infra import lifecycle
+from infra.lifecycle import Refusal
+from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import GroupSummary, Officer, Proposal
 from jps.domain.roles import Role
-from jps.lifecycle import Refusal
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
 
@@ -177,7 +178,7 @@ async def submit(
         for earlier in await groups_by_suffix(services.pool, [suffix]):
             if earlier["group_id"] != group_id:
                 message = f"Idempotency-Key reused with a different body (it created {earlier['group_id']})"
-                raise http_error(Refusal("IdempotencyMismatch", message))
+                raise http_error(Refusal(RefusalKind.IDEMPOTENCY_MISMATCH, message))
     else:
         group_id = lifecycle.group_id_for(proposal)
     try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
-from jps.seed import COHORT, demo_proposal
+from tools.seed import COHORT, demo_proposal
 
 # The import file's columns (api/importer.py documents them).
 COLUMNS = (

@@ -194,7 +194,7 @@ def machine() -> dict[str, Any]:
 
 
 def _temporal_cli() -> str:
-    from jps.embedded import temporal_cli_path
+    from infra.embedded import temporal_cli_path
 
     return temporal_cli_path()
 

@@ -35,7 +35,7 @@ import structlog
 from jps.auth import mint_token
 from jps.domain.calendar import local_date
 from jps.domain.roles import NATIONAL, Role
-from jps.seed import REGENCIES
+from tools.seed import REGENCIES
 
 log = structlog.get_logger()
 

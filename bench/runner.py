@@ -1,6 +1,6 @@
 """The bench run: a stack of its own, the cohort through the whole lifecycle, the skeleton, the figures.
 
-Phases, all on one stack (`jps.stack.Stack`: Temporal dev server with its WAL pragmas, embedded
+Phases, all on one stack (`tools.stack.Stack`: Temporal dev server with its WAL pragmas, embedded
 PostgreSQL, worker(s), simulators, API), started on free ports under `.data/bench-<timestamp>`:
 
 1. lifecycle: fund the budget, upload the cohort (`POST /groups/import`), and let the simulated
@@ -51,7 +51,7 @@ from bench.measure import (
 )
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
-from jps import lifecycle
+from infra import lifecycle
 from jps.domain.programs import Program, compressed_policies
 from jps.settings import PROJECT_ROOT, Settings
 
@@ -160,7 +160,7 @@ class BenchRun:
 
     # -- the stack ------------------------------------------------------------------------------
     def _start_stack(self) -> None:
-        from jps.stack import Child, Stack, StackOptions
+        from tools.stack import Child, Stack, StackOptions
 
         cfg = self.cfg
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ class BenchRun:
         return groups
 
     def _start_skeleton_workers(self) -> list[Any]:
-        from jps.stack import Child
+        from tools.stack import Child
 
         children = []
         self.skeleton_metrics_ports = free_ports(self.cfg.workers)
@@ -250,9 +250,9 @@ class BenchRun:
         return self.result
 
     async def _phases(self) -> dict[str, Any]:
-        from jps.db import create_pool
-        from jps.seed import fund_budget
-        from jps.temporal import connect
+        from infra.db import create_pool
+        from infra.temporal import connect
+        from tools.seed import fund_budget
 
         cfg = self.cfg
         counts = cohort_mod.counts_for(cfg.scale, cfg.groups)

@@ -186,7 +186,7 @@ async def run_skeleton(
 async def _serve(address: str, namespace: str, task_queue: str, metrics_port: int | None) -> None:
     from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-    from jps.temporal import DATA_CONVERTER  # the product's converter, outside the sandbox
+    from jps.contracts.names import DATA_CONVERTER
 
     # Metrics on, as in worker.py: the same telemetry cost, and the same figures to compare.
     runtime = None

@@ -62,7 +62,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jps.http import KEEP_ALIVE_S, BoundedAsyncClient
+from infra.http import KEEP_ALIVE_S, BoundedAsyncClient
 from jps.signing import signed_headers
 
 log = structlog.get_logger()

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jps.http import KEEP_ALIVE_S
+from infra.http import KEEP_ALIVE_S
 
 log = structlog.get_logger()
 

@@ -13,10 +13,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from jps.db import create_pool, migrate
-from jps.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from infra.db import create_pool, migrate
+from infra.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from infra.temporal import register_search_attributes
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.logging import configure_logging
-from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES, register_search_attributes
 
 configure_logging(level="WARNING")
 

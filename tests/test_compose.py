@@ -14,8 +14,8 @@ import pytest
 import typer.main
 import yaml
 
-from jps.cli import app as cli_app
 from jps.settings import PROJECT_ROOT, Settings
+from tools.cli import app as cli_app
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "temporal-setup", "worker", "api", "bank-sim", "notify-sim")

@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from jps.http import BoundedAsyncClient
+from infra.http import BoundedAsyncClient
 
 
 async def test_no_more_requests_in_flight_than_connections() -> None:

@@ -1,4 +1,4 @@
-"""The migration runner (`jps.db.migrate`) against the real embedded PostgreSQL.
+"""The migration runner (`infra.db.migrate`) against the real embedded PostgreSQL.
 
 Each test gets its own empty database on the session's server and its own migrations directory, so
 nothing here touches the schema the other tests use."""
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from jps.db import MIGRATIONS_DIR, MigrationChecksumError, discover_migrations, migrate
+from infra.db import MIGRATIONS_DIR, MigrationChecksumError, discover_migrations, migrate
 
 
 def _with_database(dsn: str, name: str) -> str:

@@ -86,7 +86,7 @@ def start_stack(data_dir: Path, ports: dict[str, int], output: Path, **extra_env
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
     env.update(PYTHONUNBUFFERED="1", **extra_env)
     jps = Path(sys.executable).parent / "jps"
-    argv = [str(jps)] if jps.exists() else [sys.executable, "-m", "jps.cli"]
+    argv = [str(jps)] if jps.exists() else [sys.executable, "-m", "tools.cli"]
     argv += ["dev", "--data-dir", str(data_dir), "--quiet", "--ready-timeout", str(READY_TIMEOUT_S)]
     for name, port in ports.items():
         argv += [f"--{name.replace('_', '-')}-port", str(port)]

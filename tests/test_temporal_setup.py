@@ -12,9 +12,9 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from jps.embedded import temporal_cli_path
+from infra.embedded import temporal_cli_path
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.settings import PROJECT_ROOT
-from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 
 
 async def custom_attributes(client: Client) -> dict[str, int]:
@@ -34,7 +34,7 @@ async def test_temporal_setup_creates_the_namespace_and_search_attributes_idempo
         cmd_env = {**os.environ, "TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": namespace}
         for _ in range(2):  # the second run finds everything in place
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "jps.cli", "temporal-setup",
+                sys.executable, "-m", "tools.cli", "temporal-setup",
                 cwd=PROJECT_ROOT, env=cmd_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
             output = (await asyncio.wait_for(proc.communicate(), 90))[0].decode()

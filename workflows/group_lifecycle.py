@@ -29,35 +29,36 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bank_client import TransferSpec
-    from activities.contracts import (
+    from jps.contracts.activities import (
         BudgetRequest,
         BudgetResult,
+        BudgetSettlement,
         FreezeStatus,
         PaymentBatch,
+        PaymentResult,
+        TransferSpec,
+        TransitionRecord,
     )
+    from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
+    from jps.contracts.workflow import GroupInput
     from jps.domain.actions import ACTIONS
     from jps.domain.calendar import end_of_local_day, local_date
     from jps.domain.models import (
         ApproveDisbursementArgs,
         AuthorizeDisbursementArgs,
-        BudgetSettlement,
         CancelArgs,
         ClaimTaskArgs,
         DecideTrainingArgs,
-        GroupInput,
         GroupState,
         GroupSummary,
         Officer,
         Payment,
-        PaymentResult,
         RecordAttendanceArgs,
         ReportVisitArgs,
         ResubmitArgs,
         ScheduleTrainingArgs,
         Task,
         TrainingSession,
-        TransitionRecord,
         UpdateBankAccountArgs,
         VerifyArgs,
         Visit,
@@ -66,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.programs import Program
     from jps.domain.roles import region_in_scope
     from jps.domain.stages import TASK_ROLES, TERMINAL_STAGES, EscalationLevel, Stage, TaskKind
-    from jps.temporal import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
 
 # Refusal types: the API maps them to HTTP statuses (Forbidden 403, WrongStage 409, Invalid 422,
 # NikConflict 409).

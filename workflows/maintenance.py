@@ -1,7 +1,7 @@
 """Small scheduled workflows: the outbox sweep, the supervisors' daily digest (ringkasan harian) and
 the daily reconciliation of our payments with the bank's statement (rekonsiliasi).
 
-Each runs one activity; Temporal Schedules start them (see jps/schedules.py)."""
+Each runs one activity; Temporal Schedules start them (see infra/schedules.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reconciliation import ReconcileInput, ReconcileRequest, ReconcileResult
+    from jps.contracts.activities import ReconcileInput, ReconcileRequest, ReconcileResult
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=10

@@ -11,7 +11,7 @@ from api.deps import Auditor, Paging, PoolDep, region_filter
 from api.errors import AUTHED, responses
 from api.schemas import AuditRowOut, AuditVerifyOut, Page
 from api.sql import Where
-from jps.audit import verify_chain
+from infra.audit import verify_chain
 from jps.domain.nik import mask_niks_in
 
 router = APIRouter(prefix="/audit", tags=["audit"])

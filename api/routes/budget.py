@@ -23,7 +23,7 @@ from temporalio.client import Client
 from api.deps import CurrentOfficer, PoolDep, TemporalDep, authorize, region_filter, require
 from api.errors import AUTHED, responses
 from api.sql import Where
-from jps.audit import append_audit
+from infra.audit import append_audit
 from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.roles import NATIONAL, Role

@@ -28,7 +28,7 @@ from api.deps import CurrentOfficer, Registrar, Services, ServicesDep, TemporalD
 from api.errors import AUTHED, responses
 from api.schemas import ImportJobOut, RowResult
 from api.service import groups_by_suffix, submit
-from jps import lifecycle
+from infra import lifecycle
 from jps.domain.models import Officer
 from jps.domain.roles import Role, region_in_scope
 

@@ -16,8 +16,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.schemas import PaymentCallbackOut
-from jps.domain.models import PaymentResult
-from jps.lifecycle import PAYMENT_SIGNAL
+from jps.contracts.activities import PaymentResult
+from jps.contracts.names import PAYMENT_SIGNAL
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = structlog.get_logger()

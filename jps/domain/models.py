@@ -201,15 +201,6 @@ class ClaimTaskArgs(ActionBase):
     release: bool = Field(False, description="True gives the task back to the pool")
 
 
-class PaymentResult(BaseModel):
-    """The bank's word on one transfer (callback or status poll)."""
-
-    transfer_id: str
-    status: Literal["paid", "failed"]
-    reason: str = ""
-    permanent: bool = True
-
-
 # ---- state ----
 
 
@@ -296,46 +287,3 @@ class GroupState(GroupSummary):
         return GroupSummary.model_construct(
             **{name: getattr(self, name) for name in GroupSummary.model_fields}
         )
-
-
-class BudgetSettlement(BaseModel):
-    """Close a budget reservation: what the bank paid moves to spent, the rest is released."""
-
-    reservation_id: str
-    paid_amount: int = Field(ge=0)
-
-
-class TransitionRecord(BaseModel):
-    """One step of a group's life, as the workflow hands it to the `record_transition` activity.
-
-    The activity writes it in one transaction: the read model (groups, members), the stage
-    transition, the audit row and the outbox notifications; (group_id, seq) makes a retry a no-op.
-    Each record is also one line of the group's timeline, read back from the Temporal history.
-    """
-
-    group_id: str
-    seq: int
-    at: datetime
-    event: str = Field(description="snake_case event name, e.g. verification_approved, escalated")
-    stage: Stage = Field(description="The stage after this step")
-    from_stage: Stage | None = None
-    officer: str | None = Field(None, description="Acting officer id; None for automated events")
-    officer_roles: list[str] = Field(default_factory=list)
-    reason: str = ""
-    details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
-    notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
-    state: GroupSummary = Field(description="The group's state after the step, for the read model")
-    proposal: Proposal | None = Field(
-        None, description="Only when the members changed: rewrite them (and their NIK claims)"
-    )
-    settle: BudgetSettlement | None = Field(None, description="Settle the budget in the same transaction")
-
-
-class GroupInput(BaseModel):
-    """The workflow's one input. The proposal travels here because validators need the members."""
-
-    group_id: str
-    proposal: Proposal
-    policy: ProgramPolicy
-    submitted_by: str
-    request_hash: str = ""

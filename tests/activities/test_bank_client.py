@@ -13,14 +13,9 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.bank_client import (
-    BankClient,
-    BankRejectedError,
-    BankTransientError,
-    IdempotencyConflictError,
-    TransferSpec,
-)
+from activities.bank_client import BankClient, BankRejectedError, BankTransientError, IdempotencyConflictError
 from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError
+from jps.contracts.activities import TransferSpec
 from tests.sim_fixtures import BankAdmin
 from tests.simulators._procs import free_port
 

@@ -23,14 +23,14 @@ from activities.bank_client import BankClient
 from activities.ledger import set_allocation
 from activities.notify_client import NotifyClient
 from api.main import create_app
+from infra.embedded import temporal_cli_path
 from jps.auth import mint_token
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.domain.calendar import local_date
 from jps.domain.models import GroupState, Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
-from jps.embedded import temporal_cli_path
 from jps.settings import Settings, get_settings
-from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from worker import WORKFLOWS, build_activities
 

@@ -9,7 +9,7 @@ import io
 
 import httpx
 
-from jps.audit import append_audit
+from infra.audit import append_audit
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import Stack, act, submit, today

@@ -14,9 +14,9 @@ import httpx
 
 from jps.domain.nik import mask_nik
 from jps.domain.roles import Role
-from jps.seed import cohort
 from tests.api.conftest import Stack
 from tests.api.test_import_and_bulk import rows_of, to_csv
+from tools.seed import cohort
 
 
 async def test_full_cohort_file_validates_in_the_background(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -14,8 +14,8 @@ import httpx
 from jps.domain.calendar import local_date
 from jps.domain.programs import Program
 from jps.domain.roles import Role
-from jps.seed import COHORT, GROUP_SIZE, cohort, group_counts
 from tests.api.conftest import JWT_SECRET, Stack
+from tools.seed import COHORT, GROUP_SIZE, cohort, group_counts
 
 JPS = str(Path(sys.executable).parent / "jps")
 

@@ -32,11 +32,11 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
+from infra.embedded import temporal_cli_path
 from jps.auth import mint_token
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.domain.roles import Role
-from jps.embedded import temporal_cli_path
 from jps.settings import Settings, get_settings
-from jps.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from tests.workflows.harness import Harness
 from worker import WORKFLOWS, build_activities

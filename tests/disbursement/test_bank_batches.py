@@ -18,9 +18,9 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.bank_client import BankClient, BankTransientError, TransferSpec
-from activities.contracts import PaymentBatch
+from activities.bank_client import BankClient, BankTransientError
 from activities.payments import PaymentActivities
+from jps.contracts.activities import PaymentBatch, TransferSpec
 from tests.disbursement.conftest import Rig
 
 

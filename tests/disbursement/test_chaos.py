@@ -2,7 +2,7 @@
 duplicate, out-of-order and dropped callbacks): a batch of both programmes, half of them above the
 maker-checker threshold, all reach mentoring, and the bank's ledger matches ours transfer for
 transfer. The callbacks go through the real API (HMAC check, then a signal); dropped ones are
-covered by the workflows' polling. This is `make chaos`'s batch (jps/chaos.py) on the test rig."""
+covered by the workflows' polling. This is `make chaos`'s batch (tools/chaos.py) on the test rig."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from datetime import UTC, datetime
 
 import httpx
 
-from activities.bank_client import BankClient, TransferSpec
-from activities.reconciliation import ReconcileRequest, ReconciliationActivities
-from jps import lifecycle
-from jps.chaos import (
+from activities.bank_client import BankClient
+from activities.reconciliation import ReconciliationActivities
+from infra import lifecycle
+from jps.contracts.activities import ReconcileRequest, TransferSpec
+from jps.domain.models import GroupState, Proposal
+from jps.domain.programs import Program
+from jps.domain.stages import Stage
+from simulators.bank import INJECTED_FAULTS
+from tests.disbursement.conftest import Rig, bank_paid, paid_transfers, worker_on
+from tests.factories import proposal
+from tools.chaos import (
     CHAOS_BANK_TIMEOUT_S,
     CHAOS_FAULTS,
     chaos_groups,
@@ -22,12 +29,6 @@ from jps.chaos import (
     check_exactly_once,
     run_batch,
 )
-from jps.domain.models import GroupState, Proposal
-from jps.domain.programs import Program
-from jps.domain.stages import Stage
-from simulators.bank import INJECTED_FAULTS
-from tests.disbursement.conftest import Rig, bank_paid, paid_transfers, worker_on
-from tests.factories import proposal
 
 
 async def test_every_fault_at_once_pays_each_beneficiary_exactly_once(rig: Rig) -> None:

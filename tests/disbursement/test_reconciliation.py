@@ -12,19 +12,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activities.bank_client import BankClient, TransferSpec
-from activities.reconciliation import (
-    ReconcileInput,
-    ReconcileRequest,
-    ReconcileResult,
-    ReconciliationActivities,
-)
+from activities.bank_client import BankClient
+from activities.reconciliation import ReconciliationActivities
+from infra.schedules import RECONCILIATION, ensure_schedules
+from jps.contracts.activities import ReconcileInput, ReconcileRequest, ReconcileResult, TransferSpec
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
-from jps.schedules import RECONCILIATION, ensure_schedules
 from tests.disbursement.conftest import PROJECT_ROOT, Rig, eventually, worker_on
 from tests.factories import officer, proposal
 from tests.workflows.harness import Harness, fund
@@ -112,7 +108,7 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         env = {**os.environ, "TEMPORAL_ADDRESS": rig.temporal_address, "TEMPORAL_NAMESPACE": rig.client.namespace,
                "TEMPORAL_TASK_QUEUE": rig.task_queue, "JPS_LOG_LEVEL": "WARNING", "COLUMNS": "200"}  # fmt: skip
         cli = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "jps.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
+            subprocess.run, [sys.executable, "-m", "tools.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert cli.returncode == 1, cli.stderr

@@ -25,16 +25,16 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import WorkflowHandle
 
 from activities.payments import _CONCURRENCY as BATCH_CONCURRENCY
-from jps import lifecycle
-from jps.chaos import check_exactly_once
+from infra import lifecycle
+from infra.schedules import RECONCILIATION
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
-from jps.schedules import RECONCILIATION
 from tests.disbursement.conftest import PROJECT_ROOT, Rig, bank_paid, eventually, free_port, paid_transfers
 from tests.factories import officer, proposal
 from tests.workflows.harness import Harness, fund
+from tools.chaos import check_exactly_once
 
 POLICIES = {
     p: policy.model_copy(update={"bank_poll_after": timedelta(seconds=2)})

@@ -12,12 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from activities.bank_client import (
-    BankClient,
-    BankTransientError,
-    IdempotencyConflictError,
-    TransferSpec,
-)
+from activities.bank_client import BankClient, BankTransientError, IdempotencyConflictError
+from jps.contracts.activities import TransferSpec
 from jps.settings import get_settings
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.sim_fixtures import BankAdmin, CallbackSink

@@ -21,17 +21,17 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.db import ReadModelActivities
 from activities.notify_client import NotifyClient
-from jps.audit import _CHAIN_LOCK as AUDIT_CHAIN_LOCK
-from jps.audit import verify_chain
+from infra.audit import _CHAIN_LOCK as AUDIT_CHAIN_LOCK
+from infra.audit import verify_chain
+from infra.schedules import DAILY_DIGEST, ensure_schedules
+from jps.contracts.activities import TransitionRecord
+from jps.contracts.names import SA_STAGE
 from jps.domain.calendar import local_date
-from jps.domain.models import TransitionRecord
 from jps.domain.nik import mask_nik
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
-from jps.schedules import DAILY_DIGEST, ensure_schedules
 from jps.settings import get_settings
-from jps.temporal import SA_STAGE
 from tests.factories import officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker
 from worker import WORKFLOWS, build_activities

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from jps.audit import verify_chain
+from infra.audit import verify_chain
 from jps.domain.models import GroupState, GroupSummary
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role

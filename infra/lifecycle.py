@@ -2,8 +2,8 @@
 
 The API, the importer and `jps seed-demo` all go through these functions, so there is one way to start
 a group and one translation of a workflow's refusal into a `Refusal` with a kind the API maps to a
-status (`api/errors.py`). They name the workflow and its messages by string; nothing here imports
-`workflows/`.
+status (`api/errors.py`). They name the workflow and its messages with `jps.contracts.names`; nothing here
+imports `workflows/`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from jps.domain.models import GroupInput, GroupState, GroupSummary, Officer, Proposal
+from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.refusals import RefusalKind
+from jps.contracts.workflow import GroupInput
+from jps.domain.models import GroupState, GroupSummary, Officer, Proposal
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
-
-WORKFLOW_TYPE = "GroupLifecycleWorkflow"
-REGISTERED_UPDATE = "registered"
-STATE_QUERY = "state"
-PAYMENT_SIGNAL = "payment_result"
 
 GROUP_ID_PREFIX: dict[Program, str] = {Program.TKM: "TKM", Program.PADAT_KARYA: "PK"}
 _SUFFIX_LEN = 10
@@ -83,12 +81,14 @@ def refusal_from(exc: BaseException) -> Refusal | None:
             cause = cause.__cause__
         if isinstance(cause, ApplicationError):
             details = cause.details[0] if cause.details else None
-            return Refusal(cause.type or "Invalid", cause.message, details)
-        return Refusal("Invalid", str(exc.cause or exc))
+            return Refusal(cause.type or RefusalKind.INVALID, cause.message, details)
+        return Refusal(RefusalKind.INVALID, str(exc.cause or exc))
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         if "completed" in exc.message or "closed" in exc.message:
-            return Refusal("WrongStage", "the group's lifecycle has ended; no further steps are possible")
-        return Refusal("NotFound", "no such group")
+            return Refusal(
+                RefusalKind.WRONG_STAGE, "the group's lifecycle has ended; no further steps are possible"
+            )
+        return Refusal(RefusalKind.NOT_FOUND, "no such group")
     return None
 
 
@@ -102,7 +102,7 @@ async def submit_proposal(
     group_id: str,
 ) -> GroupSummary:
     """Start the group's workflow (or join it, for a retried Idempotency-Key) and wait until the group
-    is registered in PostgreSQL. A retry with a different body raises Refusal("IdempotencyMismatch")."""
+    is registered in PostgreSQL. A retry with a different body raises Refusal(RefusalKind.IDEMPOTENCY_MISMATCH)."""
     body_hash = request_hash(proposal)
     start: WithStartWorkflowOperation[Any, GroupSummary] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,
@@ -129,7 +129,7 @@ async def submit_proposal(
         state = await query_state(client, group_id)
         if state.seq == 0 and state.stage == Stage.REJECTED:
             # It ended without ever being registered: the first attempt was refused; so is this one.
-            raise Refusal("NikConflict", state.outcome_reason) from None
+            raise Refusal(RefusalKind.NIK_CONFLICT, state.outcome_reason) from None
     except (WorkflowUpdateFailedError, RPCError) as exc:
         refusal = refusal_from(exc)
         if refusal is None:
@@ -137,7 +137,7 @@ async def submit_proposal(
         raise refusal from exc
     if state.request_hash and state.request_hash != body_hash:
         raise Refusal(
-            "IdempotencyMismatch",
+            RefusalKind.IDEMPOTENCY_MISMATCH,
             f"Idempotency-Key reused with a different body (it created {state.group_id})",
         )
     return state

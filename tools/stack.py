@@ -46,13 +46,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from jps.db import migrate
+from infra.db import migrate
+from infra.embedded import start_postgres, stop_postgres, temporal_cli_path
+from infra.http import KEEP_ALIVE_S
+from infra.temporal import search_attribute_flags
 from jps.domain.roles import NATIONAL, Role
-from jps.embedded import start_postgres, stop_postgres, temporal_cli_path
-from jps.http import KEEP_ALIVE_S
 from jps.logging import UVICORN_LOG_CONFIG
 from jps.settings import PROJECT_ROOT, Settings
-from jps.temporal import search_attribute_flags
 
 log = structlog.get_logger()
 
@@ -509,7 +509,7 @@ class Stack:
         self.temporal.start(self.console)
 
     async def _register_search_attributes(self) -> None:
-        from jps.temporal import connect, register_search_attributes
+        from infra.temporal import connect, register_search_attributes
 
         settings = self.settings.model_copy(update={"temporal_address": self.temporal_address})
         try:

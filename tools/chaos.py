@@ -19,7 +19,7 @@ by transfer, and the run ends with one line:
   (wrong amounts) counts once, as a duplicate when over, as lost when under.
 - `stuck`: groups not in mentoring (aid paid) within the time limit.
 
-D, L and S must be 0. `run_chaos` starts a stack of its own (jps/stack.py) on free ports in a
+D, L and S must be 0. `run_chaos` starts a stack of its own (tools/stack.py) on free ports in a
 temporary directory, so it never touches `make run`'s data; tests/disbursement/test_chaos.py runs
 `run_batch` against the test fixtures instead.
 """
@@ -45,10 +45,11 @@ import structlog
 from rich.console import Console
 from temporalio.client import Client
 
-from jps import lifecycle, seed
+from infra import lifecycle
 from jps.domain.models import GroupState, Proposal
 from jps.domain.programs import Program, ProgramPolicy, compressed_policies
 from jps.domain.stages import Stage
+from tools import seed
 
 log = structlog.get_logger()
 
@@ -257,7 +258,7 @@ def run_chaos(per_programme: int = 4, timeout_s: float = 90.0, keep_data: bool =
     """Start a stack of its own (Temporal dev server, PostgreSQL, worker, bank and notification
     simulators, API), run the batch against it, stop it."""
     from jps.settings import Settings
-    from jps.stack import Stack, StackOptions
+    from tools.stack import Stack, StackOptions
 
     say = console or Console(stderr=True)
     data_dir = Path(tempfile.mkdtemp(prefix="jps-chaos-"))
@@ -287,8 +288,8 @@ def run_chaos(per_programme: int = 4, timeout_s: float = 90.0, keep_data: bool =
 
 
 async def _drive_stack(stack: Any, task_queue: str, per_programme: int, timeout_s: float) -> ChaosFigures:
-    from jps.db import create_pool
-    from jps.temporal import DATA_CONVERTER
+    from infra.db import create_pool
+    from jps.contracts.names import DATA_CONVERTER
 
     client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
     pool = await create_pool(stack.dsn, max_size=4)

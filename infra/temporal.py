@@ -1,22 +1,12 @@
-"""Temporal plumbing shared by the worker, the API, the CLI and the tests: the data converter,
-the custom search attributes (typed keys) and the client factory."""
+"""Temporal plumbing shared by the worker, the API, the CLI and the tests: the client factory, the
+search attributes' registration and the namespace (their names are in `jps.contracts.names`)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
-
-DATA_CONVERTER = pydantic_data_converter
-
-SA_PROGRAM = SearchAttributeKey.for_keyword("JpsProgram")
-SA_STAGE = SearchAttributeKey.for_keyword("JpsStage")
-SA_REGION = SearchAttributeKey.for_keyword("JpsRegion")
-SA_ESCALATION = SearchAttributeKey.for_int("JpsEscalationLevel")
-
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey, ...] = (SA_PROGRAM, SA_STAGE, SA_REGION, SA_ESCALATION)
 
 
 def search_attribute_flags() -> list[str]:

@@ -8,7 +8,7 @@ its id comes from an idempotency key, so running the seed again (or with a large
 each group where it stands instead of creating anything twice. Groups are spread over twenty cities;
 within a city every person gets its own NIK serial, so no NIK is in two groups.
 
-The seed drives each group as its officers would, through `jps.lifecycle` (the same calls the API
+The seed drives each group as its officers would, through `infra.lifecycle` (the same calls the API
 makes): verify, schedule and attend training today, approve the requested amount, let the bank pay
 (its callback reaches the API; without one the workflow polls the bank), until the group is in
 mentoring with its aid paid.
@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 from temporalio.client import Client
 
-from jps import lifecycle
+from infra import lifecycle
 from jps.domain.calendar import local_date
 from jps.domain.models import (
     ApproveDisbursementArgs,

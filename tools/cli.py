@@ -72,7 +72,7 @@ def dev(
     the demo budget, then runs the worker, the bank and notification simulators and the API, and prints
     the URLs and an officer token. TEMPORAL_ADDRESS and DATABASE_URL, when set, point it at existing
     servers instead."""
-    from jps.stack import Stack, StackOptions
+    from tools.stack import Stack, StackOptions
 
     _setup_logging("stack")
     settings = get_settings()
@@ -100,9 +100,9 @@ def migrate(
     """Apply pending database migrations.
 
     To DATABASE_URL, else to the embedded PostgreSQL under the data dir."""
-    from jps.db import MIGRATIONS_DIR, MigrationChecksumError
-    from jps.db import migrate as run_migrations
-    from jps.stack import database_url
+    from infra.db import MIGRATIONS_DIR, MigrationChecksumError
+    from infra.db import migrate as run_migrations
+    from tools.stack import database_url
 
     _setup_logging("migrate")
     with database_url(get_settings()) as dsn:
@@ -123,7 +123,7 @@ def temporal_setup() -> None:
 
     Idempotent. For a Temporal server we did not start (docker-compose, a data centre); `jps dev` does
     this itself."""
-    from jps.temporal import connect, ensure_namespace, register_search_attributes
+    from infra.temporal import connect, ensure_namespace, register_search_attributes
 
     _setup_logging("temporal-setup")
     settings = get_settings()
@@ -226,7 +226,7 @@ def _print_summary(summary: object) -> None:
 
 async def _summary(dsn: str, as_of: object = None, regions: list[str] | None = None) -> object:
     from api.routes.reports import summarize
-    from jps.db import create_pool
+    from infra.db import create_pool
     from jps.domain.models import Officer
     from jps.domain.roles import NATIONAL, Role
 
@@ -248,7 +248,7 @@ def report(
     """Print the summary per programme and stage: groups, people, amounts (what GET /reports/summary says)."""
     from datetime import date
 
-    from jps.stack import database_url
+    from tools.stack import database_url
 
     _setup_logging("report")
     try:
@@ -346,12 +346,12 @@ def seed_demo(
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    from jps.db import create_pool
+    from infra.db import create_pool
+    from infra.temporal import connect
     from jps.domain.programs import load_policies
-    from jps.seed import group_counts
-    from jps.seed import seed_demo as run_seed
-    from jps.stack import database_url
-    from jps.temporal import connect
+    from tools.seed import group_counts
+    from tools.seed import seed_demo as run_seed
+    from tools.stack import database_url
 
     _setup_logging("seed-demo")
     settings = get_settings()
@@ -403,13 +403,13 @@ def seed_demo(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the audit log's hash chain; exit 1 (and say where) when a row was changed or removed."""
-    from jps.audit import verify_chain
-    from jps.stack import database_url
+    from infra.audit import verify_chain
+    from tools.stack import database_url
 
     _setup_logging("audit")
 
     async def run(dsn: str) -> dict[str, object]:
-        from jps.db import create_pool
+        from infra.db import create_pool
 
         pool = await create_pool(dsn, max_size=1)
         try:
@@ -459,8 +459,8 @@ def reconcile(
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
     from temporalio.client import WorkflowFailureError
 
-    from activities.reconciliation import MISMATCH_KINDS, ReconcileInput, ReconcileResult
-    from jps.temporal import connect
+    from infra.temporal import connect
+    from jps.contracts.activities import MISMATCH_KINDS, ReconcileInput, ReconcileResult
 
     _setup_logging("reconcile")
     settings = get_settings()
@@ -523,9 +523,9 @@ def chaos(
     """Disbursement under every bank fault at once, on a stack of its own: groups of both programmes
     must all be paid exactly once. Ends with `chaos: groups=N faults=K duplicates=D lost=L stuck=S`
     and exits 1 unless D, L and S are 0 (what `make chaos` runs)."""
-    from jps.chaos import run_chaos
     from jps.logging import configure_logging
-    from jps.stack import StackError
+    from tools.chaos import run_chaos
+    from tools.stack import StackError
 
     configure_logging(level="WARNING", process="chaos")
     try:

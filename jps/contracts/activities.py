@@ -1,0 +1,156 @@
+"""Every activity's input and result: one object each, so adding a field never breaks a caller.
+
+The workflow calls each activity through a typed reference to its method; these models are what
+crosses, and what the histories record (kept small: bulky data stays in PostgreSQL, passed by id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from jps.domain.models import GroupSummary, Proposal
+from jps.domain.stages import Stage
+
+# ---- the recorded step (record_transition) ----
+
+
+class BudgetSettlement(BaseModel):
+    """Close a budget reservation: what the bank paid moves to spent, the rest is released."""
+
+    reservation_id: str
+    paid_amount: int = Field(ge=0)
+
+
+class TransitionRecord(BaseModel):
+    """One step of a group's life, as the workflow hands it to the `record_transition` activity.
+
+    The activity writes it in one transaction: the read model (groups, members), the stage
+    transition, the audit row and the outbox notifications; (group_id, seq) makes a retry a no-op.
+    Each record is also one line of the group's timeline, read back from the Temporal history.
+    """
+
+    group_id: str
+    seq: int
+    at: datetime
+    event: str = Field(description="snake_case event name, e.g. verification_approved, escalated")
+    stage: Stage = Field(description="The stage after this step")
+    from_stage: Stage | None = None
+    officer: str | None = Field(None, description="Acting officer id; None for automated events")
+    officer_roles: list[str] = Field(default_factory=list)
+    reason: str = ""
+    details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
+    notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
+    state: GroupSummary = Field(description="The group's state after the step, for the read model")
+    proposal: Proposal | None = Field(
+        None, description="Only when the members changed: rewrite them (and their NIK claims)"
+    )
+    settle: BudgetSettlement | None = Field(None, description="Settle the budget in the same transaction")
+
+
+# ---- budget (ledger activities) ----
+
+
+class BudgetRequest(BaseModel):
+    group_id: str
+    program: str
+    region_code: str
+    amount: int
+    attempt: int = Field(description="Payment attempt; the reservation id is group_id:attempt")
+
+    @property
+    def reservation_id(self) -> str:
+        return f"{self.group_id}:{self.attempt}"
+
+
+class BudgetResult(BaseModel):
+    reserved: bool
+    frozen: bool = Field(False, description="Disbursements are frozen for this programme or region")
+    reservation_id: str
+    allocation_region: str | None = Field(None, description="The allocation drawn on (regency or province)")
+    reason: str = ""
+
+
+class FreezeStatus(BaseModel):
+    frozen: bool
+    reason: str = ""
+
+
+# ---- payments (bank activities) ----
+
+
+class TransferSpec(BaseModel):
+    """What we ask the bank to pay. The idempotency key must be the same on every retry."""
+
+    transfer_id: str = Field(min_length=1)
+    batch_id: str = Field(min_length=1)
+    beneficiary: str = Field(min_length=1)
+    bank_code: str = Field(min_length=1)
+    account_no: str = Field(min_length=1)
+    amount: int = Field(gt=0, description="Whole rupiah")
+    idempotency_key: str | None = Field(None, description="Default: the transfer id")
+    callback_url: str | None = Field(None, description="Default: the client's callback_url")
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key or self.transfer_id
+
+
+class PaymentBatch(BaseModel):
+    group_id: str
+    batch_id: str
+    attempt: int
+    transfers: list[TransferSpec]
+
+
+class PaymentResult(BaseModel):
+    """The bank's word on one transfer (callback or status poll)."""
+
+    transfer_id: str
+    status: Literal["paid", "failed"]
+    reason: str = ""
+    permanent: bool = True
+
+
+# ---- reconciliation ----
+
+MismatchKind = Literal["paid_not_recorded", "recorded_not_paid", "amount_differs"]
+MISMATCH_KINDS: tuple[MismatchKind, ...] = ("paid_not_recorded", "recorded_not_paid", "amount_differs")
+DEFAULT_PENDING_GRACE = timedelta(days=2)
+
+
+class Mismatch(BaseModel):
+    kind: MismatchKind
+    transfer_id: str
+    group_id: str | None = Field(None, description="None when we have no row for the transfer")
+    ours: dict[str, Any] | None = Field(None, description="Our row: status, amount, instructed_at")
+    bank: dict[str, Any] | None = Field(None, description="The bank's word: status, amount, paid_at")
+
+
+class ReconcileRequest(BaseModel):
+    run_id: str = Field(description="One per run; a retried activity records nothing twice")
+    since: datetime | None = Field(None, description="Only this part of the statement; None: all of it")
+    pending_grace: timedelta = Field(
+        DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
+    )
+
+
+class ReconcileInput(BaseModel):
+    """ReconciliationWorkflow's input (`jps reconcile` options); the daily schedule gives none."""
+
+    since_days: int | None = Field(None, ge=1, description="Only the last N days of the statement; None: all")
+    pending_grace: timedelta = Field(
+        DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
+    )
+
+
+class ReconcileResult(BaseModel):
+    run_id: str
+    compared: int = Field(description="Our transfers compared")
+    bank_paid: int = Field(description="Transfers on the bank's statement")
+    mismatches: list[Mismatch]
+
+    def count(self, kind: MismatchKind) -> int:
+        return sum(m.kind == kind for m in self.mismatches)

@@ -1,0 +1,23 @@
+"""Names that cross the Temporal boundary: a renamed string here strands running workflows, so each
+is written once and imported everywhere (the workflow's decorators, the API's client, the tests)."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+DATA_CONVERTER = pydantic_data_converter
+
+# The group lifecycle (one workflow per kelompok; workflow id = group id).
+WORKFLOW_TYPE = "GroupLifecycleWorkflow"
+REGISTERED_UPDATE = "registered"
+STATE_QUERY = "state"
+PAYMENT_SIGNAL = "payment_result"
+BUDGET_SIGNAL = "budget_changed"
+
+SA_PROGRAM = SearchAttributeKey.for_keyword("JpsProgram")
+SA_STAGE = SearchAttributeKey.for_keyword("JpsStage")
+SA_REGION = SearchAttributeKey.for_keyword("JpsRegion")
+SA_ESCALATION = SearchAttributeKey.for_int("JpsEscalationLevel")
+
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey, ...] = (SA_PROGRAM, SA_STAGE, SA_REGION, SA_ESCALATION)
