@@ -73,9 +73,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         )
     )
     client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER,
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
         runtime=runtime,
-    )  # fmt: skip
+    )
     try:
         # The Schedules this deployment runs (outbox sweep, daily digest, daily reconciliation),
         # created or brought up to date; every replica may do it, it is idempotent.

@@ -129,11 +129,17 @@ class ReadModelActivities:
                     )
                 if record.from_stage is not None or record.seq == 1:
                     await conn.execute(
-                        """INSERT INTO stage_transitions (group_id, seq, from_stage, to_stage, at, officer, reason)
+                        """INSERT INTO stage_transitions (group_id, seq, from_stage, to_stage, at,
+                           officer, reason)
                            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
-                        state.group_id, record.seq, record.from_stage.value if record.from_stage else None,
-                        record.stage.value, record.at, record.officer, record.reason,
-                    )  # fmt: skip
+                        state.group_id,
+                        record.seq,
+                        record.from_stage.value if record.from_stage else None,
+                        record.stage.value,
+                        record.at,
+                        record.officer,
+                        record.reason,
+                    )
                 await self._sync_payments(conn, state)
                 if record.settle is not None:
                     await settle_reservation(conn, record.settle)
@@ -144,8 +150,9 @@ class ReadModelActivities:
             raise await self._nik_conflict(state, record.proposal) from None
         except asyncpg.DataError as err:
             # Data PostgreSQL refuses will be refused on every retry: fail fast, say why.
-            raise ApplicationError(f"data refused by the database: {err}", type=ErrorType.INVALID_DATA,
-                                   non_retryable=True) from None  # fmt: skip
+            raise ApplicationError(
+                f"data refused by the database: {err}", type=ErrorType.INVALID_DATA, non_retryable=True
+            ) from None
         bound.info("transition_recorded", seq=record.seq, event_name=record.event, stage=record.stage.value)
         if queued and self.on_outbox is not None:
             task = asyncio.create_task(self.on_outbox(record.group_id))
@@ -159,41 +166,61 @@ class ReadModelActivities:
         task = state.open_task
         paid = sum(p.amount for p in state.payments if p.status == "paid")
         columns = (
-            state.stage.value, state.requested_amount, state.approved_amount, paid,
-            task.kind.value if task else None, [r.value for r in task.roles] if task else None,
-            task.due_at if task else None, state.escalation_level, task.claimed_by if task else None,
-            record.at, state.paid_at, record.at if state.stage in TERMINAL_STAGES else None, record.seq,
-            masked_state(state, record.proposal), state.name,
-        )  # fmt: skip
+            state.stage.value,
+            state.requested_amount,
+            state.approved_amount,
+            paid,
+            task.kind.value if task else None,
+            [r.value for r in task.roles] if task else None,
+            task.due_at if task else None,
+            state.escalation_level,
+            task.claimed_by if task else None,
+            record.at,
+            state.paid_at,
+            record.at if state.stage in TERMINAL_STAGES else None,
+            record.seq,
+            masked_state(state, record.proposal),
+            state.name,
+        )
         if record.proposal is None:
             # Members unchanged: keep the stored proposal inside the state document.
             await conn.execute(
-                """UPDATE groups SET stage = $2, requested_amount = $3, approved_amount = $4, paid_amount = $5,
-                       task_kind = $6, task_roles = $7, task_due_at = $8, escalation_level = $9, claimed_by = $10,
+                """UPDATE groups SET stage = $2, requested_amount = $3, approved_amount = $4,
+                   paid_amount = $5,
+                       task_kind = $6, task_roles = $7, task_due_at = $8, escalation_level = $9,
+                           claimed_by = $10,
                        updated_at = $11, paid_at = $12, closed_at = $13, last_seq = $14,
                        state = $15::jsonb || jsonb_build_object('proposal', state->'proposal'), name = $16
                    WHERE group_id = $1 AND last_seq < $14""",
-                state.group_id, *columns,
-            )  # fmt: skip
+                state.group_id,
+                *columns,
+            )
             return
         await conn.execute(
             """INSERT INTO groups (group_id, stage, requested_amount, approved_amount, paid_amount, task_kind,
                                    task_roles, task_due_at, escalation_level, claimed_by, updated_at, paid_at,
                                    closed_at, last_seq, state, name, program, region_code, member_count,
                                    submitted_by, submitted_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   $18, $19, $20, $21)
                ON CONFLICT (group_id) DO UPDATE SET
                    stage = EXCLUDED.stage, requested_amount = EXCLUDED.requested_amount,
                    approved_amount = EXCLUDED.approved_amount, paid_amount = EXCLUDED.paid_amount,
                    task_kind = EXCLUDED.task_kind, task_roles = EXCLUDED.task_roles,
                    task_due_at = EXCLUDED.task_due_at, escalation_level = EXCLUDED.escalation_level,
-                   claimed_by = EXCLUDED.claimed_by, updated_at = EXCLUDED.updated_at, paid_at = EXCLUDED.paid_at,
+                   claimed_by = EXCLUDED.claimed_by, updated_at = EXCLUDED.updated_at,
+                       paid_at = EXCLUDED.paid_at,
                    closed_at = EXCLUDED.closed_at, last_seq = EXCLUDED.last_seq, state = EXCLUDED.state,
                    name = EXCLUDED.name, member_count = EXCLUDED.member_count
                WHERE groups.last_seq < EXCLUDED.last_seq""",
-            state.group_id, *columns, state.program.value, state.region_code, len(record.proposal.members),
-            state.submitted_by, state.submitted_at,
-        )  # fmt: skip
+            state.group_id,
+            *columns,
+            state.program.value,
+            state.region_code,
+            len(record.proposal.members),
+            state.submitted_by,
+            state.submitted_at,
+        )
 
     async def _write_members(self, conn: asyncpg.Connection, state: GroupSummary, proposal: Proposal) -> None:
         niks = [m.nik for m in proposal.members]
@@ -210,12 +237,23 @@ class ReadModelActivities:
                                     is_leader, bank_code, account_no, active)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
             [
-                (state.group_id, i + 1, m.nik, mask_nik(m.nik), m.name, m.gender.value if m.gender else None,
-                 m.birth_date, m.phone, m.is_leader, m.bank_account.bank_code if m.bank_account else None,
-                 m.bank_account.account_no if m.bank_account else None, state.stage not in TERMINAL_STAGES)
+                (
+                    state.group_id,
+                    i + 1,
+                    m.nik,
+                    mask_nik(m.nik),
+                    m.name,
+                    m.gender.value if m.gender else None,
+                    m.birth_date,
+                    m.phone,
+                    m.is_leader,
+                    m.bank_account.bank_code if m.bank_account else None,
+                    m.bank_account.account_no if m.bank_account else None,
+                    state.stage not in TERMINAL_STAGES,
+                )
                 for i, m in enumerate(proposal.members)
             ],
-        )  # fmt: skip
+        )
 
     async def _nik_conflict(self, state: GroupSummary, proposal: Proposal | None) -> ApplicationError:
         """The constraint fired under concurrency: name the group that won."""

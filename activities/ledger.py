@@ -84,10 +84,15 @@ class LedgerActivities:
                 bound.warning("budget_insufficient", reason=reason)
                 return BudgetResult(reserved=False, reservation_id=rid, reason=reason)
             await conn.execute(
-                """INSERT INTO budget_reservations (reservation_id, group_id, program, region_code, amount, status)
+                """INSERT INTO budget_reservations (reservation_id, group_id, program, region_code,
+                   amount, status)
                    VALUES ($1, $2, $3, $4, $5, 'reserved')""",
-                rid, req.group_id, req.program, row["region_code"], req.amount,
-            )  # fmt: skip
+                rid,
+                req.group_id,
+                req.program,
+                row["region_code"],
+                req.amount,
+            )
         bound.info("budget_reserved", amount=req.amount, allocation_region=row["region_code"])
         return BudgetResult(reserved=True, reservation_id=rid, allocation_region=row["region_code"])
 
@@ -110,8 +115,11 @@ async def settle_reservation(conn: asyncpg.Connection, req: BudgetSettlement) ->
     await conn.execute(
         """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $4, updated_at = now()
            WHERE program = $1 AND region_code = $2""",
-        res["program"], res["region_code"], res["amount"], paid,
-    )  # fmt: skip
+        res["program"],
+        res["region_code"],
+        res["amount"],
+        paid,
+    )
     await conn.execute(
         "UPDATE budget_reservations SET status = $2, updated_at = now() WHERE reservation_id = $1",
         req.reservation_id,

@@ -72,8 +72,14 @@ class NotificationActivities:
                         if outage.is_set():
                             return
                         try:
-                            await self.client.send(row["id"], row["recipient"], row["channel"], row["template"],
-                                                   row["body"], row["group_id"])  # fmt: skip
+                            await self.client.send(
+                                row["id"],
+                                row["recipient"],
+                                row["channel"],
+                                row["template"],
+                                row["body"],
+                                row["group_id"],
+                            )
                         except (NotifyTransientError, NotifyRejectedError) as err:
                             failed.append((row["id"], err.message[:500]))
                             if isinstance(err, NotifyTransientError):
@@ -111,9 +117,15 @@ class NotificationActivities:
         await self.pool.executemany(
             """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
                VALUES ($1, NULL, $2, 'email', 'daily_digest', $3) ON CONFLICT (id) DO NOTHING""",
-            [(f"digest:{day}:{r['region_code']}", f"supervisor@{r['region_code']}",
-              text.format(count=r["n"], region=r["region_code"])) for r in rows],
-        )  # fmt: skip
+            [
+                (
+                    f"digest:{day}:{r['region_code']}",
+                    f"supervisor@{r['region_code']}",
+                    text.format(count=r["n"], region=r["region_code"]),
+                )
+                for r in rows
+            ],
+        )
         await self.dispatch_outbox()
         log.info("daily_digest_sent", regions=len(rows))
         return len(rows)

@@ -50,8 +50,9 @@ T = TypeVar("T")
 def _final(resp: TransferResponse) -> PaymentResult | None:
     if resp.status == "pending":
         return None
-    return PaymentResult(transfer_id=resp.transfer_id, status=resp.status, reason=resp.reason,
-                         permanent=resp.permanent)  # fmt: skip
+    return PaymentResult(
+        transfer_id=resp.transfer_id, status=resp.status, reason=resp.reason, permanent=resp.permanent
+    )
 
 
 def _refused(transfer_id: str, err: BankRejectedError) -> PaymentResult:
@@ -148,9 +149,21 @@ class PaymentActivities:
             """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
                                      bank_code, account_no, amount, status)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (transfer_id) DO NOTHING""",
-            [(t.transfer_id, t.key, batch.group_id, batch.batch_id, batch.attempt, t.beneficiary,
-              t.bank_code, t.account_no, t.amount) for t in batch.transfers],
-        )  # fmt: skip
+            [
+                (
+                    t.transfer_id,
+                    t.key,
+                    batch.group_id,
+                    batch.batch_id,
+                    batch.attempt,
+                    t.beneficiary,
+                    t.bank_code,
+                    t.account_no,
+                    t.amount,
+                )
+                for t in batch.transfers
+            ],
+        )
         final, unanswered = await _ask_all([partial(self._instruct_one, t) for t in batch.transfers])
         if unanswered and unanswered == len(batch.transfers):
             raise BankTransientError(

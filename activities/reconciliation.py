@@ -67,18 +67,39 @@ def compare(
         mine = _ours(row)
         stale = row["status"] == "pending" and row["instructed_at"] < stale_before
         if row["status"] == "failed" or stale:
-            out.append(Mismatch(kind="paid_not_recorded", transfer_id=line.transfer_id, group_id=row["group_id"],
-                                ours=mine, bank=_bank(line)))  # fmt: skip
+            out.append(
+                Mismatch(
+                    kind="paid_not_recorded",
+                    transfer_id=line.transfer_id,
+                    group_id=row["group_id"],
+                    ours=mine,
+                    bank=_bank(line),
+                )
+            )
         elif row["status"] == "paid" and row["amount"] != line.amount:
-            out.append(Mismatch(kind="amount_differs", transfer_id=line.transfer_id, group_id=row["group_id"],
-                                ours=mine, bank=_bank(line)))  # fmt: skip
+            out.append(
+                Mismatch(
+                    kind="amount_differs",
+                    transfer_id=line.transfer_id,
+                    group_id=row["group_id"],
+                    ours=mine,
+                    bank=_bank(line),
+                )
+            )
     stale_unlisted: list[str] = []
     for tid, row in ours.items():
         if tid in on_statement:
             continue
         if row["status"] == "paid":
-            out.append(Mismatch(kind="recorded_not_paid", transfer_id=tid, group_id=row["group_id"], ours=_ours(row),
-                                bank=None))  # fmt: skip
+            out.append(
+                Mismatch(
+                    kind="recorded_not_paid",
+                    transfer_id=tid,
+                    group_id=row["group_id"],
+                    ours=_ours(row),
+                    bank=None,
+                )
+            )
         elif row["status"] == "pending" and row["instructed_at"] < stale_before:
             stale_unlisted.append(tid)
     return out, stale_unlisted
@@ -107,8 +128,15 @@ class ReconciliationActivities:
         for tid in stale:
             if await self.bank.get_transfer(tid) is None:
                 row = ours[tid]
-                mismatches.append(Mismatch(kind="recorded_not_paid", transfer_id=tid, group_id=row["group_id"],
-                                           ours=_ours(row), bank={"status": "unknown"}))  # fmt: skip
+                mismatches.append(
+                    Mismatch(
+                        kind="recorded_not_paid",
+                        transfer_id=tid,
+                        group_id=row["group_id"],
+                        ours=_ours(row),
+                        bank={"status": "unknown"},
+                    )
+                )
         if mismatches:
             await self.pool.executemany(
                 """INSERT INTO reconciliation_mismatches (run_id, transfer_id, kind, ours, bank)
@@ -119,8 +147,13 @@ class ReconciliationActivities:
             bound.warning(
                 "reconciliation_mismatch", kind=m.kind, transfer_id=m.transfer_id, group_id=m.group_id
             )
-        result = ReconcileResult(run_id=req.run_id, compared=len(ours), bank_paid=len(statement),
-                                 mismatches=mismatches)  # fmt: skip
-        bound.info("reconciliation_done", compared=result.compared, bank_paid=result.bank_paid,
-                   **{kind: result.count(kind) for kind in MISMATCH_KINDS})  # fmt: skip
+        result = ReconcileResult(
+            run_id=req.run_id, compared=len(ours), bank_paid=len(statement), mismatches=mismatches
+        )
+        bound.info(
+            "reconciliation_done",
+            compared=result.compared,
+            bank_paid=result.bank_paid,
+            **{kind: result.count(kind) for kind in MISMATCH_KINDS},
+        )
         return result

@@ -34,17 +34,40 @@ from pydantic import ValidationError
 from jps.domain.models import Proposal
 
 GROUP_COLUMNS = (
-    "program", "group_name", "region_code", "requested_amount", "description",
-    "group_bank_code", "group_account_no", "group_account_holder",
-)  # fmt: skip
+    "program",
+    "group_name",
+    "region_code",
+    "requested_amount",
+    "description",
+    "group_bank_code",
+    "group_account_no",
+    "group_account_holder",
+)
 MEMBER_COLUMNS = (
-    "nik", "member_name", "birth_date", "gender", "phone", "is_leader", "bank_code", "account_no", "account_holder",
-)  # fmt: skip
+    "nik",
+    "member_name",
+    "birth_date",
+    "gender",
+    "phone",
+    "is_leader",
+    "bank_code",
+    "account_no",
+    "account_holder",
+)
 COLUMNS = ("group_ref", *GROUP_COLUMNS, *MEMBER_COLUMNS)
 REQUIRED_COLUMNS = (
-    "group_ref", "program", "group_name", "region_code", "requested_amount", "group_bank_code",
-    "group_account_no", "nik", "member_name", "phone", "is_leader",
-)  # fmt: skip
+    "group_ref",
+    "program",
+    "group_name",
+    "region_code",
+    "requested_amount",
+    "group_bank_code",
+    "group_account_no",
+    "nik",
+    "member_name",
+    "phone",
+    "is_leader",
+)
 
 # Where a Proposal field's error shows in the file.
 _GROUP_FIELD_COLUMN = {

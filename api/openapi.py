@@ -39,9 +39,12 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes,
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
                 tags=app.openapi_tags,
-            )  # fmt: skip
+            )
             for name, schema in spec.get("components", {}).get("schemas", {}).items():
                 if schema.get("examples") or schema.get("example"):
                     continue

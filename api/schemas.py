@@ -65,9 +65,13 @@ class MemberOut(BaseModel):
     """Anggota kelompok, as shown: the NIK masked, no birth date (the NIK's hidden part encodes it)."""
 
     model_config = _example(
-        nik="3171********0001", name="Siti Aminah", gender="P", phone="+6281234567890", is_leader=True,
+        nik="3171********0001",
+        name="Siti Aminah",
+        gender="P",
+        phone="+6281234567890",
+        is_leader=True,
         bank_account=None,
-    )  # fmt: skip
+    )
     nik: str = Field(description="Masked NIK, e.g. 3171********0001")
     name: str
     gender: str | None = None
@@ -80,9 +84,15 @@ class TaskOut(BaseModel):
     """The step the group waits on (tugas), its due date and how far it has escalated."""
 
     model_config = _example(
-        kind="verify", roles=["verifier"], opened_at="2020-09-01T02:00:00Z", due_at="2020-09-08T02:00:00Z",
-        escalation_level=0, claimed_by=None, overdue=False, note="",
-    )  # fmt: skip
+        kind="verify",
+        roles=["verifier"],
+        opened_at="2020-09-01T02:00:00Z",
+        due_at="2020-09-08T02:00:00Z",
+        escalation_level=0,
+        claimed_by=None,
+        overdue=False,
+        note="",
+    )
     kind: TaskKind
     roles: list[Role]
     opened_at: datetime | None = None
@@ -97,9 +107,16 @@ class TaskOut(BaseModel):
 
 class PaymentOut(BaseModel):
     model_config = _example(
-        transfer_id="TKM-3171-AB12CD34EF-1", beneficiary="Kelompok Maju Jaya", bank_code="002",
-        account_no="******7890", amount=10_000_000, status="paid", attempt=1, member_nik=None, reason="",
-    )  # fmt: skip
+        transfer_id="TKM-3171-AB12CD34EF-1",
+        beneficiary="Kelompok Maju Jaya",
+        bank_code="002",
+        account_no="******7890",
+        amount=10_000_000,
+        status="paid",
+        attempt=1,
+        member_nik=None,
+        reason="",
+    )
     transfer_id: str
     beneficiary: str
     bank_code: str
@@ -113,9 +130,16 @@ class PaymentOut(BaseModel):
 
 class VisitOut(BaseModel):
     model_config = _example(
-        visit_no=1, due_on="2020-10-01", handover=False, reported_on="2020-09-30", reported_by="mentor-1",
-        business_status="running", monthly_revenue=4_500_000, progress_percent=None, notes="",
-    )  # fmt: skip
+        visit_no=1,
+        due_on="2020-10-01",
+        handover=False,
+        reported_on="2020-09-30",
+        reported_by="mentor-1",
+        business_status="running",
+        monthly_revenue=4_500_000,
+        progress_percent=None,
+        notes="",
+    )
     visit_no: int
     due_on: date
     handover: bool = False
@@ -129,9 +153,13 @@ class VisitOut(BaseModel):
 
 class TrainingOut(BaseModel):
     model_config = _example(
-        attempt=1, starts_on="2020-08-10", ends_on="2020-08-12", venue="BLK Jakarta Timur",
-        scheduled_by="trainer-1", attended=18,
-    )  # fmt: skip
+        attempt=1,
+        starts_on="2020-08-10",
+        ends_on="2020-08-12",
+        venue="BLK Jakarta Timur",
+        scheduled_by="trainer-1",
+        attended=18,
+    )
     attempt: int
     starts_on: date
     ends_on: date
@@ -144,12 +172,20 @@ class GroupSummaryOut(BaseModel):
     """One line of a listing."""
 
     model_config = _example(
-        group_id="TKM-3171-AB12CD34EF", program="tkm", name="Kelompok Usaha Maju Jaya", region_code="3171",
-        stage="verification", member_count=20, requested_amount=10_000_000, approved_amount=None,
-        paid_amount=0, escalation_level=0, submitted_at="2020-09-01T02:00:00Z",
+        group_id="TKM-3171-AB12CD34EF",
+        program="tkm",
+        name="Kelompok Usaha Maju Jaya",
+        region_code="3171",
+        stage="verification",
+        member_count=20,
+        requested_amount=10_000_000,
+        approved_amount=None,
+        paid_amount=0,
+        escalation_level=0,
+        submitted_at="2020-09-01T02:00:00Z",
         updated_at="2020-09-01T02:00:00Z",
         open_task=example_of(TaskOut),
-    )  # fmt: skip
+    )
     group_id: str
     program: Program
     name: str
@@ -169,16 +205,30 @@ class GroupOut(BaseModel):
     """A group (kelompok) as an officer sees it: stage, masked members, open task, money, visits."""
 
     model_config = _example(
-        group_id="TKM-3171-AB12CD34EF", program="tkm", name="Kelompok Usaha Maju Jaya", region_code="3171",
-        stage="verification", description="Warung makan dan katering", member_count=20,
+        group_id="TKM-3171-AB12CD34EF",
+        program="tkm",
+        name="Kelompok Usaha Maju Jaya",
+        region_code="3171",
+        stage="verification",
+        description="Warung makan dan katering",
+        member_count=20,
         members=[example_of(MemberOut)],
         bank_account=example_of(BankAccountOut),
         open_task=example_of(TaskOut),
-        escalation_level=0, requested_amount=10_000_000, approved_amount=None, paid_amount=0,
-        approved_by=None, authorized_by=None, submitted_by="registrar-1",
-        submitted_at="2020-09-01T02:00:00Z", payments=[], visits=[], training=[], decision_notes="",
+        escalation_level=0,
+        requested_amount=10_000_000,
+        approved_amount=None,
+        paid_amount=0,
+        approved_by=None,
+        authorized_by=None,
+        submitted_by="registrar-1",
+        submitted_at="2020-09-01T02:00:00Z",
+        payments=[],
+        visits=[],
+        training=[],
+        decision_notes="",
         outcome_reason="",
-    )  # fmt: skip
+    )
     group_id: str
     program: Program
     name: str
@@ -211,10 +261,12 @@ class GroupOut(BaseModel):
         An update's answer is a summary without the members: pass the `proposal` beside it."""
         d: Mapping[str, Any] = state.model_dump(mode="json") if isinstance(state, GroupSummary) else state
         members_of: Mapping[str, Any] = (
-            d["proposal"] if proposal is None
-            else proposal.model_dump(mode="json") if isinstance(proposal, Proposal)
+            d["proposal"]
+            if proposal is None
+            else proposal.model_dump(mode="json")
+            if isinstance(proposal, Proposal)
             else proposal
-        )  # fmt: skip
+        )
         payments = [_payment_out(p) for p in d.get("payments") or []]
         return cls(
             group_id=d["group_id"],
@@ -313,9 +365,13 @@ class RowResult(BaseModel):
     """One line of an import file: what happened to it, and for a refusal the field and the reason."""
 
     model_config = _example(
-        row=7, group_ref="G-0001", status="invalid", group_id=None, field="members.3.nik",
+        row=7,
+        group_ref="G-0001",
+        status="invalid",
+        group_id=None,
+        field="members.3.nik",
         reason="NIK birth date part (DDMMYY, DD+40 for women) is not a valid date",
-    )  # fmt: skip
+    )
     row: int = Field(description="1-based line number in the file, the header being line 1")
     group_ref: str
     status: Literal["valid", "created", "existing", "invalid", "conflict", "failed"]
@@ -328,10 +384,22 @@ class ImportJobOut(BaseModel):
     """An import: counts so far and every row's result once known."""
 
     model_config = _example(
-        job_id="imp-5f2c1a", status="done", dry_run=False, filename="kelompok.csv", rows=40, groups=2,
-        processed_groups=2, created=2, existing=0, invalid_rows=0, conflicts=0, failed=0,
-        started_at="2020-09-01T02:00:00Z", finished_at="2020-09-01T02:00:03Z", results=[],
-    )  # fmt: skip
+        job_id="imp-5f2c1a",
+        status="done",
+        dry_run=False,
+        filename="kelompok.csv",
+        rows=40,
+        groups=2,
+        processed_groups=2,
+        created=2,
+        existing=0,
+        invalid_rows=0,
+        conflicts=0,
+        failed=0,
+        started_at="2020-09-01T02:00:00Z",
+        finished_at="2020-09-01T02:00:03Z",
+        results=[],
+    )
     job_id: str
     status: Literal["running", "done", "failed"]
     dry_run: bool
@@ -360,9 +428,11 @@ class BulkItemOut(BaseModel):
 
 class BulkOut(BaseModel):
     model_config = _example(
-        action="verify", succeeded=1, failed=0,
+        action="verify",
+        succeeded=1,
+        failed=0,
         results=[example_of(BulkItemOut)],
-    )  # fmt: skip
+    )
     action: str
     succeeded: int
     failed: int
@@ -374,9 +444,13 @@ class BulkOut(BaseModel):
 
 class HistoryEventOut(BaseModel):
     model_config = _example(
-        at="2020-09-02T03:00:00Z", event="verification_approved", stage="training", officer="verifier-1",
-        reason="documents complete", details={"from_stage": "verification"},
-    )  # fmt: skip
+        at="2020-09-02T03:00:00Z",
+        event="verification_approved",
+        stage="training",
+        officer="verifier-1",
+        reason="documents complete",
+        details={"from_stage": "verification"},
+    )
     at: datetime
     event: str
     stage: Stage | None = None
@@ -387,13 +461,16 @@ class HistoryEventOut(BaseModel):
 
 class HistoryOut(BaseModel):
     model_config = _example(
-        group_id="TKM-3171-AB12CD34EF", source="temporal",
+        group_id="TKM-3171-AB12CD34EF",
+        source="temporal",
         temporal_ui_url="http://127.0.0.1:8233/namespaces/default/workflows/TKM-3171-AB12CD34EF",
         events=[example_of(HistoryEventOut)],
-    )  # fmt: skip
+    )
     group_id: str
     source: Literal["temporal", "audit_log"] = Field(
-        description="temporal: the workflow's event history; audit_log: history expired, read from the audit table"
+        description=(
+            "temporal: the workflow's event history; audit_log: history expired, read from the audit table"
+        )
     )
     temporal_ui_url: str
     events: list[HistoryEventOut]
@@ -401,10 +478,19 @@ class HistoryOut(BaseModel):
 
 class AuditRowOut(BaseModel):
     model_config = _example(
-        id=42, group_id="TKM-3171-AB12CD34EF", seq=3, at="2020-09-02T03:00:00Z", actor="verifier-1",
-        actor_roles=["verifier"], event="verification_approved", stage="training", reason="",
-        details={}, prev_hash="9f2c…", hash="4be1…",
-    )  # fmt: skip
+        id=42,
+        group_id="TKM-3171-AB12CD34EF",
+        seq=3,
+        at="2020-09-02T03:00:00Z",
+        actor="verifier-1",
+        actor_roles=["verifier"],
+        event="verification_approved",
+        stage="training",
+        reason="",
+        details={},
+        prev_hash="9f2c…",
+        hash="4be1…",
+    )
     id: int
     group_id: str | None
     seq: int | None
@@ -429,9 +515,13 @@ class AuditVerifyOut(BaseModel):
 
 class StageSummaryOut(BaseModel):
     model_config = _example(
-        stage="mentoring", groups=1985, people=39700, requested_amount=19_850_000_000,
-        approved_amount=19_850_000_000, paid_amount=19_850_000_000,
-    )  # fmt: skip
+        stage="mentoring",
+        groups=1985,
+        people=39700,
+        requested_amount=19_850_000_000,
+        approved_amount=19_850_000_000,
+        paid_amount=19_850_000_000,
+    )
     stage: Stage
     groups: int
     people: int
@@ -442,11 +532,17 @@ class StageSummaryOut(BaseModel):
 
 class ProgramSummaryOut(BaseModel):
     model_config = _example(
-        program="tkm", label="Tenaga Kerja Mandiri", groups=1985, people=39700, disbursed_groups=1985,
-        disbursed_people=39700, requested_amount=19_850_000_000, approved_amount=19_850_000_000,
+        program="tkm",
+        label="Tenaga Kerja Mandiri",
+        groups=1985,
+        people=39700,
+        disbursed_groups=1985,
+        disbursed_people=39700,
+        requested_amount=19_850_000_000,
+        approved_amount=19_850_000_000,
         paid_amount=19_850_000_000,
         stages=[example_of(StageSummaryOut)],
-    )  # fmt: skip
+    )
     program: Program
     label: str
     groups: int
@@ -461,9 +557,10 @@ class ProgramSummaryOut(BaseModel):
 
 class SummaryOut(BaseModel):
     model_config = _example(
-        as_of="2020-10-02", regions=["*"],
+        as_of="2020-10-02",
+        regions=["*"],
         programs=[example_of(ProgramSummaryOut)],
-    )  # fmt: skip
+    )
     as_of: date | None = Field(description="End of this day (Asia/Jakarta); null = now")
     regions: list[str] = Field(description="The officer's region scope the figures cover")
     programs: list[ProgramSummaryOut]
@@ -490,9 +587,14 @@ class InboxItemOut(BaseModel):
     """A task in an officer's inbox (kotak tugas), with the group it belongs to."""
 
     model_config = _example(
-        group_id="TKM-3171-AB12CD34EF", program="tkm", name="Kelompok Usaha Maju Jaya", region_code="3171",
-        stage="verification", member_count=20, task=example_of(TaskOut),
-    )  # fmt: skip
+        group_id="TKM-3171-AB12CD34EF",
+        program="tkm",
+        name="Kelompok Usaha Maju Jaya",
+        region_code="3171",
+        stage="verification",
+        member_count=20,
+        task=example_of(TaskOut),
+    )
     group_id: str
     program: Program
     name: str

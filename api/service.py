@@ -127,9 +127,13 @@ async def perform_action(
         return await _answered(lifecycle.act(client, ctx.group_id, spec.update_name, args))
     except Refusal as refusal:
         raise await refused(
-            services.pool, http_error(refusal), officer=ctx.officer, group_id=ctx.group_id, stage=ctx.stage,
+            services.pool,
+            http_error(refusal),
+            officer=ctx.officer,
+            group_id=ctx.group_id,
+            stage=ctx.stage,
             action=spec.name,
-        ) from None  # fmt: skip
+        ) from None
 
 
 async def group_out(pool: asyncpg.Pool, summary: GroupSummary) -> GroupOut:
@@ -162,8 +166,12 @@ async def submit(
     """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
     another active group; a retried Idempotency-Key answers the first result."""
     refusal_context: dict[str, Any] = {
-        "officer": officer, "group_id": None, "stage": None, "action": "submit", "event": "proposal_refused",
-    }  # fmt: skip
+        "officer": officer,
+        "group_id": None,
+        "stage": None,
+        "action": "submit",
+        "event": "proposal_refused",
+    }
     try:
         authorize(officer, roles=(Role.REGISTRAR,), region=proposal.region_code, what="submitting a proposal")
     except HTTPException as exc:
@@ -183,9 +191,13 @@ async def submit(
         group_id = lifecycle.group_id_for(proposal)
     try:
         registered = lifecycle.submit_proposal(
-            client, proposal=proposal, policy=policy, submitted_by=officer.id,
-            task_queue=services.settings.temporal_task_queue, group_id=group_id,
-        )  # fmt: skip
+            client,
+            proposal=proposal,
+            policy=policy,
+            submitted_by=officer.id,
+            task_queue=services.settings.temporal_task_queue,
+            group_id=group_id,
+        )
         return await _answered(registered)
     except Refusal as refusal:
         raise await refused(services.pool, http_error(refusal), **refusal_context) from None

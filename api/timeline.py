@@ -38,7 +38,8 @@ _CLOSING_EVENTS: dict[int, str] = {
 
 
 def ui_url(settings: Settings, group_id: str) -> str:
-    return f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows/{group_id}"
+    base = settings.temporal_ui_url.rstrip("/")
+    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{group_id}"
 
 
 def _event_time(event: HistoryEvent) -> datetime:

@@ -14,11 +14,25 @@ from tools.seed import COHORT, demo_proposal
 
 # The import file's columns (api/importer.py documents them).
 COLUMNS = (
-    "group_ref", "program", "group_name", "region_code", "requested_amount", "description",
-    "group_bank_code", "group_account_no", "group_account_holder",
-    "nik", "member_name", "birth_date", "gender", "phone", "is_leader", "bank_code", "account_no",
+    "group_ref",
+    "program",
+    "group_name",
+    "region_code",
+    "requested_amount",
+    "description",
+    "group_bank_code",
+    "group_account_no",
+    "group_account_holder",
+    "nik",
+    "member_name",
+    "birth_date",
+    "gender",
+    "phone",
+    "is_leader",
+    "bank_code",
+    "account_no",
     "account_holder",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +58,10 @@ def counts_for(scale: float, groups: int | None = None) -> dict[Program, int]:
 def build(counts: dict[Program, int]) -> list[CohortGroup]:
     """The seed's deterministic groups (valid NIKs, no NIK in two groups), interleaved by programme
     as a regional office's file would mix them."""
-    by_program = {p: [CohortGroup(f"{p.value}-{n:04d}", demo_proposal(p, n)) for n in range(c)]
-                  for p, c in counts.items()}  # fmt: skip
+    by_program = {
+        p: [CohortGroup(f"{p.value}-{n:04d}", demo_proposal(p, n)) for n in range(c)]
+        for p, c in counts.items()
+    }
     out: list[CohortGroup] = []
     longest = max(len(v) for v in by_program.values())
     for i in range(longest):
@@ -59,21 +75,36 @@ def _rows(group: CohortGroup) -> list[dict[str, str]]:
     p = group.proposal
     rows = []
     for i, m in enumerate(p.members):
-        head = {
-            "program": p.program.value, "group_name": p.name, "region_code": p.region_code,
-            "requested_amount": str(p.requested_amount), "description": p.description,
-            "group_bank_code": p.bank_account.bank_code, "group_account_no": p.bank_account.account_no,
-            "group_account_holder": p.bank_account.holder_name,
-        } if i == 0 else {}  # fmt: skip
+        head = (
+            {
+                "program": p.program.value,
+                "group_name": p.name,
+                "region_code": p.region_code,
+                "requested_amount": str(p.requested_amount),
+                "description": p.description,
+                "group_bank_code": p.bank_account.bank_code,
+                "group_account_no": p.bank_account.account_no,
+                "group_account_holder": p.bank_account.holder_name,
+            }
+            if i == 0
+            else {}
+        )
         acct = m.bank_account
-        rows.append({
-            "group_ref": group.ref, **head, "nik": m.nik, "member_name": m.name,
-            "birth_date": m.birth_date.isoformat() if m.birth_date else "",
-            "gender": m.gender.value if m.gender else "", "phone": m.phone,
-            "is_leader": "ya" if m.is_leader else "tidak",
-            "bank_code": acct.bank_code if acct else "", "account_no": acct.account_no if acct else "",
-            "account_holder": acct.holder_name if acct else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "group_ref": group.ref,
+                **head,
+                "nik": m.nik,
+                "member_name": m.name,
+                "birth_date": m.birth_date.isoformat() if m.birth_date else "",
+                "gender": m.gender.value if m.gender else "",
+                "phone": m.phone,
+                "is_leader": "ya" if m.is_leader else "tidak",
+                "bank_code": acct.bank_code if acct else "",
+                "account_no": acct.account_no if acct else "",
+                "account_holder": acct.holder_name if acct else "",
+            }
+        )
     return rows
 
 

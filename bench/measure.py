@@ -149,8 +149,11 @@ class ProcessSampler:
         ours = sum(v["cpu_s"] for v in out.values())
         wall = time.monotonic() - self._wall_start
         out["other_processes"] = {"cpu_s": round(max(0.0, busy - ours), 1), "peak_mb": 0.0}
-        self.machine = {"wall_s": round(wall, 1), "busy_cpu_s": round(busy, 1),
-                        "cores_busy_mean": round(busy / wall, 2) if wall else 0.0}  # fmt: skip
+        self.machine = {
+            "wall_s": round(wall, 1),
+            "busy_cpu_s": round(busy, 1),
+            "cores_busy_mean": round(busy / wall, 2) if wall else 0.0,
+        }
         return out
 
 
@@ -201,8 +204,16 @@ def _temporal_cli() -> str:
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------------
 
-TABLES = ("groups", "members", "stage_transitions", "audit_log", "notification_outbox", "payments",
-          "budget_reservations", "budget_allocations")  # fmt: skip
+TABLES = (
+    "groups",
+    "members",
+    "stage_transitions",
+    "audit_log",
+    "notification_outbox",
+    "payments",
+    "budget_reservations",
+    "budget_allocations",
+)
 
 
 async def postgres_figures(pool: asyncpg.Pool) -> dict[str, Any]:
@@ -342,13 +353,24 @@ async def history_profile(client: Client, workflow_ids: list[str], concurrency: 
 # ---- worker metrics (the SDK's Prometheus endpoint) ---------------------------------------------------
 
 # Counters summed over their labels, and histograms as count and mean.
-WORKER_COUNTERS = ("sticky_cache_hit", "sticky_cache_miss", "sticky_cache_total_forced_eviction",
-                   "workflow_task_execution_failed", "workflow_completed", "activity_execution_failed",
-                   "workflow_task_queue_poll_succeed", "activity_poll_no_task")  # fmt: skip
+WORKER_COUNTERS = (
+    "sticky_cache_hit",
+    "sticky_cache_miss",
+    "sticky_cache_total_forced_eviction",
+    "workflow_task_execution_failed",
+    "workflow_completed",
+    "activity_execution_failed",
+    "workflow_task_queue_poll_succeed",
+    "activity_poll_no_task",
+)
 WORKER_GAUGES = ("sticky_cache_size",)
-WORKER_HISTOGRAMS = ("workflow_task_schedule_to_start_latency", "workflow_task_execution_latency",
-                     "workflow_task_replay_latency", "activity_schedule_to_start_latency",
-                     "activity_execution_latency")  # fmt: skip
+WORKER_HISTOGRAMS = (
+    "workflow_task_schedule_to_start_latency",
+    "workflow_task_execution_latency",
+    "workflow_task_replay_latency",
+    "activity_schedule_to_start_latency",
+    "activity_execution_latency",
+)
 
 
 def parse_worker_metrics(text: str) -> dict[str, Any]:

@@ -84,8 +84,14 @@ class Team:
     next_visit: dict[str, int] = field(default_factory=dict)
 
     def token(self, officer_id: str, roles: list[Role], regions: list[str]) -> str:
-        return mint_token(self.secret, officer_id=officer_id, roles=roles, regions=regions,
-                          name=officer_id, ttl=timedelta(hours=12))  # fmt: skip
+        return mint_token(
+            self.secret,
+            officer_id=officer_id,
+            roles=roles,
+            regions=regions,
+            name=officer_id,
+            ttl=timedelta(hours=12),
+        )
 
     async def pause(self, seconds: float) -> None:
         try:
@@ -115,12 +121,18 @@ def plan_officers(n: int, regencies: tuple[str, ...] = REGENCIES) -> list[Office
     and mentors in proportion to their one-request-per-group work (1 : 3.7)."""
     roles = list(ROLE_TASKS)
     if n < len(roles):
-        return [OfficerSpec(f"officer-{i + 1:02d}", [r for j, r in enumerate(roles) if j % n == i], [NATIONAL])
-                for i in range(n)]  # fmt: skip
+        return [
+            OfficerSpec(f"officer-{i + 1:02d}", [r for j, r in enumerate(roles) if j % n == i], [NATIONAL])
+            for i in range(n)
+        ]
     bulk = max(1, round(n * 0.06))
     trainers = max(1, round((n - 2 * bulk) * 0.21))
-    sizes = {Role.VERIFIER: bulk, Role.FINANCE: bulk, Role.TRAINER: trainers,
-             Role.MENTOR: n - 2 * bulk - trainers}  # fmt: skip
+    sizes = {
+        Role.VERIFIER: bulk,
+        Role.FINANCE: bulk,
+        Role.TRAINER: trainers,
+        Role.MENTOR: n - 2 * bulk - trainers,
+    }
     specs: list[OfficerSpec] = []
     for role, k in sizes.items():
         for j in range(k):
@@ -214,15 +226,21 @@ class SimulatedOfficer:
         if niks is None:
             self.team.stats.error(f"record-attendance {group_id}: no attendance sheet for this group")
             return
-        await self._post(f"/groups/{group_id}/actions/record-attendance", {"attended_niks": niks},
-                         "record-attendance")  # fmt: skip
+        await self._post(
+            f"/groups/{group_id}/actions/record-attendance", {"attended_niks": niks}, "record-attendance"
+        )
 
     async def _visits(self, group_id: str) -> None:
         """Report the group's visits one after another until it completes."""
         visit = self.team.next_visit.get(group_id, 1)
         for _ in range(20):  # a schedule has a handful of visits; never loop forever
-            body = {"visit_no": visit, "visited_on": today(), "business_status": "running",
-                    "monthly_revenue": 4_500_000, "notes": "usaha berjalan"}  # fmt: skip
+            body = {
+                "visit_no": visit,
+                "visited_on": today(),
+                "business_status": "running",
+                "monthly_revenue": 4_500_000,
+                "notes": "usaha berjalan",
+            }
             resp = await self._post(f"/groups/{group_id}/actions/report-visit", body, "report-visit")
             if resp.status_code == 200:
                 state = resp.json()

@@ -170,10 +170,16 @@ class BenchRun:
         )
         ports = free_ports(6 + cfg.workers)
         options = StackOptions(
-            data_dir=self.data_dir, api_port=ports[0], bank_port=ports[1], notify_port=ports[2],
-            temporal_port=ports[3], temporal_ui_port=ports[4], worker_metrics_port=ports[5],
-            echo=False, ready_timeout=120,
-        )  # fmt: skip
+            data_dir=self.data_dir,
+            api_port=ports[0],
+            bank_port=ports[1],
+            notify_port=ports[2],
+            temporal_port=ports[3],
+            temporal_ui_port=ports[4],
+            worker_metrics_port=ports[5],
+            echo=False,
+            ready_timeout=120,
+        )
         # The bench always runs its own servers with its own policies: the stack and its children
         # read this environment while they start; the bench's own process gets its environment back.
         overrides = {"JPS_POLICY_FILE": str(policy_file), "JPS_LOG_LEVEL": cfg.log_level}
@@ -190,8 +196,13 @@ class BenchRun:
             self.child_env = self.stack._child_env()
         for i in range(1, cfg.workers):
             env = {**self.child_env, "JPS_WORKER_METRICS_PORT": str(ports[5 + i])}
-            child = Child(f"worker{i + 1}", [sys.executable, "worker.py"], env,
-                          options.logs_dir / f"worker{i + 1}.log", echo=False)  # fmt: skip
+            child = Child(
+                f"worker{i + 1}",
+                [sys.executable, "worker.py"],
+                env,
+                options.logs_dir / f"worker{i + 1}.log",
+                echo=False,
+            )
             child.start(self.stack.console)
             self.stack.children.append(child)
         self.metrics_ports = ports[5 : 5 + cfg.workers]
@@ -222,10 +233,25 @@ class BenchRun:
         children = []
         self.skeleton_metrics_ports = free_ports(self.cfg.workers)
         for i in range(self.cfg.workers):
-            argv = [sys.executable, "-m", "bench.skeleton", "worker", "--address", self.temporal_address,
-                    "--task-queue", SKELETON_QUEUE, "--metrics-port", str(self.skeleton_metrics_ports[i])]  # fmt: skip
-            child = Child(f"skeleton{i + 1}", argv, self.child_env,
-                          self.stack.opts.logs_dir / f"skeleton{i + 1}.log", echo=False)  # fmt: skip
+            argv = [
+                sys.executable,
+                "-m",
+                "bench.skeleton",
+                "worker",
+                "--address",
+                self.temporal_address,
+                "--task-queue",
+                SKELETON_QUEUE,
+                "--metrics-port",
+                str(self.skeleton_metrics_ports[i]),
+            ]
+            child = Child(
+                f"skeleton{i + 1}",
+                argv,
+                self.child_env,
+                self.stack.opts.logs_dir / f"skeleton{i + 1}.log",
+                echo=False,
+            )
             child.start(self.stack.console)
             self.stack.children.append(child)
             children.append(child)
@@ -259,8 +285,10 @@ class BenchRun:
         groups = cohort_mod.build(counts)
         n_groups = len(groups)
         people = sum(len(g.proposal.members) for g in groups)
-        self.say(f"cohort: {n_groups} groups ({counts[Program.TKM]} TKM, {counts[Program.PADAT_KARYA]} "
-                 f"Padat Karya), {people} people; {cfg.officers} officers, {cfg.workers} worker(s)")  # fmt: skip
+        self.say(
+            f"cohort: {n_groups} groups ({counts[Program.TKM]} TKM, {counts[Program.PADAT_KARYA]} "
+            f"Padat Karya), {people} people; {cfg.officers} officers, {cfg.workers} worker(s)"
+        )
         csv_bytes = cohort_mod.to_csv(groups)
         ids = {
             g.ref: lifecycle.group_id_for(
@@ -296,8 +324,10 @@ class BenchRun:
             mismatched = [ref for ref, gid in created.items() if ids.get(ref) != gid]
             if mismatched:
                 team.stats.error(f"{len(mismatched)} imported group ids differ from the expected ones")
-            self.say(f"imported {job['created']} groups in {import_s:.1f} s "
-                     f"({job['created'] / import_s:.1f} groups/s); officers at work")  # fmt: skip
+            self.say(
+                f"imported {job['created']} groups in {import_s:.1f} s "
+                f"({job['created'] / import_s:.1f} groups/s); officers at work"
+            )
             read_stop = asyncio.Event()
             readers = [Reader(team, list(niks), rng=random.Random(i)) for i in range(cfg.readers)]
             reader_tasks = [asyncio.create_task(r.run(read_stop)) for r in readers]
@@ -335,15 +365,20 @@ class BenchRun:
         skel_workers = self._start_skeleton_workers()
         await _wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
         self.say(
-            f"skeleton: {n_skeleton} groups, plans {', '.join(f'{p.value} {pl.model_dump()}' for p, pl in plans.items())}"
+            f"skeleton: {n_skeleton} groups, plans "
+            + ", ".join(f"{p.value} {pl.model_dump()}" for p, pl in plans.items())
         )
         groups_for_sampler = self._process_groups(skel_workers)
-        groups_for_sampler = {k: v for k, v in groups_for_sampler.items() if k in ("temporal", "bench")
-                              or k.startswith("worker")}  # fmt: skip
+        groups_for_sampler = {
+            k: v
+            for k, v in groups_for_sampler.items()
+            if k in ("temporal", "bench") or k.startswith("worker")
+        }
         skel_sampler = ProcessSampler(groups_for_sampler, shallow=frozenset({"bench"}))
         skel_sampler.start()
-        skeleton = await run_skeleton(client, skeleton_plans, run_id=self.stamp,
-                                      concurrency=cfg.skeleton_concurrency)  # fmt: skip
+        skeleton = await run_skeleton(
+            client, skeleton_plans, run_id=self.stamp, concurrency=cfg.skeleton_concurrency
+        )
         skel_processes = skel_sampler.stop()
         skel_metrics = [
             await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.skeleton_metrics_ports
@@ -355,24 +390,51 @@ class BenchRun:
         pg = await postgres_figures(pool)
         stages = await stage_throughput(pool)
         events = await audit_events(pool)
-        stage_counts = {r["stage"]: r["n"] for r in await pool.fetch(
-            "SELECT stage, count(*) AS n FROM groups GROUP BY stage")}  # fmt: skip
+        stage_counts = {
+            r["stage"]: r["n"]
+            for r in await pool.fetch("SELECT stage, count(*) AS n FROM groups GROUP BY stage")
+        }
         await pool.close()
         return self._figures(
-            n_groups=n_groups, people=people, counts=counts, job=job, import_s=import_s, wall_s=wall_s,
-            finished=finished, team=team, readers=readers, rest=rest, processes=processes,
-            profiles=profiles, plans=plans, skeleton=skeleton, skel_processes=skel_processes,
-            skel_profile=skel_profile, machine_cpu=machine_cpu, skel_machine_cpu=skel_sampler.machine,
-            locks=locks.summary(), wal_bytes=wal_bytes, lifecycle_metrics=lifecycle_metrics, skel_metrics=skel_metrics, pg=pg, stages=stages, events=events, stage_counts=stage_counts,
-        )  # fmt: skip
+            n_groups=n_groups,
+            people=people,
+            counts=counts,
+            job=job,
+            import_s=import_s,
+            wall_s=wall_s,
+            finished=finished,
+            team=team,
+            readers=readers,
+            rest=rest,
+            processes=processes,
+            profiles=profiles,
+            plans=plans,
+            skeleton=skeleton,
+            skel_processes=skel_processes,
+            skel_profile=skel_profile,
+            machine_cpu=machine_cpu,
+            skel_machine_cpu=skel_sampler.machine,
+            locks=locks.summary(),
+            wal_bytes=wal_bytes,
+            lifecycle_metrics=lifecycle_metrics,
+            skel_metrics=skel_metrics,
+            pg=pg,
+            stages=stages,
+            events=events,
+            stage_counts=stage_counts,
+        )
 
     async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:
         from jps.domain.roles import NATIONAL, Role
 
         token = team.token(REGISTRAR_ID, [Role.REGISTRAR], [NATIONAL])
         headers = {"Authorization": f"Bearer {token}"}
-        resp = await http.post("/groups/import", params={"background": "true"},
-                               files={"file": ("kohort-oktober-2020.csv", data, "text/csv")}, headers=headers)  # fmt: skip
+        resp = await http.post(
+            "/groups/import",
+            params={"background": "true"},
+            files={"file": ("kohort-oktober-2020.csv", data, "text/csv")},
+            headers=headers,
+        )
         if resp.status_code not in (200, 202):
             raise RuntimeError(f"import refused: {resp.status_code} {resp.text[:500]}")
         job: dict[str, Any] = resp.json()
@@ -532,8 +594,9 @@ def _code_version() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                  timeout=10, check=False).stdout.strip()  # fmt: skip
+            return subprocess.run(
+                ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
@@ -580,9 +643,11 @@ def _history_sample(program_of: dict[str, Program], per_program: int) -> dict[Pr
 def _plan(profile: dict[str, Any]) -> SkeletonPlan:
     c = profile["counts"]
     return SkeletonPlan(
-        activities=round(c["activities"]), updates=round(c["updates"]), timers=round(c["timers"]),
+        activities=round(c["activities"]),
+        updates=round(c["updates"]),
+        timers=round(c["timers"]),
         signals=round(c["signals"]),
-    )  # fmt: skip
+    )
 
 
 async def _wait_pollers(client: Any, task_queue: str, expected: int, within_s: float = 60) -> None:

@@ -178,9 +178,13 @@ async def run_skeleton(
     wall = time.perf_counter() - started
     done = len(plans) - len(failures)
     return SkeletonResult(
-        groups=done, wall_s=round(wall, 3), groups_per_s=round(done / wall, 3) if wall else 0.0,
-        failed=len(failures), concurrency=concurrency, failures=failures[:10],
-    )  # fmt: skip
+        groups=done,
+        wall_s=round(wall, 3),
+        groups_per_s=round(done / wall, 3) if wall else 0.0,
+        failed=len(failures),
+        concurrency=concurrency,
+        failures=failures[:10],
+    )
 
 
 async def _serve(address: str, namespace: str, task_queue: str, metrics_port: int | None) -> None:

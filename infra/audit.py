@@ -78,8 +78,18 @@ async def append_audit(
         """INSERT INTO audit_log (group_id, seq, at, actor, actor_roles, event, stage, reason, details,
                                   prev_hash, hash)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        group_id, seq, at, actor, row["actor_roles"], event, stage, reason, details_norm, prev, digest,
-    )  # fmt: skip
+        group_id,
+        seq,
+        at,
+        actor,
+        row["actor_roles"],
+        event,
+        stage,
+        reason,
+        details_norm,
+        prev,
+        digest,
+    )
     return True
 
 

@@ -26,8 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
 from jps.contracts.refusals import RefusalKind
-from jps.contracts.workflow import GroupInput
-from jps.domain.models import GroupState, GroupSummary, Officer, Proposal
+from jps.contracts.workflow import GroupInput, GroupState
+from jps.domain.models import GroupSummary, Officer, Proposal
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
 
@@ -63,7 +63,8 @@ def idempotent_suffix(registrar: str, key: str) -> str:
 
 def group_id_for(proposal: Proposal, suffix: str | None = None) -> str:
     """`TKM-3171-XXXXXXXXXX` / `PK-3171-XXXXXXXXXX`; a fresh random suffix unless one is given."""
-    return f"{GROUP_ID_PREFIX[proposal.program]}-{proposal.region_code}-{suffix or _suffix(secrets.token_bytes(8))}"
+    suffix = suffix or _suffix(secrets.token_bytes(8))
+    return f"{GROUP_ID_PREFIX[proposal.program]}-{proposal.region_code}-{suffix}"
 
 
 def id_suffix(group_id: str) -> str:
@@ -102,7 +103,7 @@ async def submit_proposal(
     group_id: str,
 ) -> GroupSummary:
     """Start the group's workflow (or join it, for a retried Idempotency-Key) and wait until the group
-    is registered in PostgreSQL. A retry with a different body raises Refusal(RefusalKind.IDEMPOTENCY_MISMATCH)."""
+    is registered in PostgreSQL. A retry with a different body is refused (IdempotencyMismatch)."""
     body_hash = request_hash(proposal)
     start: WithStartWorkflowOperation[Any, GroupSummary] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,

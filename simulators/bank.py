@@ -75,9 +75,13 @@ CALLBACK_TIMEOUT_S = 5.0
 
 TransferStatus = Literal["pending", "paid", "failed"]
 INJECTED_FAULTS = (
-    "error", "timeout_after_commit", "accepted_then_failed", "duplicate_callback", "dropped_callback",
+    "error",
+    "timeout_after_commit",
+    "accepted_then_failed",
+    "duplicate_callback",
+    "dropped_callback",
     "delayed_callback",
-)  # fmt: skip
+)
 
 
 # ---- wire models ----
@@ -648,8 +652,14 @@ def main(argv: list[str] | None = None) -> None:
         args.state.parent.mkdir(parents=True, exist_ok=True)
     sim = BankSimulator(args.secret, config=config, faults=faults, state_path=args.state)
     log.info("bank_sim_starting", host=args.host, port=args.port, callback_url=args.callback_url)
-    uvicorn.run(create_app(sim), host=args.host, port=args.port, log_config=None, access_log=False,
-                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
+    uvicorn.run(
+        create_app(sim),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 if __name__ == "__main__":

@@ -193,8 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate, down=args.down, seed=args.seed)
     log.info("notify_sim_starting", host=args.host, port=args.port)
     app = create_app(NotifySimulator(faults))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 if __name__ == "__main__":

@@ -53,5 +53,9 @@ def proposal(
 
 
 def officer(role: Role, *, officer_id: str | None = None, regions: list[str] | None = None) -> Officer:
-    return Officer(id=officer_id or f"{role.value}-1", name=f"Petugas {role.value}", roles=[role],
-                   regions=regions if regions is not None else ["31"])  # fmt: skip
+    return Officer(
+        id=officer_id or f"{role.value}-1",
+        name=f"Petugas {role.value}",
+        roles=[role],
+        regions=regions if regions is not None else ["31"],
+    )

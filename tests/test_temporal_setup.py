@@ -34,9 +34,15 @@ async def test_temporal_setup_creates_the_namespace_and_search_attributes_idempo
         cmd_env = {**os.environ, "TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": namespace}
         for _ in range(2):  # the second run finds everything in place
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tools.cli", "temporal-setup",
-                cwd=PROJECT_ROOT, env=cmd_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "tools.cli",
+                "temporal-setup",
+                cwd=PROJECT_ROOT,
+                env=cmd_env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
             output = (await asyncio.wait_for(proc.communicate(), 90))[0].decode()
             assert proc.returncode == 0, output
             assert f"namespace '{namespace}' ready" in output

@@ -46,7 +46,8 @@ from rich.console import Console
 from temporalio.client import Client
 
 from infra import lifecycle
-from jps.domain.models import GroupState, Proposal
+from jps.contracts.workflow import GroupState
+from jps.domain.models import Proposal
 from jps.domain.programs import Program, ProgramPolicy, compressed_policies
 from jps.domain.stages import Stage
 from tools import seed
@@ -147,7 +148,8 @@ async def check_exactly_once(
     figures = ChaosFigures(groups=len(groups))
     ids = [gid for gid, _ in groups]
     ours = await pool.fetch(
-        "SELECT transfer_id, group_id, account_no, amount, status FROM payments WHERE group_id = ANY($1::text[])",
+        "SELECT transfer_id, group_id, account_no, amount, status FROM payments"
+        " WHERE group_id = ANY($1::text[])",
         ids,
     )
     ours_paid = {r["transfer_id"]: r for r in ours if r["status"] == "paid"}
@@ -218,9 +220,14 @@ async def run_batch(
     async def drive(group: ChaosGroup) -> None:
         try:
             await seed.drive_group(
-                client, pool, key=group.key, proposal=group.proposal, policy=policies[group.proposal.program],
-                task_queue=task_queue, wait_s=wait_s,
-            )  # fmt: skip
+                client,
+                pool,
+                key=group.key,
+                proposal=group.proposal,
+                policy=policies[group.proposal.program],
+                task_queue=task_queue,
+                wait_s=wait_s,
+            )
         except (lifecycle.Refusal, TimeoutError) as exc:
             log.warning("chaos_group_stuck", group_id=group.group_id, error=str(exc))
 
@@ -253,8 +260,9 @@ def _free_port() -> int:
         return port
 
 
-def run_chaos(per_programme: int = 4, timeout_s: float = 90.0, keep_data: bool = False,
-              console: Console | None = None) -> ChaosFigures:  # fmt: skip
+def run_chaos(
+    per_programme: int = 4, timeout_s: float = 90.0, keep_data: bool = False, console: Console | None = None
+) -> ChaosFigures:
     """Start a stack of its own (Temporal dev server, PostgreSQL, worker, bank and notification
     simulators, API), run the batch against it, stop it."""
     from jps.settings import Settings
@@ -267,9 +275,15 @@ def run_chaos(per_programme: int = 4, timeout_s: float = 90.0, keep_data: bool =
     values["temporal_task_queue"] = "jps-chaos"
     settings = Settings.model_construct(**values)
     opts = StackOptions(
-        data_dir=data_dir, api_port=_free_port(), bank_port=_free_port(), notify_port=_free_port(),
-        temporal_port=_free_port(), temporal_ui_port=_free_port(), worker_metrics_port=_free_port(), echo=False,
-    )  # fmt: skip
+        data_dir=data_dir,
+        api_port=_free_port(),
+        bank_port=_free_port(),
+        notify_port=_free_port(),
+        temporal_port=_free_port(),
+        temporal_ui_port=_free_port(),
+        worker_metrics_port=_free_port(),
+        echo=False,
+    )
     # The worker (a child process) reads these; the children inherit this process's environment.
     os.environ["JPS_BANK_TIMEOUT_S"] = str(CHAOS_BANK_TIMEOUT_S)
     os.environ.setdefault("JPS_LOG_LEVEL", "WARNING")
@@ -297,9 +311,13 @@ async def _drive_stack(stack: Any, task_queue: str, per_programme: int, timeout_
     try:
         async with httpx.AsyncClient(base_url=bank_url, timeout=10) as bank_admin:
             return await run_batch(
-                client, pool, bank_admin, task_queue=task_queue,
+                client,
+                pool,
+                bank_admin,
+                task_queue=task_queue,
                 groups=chaos_groups(per_programme, run=str(int(time.time()))),
-                policies=chaos_policies(), wait_s=timeout_s,
-            )  # fmt: skip
+                policies=chaos_policies(),
+                wait_s=timeout_s,
+            )
     finally:
         await pool.close()

@@ -211,11 +211,23 @@ def _print_summary(summary: object) -> None:
     for program in summary.programs:
         for stage in program.stages:
             if stage.groups:
-                table.add_row(program.label, stage.stage.value, f"{stage.groups:,}", f"{stage.people:,}",
-                              _money(stage.requested_amount), _money(stage.paid_amount))  # fmt: skip
-        table.add_row(f"[bold]{program.label}[/bold]", "[bold]all[/bold]", f"[bold]{program.groups:,}[/bold]",
-                      f"[bold]{program.people:,}[/bold]", _money(program.requested_amount),
-                      _money(program.paid_amount), end_section=True)  # fmt: skip
+                table.add_row(
+                    program.label,
+                    stage.stage.value,
+                    f"{stage.groups:,}",
+                    f"{stage.people:,}",
+                    _money(stage.requested_amount),
+                    _money(stage.paid_amount),
+                )
+        table.add_row(
+            f"[bold]{program.label}[/bold]",
+            "[bold]all[/bold]",
+            f"[bold]{program.groups:,}[/bold]",
+            f"[bold]{program.people:,}[/bold]",
+            _money(program.requested_amount),
+            _money(program.paid_amount),
+            end_section=True,
+        )
     console.print(table)
     for program in summary.programs:
         console.print(
@@ -368,7 +380,8 @@ def seed_demo(
         )
         if not pollers.pollers:
             err_console.print(
-                f"[red]no worker polls the task queue {settings.temporal_task_queue!r}[/red]: start the stack (make run)"
+                f"[red]no worker polls the task queue {settings.temporal_task_queue!r}[/red]:"
+                " start the stack (make run)"
             )
             raise typer.Exit(1)
         pool = await create_pool(dsn, max_size=4)
@@ -377,10 +390,14 @@ def seed_demo(
             with Progress(*columns, console=console) as progress:
                 bar = progress.add_task("seeding groups", total=total)
                 result = await run_seed(
-                    client, pool, policies=load_policies(settings.policy_file),
-                    task_queue=settings.temporal_task_queue, scale=scale, concurrency=concurrency,
+                    client,
+                    pool,
+                    policies=load_policies(settings.policy_file),
+                    task_queue=settings.temporal_task_queue,
+                    scale=scale,
+                    concurrency=concurrency,
                     on_progress=lambda _state: progress.advance(bar),
-                )  # fmt: skip
+                )
         finally:
             await pool.close()
         for key, reason in result.failed[:20]:
@@ -477,14 +494,18 @@ def reconcile(
         )
         if not pollers.pollers:
             err_console.print(
-                f"[red]no worker polls the task queue {settings.temporal_task_queue!r}[/red]: start the stack (make run)"
+                f"[red]no worker polls the task queue {settings.temporal_task_queue!r}[/red]:"
+                " start the stack (make run)"
             )
             raise typer.Exit(2)
         result: ReconcileResult = await client.execute_workflow(
-            "ReconciliationWorkflow", ReconcileInput(since_days=days, pending_grace=timedelta(hours=grace_hours)),
-            id=run_id, task_queue=settings.temporal_task_queue, result_type=ReconcileResult,
+            "ReconciliationWorkflow",
+            ReconcileInput(since_days=days, pending_grace=timedelta(hours=grace_hours)),
+            id=run_id,
+            task_queue=settings.temporal_task_queue,
+            result_type=ReconcileResult,
             execution_timeout=timedelta(seconds=timeout),
-        )  # fmt: skip
+        )
         return result
 
     try:
@@ -570,10 +591,17 @@ def bench(
 
     _setup_logging("bench")
     config = BenchConfig(
-        scale=scale, officers=officers, workers=workers, out=out, seconds_per_day=seconds_per_day,
-        skeleton_groups=skeleton_groups, timeout_s=timeout, keep_data=keep_data, console=console,
+        scale=scale,
+        officers=officers,
+        workers=workers,
+        out=out,
+        seconds_per_day=seconds_per_day,
+        skeleton_groups=skeleton_groups,
+        timeout_s=timeout,
+        keep_data=keep_data,
+        console=console,
         write_bytecode=bytecode,
-    )  # fmt: skip
+    )
     result, path = run_bench(config)
     console.print(f"bench: {headline(result)}")
     console.print(f"figures written to {path}")

@@ -52,9 +52,27 @@ SEED_REGISTRAR = "seed-demo"
 
 # Twenty cities (kode wilayah kabupaten/kota) across the provinces.
 REGENCIES = (
-    "1171", "1271", "1371", "1471", "1671", "1871", "3171", "3172", "3173", "3174",
-    "3273", "3374", "3471", "3578", "3671", "5171", "6171", "6471", "7371", "9171",
-)  # fmt: skip
+    "1171",
+    "1271",
+    "1371",
+    "1471",
+    "1671",
+    "1871",
+    "3171",
+    "3172",
+    "3173",
+    "3174",
+    "3273",
+    "3374",
+    "3471",
+    "3578",
+    "3671",
+    "5171",
+    "6171",
+    "6471",
+    "7371",
+    "9171",
+)
 _MEN = (
     "Budi",
     "Agus",
@@ -70,8 +88,24 @@ _MEN = (
     "Rizki",
 )
 _WOMEN = ("Siti", "Sri", "Dewi", "Nur", "Ani", "Rina", "Wati", "Yuni", "Ratna", "Lestari", "Putri", "Ayu")
-_FAMILY = ("Santoso", "Wijaya", "Saputra", "Hidayat", "Lubis", "Siregar", "Nasution", "Pratama", "Kusuma",
-           "Setiawan", "Harahap", "Simanjuntak", "Wibowo", "Gunawan", "Rahman", "Sinaga")  # fmt: skip
+_FAMILY = (
+    "Santoso",
+    "Wijaya",
+    "Saputra",
+    "Hidayat",
+    "Lubis",
+    "Siregar",
+    "Nasution",
+    "Pratama",
+    "Kusuma",
+    "Setiawan",
+    "Harahap",
+    "Simanjuntak",
+    "Wibowo",
+    "Gunawan",
+    "Rahman",
+    "Sinaga",
+)
 _TRADES = ("Warung Makan", "Jahit", "Kue", "Bengkel", "Kerajinan", "Ternak Lele", "Laundry", "Sablon")
 _WORKS = ("Saluran Irigasi", "Jalan Desa", "Embung", "Drainase", "Jalan Usaha Tani", "Sumur Bor")
 _BANKS = ("002", "008", "009", "014")
@@ -175,18 +209,36 @@ async def _next_step(
     task = state.open_task.kind if state.open_task else None
     gid = state.group_id
     steps = {
-        TaskKind.VERIFY: ("verify", VerifyArgs(decision="approve", notes="demo cohort", officer=_OFFICERS[Role.VERIFIER])),
+        TaskKind.VERIFY: (
+            "verify",
+            VerifyArgs(decision="approve", notes="demo cohort", officer=_OFFICERS[Role.VERIFIER]),
+        ),
         TaskKind.RESUBMIT_PROPOSAL: ("resubmit", ResubmitArgs(officer=_OFFICERS[Role.REGISTRAR])),
-        TaskKind.SCHEDULE_TRAINING: ("schedule_training", ScheduleTrainingArgs(
-            starts_on=today, ends_on=today, venue="BLK setempat", officer=_OFFICERS[Role.TRAINER])),
-        TaskKind.RECORD_ATTENDANCE: ("record_attendance", RecordAttendanceArgs(
-            attended_niks=[m.nik for m in proposal.members], officer=_OFFICERS[Role.TRAINER])),
-        TaskKind.DECIDE_TRAINING: ("decide_training", DecideTrainingArgs(
-            decision="proceed", notes="demo cohort", officer=_OFFICERS[Role.SUPERVISOR])),
-        TaskKind.APPROVE_DISBURSEMENT: ("approve_disbursement", ApproveDisbursementArgs(
-            amount=state.requested_amount, officer=_OFFICERS[Role.FINANCE])),
-        TaskKind.AUTHORIZE_DISBURSEMENT: ("authorize_disbursement", AuthorizeDisbursementArgs(officer=_CHECKER)),
-    }  # fmt: skip
+        TaskKind.SCHEDULE_TRAINING: (
+            "schedule_training",
+            ScheduleTrainingArgs(
+                starts_on=today, ends_on=today, venue="BLK setempat", officer=_OFFICERS[Role.TRAINER]
+            ),
+        ),
+        TaskKind.RECORD_ATTENDANCE: (
+            "record_attendance",
+            RecordAttendanceArgs(
+                attended_niks=[m.nik for m in proposal.members], officer=_OFFICERS[Role.TRAINER]
+            ),
+        ),
+        TaskKind.DECIDE_TRAINING: (
+            "decide_training",
+            DecideTrainingArgs(decision="proceed", notes="demo cohort", officer=_OFFICERS[Role.SUPERVISOR]),
+        ),
+        TaskKind.APPROVE_DISBURSEMENT: (
+            "approve_disbursement",
+            ApproveDisbursementArgs(amount=state.requested_amount, officer=_OFFICERS[Role.FINANCE]),
+        ),
+        TaskKind.AUTHORIZE_DISBURSEMENT: (
+            "authorize_disbursement",
+            AuthorizeDisbursementArgs(officer=_CHECKER),
+        ),
+    }
     if task not in steps:
         return None
     update, args = steps[task]
@@ -206,9 +258,13 @@ async def drive_group(
     """Submit (or find) the group and take it step by step until its aid is paid."""
     group_id = lifecycle.group_id_for(proposal, lifecycle.idempotent_suffix(SEED_REGISTRAR, key))
     state = await lifecycle.submit_proposal(
-        client, proposal=proposal, policy=policy, submitted_by=SEED_REGISTRAR, task_queue=task_queue,
+        client,
+        proposal=proposal,
+        policy=policy,
+        submitted_by=SEED_REGISTRAR,
+        task_queue=task_queue,
         group_id=group_id,
-    )  # fmt: skip
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     delay = 0.2

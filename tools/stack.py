@@ -493,13 +493,25 @@ class Stack:
     def _start_temporal(self) -> None:
         o = self.opts
         argv = [
-            temporal_cli_path(), "server", "start-dev",
-            "--db-filename", str(o.temporal_db),
-            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.temporal_ui_port),
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            "--log-level", "error",
+            temporal_cli_path(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(o.temporal_db),
+            "--ip",
+            o.host,
+            "--port",
+            str(o.temporal_port),
+            "--ui-port",
+            str(o.temporal_ui_port),
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            "--log-level",
+            "error",
             *search_attribute_flags(),
-        ]  # fmt: skip
+        ]
         if self.settings.temporal_namespace != "default":
             argv += ["--namespace", self.settings.temporal_namespace]
         log.info("temporal_starting", db=str(o.temporal_db), port=o.temporal_port, ui_port=o.temporal_ui_port)

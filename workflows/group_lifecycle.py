@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TransitionRecord,
     )
     from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
-    from jps.contracts.workflow import GroupInput
+    from jps.contracts.workflow import GroupInput, GroupState
     from jps.domain.actions import ACTIONS
     from jps.domain.calendar import end_of_local_day, local_date
     from jps.domain.models import (
@@ -49,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         CancelArgs,
         ClaimTaskArgs,
         DecideTrainingArgs,
-        GroupState,
         GroupSummary,
         Officer,
         Payment,
@@ -179,7 +178,7 @@ class GroupLifecycleWorkflow:
                 self.registration_error = cause.message
                 self.registration_refusal = NIK_CONFLICT if cause.type == NIK_CONFLICT else INVALID
                 self.state.stage = Stage.REJECTED
-                self.state.open_task = None
+                self.state.open_tasks = []
                 self.state.outcome_reason = cause.message
                 self._upsert_search_attributes()
                 return
@@ -190,18 +189,20 @@ class GroupLifecycleWorkflow:
 
     def _open_task(self, kind: TaskKind, *, due_at: datetime | None = None, note: str = "") -> None:
         now = workflow.now()
-        self.state.open_task = Task(
-            kind=kind,
-            roles=list(TASK_ROLES[kind]),
-            opened_at=now,
-            due_at=due_at or now + self.policy.sla_for(kind),
-            note=note,
-        )
+        self.state.open_tasks = [
+            Task(
+                kind=kind,
+                roles=list(TASK_ROLES[kind]),
+                opened_at=now,
+                due_at=due_at or now + self.policy.sla_for(kind),
+                note=note,
+            )
+        ]
         self.state.escalation_level = EscalationLevel.NONE
         self.task_token += 1
 
     def _close_task(self) -> None:
-        self.state.open_task = None
+        self.state.open_tasks = []
         self.state.escalation_level = EscalationLevel.NONE
         self.task_token += 1
 

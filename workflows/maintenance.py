@@ -51,7 +51,10 @@ class ReconciliationWorkflow:
             run_id=workflow.info().workflow_id, since=since, pending_grace=inp.pending_grace
         )
         result: ReconcileResult = await workflow.execute_activity(
-            "reconcile_payments", request, result_type=ReconcileResult,
-            start_to_close_timeout=timedelta(minutes=10), retry_policy=_RETRY,
-        )  # fmt: skip
+            "reconcile_payments",
+            request,
+            result_type=ReconcileResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=_RETRY,
+        )
         return result

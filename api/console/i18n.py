@@ -39,7 +39,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     # sign in
     "sign_in_title": ("Masuk", "Sign in"),
     "sign_in_intro": (
-        "Tempelkan token petugas Anda. Token dibuat dengan perintah {cmd}; {run} mencetak satu token siap pakai.",
+        "Tempelkan token petugas Anda. Token dibuat dengan perintah {cmd}; "
+        "{run} mencetak satu token siap pakai.",
         "Paste your officer token. Tokens are made with the {cmd} command; {run} prints one ready to use.",
     ),
     "token_label": ("Token petugas (JWT)", "Officer token (JWT)"),
@@ -314,7 +315,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     # audit
     "audit_title": ("Catatan audit", "Audit log"),
     "audit_intro": (
-        "Catatan berantai-hash dari setiap tindakan petugas dan langkah otomatis, termasuk upaya yang ditolak.",
+        "Catatan berantai-hash dari setiap tindakan petugas dan langkah otomatis, "
+        "termasuk upaya yang ditolak.",
         "The hash-chained log of every officer action and automated step, refused attempts included.",
     ),
     "chain_check": ("Pemeriksaan rantai hash", "Hash chain check"),

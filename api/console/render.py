@@ -92,9 +92,13 @@ def render(
     response = HTMLResponse(mask_niks_in(page), status_code=status_code, headers=SECURITY_HEADERS)
     if ctx.remember_lang:
         response.set_cookie(
-            LANG_COOKIE, ctx.lang, max_age=LANG_COOKIE_MAX_AGE, httponly=True, samesite="lax",
+            LANG_COOKIE,
+            ctx.lang,
+            max_age=LANG_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="lax",
             secure=ctx.request.url.scheme == "https",
-        )  # fmt: skip
+        )
     return response
 
 

@@ -67,9 +67,13 @@ def _safe_next(target: str | None) -> str:
 @router.get("/masuk", response_class=HTMLResponse)
 async def sign_in_page(ctx: PublicCtx, next: str | None = None) -> HTMLResponse:
     return render(
-        ctx, "sign_in.html", title=ctx.t("sign_in_title"), next=_safe_next(next), error=None,
+        ctx,
+        "sign_in.html",
+        title=ctx.t("sign_in_title"),
+        next=_safe_next(next),
+        error=None,
         signed_out=ctx.request.query_params.get("keluar") == "1",
-    )  # fmt: skip
+    )
 
 
 @router.post("/masuk", response_class=HTMLResponse)
@@ -94,14 +98,23 @@ async def sign_in(ctx: PublicCtx) -> Response:
             # A browser-session cookie: gone when the browser closes, refused by the server once the
             # token's own `exp` passes. Script cannot read it; another site cannot send it.
             response.set_cookie(
-                TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+                TOKEN_COOKIE,
+                token,
+                httponly=True,
+                samesite="strict",
+                path="/",
                 secure=ctx.request.url.scheme == "https",
-            )  # fmt: skip
+            )
             return response
     return render(
-        ctx, "sign_in.html", status_code=401, title=ctx.t("sign_in_title"), next=next_path, error=error,
+        ctx,
+        "sign_in.html",
+        status_code=401,
+        title=ctx.t("sign_in_title"),
+        next=next_path,
+        error=error,
         signed_out=False,
-    )  # fmt: skip
+    )
 
 
 @router.post("/keluar")
@@ -125,14 +138,24 @@ async def inbox_page(
     officer = signed_in(ctx)
     paging = PageParams(page, PAGE_SIZE)
     found = await task_routes.inbox(
-        officer=officer, pool=services.pool, paging=paging, kind=None,
+        officer=officer,
+        pool=services.pool,
+        paging=paging,
+        kind=None,
         overdue=True if overdue == "1" else None,
         claimed=claimed if claimed in ("me", "nobody", "others") else None,
-    )  # fmt: skip
+    )
     return render(
-        ctx, "inbox.html", title=ctx.t("inbox_title"), items=found["items"], total=found["total"],
-        page=page, pages=_pages(found["total"], PAGE_SIZE), overdue=overdue == "1", claimed=claimed,
-    )  # fmt: skip
+        ctx,
+        "inbox.html",
+        title=ctx.t("inbox_title"),
+        items=found["items"],
+        total=found["total"],
+        page=page,
+        pages=_pages(found["total"], PAGE_SIZE),
+        overdue=overdue == "1",
+        claimed=claimed,
+    )
 
 
 @router.post("/kelompok/{group_id}/klaim")
@@ -152,8 +175,14 @@ async def claim(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: T
     except HTTPException as exc:
         if exc.status_code == 401:
             raise
-        return await _group_page(ctx, services, group_id, status_code=exc.status_code,
-                                 errors=readable(exc.detail, ctx.t), failed="claim")  # fmt: skip
+        return await _group_page(
+            ctx,
+            services,
+            group_id,
+            status_code=exc.status_code,
+            errors=readable(exc.detail, ctx.t),
+            failed="claim",
+        )
     return RedirectResponse(back, status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -182,16 +211,29 @@ async def groups_page(
     found: dict[str, Any] = {"items": [], "total": 0}
     if not problems:
         found = await group_routes.list_groups(
-            officer=officer, pool=services.pool, paging=PageParams(page, PAGE_SIZE), program=program_f,
-            stage=stage_f, region=region or None,
-            overdue={"1": True, "0": False}.get(overdue), q=q or None,
-        )  # fmt: skip
+            officer=officer,
+            pool=services.pool,
+            paging=PageParams(page, PAGE_SIZE),
+            program=program_f,
+            stage=stage_f,
+            region=region or None,
+            overdue={"1": True, "0": False}.get(overdue),
+            q=q or None,
+        )
     return render(
-        ctx, "groups.html", status_code=422 if problems else 200, title=ctx.t("groups_title"),
-        items=found["items"], total=found["total"], page=page, pages=_pages(found["total"], PAGE_SIZE),
-        problems=problems, programs=list(Program), stages=list(STAGE_ORDER),
+        ctx,
+        "groups.html",
+        status_code=422 if problems else 200,
+        title=ctx.t("groups_title"),
+        items=found["items"],
+        total=found["total"],
+        page=page,
+        pages=_pages(found["total"], PAGE_SIZE),
+        problems=problems,
+        programs=list(Program),
+        stages=list(STAGE_ORDER),
         f={"program": program, "stage": stage, "region": region, "overdue": overdue, "q": q},
-    )  # fmt: skip
+    )
 
 
 def _enum(kind: Any, value: str, name: str, problems: list[str], ctx: Ctx) -> Any:
@@ -227,12 +269,21 @@ async def _group_page(
     ctx.page_url = f"/kelompok/{quote(group_id)}"
     policy = services.policies[group.program]
     return render(
-        ctx, "group.html", status_code=status_code, title=f"{group.name}", group=group,
-        actions=available(officer, group), can_claim=can_claim(officer, group), errors=errors or [],
-        failed=failed, done=done if done in (*FORM_ACTIONS, "claim") else None,
-        failed_members=failed_members(group), policy=policy, today=local_date(datetime.now(UTC)),
+        ctx,
+        "group.html",
+        status_code=status_code,
+        title=f"{group.name}",
+        group=group,
+        actions=available(officer, group),
+        can_claim=can_claim(officer, group),
+        errors=errors or [],
+        failed=failed,
+        done=done if done in (*FORM_ACTIONS, "claim") else None,
+        failed_members=failed_members(group),
+        policy=policy,
+        today=local_date(datetime.now(UTC)),
         group_url=ctx.page_url,
-    )  # fmt: skip
+    )
 
 
 @router.get("/kelompok/{group_id}", response_class=HTMLResponse)
@@ -285,9 +336,13 @@ async def history_page(
     group = await _read_group(services, signed_in(ctx), group_id)
     history = await timeline.build(client, services.pool, services.settings, group_id)
     return render(
-        ctx, "history.html", title=f"{ctx.t('history_title')}: {group.name}", group=group, history=history,
+        ctx,
+        "history.html",
+        title=f"{ctx.t('history_title')}: {group.name}",
+        group=group,
+        history=history,
         group_url=f"/kelompok/{quote(group_id)}",
-    )  # fmt: skip
+    )
 
 
 @router.get("/kelompok/{group_id}/riwayat.csv")
@@ -337,15 +392,26 @@ async def audit_page(
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
     found = await audit_routes.audit_log(
-        officer=officer, pool=services.pool, paging=PageParams(page, PAGE_SIZE),
-        group_id=group_id.strip() or None, actor=actor.strip() or None, event=event.strip() or None,
-        since=None, until=None,
-    )  # fmt: skip
+        officer=officer,
+        pool=services.pool,
+        paging=PageParams(page, PAGE_SIZE),
+        group_id=group_id.strip() or None,
+        actor=actor.strip() or None,
+        event=event.strip() or None,
+        since=None,
+        until=None,
+    )
     return render(
-        ctx, "audit.html", title=ctx.t("audit_title"), items=found["items"], total=found["total"], page=page,
-        pages=_pages(found["total"], PAGE_SIZE), f={"group_id": group_id, "actor": actor, "event": event},
+        ctx,
+        "audit.html",
+        title=ctx.t("audit_title"),
+        items=found["items"],
+        total=found["total"],
+        page=page,
+        pages=_pages(found["total"], PAGE_SIZE),
+        f={"group_id": group_id, "actor": actor, "event": event},
         check=None,
-    )  # fmt: skip
+    )
 
 
 @router.get("/catatan-audit/verifikasi", response_class=HTMLResponse)

@@ -66,10 +66,19 @@ def _national(officer: Officer, roles: tuple[Role, ...], what: str) -> None:
 
 class AllocationOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"program": "tkm", "region_code": "31", "amount": 5_000_000_000,
-                                          "reserved": 20_000_000, "spent": 130_000_000,
-                                          "available": 4_850_000_000}]}
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "program": "tkm",
+                    "region_code": "31",
+                    "amount": 5_000_000_000,
+                    "reserved": 20_000_000,
+                    "spent": 130_000_000,
+                    "available": 4_850_000_000,
+                }
+            ]
+        }
+    )
     program: Program
     region_code: str = Field(description="2-digit province or 4-digit regency; the most specific one pays")
     amount: int
@@ -104,11 +113,21 @@ class LiftIn(BaseModel):
 
 class FreezeOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"freeze_id": 1, "program": None, "region_code": "31",
-                                          "reason": "Pilkada 2020", "frozen_by": "supervisor-1",
-                                          "frozen_at": "2020-11-20T02:00:00Z", "lifted_by": None,
-                                          "lifted_at": None}]}
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "freeze_id": 1,
+                    "program": None,
+                    "region_code": "31",
+                    "reason": "Pilkada 2020",
+                    "frozen_by": "supervisor-1",
+                    "frozen_at": "2020-11-20T02:00:00Z",
+                    "lifted_by": None,
+                    "lifted_at": None,
+                }
+            ]
+        }
+    )
     freeze_id: int
     program: Program | None
     region_code: str | None
@@ -123,9 +142,17 @@ async def _audit(
     conn: asyncpg.Connection, officer: Officer, event: str, reason: str, details: dict[str, Any]
 ) -> None:
     await append_audit(
-        conn, group_id=None, seq=None, at=datetime.now(UTC), actor=officer.id,
-        actor_roles=[r.value for r in officer.roles], event=event, stage=None, reason=reason, details=details,
-    )  # fmt: skip
+        conn,
+        group_id=None,
+        seq=None,
+        at=datetime.now(UTC),
+        actor=officer.id,
+        actor_roles=[r.value for r in officer.roles],
+        event=event,
+        stage=None,
+        reason=reason,
+        details=details,
+    )
 
 
 @router.get(
@@ -139,7 +166,8 @@ async def allocations(officer: BudgetReader, pool: PoolDep) -> list[AllocationOu
     scope = region_filter(officer)
     if scope is not None:  # a province's allocation concerns the regencies in it, and vice versa
         where.add(
-            "(region_code LIKE ANY(?::text[]) OR EXISTS (SELECT 1 FROM unnest(?::text[]) s WHERE s LIKE region_code || '%'))",
+            "(region_code LIKE ANY(?::text[])"
+            " OR EXISTS (SELECT 1 FROM unnest(?::text[]) s WHERE s LIKE region_code || '%'))",
             scope,
             officer.regions,
         )
@@ -170,12 +198,21 @@ async def set_allocation(
         async with pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 """INSERT INTO budget_allocations (program, region_code, amount) VALUES ($1, $2, $3)
-                   ON CONFLICT (program, region_code) DO UPDATE SET amount = EXCLUDED.amount, updated_at = now()
-                   RETURNING program, region_code, amount, reserved, spent, amount - reserved - spent AS available""",
-                program.value, region_code, body.amount,
-            )  # fmt: skip
-            await _audit(conn, officer, "budget_allocated", body.reason,
-                         {"program": program.value, "region_code": region_code, "amount": body.amount})  # fmt: skip
+                   ON CONFLICT (program, region_code) DO UPDATE SET amount = EXCLUDED.amount,
+                       updated_at = now()
+                   RETURNING program, region_code, amount, reserved, spent,
+                       amount - reserved - spent AS available""",
+                program.value,
+                region_code,
+                body.amount,
+            )
+            await _audit(
+                conn,
+                officer,
+                "budget_allocated",
+                body.reason,
+                {"program": program.value, "region_code": region_code, "amount": body.amount},
+            )
     except asyncpg.CheckViolationError:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -206,7 +243,9 @@ async def freezes(officer: BudgetReader, pool: PoolDep) -> list[FreezeOut]:
     response_model=FreezeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Freeze disbursements for a programme and/or region (national supervisor)",
-    description="Groups reaching disbursement wait, durably, until it is lifted; nothing already paid changes.",
+    description=(
+        "Groups reaching disbursement wait, durably, until it is lifted; nothing already paid changes."
+    ),
     responses=responses(*AUTHED, 422),
 )
 async def freeze(officer: CurrentOfficer, pool: PoolDep, body: FreezeIn) -> FreezeOut:
@@ -215,10 +254,18 @@ async def freeze(officer: CurrentOfficer, pool: PoolDep, body: FreezeIn) -> Free
         row = await conn.fetchrow(
             f"""INSERT INTO disbursement_freezes (program, region_code, reason, frozen_by)
                 VALUES ($1, $2, $3, $4) RETURNING {_FREEZE_COLUMNS}""",
-            body.program.value if body.program else None, body.region_code, body.reason, officer.id,
-        )  # fmt: skip
-        await _audit(conn, officer, "disbursements_frozen", body.reason,
-                     {"freeze_id": row["freeze_id"], "program": row["program"], "region_code": row["region_code"]})  # fmt: skip
+            body.program.value if body.program else None,
+            body.region_code,
+            body.reason,
+            officer.id,
+        )
+        await _audit(
+            conn,
+            officer,
+            "disbursements_frozen",
+            body.reason,
+            {"freeze_id": row["freeze_id"], "program": row["program"], "region_code": row["region_code"]},
+        )
     return FreezeOut.model_validate(dict(row))
 
 
@@ -236,8 +283,9 @@ async def lift(
         row = await conn.fetchrow(
             f"""UPDATE disbursement_freezes SET lifted_by = $2, lifted_at = now()
                 WHERE freeze_id = $1 AND lifted_at IS NULL RETURNING {_FREEZE_COLUMNS}""",
-            freeze_id, officer.id,
-        )  # fmt: skip
+            freeze_id,
+            officer.id,
+        )
         if row is None:
             exists = await conn.fetchval("SELECT 1 FROM disbursement_freezes WHERE freeze_id = $1", freeze_id)
             if not exists:

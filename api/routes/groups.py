@@ -65,11 +65,17 @@ PROPOSAL_EXAMPLE: dict[str, Any] = {
     "requested_amount": 10_000_000,
     "bank_account": {"bank_code": "002", "account_no": "1234567890", "holder_name": "Kelompok Maju Jaya"},
     "members": [
-        {"nik": "3171014507900001", "name": "Siti Aminah", "birth_date": "1990-07-05", "gender": "P",
-         "phone": "+6281234567890", "is_leader": True},
+        {
+            "nik": "3171014507900001",
+            "name": "Siti Aminah",
+            "birth_date": "1990-07-05",
+            "gender": "P",
+            "phone": "+6281234567890",
+            "is_leader": True,
+        },
         {"nik": "3171011203880002", "name": "Budi Santoso", "phone": "+6281298765432"},
     ],
-}  # fmt: skip
+}
 
 BULK_MAX = 500
 _BULK_CONCURRENCY = 16
@@ -100,7 +106,8 @@ async def submit_group(
     return GroupOut.from_state(state, proposal)
 
 
-_LIST_COLUMNS = f"""group_id, program, name, region_code, stage, member_count, requested_amount, approved_amount,
+_LIST_COLUMNS = f"""group_id, program, name, region_code, stage, member_count, requested_amount,
+                    approved_amount,
        paid_amount, submitted_at, updated_at, {TASK_COLUMNS}"""
 
 
@@ -174,7 +181,8 @@ async def list_groups(
     rows = await pool.fetch(
         f"""SELECT {_LIST_COLUMNS} FROM groups
              WHERE group_id IN (SELECT group_id FROM groups WHERE {where.sql}
-                                 ORDER BY submitted_at DESC, group_id LIMIT {paging.size} OFFSET {paging.offset})
+                                 ORDER BY submitted_at DESC,
+                                     group_id LIMIT {paging.size} OFFSET {paging.offset})
              ORDER BY submitted_at DESC, group_id""",
         *where.params,
     )

@@ -51,9 +51,15 @@ class ImportJobs:
 
     def create(self, officer_id: str, filename: str, dry_run: bool) -> ImportJobOut:
         job = ImportJobOut(
-            job_id=f"imp-{secrets.token_hex(6)}", status="running", dry_run=dry_run, filename=filename,
-            rows=0, groups=0, processed_groups=0, started_at=datetime.now(UTC),
-        )  # fmt: skip
+            job_id=f"imp-{secrets.token_hex(6)}",
+            status="running",
+            dry_run=dry_run,
+            filename=filename,
+            rows=0,
+            groups=0,
+            processed_groups=0,
+            started_at=datetime.now(UTC),
+        )
         self.jobs[job.job_id] = (officer_id, job)
         while len(self.jobs) > self.keep:
             oldest = next((k for k, (_, j) in self.jobs.items() if j.status != "running"), None)
@@ -139,9 +145,13 @@ async def _check_against_database(
         if row["group_id"] == ids[g.ref][0] and row["hash"] == lifecycle.request_hash(g.proposal):
             ids[g.ref] = (row["group_id"], True)
         else:
-            g.errors.append(importer.RowError(
-                g.first_line, "group_ref", f"already imported as {row['group_id']} with different data",
-            ))  # fmt: skip
+            g.errors.append(
+                importer.RowError(
+                    g.first_line,
+                    "group_ref",
+                    f"already imported as {row['group_id']} with different data",
+                )
+            )
     niks = {m.nik: g.ref for g in groups if g.proposal for m in g.proposal.members}
     held = await services.pool.fetch(
         "SELECT nik, group_id FROM members WHERE active AND nik = ANY($1::text[])", list(niks)
@@ -209,8 +219,14 @@ async def _run(
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
         job.finished_at = datetime.now(UTC)
-        bound.info("import_finished", status=job.status, created=job.created, invalid_rows=job.invalid_rows,
-                   conflicts=job.conflicts, dry_run=job.dry_run)  # fmt: skip
+        bound.info(
+            "import_finished",
+            status=job.status,
+            created=job.created,
+            invalid_rows=job.invalid_rows,
+            conflicts=job.conflicts,
+            dry_run=job.dry_run,
+        )
 
 
 @router.post(

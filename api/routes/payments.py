@@ -31,12 +31,18 @@ class BankCallbackIn(BaseModel):
         extra="ignore",
         json_schema_extra={
             "examples": [
-                {"transfer_id": "TKM-3171-AB12CD34EF-A1-00", "batch_id": "TKM-3171-AB12CD34EF-A1",
-                 "status": "paid", "reason": "", "permanent": False, "amount": 10_000_000,
-                 "paid_at": "2020-09-20T03:00:00+00:00"}
+                {
+                    "transfer_id": "TKM-3171-AB12CD34EF-A1-00",
+                    "batch_id": "TKM-3171-AB12CD34EF-A1",
+                    "status": "paid",
+                    "reason": "",
+                    "permanent": False,
+                    "amount": 10_000_000,
+                    "paid_at": "2020-09-20T03:00:00+00:00",
+                }
             ]
         },
-    )  # fmt: skip
+    )
     transfer_id: str
     status: Literal["pending", "paid", "failed"]
     reason: str = ""

@@ -52,7 +52,8 @@ async def summary_rows(
                    sum(coalesce(g.approved_amount, 0)) AS approved_amount,
                    coalesce(sum(paid.amount), 0) AS paid_amount,
                    count(paid.group_id) AS disbursed_groups,
-                   coalesce(sum(g.member_count) FILTER (WHERE paid.group_id IS NOT NULL), 0) AS disbursed_people
+                   coalesce(sum(g.member_count) FILTER (WHERE paid.group_id IS NOT NULL),
+                       0) AS disbursed_people
               FROM st JOIN groups g USING (group_id) LEFT JOIN paid USING (group_id)
              WHERE {where.sql}
              GROUP BY g.program, st.stage""",

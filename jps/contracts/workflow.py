@@ -1,10 +1,13 @@
-"""The group lifecycle workflow's one input."""
+"""The group lifecycle workflow's input, and its whole state: what the `state` query answers and what a
+continue-as-new would carry."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from jps.domain.models import Proposal
+from jps.contracts.activities import PaymentResult
+from jps.contracts.refusals import RefusalKind
+from jps.domain.models import GroupSummary, Proposal
 from jps.domain.programs import ProgramPolicy
 
 
@@ -18,3 +21,57 @@ class GroupInput(BaseModel):
     policy: ProgramPolicy
     submitted_by: str
     request_hash: str = ""
+
+
+class Registration(BaseModel):
+    """Whether the proposal is written to PostgreSQL yet, or why it never will be."""
+
+    done: bool = False
+    error: str | None = None
+    refusal: RefusalKind = RefusalKind.NIK_CONFLICT
+
+    @property
+    def settled(self) -> bool:
+        return self.done or self.error is not None
+
+
+class PaymentEngine(BaseModel):
+    """The disbursement's runtime: where the automated part of paying stands."""
+
+    ready_to_pay: bool = Field(False, description="Approved (and authorized): the main loop pays")
+    in_flight: bool = Field(False, description="Transfers recorded and not yet settled")
+    attempt: int = Field(0, description="Payment attempts so far; transfer ids carry it")
+    auto_retries: int = Field(0, description="New transfers after passing bank failures")
+    budget_recheck: bool = Field(False, description="Told the budget changed: re-check now")
+    reservation_id: str | None = None
+    account_changed_by: list[str] = Field(
+        default_factory=list, description="Officers who changed bank details (maker-checker)"
+    )
+    fixed_accounts: list[str] = Field(
+        default_factory=list, description="Padat Karya workers whose refused account was fixed"
+    )
+    bank_results: dict[str, PaymentResult] = Field(
+        default_factory=dict, description="The bank's final word per transfer id"
+    )
+
+
+class LifecycleRuntime(BaseModel):
+    """What the workflow keeps besides the group's own facts."""
+
+    registration: Registration = Field(default_factory=Registration)
+    extra_training_attempts: int = 0
+    task_token: int = Field(0, description="Changes whenever a task opens or closes: waits see it")
+    payments: PaymentEngine = Field(default_factory=PaymentEngine)
+
+
+class GroupState(GroupSummary):
+    """The whole state the workflow holds and its `state` query answers (NIKs in clear)."""
+
+    proposal: Proposal
+    runtime: LifecycleRuntime = Field(default_factory=LifecycleRuntime)
+
+    def summary(self) -> GroupSummary:
+        # Every update answers with this: the fields are validated already, so no second validation.
+        return GroupSummary.model_construct(
+            **{name: getattr(self, name) for name in GroupSummary.model_fields}
+        )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from jps.domain.nik import PROVINCE_CODES, Gender, NikError, check_nik_consistency
 from jps.domain.programs import Program, ProgramPolicy
@@ -199,12 +199,17 @@ class CancelArgs(ActionBase):
 
 class ClaimTaskArgs(ActionBase):
     release: bool = Field(False, description="True gives the task back to the pool")
+    task: TaskKind | None = Field(
+        None, description="Which open task; omitted = the most urgent one open to the officer's roles"
+    )
 
 
 # ---- state ----
 
 
 class Task(BaseModel):
+    """Tugas: one wait for a person (or an outside party), with its own due date and escalation."""
+
     kind: TaskKind
     roles: list[Role]
     opened_at: datetime
@@ -266,8 +271,10 @@ class GroupSummary(BaseModel):
     approved_by: str | None = None
     authorized_by: str | None = None
     paid_at: datetime | None = None
-    open_task: Task | None = None
-    escalation_level: int = 0
+    open_tasks: list[Task] = Field(
+        default_factory=list, description="Every task open now, each with its own due date and escalation"
+    )
+    escalation_level: int = Field(0, description="The highest escalation among the open tasks")
     training: list[TrainingSession] = Field(default_factory=list)
     payments: list[Payment] = Field(default_factory=list)
     visits: list[Visit] = Field(default_factory=list)
@@ -276,14 +283,20 @@ class GroupSummary(BaseModel):
     request_hash: str = Field("", description="sha256 of the submitted body (Idempotency-Key checks)")
     seq: int = Field(0, description="Number of recorded steps so far")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_task_before_lists(cls, data: Any) -> Any:
+        """States written before tasks became a list carry one `open_task`: read it as a list of one."""
+        if isinstance(data, dict) and "open_tasks" not in data and data.get("open_task"):
+            data = {**data, "open_tasks": [data["open_task"]]}
+        return data
 
-class GroupState(GroupSummary):
-    """The whole state the workflow holds and its `state` query answers (NIKs in clear)."""
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def open_task(self) -> Task | None:
+        """The most urgent open task (the earliest due): what clients that know one task read."""
+        return min(self.open_tasks, key=lambda t: t.due_at, default=None)
 
-    proposal: Proposal
-
-    def summary(self) -> GroupSummary:
-        # Every update answers with this: the fields are validated already, so no second validation.
-        return GroupSummary.model_construct(
-            **{name: getattr(self, name) for name in GroupSummary.model_fields}
-        )
+    def task_of(self, *kinds: TaskKind) -> Task | None:
+        """The open task of one of these kinds, if any."""
+        return next((t for t in self.open_tasks if t.kind in kinds), None)

@@ -17,25 +17,63 @@ class Template:
 
 
 TEMPLATES: dict[str, Template] = {
-    "proposal_received": Template(True, ("verifier",), "Proposal kelompok {name} ({group_id}) telah diterima."),
-    "proposal_revise": Template(True, ("registrar",), "Proposal {name} ({group_id}) perlu direvisi: {reason}"),
-    "proposal_resubmitted": Template(False, ("verifier",), "Proposal {name} ({group_id}) telah diajukan ulang."),
-    "proposal_approved": Template(True, ("trainer",), "Proposal {name} ({group_id}) disetujui. Pelatihan akan dijadwalkan."),
+    "proposal_received": Template(
+        True, ("verifier",), "Proposal kelompok {name} ({group_id}) telah diterima."
+    ),
+    "proposal_revise": Template(
+        True, ("registrar",), "Proposal {name} ({group_id}) perlu direvisi: {reason}"
+    ),
+    "proposal_resubmitted": Template(
+        False, ("verifier",), "Proposal {name} ({group_id}) telah diajukan ulang."
+    ),
+    "proposal_approved": Template(
+        True, ("trainer",), "Proposal {name} ({group_id}) disetujui. Pelatihan akan dijadwalkan."
+    ),
     "proposal_rejected": Template(True, (), "Proposal {name} ({group_id}) ditolak: {reason}"),
     "training_scheduled": Template(True, (), "Pelatihan {name}: {starts_on} s.d. {ends_on} di {venue}."),
-    "training_rescheduled": Template(True, ("trainer",), "Kehadiran pelatihan {name} kurang; pelatihan dijadwalkan ulang."),
-    "training_decision_needed": Template(False, ("supervisor",), "Pelatihan {name} ({group_id}) perlu keputusan supervisor."),
-    "disbursement_ready": Template(False, ("finance",), "Kelompok {name} ({group_id}) siap untuk persetujuan bantuan."),
-    "authorization_needed": Template(False, ("supervisor",), "Bantuan {name} ({group_id}) Rp {amount} perlu otorisasi."),
-    "budget_unavailable": Template(False, ("finance", "supervisor"), "Anggaran untuk {name} ({group_id}) belum tersedia: {reason}"),
-    "disbursement_frozen": Template(False, ("finance",), "Penyaluran {name} ({group_id}) ditahan (pembekuan): {reason}"),
-    "bank_account_rejected": Template(True, ("registrar", "finance"), "Transfer ke rekening {name} ditolak bank: {reason}. Mohon perbarui rekening."),
-    "aid_paid": Template(True, ("mentor",), "Bantuan untuk {name} ({group_id}) sebesar Rp {amount} telah dibayarkan."),
-    "visit_due": Template(True, ("mentor",), "Kunjungan pendampingan ke-{visit_no} untuk {name} jatuh tempo {due_on}."),
+    "training_rescheduled": Template(
+        True, ("trainer",), "Kehadiran pelatihan {name} kurang; pelatihan dijadwalkan ulang."
+    ),
+    "training_decision_needed": Template(
+        False, ("supervisor",), "Pelatihan {name} ({group_id}) perlu keputusan supervisor."
+    ),
+    "disbursement_ready": Template(
+        False, ("finance",), "Kelompok {name} ({group_id}) siap untuk persetujuan bantuan."
+    ),
+    "authorization_needed": Template(
+        False, ("supervisor",), "Bantuan {name} ({group_id}) Rp {amount} perlu otorisasi."
+    ),
+    "budget_unavailable": Template(
+        False, ("finance", "supervisor"), "Anggaran untuk {name} ({group_id}) belum tersedia: {reason}"
+    ),
+    "disbursement_frozen": Template(
+        False, ("finance",), "Penyaluran {name} ({group_id}) ditahan (pembekuan): {reason}"
+    ),
+    "bank_account_rejected": Template(
+        True,
+        ("registrar", "finance"),
+        "Transfer ke rekening {name} ditolak bank: {reason}. Mohon perbarui rekening.",
+    ),
+    "aid_paid": Template(
+        True, ("mentor",), "Bantuan untuk {name} ({group_id}) sebesar Rp {amount} telah dibayarkan."
+    ),
+    "visit_due": Template(
+        True, ("mentor",), "Kunjungan pendampingan ke-{visit_no} untuk {name} jatuh tempo {due_on}."
+    ),
     "completed": Template(True, (), "Program kelompok {name} ({group_id}) telah selesai. Terima kasih."),
     "cancelled": Template(True, ("registrar",), "Kelompok {name} ({group_id}) dibatalkan: {reason}"),
-    "reminder": Template(False, ("assignee",), "Pengingat: tugas {task} untuk {name} ({group_id}) jatuh tempo {due_at}."),
-    "escalated_regional": Template(False, ("supervisor",), "Eskalasi: tugas {task} untuk {name} ({group_id}) terlambat sejak {due_at}."),
-    "escalated_national": Template(False, ("directorate",), "Eskalasi nasional: tugas {task} untuk {name} ({group_id}) terlambat sejak {due_at}."),
-    "daily_digest": Template(False, ("supervisor",), "Ringkasan harian: {count} tugas terlambat/tereskalasi di wilayah {region}."),
-}  # fmt: skip
+    "reminder": Template(
+        False, ("assignee",), "Pengingat: tugas {task} untuk {name} ({group_id}) jatuh tempo {due_at}."
+    ),
+    "escalated_regional": Template(
+        False, ("supervisor",), "Eskalasi: tugas {task} untuk {name} ({group_id}) terlambat sejak {due_at}."
+    ),
+    "escalated_national": Template(
+        False,
+        ("directorate",),
+        "Eskalasi nasional: tugas {task} untuk {name} ({group_id}) terlambat sejak {due_at}.",
+    ),
+    "daily_digest": Template(
+        False, ("supervisor",), "Ringkasan harian: {count} tugas terlambat/tereskalasi di wilayah {region}."
+    ),
+}

@@ -26,8 +26,9 @@ from api.main import create_app
 from infra.embedded import temporal_cli_path
 from jps.auth import mint_token
 from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
-from jps.domain.models import GroupState, Proposal
+from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
@@ -44,8 +45,14 @@ class Stack:
     client: Client
     pool: asyncpg.Pool
 
-    def token(self, role: Role | list[Role], *, officer: str | None = None, regions: list[str] | None = None,
-              ttl: timedelta = timedelta(hours=1)) -> str:  # fmt: skip
+    def token(
+        self,
+        role: Role | list[Role],
+        *,
+        officer: str | None = None,
+        regions: list[str] | None = None,
+        ttl: timedelta = timedelta(hours=1),
+    ) -> str:
         roles = role if isinstance(role, list) else [role]
         return mint_token(
             JWT_SECRET,
@@ -151,9 +158,17 @@ async def submit(
 
 
 async def act(
-    http: httpx.AsyncClient, stack: Stack, group_id: str, action: str, role: Role, body: dict[str, Any],
-    *, expect: int = 200, officer: str | None = None, regions: list[str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    http: httpx.AsyncClient,
+    stack: Stack,
+    group_id: str,
+    action: str,
+    role: Role,
+    body: dict[str, Any],
+    *,
+    expect: int = 200,
+    officer: str | None = None,
+    regions: list[str] | None = None,
+) -> dict[str, Any]:
     resp = await http.post(
         f"/groups/{group_id}/actions/{action}",
         json=body,

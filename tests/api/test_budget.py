@@ -17,8 +17,14 @@ async def test_allocations(stack: Stack, http: httpx.AsyncClient) -> None:
     body = {"amount": 7_000_000_000, "reason": "DIPA 2020 revisi 2"}
     resp = await http.put("/budget/allocations/tkm/3171", json=body, headers=national)
     assert resp.status_code == 200
-    assert resp.json() == {"program": "tkm", "region_code": "3171", "amount": 7_000_000_000, "reserved": 0,
-                           "spent": 0, "available": 7_000_000_000}  # fmt: skip
+    assert resp.json() == {
+        "program": "tkm",
+        "region_code": "3171",
+        "amount": 7_000_000_000,
+        "reserved": 0,
+        "spent": 0,
+        "available": 7_000_000_000,
+    }
     audit = await stack.pool.fetchrow("SELECT * FROM audit_log WHERE event = 'budget_allocated'")
     assert audit["actor"] == "finance-pusat" and audit["reason"] == "DIPA 2020 revisi 2"
     assert audit["details"]["amount"] == 7_000_000_000
@@ -48,19 +54,27 @@ async def test_allocations(stack: Stack, http: httpx.AsyncClient) -> None:
     await stack.pool.execute(
         "UPDATE budget_allocations SET reserved = 10000000, spent = 90000000 WHERE region_code = '3171'"
     )
-    resp = await http.put("/budget/allocations/tkm/3171", json={"amount": 50_000_000, "reason": "cut"},
-                          headers=national)  # fmt: skip
+    resp = await http.put(
+        "/budget/allocations/tkm/3171", json={"amount": 50_000_000, "reason": "cut"}, headers=national
+    )
     assert resp.status_code == 409 and "reserved and spent" in resp.json()["detail"]
 
 
 async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.AsyncClient) -> None:
     supervisor = stack.auth(Role.SUPERVISOR, regions=["*"], officer="direktur")
-    assert (await http.post("/budget/freezes", json={"region_code": "31", "reason": "x"},
-                            headers=supervisor)).status_code == 422  # fmt: skip
-    assert (await http.post("/budget/freezes", json={"region_code": "31", "reason": "Pilkada 2020"},
-                            headers=stack.auth(Role.SUPERVISOR, regions=["31"]))).status_code == 403  # fmt: skip
-    resp = await http.post("/budget/freezes", json={"region_code": "31", "reason": "Pilkada 2020"},
-                           headers=supervisor)  # fmt: skip
+    assert (
+        await http.post("/budget/freezes", json={"region_code": "31", "reason": "x"}, headers=supervisor)
+    ).status_code == 422
+    assert (
+        await http.post(
+            "/budget/freezes",
+            json={"region_code": "31", "reason": "Pilkada 2020"},
+            headers=stack.auth(Role.SUPERVISOR, regions=["31"]),
+        )
+    ).status_code == 403
+    resp = await http.post(
+        "/budget/freezes", json={"region_code": "31", "reason": "Pilkada 2020"}, headers=supervisor
+    )
     assert resp.status_code == 201
     freeze = resp.json()
     assert freeze["frozen_by"] == "direktur" and freeze["lifted_at"] is None
@@ -68,8 +82,14 @@ async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.Asy
     proposal = factories.proposal()
     gid = (await submit(http, stack, proposal))["group_id"]
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "BLK"})  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK"},
+    )
     await act(
         http,
         stack,
@@ -85,14 +105,17 @@ async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.Asy
 
     listed = (await http.get("/budget/freezes", headers=stack.auth(Role.AUDITOR))).json()
     assert [f["freeze_id"] for f in listed] == [freeze["freeze_id"]]
-    lifted = await http.post(f"/budget/freezes/{freeze['freeze_id']}/lift", json={"reason": "selesai"},
-                             headers=supervisor)  # fmt: skip
+    lifted = await http.post(
+        f"/budget/freezes/{freeze['freeze_id']}/lift", json={"reason": "selesai"}, headers=supervisor
+    )
     assert lifted.status_code == 200 and lifted.json()["lifted_by"] == "direktur"
-    again = await http.post(f"/budget/freezes/{freeze['freeze_id']}/lift", json={"reason": "selesai"},
-                            headers=supervisor)  # fmt: skip
+    again = await http.post(
+        f"/budget/freezes/{freeze['freeze_id']}/lift", json={"reason": "selesai"}, headers=supervisor
+    )
     assert again.status_code == 409
-    assert (await http.post("/budget/freezes/999/lift", json={"reason": "selesai"},
-                            headers=supervisor)).status_code == 404  # fmt: skip
+    assert (
+        await http.post("/budget/freezes/999/lift", json={"reason": "selesai"}, headers=supervisor)
+    ).status_code == 404
     events = [
         r["event"] for r in await stack.pool.fetch("SELECT event FROM audit_log WHERE group_id IS NULL")
     ]

@@ -60,8 +60,14 @@ async def test_bank_callback_signature_and_duplicates(stack: Stack, http: httpx.
     proposal = factories.proposal()
     gid = (await submit(http, stack, proposal))["group_id"]
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "BLK"})  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK"},
+    )
     await act(
         http,
         stack,

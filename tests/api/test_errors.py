@@ -21,8 +21,14 @@ from tests.api.conftest import JWT_SECRET, Stack, act, submit, today
 
 
 def _expired() -> str:
-    return mint_token(JWT_SECRET, officer_id="x", roles=[Role.VERIFIER], regions=["*"],
-                      now=datetime.now(UTC) - timedelta(days=2), ttl=timedelta(hours=1))  # fmt: skip
+    return mint_token(
+        JWT_SECRET,
+        officer_id="x",
+        roles=[Role.VERIFIER],
+        regions=["*"],
+        now=datetime.now(UTC) - timedelta(days=2),
+        ttl=timedelta(hours=1),
+    )
 
 
 BAD_TOKENS: dict[str, dict[str, str]] = {
@@ -136,8 +142,9 @@ async def test_invalid_proposal_names_the_field(stack: Stack, http: httpx.AsyncC
 
 async def test_policy_violations_are_422_naming_the_field(stack: Stack, http: httpx.AsyncClient) -> None:
     registrar = stack.auth(Role.REGISTRAR)
-    resp = await http.post("/groups", headers=registrar,
-                           json=factories.proposal(amount=90_000_000).model_dump(mode="json"))  # fmt: skip
+    resp = await http.post(
+        "/groups", headers=registrar, json=factories.proposal(amount=90_000_000).model_dump(mode="json")
+    )
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["loc"] == ["body", "requested_amount"]
     resp = await http.post(
@@ -156,22 +163,55 @@ async def test_action_body_and_workflow_data_checks_are_422(stack: Stack, http: 
     resp = await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "maybe"}, expect=422)
     assert resp["detail"][0]["loc"] == ["body", "decision"]
     # officer in the body is not a field a client may send
-    resp = await act(http, stack, gid, "verify", Role.VERIFIER,
-                     {"decision": "approve", "officer": {"id": "boss", "roles": ["verifier"], "regions": ["*"]}},
-                     expect=422)  # fmt: skip
+    resp = await act(
+        http,
+        stack,
+        gid,
+        "verify",
+        Role.VERIFIER,
+        {"decision": "approve", "officer": {"id": "boss", "roles": ["verifier"], "regions": ["*"]}},
+        expect=422,
+    )
     assert resp["detail"][0]["loc"] == ["body", "officer"]
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
     # cross-field check of the argument model: ends before it starts
-    resp = await act(http, stack, gid, "schedule-training", Role.TRAINER,
-                     {"starts_on": "2031-01-10", "ends_on": "2031-01-09", "venue": "BLK"}, expect=422)  # fmt: skip
+    resp = await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": "2031-01-10", "ends_on": "2031-01-09", "venue": "BLK"},
+        expect=422,
+    )
     assert resp["detail"][0]["loc"][0] == "body" and "ends_on" in resp["detail"][0]["msg"]
-    resp = await act(http, stack, gid, "schedule-training", Role.TRAINER,
-                     {"starts_on": "2020-01-10", "ends_on": "2020-01-11", "venue": "BLK"}, expect=422)  # fmt: skip
+    resp = await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": "2020-01-10", "ends_on": "2020-01-11", "venue": "BLK"},
+        expect=422,
+    )
     assert resp["detail"][0]["loc"] == ["body", "starts_on"]
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "BLK"})  # fmt: skip
-    resp = await act(http, stack, gid, "record-attendance", Role.TRAINER,
-                     {"attended_niks": ["3171010101800009"]}, expect=422)  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK"},
+    )
+    resp = await act(
+        http,
+        stack,
+        gid,
+        "record-attendance",
+        Role.TRAINER,
+        {"attended_niks": ["3171010101800009"]},
+        expect=422,
+    )
     assert resp["detail"][0]["loc"] == ["body", "attended_niks", "0"]
     assert "3171010101800009" not in str(resp)
     await act(
@@ -239,18 +279,26 @@ async def test_idempotency_key_returns_the_first_result(stack: Stack, http: http
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 1
     # another registrar using the same key string gets their own group (the key is per registrar)
     other = factories.proposal()
-    resp = await http.post("/groups", json=other.model_dump(mode="json"),
-                           headers={**stack.auth(Role.REGISTRAR, officer="registrar-2"),
-                                    "Idempotency-Key": "batch-7/row-12"})  # fmt: skip
+    resp = await http.post(
+        "/groups",
+        json=other.model_dump(mode="json"),
+        headers={**stack.auth(Role.REGISTRAR, officer="registrar-2"), "Idempotency-Key": "batch-7/row-12"},
+    )
     assert resp.status_code == 201 and resp.json()["group_id"] != first["group_id"]
     # the same key with a different body is refused; so is one that would change the region
     changed = proposal.model_copy(update={"name": "Kelompok Lain"})
-    resp = await http.post("/groups", json=changed.model_dump(mode="json"),
-                           headers={**stack.auth(Role.REGISTRAR), "Idempotency-Key": "batch-7/row-12"})  # fmt: skip
+    resp = await http.post(
+        "/groups",
+        json=changed.model_dump(mode="json"),
+        headers={**stack.auth(Role.REGISTRAR), "Idempotency-Key": "batch-7/row-12"},
+    )
     assert resp.status_code == 422 and "Idempotency-Key" in resp.json()["detail"]
     moved = proposal.model_copy(update={"region_code": "3172"})
-    resp = await http.post("/groups", json=moved.model_dump(mode="json"),
-                           headers={**stack.auth(Role.REGISTRAR), "Idempotency-Key": "batch-7/row-12"})  # fmt: skip
+    resp = await http.post(
+        "/groups",
+        json=moved.model_dump(mode="json"),
+        headers={**stack.auth(Role.REGISTRAR), "Idempotency-Key": "batch-7/row-12"},
+    )
     assert resp.status_code == 422 and first["group_id"] in resp.json()["detail"]
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 2
 

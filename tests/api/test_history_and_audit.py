@@ -20,10 +20,22 @@ async def _group_in_training(stack: Stack, http: httpx.AsyncClient) -> tuple[str
     proposal = factories.proposal()
     gid = (await submit(http, stack, proposal))["group_id"]
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve", "notes": "lengkap"})
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"})  # fmt: skip
-    await act(http, stack, gid, "record-attendance", Role.TRAINER,
-              {"attended_niks": [m.nik for m in proposal.members[:10]]})  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"},
+    )
+    await act(
+        http,
+        stack,
+        gid,
+        "record-attendance",
+        Role.TRAINER,
+        {"attended_niks": [m.nik for m in proposal.members[:10]]},
+    )
     return gid, [m.nik for m in proposal.members]
 
 
@@ -79,10 +91,17 @@ async def test_history_falls_back_to_the_audit_log_when_temporal_forgot(
     async with stack.pool.acquire() as conn, conn.transaction():
         for row in await conn.fetch("SELECT * FROM audit_log WHERE group_id = $1 ORDER BY id", gid):
             await append_audit(
-                conn, group_id=old, seq=row["seq"], at=row["at"], actor=row["actor"],
-                actor_roles=row["actor_roles"], event=row["event"], stage=row["stage"], reason=row["reason"],
+                conn,
+                group_id=old,
+                seq=row["seq"],
+                at=row["at"],
+                actor=row["actor"],
+                actor_roles=row["actor_roles"],
+                event=row["event"],
+                stage=row["stage"],
+                reason=row["reason"],
                 details=row["details"],
-            )  # fmt: skip
+            )
     history = (
         await http.get(f"/groups/{old}/history", headers=stack.auth(Role.AUDITOR, regions=["*"]))
     ).json()
@@ -109,8 +128,11 @@ async def test_audit_log_and_tamper_detection(stack: Stack, http: httpx.AsyncCli
     assert elsewhere["total"] == 0
 
     assert (await http.get("/audit/verify", headers=auditor)).json() == {
-        "valid": True, "rows": 5, "broken_at_id": None, "problem": None,
-    }  # fmt: skip
+        "valid": True,
+        "rows": 5,
+        "broken_at_id": None,
+        "problem": None,
+    }
     code, out = await run_cli(stack, "audit", "verify")
     assert code == 0 and "5 rows" in out
 

@@ -23,23 +23,36 @@ from tests.api.conftest import Stack, act, submit, today, wait_for_stage
 def rows_of(ref: str, p: Proposal) -> list[dict[str, Any]]:
     rows = []
     for i, m in enumerate(p.members):
-        group = {
-            "program": p.program.value, "group_name": p.name, "region_code": p.region_code,
-            "requested_amount": f"{p.requested_amount:,}".replace(",", "."), "description": p.description,
-            "group_bank_code": p.bank_account.bank_code, "group_account_no": p.bank_account.account_no,
-            "group_account_holder": p.bank_account.holder_name,
-        } if i == 0 else {}  # fmt: skip
+        group = (
+            {
+                "program": p.program.value,
+                "group_name": p.name,
+                "region_code": p.region_code,
+                "requested_amount": f"{p.requested_amount:,}".replace(",", "."),
+                "description": p.description,
+                "group_bank_code": p.bank_account.bank_code,
+                "group_account_no": p.bank_account.account_no,
+                "group_account_holder": p.bank_account.holder_name,
+            }
+            if i == 0
+            else {}
+        )
         account = m.bank_account
         rows.append(
             {
-                "group_ref": ref, **group, "nik": m.nik, "member_name": m.name,
+                "group_ref": ref,
+                **group,
+                "nik": m.nik,
+                "member_name": m.name,
                 "birth_date": m.birth_date.isoformat() if m.birth_date else "",
-                "gender": m.gender.value if m.gender else "", "phone": m.phone,
+                "gender": m.gender.value if m.gender else "",
+                "phone": m.phone,
                 "is_leader": "ya" if m.is_leader else "tidak",
-                "bank_code": account.bank_code if account else "", "account_no": account.account_no if account else "",
+                "bank_code": account.bank_code if account else "",
+                "account_no": account.account_no if account else "",
                 "account_holder": account.holder_name if account else "",
             }
-        )  # fmt: skip
+        )
     return rows
 
 
@@ -201,9 +214,10 @@ async def test_bulk_verification_and_disbursement_with_a_result_per_group(
     ]
     # a second approval of the same groups: each refused for its stage
     again = (
-        await http.post("/groups/bulk/verify", json={"group_ids": ids, "args": {"decision": "approve"}},
-                        headers=verifier)
-    ).json()  # fmt: skip
+        await http.post(
+            "/groups/bulk/verify", json={"group_ids": ids, "args": {"decision": "approve"}}, headers=verifier
+        )
+    ).json()
     assert [r["status"] for r in again["results"]] == [409, 409, 409]
 
     resp = await http.post(
@@ -229,8 +243,9 @@ async def test_bulk_verification_and_disbursement_with_a_result_per_group(
         group = await wait_for_stage(http, stack, gid, "mentoring")
         assert group["approved_amount"] == 10_000_000 and group["paid_amount"] == 10_000_000
 
-    resp = await http.post("/groups/bulk/verify", json={"group_ids": [], "args": {"decision": "approve"}},
-                           headers=verifier)  # fmt: skip
+    resp = await http.post(
+        "/groups/bulk/verify", json={"group_ids": [], "args": {"decision": "approve"}}, headers=verifier
+    )
     assert resp.status_code == 422
 
 

@@ -30,8 +30,14 @@ async def test_tkm_group_from_proposal_to_completed(stack: Stack, http: httpx.As
 
     g = await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve", "notes": "ok"})
     assert g["stage"] == "training" and g["open_task"]["kind"] == "schedule_training"
-    g = await act(http, stack, gid, "schedule-training", Role.TRAINER,
-                  {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"})  # fmt: skip
+    g = await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"},
+    )
     assert g["open_task"]["kind"] == "record_attendance"
     niks = [m.nik for m in proposal.members]
     g = await act(http, stack, gid, "record-attendance", Role.TRAINER, {"attended_niks": niks})
@@ -49,9 +55,19 @@ async def test_tkm_group_from_proposal_to_completed(stack: Stack, http: httpx.As
     assert len(g["visits"]) == 3 and g["open_task"]["kind"] == "report_visit"
 
     for visit_no in (1, 2, 3):
-        g = await act(http, stack, gid, "report-visit", Role.MENTOR,
-                      {"visit_no": visit_no, "visited_on": today(), "business_status": "running",
-                       "monthly_revenue": 3_000_000})  # fmt: skip
+        g = await act(
+            http,
+            stack,
+            gid,
+            "report-visit",
+            Role.MENTOR,
+            {
+                "visit_no": visit_no,
+                "visited_on": today(),
+                "business_status": "running",
+                "monthly_revenue": 3_000_000,
+            },
+        )
     assert g["stage"] == "completed" and g["open_task"] is None
     assert (await state_of(stack, gid)).stage == "completed"
 
@@ -66,28 +82,78 @@ async def test_padat_karya_group_with_maker_checker_and_handover(
     assert all(m["bank_account"]["account_no"].startswith("*") for m in created["members"])
 
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"}, regions=["32"])
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "Balai Desa"}, regions=["3273"])  # fmt: skip
-    await act(http, stack, gid, "record-attendance", Role.TRAINER,
-              {"attended_niks": [m.nik for m in proposal.members[:18]]}, regions=["3273"])  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "Balai Desa"},
+        regions=["3273"],
+    )
+    await act(
+        http,
+        stack,
+        gid,
+        "record-attendance",
+        Role.TRAINER,
+        {"attended_niks": [m.nik for m in proposal.members[:18]]},
+        regions=["3273"],
+    )
     # above the maker-checker threshold: the approver cannot authorize, another supervisor can
-    g = await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 40_000_000},
-                  officer="pejabat-1", regions=["32"])  # fmt: skip
+    g = await act(
+        http,
+        stack,
+        gid,
+        "approve-disbursement",
+        Role.FINANCE,
+        {"amount": 40_000_000},
+        officer="pejabat-1",
+        regions=["32"],
+    )
     assert g["open_task"]["kind"] == "authorize_disbursement"
-    refused = await act(http, stack, gid, "authorize-disbursement", Role.SUPERVISOR, {}, officer="pejabat-1",
-                        regions=["32"], expect=403)  # fmt: skip
+    refused = await act(
+        http,
+        stack,
+        gid,
+        "authorize-disbursement",
+        Role.SUPERVISOR,
+        {},
+        officer="pejabat-1",
+        regions=["32"],
+        expect=403,
+    )
     assert "maker-checker" in refused["detail"]
-    await act(http, stack, gid, "authorize-disbursement", Role.SUPERVISOR, {"notes": "checked"},
-              officer="supervisor-2", regions=["32"])  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "authorize-disbursement",
+        Role.SUPERVISOR,
+        {"notes": "checked"},
+        officer="supervisor-2",
+        regions=["32"],
+    )
 
     g = await wait_for_stage(http, stack, gid, "mentoring")
     assert len(g["payments"]) == 20 and sum(p["amount"] for p in g["payments"]) == 40_000_000
     assert all(p["member_nik"] and "*" in p["member_nik"] for p in g["payments"])
     assert len(g["visits"]) == 5 and g["visits"][-1]["handover"] is True
     for visit_no in range(1, 6):
-        g = await act(http, stack, gid, "report-visit", Role.MENTOR,
-                      {"visit_no": visit_no, "visited_on": today(), "business_status": "running",
-                       "progress_percent": min(100, visit_no * 25)}, regions=["32"])  # fmt: skip
+        g = await act(
+            http,
+            stack,
+            gid,
+            "report-visit",
+            Role.MENTOR,
+            {
+                "visit_no": visit_no,
+                "visited_on": today(),
+                "business_status": "running",
+                "progress_percent": min(100, visit_no * 25),
+            },
+            regions=["32"],
+        )
     assert g["stage"] == "completed"
 
 
@@ -97,16 +163,28 @@ async def test_training_attempts_then_supervisor_decides(stack: Stack, http: htt
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
     few = {"attended_niks": [m.nik for m in proposal.members[:5]]}
     for attempt in (1, 2, 3):
-        await act(http, stack, gid, "schedule-training", Role.TRAINER,
-                  {"starts_on": today(), "ends_on": today(), "venue": f"BLK sesi {attempt}"})  # fmt: skip
+        await act(
+            http,
+            stack,
+            gid,
+            "schedule-training",
+            Role.TRAINER,
+            {"starts_on": today(), "ends_on": today(), "venue": f"BLK sesi {attempt}"},
+        )
         g = await act(http, stack, gid, "record-attendance", Role.TRAINER, few)
     assert g["open_task"]["kind"] == "decide_training" and len(g["training"]) == 3
     assert [t["attended"] for t in g["training"]] == [5, 5, 5]
     await act(
         http, stack, gid, "decide-training", Role.TRAINER, {"decision": "proceed", "notes": "x"}, expect=403
     )
-    g = await act(http, stack, gid, "decide-training", Role.SUPERVISOR,
-                  {"decision": "proceed", "notes": "the group is ready"})  # fmt: skip
+    g = await act(
+        http,
+        stack,
+        gid,
+        "decide-training",
+        Role.SUPERVISOR,
+        {"decision": "proceed", "notes": "the group is ready"},
+    )
     assert g["stage"] == "disbursement"
 
 
@@ -117,8 +195,14 @@ async def test_bank_refusal_then_new_account_then_paid(
     bank_sim.close_account("4440001111")
     gid = (await submit(http, stack, proposal))["group_id"]
     await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
-    await act(http, stack, gid, "schedule-training", Role.TRAINER,
-              {"starts_on": today(), "ends_on": today(), "venue": "BLK"})  # fmt: skip
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today(), "ends_on": today(), "venue": "BLK"},
+    )
     await act(
         http,
         stack,

@@ -51,37 +51,77 @@ async def _load_read_model(pool: asyncpg.Pool) -> None:
     for n, (_, p) in enumerate(cohort(1.0)):
         gid = f"{'TKM' if p.program.value == 'tkm' else 'PK'}-{p.region_code}-{n:010d}"
         stage = stages[n % 4]
-        task = {"verification": "verify", "training": "schedule_training", "disbursement": "approve_disbursement",
-                "mentoring": "report_visit"}[stage]  # fmt: skip
-        roles = {"verify": ["verifier"], "schedule_training": ["trainer"], "approve_disbursement": ["finance"],
-                 "report_visit": ["mentor"]}[task]  # fmt: skip
+        task = {
+            "verification": "verify",
+            "training": "schedule_training",
+            "disbursement": "approve_disbursement",
+            "mentoring": "report_visit",
+        }[stage]
+        roles = {
+            "verify": ["verifier"],
+            "schedule_training": ["trainer"],
+            "approve_disbursement": ["finance"],
+            "report_visit": ["mentor"],
+        }[task]
         due = now + timedelta(days=(n % 15) - 5)
         proposal = p.model_dump(mode="json")
         for m in proposal["members"]:
             m["nik"] = mask_nik(m["nik"])
-        state = {"group_id": gid, "program": p.program.value, "name": p.name, "region_code": p.region_code,
-                 "stage": stage, "proposal": proposal, "submitted_by": "seed",
-                 "submitted_at": now.isoformat(), "requested_amount": p.requested_amount,
-                 "open_task": {"kind": task, "roles": roles, "opened_at": now.isoformat(),
-                               "due_at": due.isoformat(), "escalation_level": 0}}  # fmt: skip
-        groups.append((gid, p.program.value, p.name, p.region_code, stage, len(p.members), p.requested_amount,
-                       task, roles, due, n % 4 if due < now else 0, "seed", now, now, state))  # fmt: skip
+        state = {
+            "group_id": gid,
+            "program": p.program.value,
+            "name": p.name,
+            "region_code": p.region_code,
+            "stage": stage,
+            "proposal": proposal,
+            "submitted_by": "seed",
+            "submitted_at": now.isoformat(),
+            "requested_amount": p.requested_amount,
+            "open_task": {
+                "kind": task,
+                "roles": roles,
+                "opened_at": now.isoformat(),
+                "due_at": due.isoformat(),
+                "escalation_level": 0,
+            },
+        }
+        groups.append(
+            (
+                gid,
+                p.program.value,
+                p.name,
+                p.region_code,
+                stage,
+                len(p.members),
+                p.requested_amount,
+                task,
+                roles,
+                due,
+                n % 4 if due < now else 0,
+                "seed",
+                now,
+                now,
+                state,
+            )
+        )
         members += [
             (gid, i + 1, m.nik, mask_nik(m.nik), m.name, m.phone, m.is_leader, True)
             for i, m in enumerate(p.members)
         ]
     async with pool.acquire() as conn:
         await conn.executemany(  # executemany: COPY has no binary encoder for jsonb
-            """INSERT INTO groups (group_id, program, name, region_code, stage, member_count, requested_amount,
+            """INSERT INTO groups (group_id, program, name, region_code, stage, member_count,
+               requested_amount,
                                    task_kind, task_roles, task_due_at, escalation_level, submitted_by,
                                    submitted_at, updated_at, state)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
             groups,
         )
         await conn.copy_records_to_table(
-            "members", records=members,
+            "members",
+            records=members,
             columns=["group_id", "member_no", "nik", "nik_masked", "name", "phone", "is_leader", "active"],
-        )  # fmt: skip
+        )
         await conn.execute("ANALYZE groups; ANALYZE members")
 
 

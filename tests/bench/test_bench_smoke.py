@@ -17,10 +17,27 @@ import pytest
 from bench.runner import BenchConfig, run_bench
 
 REQUIRED = (
-    "groups", "people", "scale", "wall_s", "groups_per_s", "skeleton_groups_per_s", "ratio",
-    "action_p50_ms", "action_p95_ms", "action_p99_ms", "read_p99_ms", "worker_peak_mb", "machine",
-    "import", "stages", "reads_under_load", "reads_at_rest", "processes", "temporal", "postgres",
-)  # fmt: skip
+    "groups",
+    "people",
+    "scale",
+    "wall_s",
+    "groups_per_s",
+    "skeleton_groups_per_s",
+    "ratio",
+    "action_p50_ms",
+    "action_p95_ms",
+    "action_p99_ms",
+    "read_p99_ms",
+    "worker_peak_mb",
+    "machine",
+    "import",
+    "stages",
+    "reads_under_load",
+    "reads_at_rest",
+    "processes",
+    "temporal",
+    "postgres",
+)
 
 
 @pytest.fixture
@@ -33,9 +50,17 @@ def data_dir() -> Iterator[Path]:
 
 def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Path, tmp_path: Path) -> None:
     config = BenchConfig(
-        groups=4, officers=4, workers=1, readers=1, probe_per_endpoint=5, skeleton_concurrency=4,
-        idle_poll_s=0.5, out=tmp_path, data_dir=data_dir, timeout_s=120,
-    )  # fmt: skip
+        groups=4,
+        officers=4,
+        workers=1,
+        readers=1,
+        probe_per_endpoint=5,
+        skeleton_concurrency=4,
+        idle_poll_s=0.5,
+        out=tmp_path,
+        data_dir=data_dir,
+        timeout_s=120,
+    )
     result, path = run_bench(config)
 
     written = json.loads(path.read_text())

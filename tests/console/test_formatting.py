@@ -52,9 +52,12 @@ def test_refusal_details_read_as_sentences_and_never_show_a_nik() -> None:
         "stage is training; verify is allowed in verification only"
     ]
     lines = readable(
-        [{"loc": ["body", "amount"], "msg": "above the ceiling"},
-         {"loc": ["body", "attended_niks", 0], "msg": "3171014507900001 is not a member"}], t,
-    )  # fmt: skip
+        [
+            {"loc": ["body", "amount"], "msg": "above the ceiling"},
+            {"loc": ["body", "attended_niks", 0], "msg": "3171014507900001 is not a member"},
+        ],
+        t,
+    )
     assert lines == ["Jumlah: above the ceiling", "attended_niks.0: 3171********0001 is not a member"]
 
 
@@ -62,8 +65,13 @@ def test_links_keep_filters_and_drop_the_language_switch() -> None:
     from starlette.requests import Request
 
     request = Request(
-        {"type": "http", "method": "GET", "path": "/kelompok", "query_string": b"stage=training&lang=en&page=2",
-         "headers": []}
-    )  # fmt: skip
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/kelompok",
+            "query_string": b"stage=training&lang=en&page=2",
+            "headers": [],
+        }
+    )
     assert url_with(request, page=3) == "/kelompok?stage=training&page=3"
     assert url_with(request, stage=None, page=None) == "/kelompok"

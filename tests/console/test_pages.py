@@ -112,9 +112,10 @@ async def test_an_officer_walks_a_tkm_group_through_the_console_forms(
     )
     assert bad_dates.status_code == 422 and "ends_on" in alerts(bad_dates.text)
     ok = await _post(
-        trainer, f"{url}/aksi/schedule-training",
+        trainer,
+        f"{url}/aksi/schedule-training",
         {"starts_on": today(), "ends_on": today(), "venue": "BLK Jakarta Timur"},
-    )  # fmt: skip
+    )
     assert ok.status_code == 303, alerts(ok.text)
     page = await trainer.get(url)
     boxes = re.findall(r'name="member" value="(\d+)"', page.text)
@@ -139,9 +140,15 @@ async def test_an_officer_walks_a_tkm_group_through_the_console_forms(
     page = await mentor.get(url)
     assert 'name="visit_no" required min="1" value="1"' in page.text
     visit = await _post(
-        mentor, f"{url}/aksi/report-visit",
-        {"visit_no": "1", "visited_on": today(), "business_status": "running", "monthly_revenue": "3.500.000"},
-    )  # fmt: skip
+        mentor,
+        f"{url}/aksi/report-visit",
+        {
+            "visit_no": "1",
+            "visited_on": today(),
+            "business_status": "running",
+            "monthly_revenue": "3.500.000",
+        },
+    )
     assert visit.status_code == 303, alerts(visit.text)
     reported = (await state_of(stack, gid)).visits[0]
     assert reported.reported_by == "mentor-1" and reported.monthly_revenue == 3_500_000
@@ -183,8 +190,10 @@ async def test_refusals_by_role_and_region_are_pages(
     assert wrong_role.status_code == 403 and "verify needs the role verifier" in alerts(wrong_role.text)
     assert heading(wrong_role.text) == "Kelompok Usaha Maju Jaya"
     audit = await stack.pool.fetch("SELECT actor, event FROM audit_log WHERE event = 'action_refused'")
-    assert {(r["actor"], r["event"]) for r in audit} >= {("verifier-jabar", "action_refused"),
-                                                          ("trainer-1", "action_refused")}  # fmt: skip
+    assert {(r["actor"], r["event"]) for r in audit} >= {
+        ("verifier-jabar", "action_refused"),
+        ("trainer-1", "action_refused"),
+    }
 
     assert (await outsider.get("/kelompok/TKM-3171-NOSUCHGRP1")).status_code == 404
     assert (await trainer.get("/catatan-audit")).status_code == 403
@@ -208,18 +217,31 @@ async def test_no_page_shows_a_nik_in_clear(
     trainer = await console(Role.TRAINER)
     verifier = await console(Role.VERIFIER)
     await _post(verifier, f"{url}/aksi/verify", {"decision": "approve", "notes": f"checked KTP {niks[0]}"})
-    await _post(trainer, f"{url}/aksi/schedule-training",
-                {"starts_on": today(), "ends_on": today(), "venue": "Balai Desa"})  # fmt: skip
+    await _post(
+        trainer,
+        f"{url}/aksi/schedule-training",
+        {"starts_on": today(), "ends_on": today(), "venue": "Balai Desa"},
+    )
     # a bad member number is refused without echoing anything
     await trainer.post(f"{url}/aksi/record-attendance", data={"member": ["1", "99"]})
 
     pages = []
     for client, path in [
-        (verifier, "/"), (trainer, "/"), (trainer, url), (verifier, url), (auditor, url),
-        (auditor, f"{url}/riwayat"), (auditor, f"{url}/riwayat.csv"), (auditor, "/kelompok"),
-        (auditor, f"/kelompok?q={niks[3]}"), (auditor, "/ringkasan"), (auditor, "/catatan-audit"),
-        (auditor, f"/catatan-audit?group_id={gid}"), (auditor, "/?lang=en"), (auditor, f"{url}?lang=en"),
-    ]:  # fmt: skip
+        (verifier, "/"),
+        (trainer, "/"),
+        (trainer, url),
+        (verifier, url),
+        (auditor, url),
+        (auditor, f"{url}/riwayat"),
+        (auditor, f"{url}/riwayat.csv"),
+        (auditor, "/kelompok"),
+        (auditor, f"/kelompok?q={niks[3]}"),
+        (auditor, "/ringkasan"),
+        (auditor, "/catatan-audit"),
+        (auditor, f"/catatan-audit?group_id={gid}"),
+        (auditor, "/?lang=en"),
+        (auditor, f"{url}?lang=en"),
+    ]:
         resp = await client.get(path)
         assert resp.status_code == 200, (path, resp.status_code)
         pages.append((path, resp.text))

@@ -94,8 +94,13 @@ class Rig:
         self, role: Role | list[Role], officer: str | None = None, regions: list[str] | None = None
     ) -> dict[str, str]:
         roles = role if isinstance(role, list) else [role]
-        token = mint_token(JWT_SECRET, officer_id=officer or f"{roles[0].value}-1", roles=roles,
-                           regions=regions if regions is not None else ["31"], name="Petugas")  # fmt: skip
+        token = mint_token(
+            JWT_SECRET,
+            officer_id=officer or f"{roles[0].value}-1",
+            roles=roles,
+            regions=regions if regions is not None else ["31"],
+            name="Petugas",
+        )
         return {"Authorization": f"Bearer {token}"}
 
     def harness(self, task_queue: str | None = None) -> Harness:
@@ -170,8 +175,12 @@ async def worker_on(
     )
     notify = NotifyClient(rig.sims.notify_url)
     try:
-        async with Worker(rig.client, task_queue=queue, workflows=WORKFLOWS,
-                          activities=build_activities(rig.pool, bank, notify)):  # fmt: skip
+        async with Worker(
+            rig.client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(rig.pool, bank, notify),
+        ):
             yield rig.harness(queue)
     finally:
         await bank.aclose()

@@ -42,10 +42,16 @@ class Unreachable(httpx.AsyncBaseTransport):
 
 def batch(n: int, group: str = "G-batch") -> PaymentBatch:
     transfers = [
-        TransferSpec(transfer_id=f"{group}-A1-{i:02d}", batch_id=f"{group}-A1", beneficiary=f"Pekerja {i}",
-                     bank_code="002", account_no=f"55{i:08d}", amount=1_000_000)
+        TransferSpec(
+            transfer_id=f"{group}-A1-{i:02d}",
+            batch_id=f"{group}-A1",
+            beneficiary=f"Pekerja {i}",
+            bank_code="002",
+            account_no=f"55{i:08d}",
+            amount=1_000_000,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     return PaymentBatch(group_id=group, batch_id=f"{group}-A1", attempt=1, transfers=transfers)
 
 

@@ -15,7 +15,8 @@ from activities.bank_client import BankClient
 from activities.reconciliation import ReconciliationActivities
 from infra import lifecycle
 from jps.contracts.activities import ReconcileRequest, TransferSpec
-from jps.domain.models import GroupState, Proposal
+from jps.contracts.workflow import GroupState
+from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
 from simulators.bank import INJECTED_FAULTS
@@ -39,9 +40,14 @@ async def test_every_fault_at_once_pays_each_beneficiary_exactly_once(rig: Rig) 
         httpx.AsyncClient(base_url=rig.sims.bank_url, timeout=10) as bank_admin,
     ):
         figures = await run_batch(
-            rig.client, rig.pool, bank_admin, task_queue=rig.task_queue, groups=groups,
-            policies=chaos_policies(), wait_s=90,
-        )  # fmt: skip
+            rig.client,
+            rig.pool,
+            bank_admin,
+            task_queue=rig.task_queue,
+            groups=groups,
+            policies=chaos_policies(),
+            wait_s=90,
+        )
         if figures.problems:
             for r in await rig.pool.fetch("SELECT * FROM budget_allocations ORDER BY program, region_code"):
                 print("ALLOC", dict(r))
@@ -109,8 +115,16 @@ async def test_the_ledger_check_sees_double_and_missing_payments(rig: Rig) -> No
     async with BankClient(rig.sims.bank_url) as bank:
 
         async def pay(tid: str, account: str, amount: int) -> None:
-            await bank.create_transfer(TransferSpec(transfer_id=tid, batch_id=tid.rsplit("-", 1)[0], beneficiary="x",
-                                                    bank_code="002", account_no=account, amount=amount))  # fmt: skip
+            await bank.create_transfer(
+                TransferSpec(
+                    transfer_id=tid,
+                    batch_id=tid.rsplit("-", 1)[0],
+                    beneficiary="x",
+                    bank_code="002",
+                    account_no=account,
+                    amount=amount,
+                )
+            )
             rig.bank.wait_settled(tid)
 
         await pay("G-tkm-A1-00", tkm.bank_account.account_no, 10_000_000)
@@ -127,9 +141,18 @@ async def test_the_ledger_check_sees_double_and_missing_payments(rig: Rig) -> No
     )
 
     def at(p: Proposal, stage: Stage, approved: int | None) -> GroupState:
-        return GroupState(group_id="G", program=p.program, name=p.name, region_code=p.region_code, stage=stage,
-                          proposal=p, submitted_by="r", submitted_at=datetime.now(UTC),
-                          requested_amount=p.requested_amount, approved_amount=approved)  # fmt: skip
+        return GroupState(
+            group_id="G",
+            program=p.program,
+            name=p.name,
+            region_code=p.region_code,
+            stage=stage,
+            proposal=p,
+            submitted_by="r",
+            submitted_at=datetime.now(UTC),
+            requested_amount=p.requested_amount,
+            approved_amount=approved,
+        )
 
     states = [
         at(tkm, Stage.MENTORING, 10_000_000),

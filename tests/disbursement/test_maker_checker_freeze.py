@@ -23,8 +23,15 @@ from tests.factories import proposal
 from tests.workflows.harness import fund
 
 
-async def act(rig: Rig, gid: str, action: str, role: Role | list[Role], body: dict[str, Any],
-              expect: int = 200, **who: Any) -> dict[str, Any]:  # fmt: skip
+async def act(
+    rig: Rig,
+    gid: str,
+    action: str,
+    role: Role | list[Role],
+    body: dict[str, Any],
+    expect: int = 200,
+    **who: Any,
+) -> dict[str, Any]:
     resp = await rig.http.post(f"/groups/{gid}/actions/{action}", json=body, headers=rig.auth(role, **who))
     assert resp.status_code == expect, f"{action}: {resp.status_code} {resp.text}"
     out: dict[str, Any] = resp.json()
@@ -73,11 +80,24 @@ async def test_maker_checker(rig: Rig) -> None:
             to_approval(rig, proposal(Program.TKM, size=10, amount=10_000_000, account_no="2234567890")),
         )
         # A checker cannot initiate: approving is finance's.
-        refused = await act(rig, big, "approve-disbursement", Role.SUPERVISOR, {"amount": 20_000_000}, 403,
-                            officer="checker-1")  # fmt: skip
+        refused = await act(
+            rig,
+            big,
+            "approve-disbursement",
+            Role.SUPERVISOR,
+            {"amount": 20_000_000},
+            403,
+            officer="checker-1",
+        )
         assert "finance" in detail(refused)
-        g = await act(rig, big, "approve-disbursement", Role.FINANCE, {"amount": 20_000_000, "notes": "sesuai RAB"},
-                      officer="maker-1")  # fmt: skip
+        g = await act(
+            rig,
+            big,
+            "approve-disbursement",
+            Role.FINANCE,
+            {"amount": 20_000_000, "notes": "sesuai RAB"},
+            officer="maker-1",
+        )
         assert g["open_task"]["kind"] == "authorize_disbursement"
         await asyncio.sleep(1.5)  # more than a budget check: nothing moves before the checker
         assert [line for line in rig.bank.statement() if line["transfer_id"].startswith(big)] == []
@@ -85,9 +105,11 @@ async def test_maker_checker(rig: Rig) -> None:
             await rig.pool.fetchval("SELECT count(*) FROM budget_reservations WHERE group_id = $1", big) == 0
         )
 
-        # The approver cannot authorize, even holding the supervisor role too; nor finance; nor another region.
-        refused = await act(rig, big, "authorize-disbursement", [Role.FINANCE, Role.SUPERVISOR], {}, 403,
-                            officer="maker-1")  # fmt: skip
+        # The approver cannot authorize, even holding the supervisor role too; nor finance;
+        # nor another region.
+        refused = await act(
+            rig, big, "authorize-disbursement", [Role.FINANCE, Role.SUPERVISOR], {}, 403, officer="maker-1"
+        )
         assert "maker-checker" in detail(refused)
         await act(rig, big, "authorize-disbursement", Role.FINANCE, {}, 403, officer="finance-2")
         await act(

@@ -105,12 +105,23 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         assert {(r["kind"], r["transfer_id"]) for r in rows} == found(result)
 
         # `jps reconcile`, the real command against the running worker: prints them, exits 1.
-        env = {**os.environ, "TEMPORAL_ADDRESS": rig.temporal_address, "TEMPORAL_NAMESPACE": rig.client.namespace,
-               "TEMPORAL_TASK_QUEUE": rig.task_queue, "JPS_LOG_LEVEL": "WARNING", "COLUMNS": "200"}  # fmt: skip
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": rig.temporal_address,
+            "TEMPORAL_NAMESPACE": rig.client.namespace,
+            "TEMPORAL_TASK_QUEUE": rig.task_queue,
+            "JPS_LOG_LEVEL": "WARNING",
+            "COLUMNS": "200",
+        }
         cli = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "tools.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            subprocess.run,
+            [sys.executable, "-m", "tools.cli", "reconcile"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert cli.returncode == 1, cli.stderr
         for kind, tid in found(result):
             assert kind in cli.stdout and tid in cli.stdout, cli.stdout
@@ -148,8 +159,16 @@ async def test_transfers_in_flight_are_not_mismatches(rig: Rig) -> None:
     async with BankClient(rig.sims.bank_url) as bank:
 
         async def at_bank(tid: str, amount: int) -> None:
-            await bank.create_transfer(TransferSpec(transfer_id=tid, batch_id="B", beneficiary="Siti", bank_code="002",
-                                                    account_no="1234567", amount=amount))  # fmt: skip
+            await bank.create_transfer(
+                TransferSpec(
+                    transfer_id=tid,
+                    batch_id="B",
+                    beneficiary="Siti",
+                    bank_code="002",
+                    account_no="1234567",
+                    amount=amount,
+                )
+            )
 
         await at_bank("stale-paid", 1_000_000)  # the bank paid it; we still say pending, days later
         await at_bank("failed-paid", 2_000_000)  # the bank paid it; we recorded it failed

@@ -124,8 +124,11 @@ async def test_worker_killed_mid_payment_then_restarted_pays_everyone_once(rig: 
         handles = await asyncio.gather(*(to_approval(h, p) for p in proposals))
         rig.bank.faults(latency_ms=800)  # every bank call takes 0.8 s: transfers stay on the wire
         await asyncio.gather(
-            *(h.act(hd, "approve-disbursement", FINANCE, amount=p.requested_amount) for hd, p in zip(handles, proposals, strict=True))
-        )  # fmt: skip
+            *(
+                h.act(hd, "approve-disbursement", FINANCE, amount=p.requested_amount)
+                for hd, p in zip(handles, proposals, strict=True)
+            )
+        )
 
         # Kill while the 12-worker wage batch is half sent: its first wave (8 at a time) is at the bank,
         # the second is still on the wire for another 0.8 s. The retry must re-send the first wave.
@@ -155,7 +158,12 @@ async def test_worker_killed_mid_payment_then_restarted_pays_everyone_once(rig: 
         except AssertionError:
             raise AssertionError(f"not all paid; worker log:\n{log_path.read_text()[-3000:]}") from None
         states = [await lifecycle.query_state(rig.client, hd.id) for hd in handles]
-        figures = await check_exactly_once(rig.pool, rig.bank.statement(), [(s.group_id, p) for s, p in zip(states, proposals, strict=True)], states)  # fmt: skip
+        figures = await check_exactly_once(
+            rig.pool,
+            rig.bank.statement(),
+            [(s.group_id, p) for s, p in zip(states, proposals, strict=True)],
+            states,
+        )
         assert figures.problems == [] and (figures.duplicates, figures.lost, figures.stuck) == (0, 0, 0)
         # Some batch was cut off by the kill and completed by the restarted worker's retry.
         attempts = [a for hd in handles for a in await instruct_attempts(hd)]

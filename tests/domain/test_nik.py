@@ -28,12 +28,17 @@ serials = st.integers(1, 9999)
 
 
 @given(provinces, regency_part, district_part, birth_dates, genders, serials)
-def test_valid_parts_round_trip(province: str, regency: str, district: str, born: date, gender: Gender,
-                                serial: int) -> None:  # fmt: skip
+def test_valid_parts_round_trip(
+    province: str, regency: str, district: str, born: date, gender: Gender, serial: int
+) -> None:
     nik = make_nik(province + regency, district, born, gender, serial)
     parsed = parse_nik(nik)
     assert (parsed.province, parsed.regency, parsed.gender, int(parsed.serial)) == (
-        province, province + regency, gender, serial)  # fmt: skip
+        province,
+        province + regency,
+        gender,
+        serial,
+    )
     assert parsed.birth_date_matches(born)
     assert check_nik_consistency(nik, born, gender) == parsed
 

@@ -20,10 +20,10 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.ledger import set_allocation
 from activities.notify_client import NotifyClient
-from jps.contracts.workflow import GroupInput
+from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
-from jps.domain.models import GroupState, GroupSummary, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from worker import WORKFLOWS, build_activities
 from workflows.group_lifecycle import GroupLifecycleWorkflow

@@ -85,15 +85,26 @@ async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_
 
     state = await eventually(in_mentoring)
     for visit in state.visits:
-        await h.act(handle, "report-visit", MENTOR, visit_no=visit.visit_no, visited_on=local_date(state.paid_at),
-                    business_status="running", monthly_revenue=2_500_000)  # fmt: skip
+        await h.act(
+            handle,
+            "report-visit",
+            MENTOR,
+            visit_no=visit.visit_no,
+            visited_on=local_date(state.paid_at),
+            business_status="running",
+            monthly_revenue=2_500_000,
+        )
     final = await handle.result()
     assert final.stage == Stage.COMPLETED
 
     row = await h.pool.fetchrow("SELECT * FROM groups WHERE group_id = $1", gid)
     assert (row["stage"], row["approved_amount"], row["paid_amount"]) == ("completed", 9_500_000, 9_500_000)
-    transitions = [r["to_stage"] for r in await h.pool.fetch(
-        "SELECT to_stage FROM stage_transitions WHERE group_id = $1 ORDER BY seq", gid)]  # fmt: skip
+    transitions = [
+        r["to_stage"]
+        for r in await h.pool.fetch(
+            "SELECT to_stage FROM stage_transitions WHERE group_id = $1 ORDER BY seq", gid
+        )
+    ]
     assert transitions == ["verification", "training", "disbursement", "mentoring", "completed"]
     audit = await h.pool.fetch("SELECT * FROM audit_log WHERE group_id = $1 ORDER BY seq", gid)
     assert [r["seq"] for r in audit] == list(range(1, final.seq + 1))
@@ -150,8 +161,9 @@ async def test_retried_activity_writes_no_duplicate_rows(
     activities = [a for a in build_activities(db, bank, notify) if a.__name__ != "record_transition"]
     flaky = FlakyReadModel(db)
     queue = "flaky-read-model"
-    async with Worker(dev_client, task_queue=queue, workflows=WORKFLOWS,
-                      activities=[flaky.record_transition, *activities]):  # fmt: skip
+    async with Worker(
+        dev_client, task_queue=queue, workflows=WORKFLOWS, activities=[flaky.record_transition, *activities]
+    ):
         harness = Harness(dev_client, queue, db)
         handle, state = await harness.submit(proposal())  # default policy: no timer fires meanwhile
         state = await harness.act(handle, "verify", VERIFIER, decision="revise", notes="foto usaha kurang")
@@ -172,9 +184,10 @@ async def test_two_concurrent_proposals_sharing_a_nik(h: Harness) -> None:
     first, second = proposal(name="Kelompok A"), proposal(name="Kelompok B")
     second.members[7] = first.members[2].model_copy(update={"is_leader": False})
     results = await asyncio.gather(
-        h.submit(first, policy=POLICIES[Program.TKM]), h.submit(second, policy=POLICIES[Program.TKM]),
+        h.submit(first, policy=POLICIES[Program.TKM]),
+        h.submit(second, policy=POLICIES[Program.TKM]),
         return_exceptions=True,
-    )  # fmt: skip
+    )
     won = [r for r in results if not isinstance(r, BaseException)]
     lost = [r for r in results if isinstance(r, BaseException)]
     assert len(won) == 1 and len(lost) == 1
@@ -266,7 +279,8 @@ async def test_gateway_outage_delays_messages_but_never_blocks_a_group(h: Harnes
 
     async def attempted() -> Any:
         return await h.pool.fetchval(
-            "SELECT count(*) FROM notification_outbox WHERE group_id = $1 AND attempts > 0 AND sent_at IS NULL",
+            "SELECT count(*) FROM notification_outbox"
+            " WHERE group_id = $1 AND attempts > 0 AND sent_at IS NULL",
             gid,
         )
 

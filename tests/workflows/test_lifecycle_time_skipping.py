@@ -15,7 +15,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from infra.audit import verify_chain
-from jps.domain.models import GroupState, GroupSummary
+from jps.contracts.workflow import GroupState
+from jps.domain.models import GroupSummary
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role
 from jps.domain.stages import EscalationLevel, Stage, TaskKind
@@ -454,8 +455,12 @@ async def test_new_bank_details_above_the_threshold_need_a_fresh_authorization(
         await time_env.sleep(timedelta(minutes=5))
     changer = officer(Role.FINANCE, officer_id="finance-2")
     changer.roles.append(Role.SUPERVISOR)
-    state = await h.act(handle, "update-bank-account", changer,
-                        bank_account={"bank_code": "002", "account_no": "3330004444", "holder_name": "Kelompok"})  # fmt: skip
+    state = await h.act(
+        handle,
+        "update-bank-account",
+        changer,
+        bank_account={"bank_code": "002", "account_no": "3330004444", "holder_name": "Kelompok"},
+    )
     assert task_kind(state) == TaskKind.AUTHORIZE_DISBURSEMENT and state.authorized_by is None
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await h.act(handle, "authorize-disbursement", changer)
@@ -474,7 +479,8 @@ async def test_freeze_and_missing_budget_wait_durably_until_released(
     time_env: WorkflowEnvironment, h: Harness
 ) -> None:
     await h.pool.execute(
-        "INSERT INTO disbursement_freezes (program, region_code, reason, frozen_by) VALUES ('tkm', '31', 'Pilkada', 'x')"
+        "INSERT INTO disbursement_freezes (program, region_code, reason, frozen_by)"
+        " VALUES ('tkm', '31', 'Pilkada', 'x')"
     )
     await h.pool.execute("DELETE FROM budget_allocations WHERE program = 'tkm'")
     handle, _ = await h.submit(proposal())
