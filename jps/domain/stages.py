@@ -66,6 +66,11 @@ TASK_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.REPORT_VISIT: (Role.MENTOR,),
 }
 
+# Tasks that run beside the stage's own task instead of replacing it (none yet: an LPJ beside the
+# mentoring visits, a payment investigation beside anything). Opening a task of any other kind
+# closes the group's other stage tasks; a parallel kind replaces only an open task of its own kind.
+PARALLEL_TASKS: frozenset[TaskKind] = frozenset()
+
 TASK_STAGE: dict[TaskKind, Stage] = {
     TaskKind.RESUBMIT_PROPOSAL: Stage.PROPOSAL,
     TaskKind.VERIFY: Stage.VERIFICATION,

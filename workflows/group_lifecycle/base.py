@@ -1,0 +1,157 @@
+"""What every part of the lifecycle shares: the state, the lock, the task board, and the recording
+of a step.
+
+An accepted step is recorded by one activity, `record_transition`, which writes the read model,
+the stage transition, the audit row, the outbox notifications and (when money settles) the budget
+ledger in one PostgreSQL transaction; `(group_id, seq)` makes a retry a no-op. Each stage's module
+(`proposal`, `training`, `disbursement`, `payments`, `mentoring`, `claims`) is a mixin of this
+class; `workflow.py` assembles them into the one workflow type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.db import ReadModelActivities
+    from jps.contracts.activities import BudgetSettlement, TransitionRecord
+    from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
+    from jps.contracts.workflow import GroupInput, GroupState
+    from jps.domain.calendar import local_date
+    from jps.domain.models import Officer, Task
+    from jps.domain.programs import ProgramPolicy
+    from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
+
+from workflows.group_lifecycle.guards import authorize
+from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
+from workflows.group_lifecycle.tasks import Escalation, TaskBoard
+
+
+class LifecycleBase:
+    inp: GroupInput
+    policy: ProgramPolicy
+    state: GroupState
+    lock: asyncio.Lock
+    tasks: TaskBoard
+
+    # ---- recording
+
+    async def _record(
+        self,
+        event: str,
+        *,
+        officer: Officer | None = None,
+        officer_id: str | None = None,
+        from_stage: Stage | None = None,
+        reason: str = "",
+        details: dict[str, Any] | None = None,
+        notify: list[str] | None = None,
+        write_members: bool = False,
+        settle: BudgetSettlement | None = None,
+    ) -> None:
+        self.state.seq += 1
+        record = TransitionRecord(
+            group_id=self.state.group_id,
+            seq=self.state.seq,
+            at=workflow.now(),
+            event=event,
+            stage=self.state.stage,
+            from_stage=from_stage,
+            officer=officer.id if officer else officer_id,
+            officer_roles=[r.value for r in officer.roles] if officer else [],
+            reason=reason,
+            details=details or {},
+            notify=notify or [],
+            state=self.state.summary(),
+            proposal=self.state.proposal if write_members else None,
+            settle=settle,
+        )
+        try:
+            await workflow.execute_activity_method(
+                ReadModelActivities.record_transition,
+                record,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+        except ActivityError:
+            self.state.seq -= 1  # nothing was written for this step
+            raise
+
+    async def _transition(self, to: Stage, event: str, officer: Officer | None, **kw: Any) -> None:
+        from_stage = self.state.stage
+        self.state.stage = to
+        if to in TERMINAL_STAGES:
+            self.tasks.close_all()
+        await self._record(event, officer=officer, from_stage=from_stage if from_stage != to else None, **kw)
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self, program: bool = False) -> None:
+        updates: list[SearchAttributeUpdate[Any]] = [
+            SA_STAGE.value_set(self.state.stage.value),
+            SA_ESCALATION.value_set(self.state.escalation_level),
+        ]
+        if program:
+            updates += [
+                SA_PROGRAM.value_set(self.state.program.value),
+                SA_REGION.value_set(self.state.region_code),
+            ]
+        workflow.upsert_search_attributes(updates)
+
+    # ---- tasks
+
+    def _open_task(self, kind: TaskKind, *, due_at: datetime | None = None, note: str = "") -> Task:
+        return self.tasks.open(kind, due_at=due_at, note=note)
+
+    def _close_task(self, kind: TaskKind | None = None) -> None:
+        self.tasks.close(kind)
+
+    async def _await_task(
+        self,
+        done: Callable[[], bool],
+        *,
+        poll: timedelta | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> bool:
+        return await self.tasks.wait(done, escalate=self._record_escalation, poll=poll, stop=stop)
+
+    async def _record_escalation(self, task: Task, escalation: Escalation) -> None:
+        details = {"task": task.kind.value, "level": escalation.level, "due_at": task.due_at.isoformat()}
+        await self._record(escalation.event, details=details, notify=[escalation.event])
+        self._upsert_search_attributes()
+
+    # ---- officers' steps
+
+    def _today(self) -> date:
+        return local_date(workflow.now())
+
+    def _authorize(
+        self, action: str, officer: Officer | None, task: TaskKind | tuple[TaskKind, ...] | None
+    ) -> Officer:
+        return authorize(self.state, action, officer, task)
+
+    @asynccontextmanager
+    async def _officer_step(self) -> AsyncIterator[None]:
+        """An officer's step runs alone (the lock), and never before the registration is written.
+
+        The read model shows a group (and its verify task) as soon as the registration commits, a
+        moment before this workflow hears so; a step sent in that moment passed its validator and
+        waits here, then is validated again: refused if the registration failed. Once registered
+        this is exactly `async with self.lock` (no extra wait), so recorded histories replay."""
+        registration = self.state.runtime.registration
+        if not registration.settled:
+            await workflow.wait_condition(lambda: registration.settled)
+        async with self.lock:
+            yield
+
+    @staticmethod
+    def _officer(args: Any) -> Officer:
+        officer: Officer = args.officer
+        return officer

@@ -1,0 +1,152 @@
+"""Disbursement, the officers' side (penyaluran): finance approves the amount (maker), above the
+programme's threshold a different supervisor authorizes it (checker), and refused bank details are
+fixed by a registrar or finance. The paying itself is automated: `payments.py`."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from jps.contracts.refusals import RefusalKind
+    from jps.domain.models import (
+        ApproveDisbursementArgs,
+        AuthorizeDisbursementArgs,
+        GroupSummary,
+        UpdateBankAccountArgs,
+    )
+    from jps.domain.nik import mask_nik
+    from jps.domain.programs import Program
+    from jps.domain.stages import TaskKind
+
+from workflows.group_lifecycle import patches
+from workflows.group_lifecycle.base import LifecycleBase
+from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.money import failed_unresolved
+
+
+class DisbursementSteps(LifecycleBase):
+    @workflow.update
+    async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupSummary:
+        async with self._officer_step():
+            self._validate_approve_disbursement(args)
+            officer = self._officer(args)
+            self.state.approved_amount = args.amount
+            self.state.approved_by = officer.id
+            details = {"amount": args.amount, "threshold": self.policy.maker_checker_threshold}
+            if args.amount > self.policy.maker_checker_threshold:
+                self._open_task(TaskKind.AUTHORIZE_DISBURSEMENT, note="above the maker-checker threshold")
+                await self._record(
+                    "disbursement_approved",
+                    officer=officer,
+                    reason=args.notes,
+                    details=details,
+                    notify=["authorization_needed"],
+                )
+            else:
+                self._close_task()
+                self.state.runtime.payments.ready_to_pay = True
+                await self._record(
+                    "disbursement_approved", officer=officer, reason=args.notes, details=details
+                )
+            return self.state.summary()
+
+    @approve_disbursement.validator
+    def _validate_approve_disbursement(self, args: ApproveDisbursementArgs) -> None:
+        self._authorize("approve-disbursement", args.officer, TaskKind.APPROVE_DISBURSEMENT)
+        if args.amount > self.state.requested_amount:
+            raise refuse(
+                RefusalKind.INVALID,
+                f"amount: above the requested amount of Rp {self.state.requested_amount:,}",
+            )
+        if args.amount > self.policy.aid_ceiling:
+            raise refuse(
+                RefusalKind.INVALID, f"amount: above the programme ceiling of Rp {self.policy.aid_ceiling:,}"
+            )
+        if self.state.program == Program.PADAT_KARYA and args.amount < len(self.state.proposal.members):
+            raise refuse(RefusalKind.INVALID, "amount: too small to pay every worker a whole rupiah")
+
+    @workflow.update
+    async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> GroupSummary:
+        async with self._officer_step():
+            self._validate_authorize_disbursement(args)
+            officer = self._officer(args)
+            self.state.authorized_by = officer.id
+            self._close_task()
+            self.state.runtime.payments.ready_to_pay = True
+            details = {"amount": self.state.approved_amount or 0, "approved_by": self.state.approved_by}
+            await self._record("disbursement_authorized", officer=officer, reason=args.notes, details=details)
+            return self.state.summary()
+
+    @authorize_disbursement.validator
+    def _validate_authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> None:
+        officer = self._authorize("authorize-disbursement", args.officer, TaskKind.AUTHORIZE_DISBURSEMENT)
+        if officer.id == self.state.approved_by:
+            raise refuse(
+                RefusalKind.FORBIDDEN,
+                "maker-checker: the officer who approved the amount cannot authorize it",
+            )
+        if officer.id in self.state.runtime.payments.account_changed_by:
+            raise refuse(
+                RefusalKind.FORBIDDEN,
+                "maker-checker: the officer who changed the bank details cannot authorize",
+            )
+
+    @workflow.update
+    async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupSummary:
+        async with self._officer_step():
+            self._validate_update_bank_account(args)
+            officer = self._officer(args)
+            engine = self.state.runtime.payments
+            if args.member_nik is None:
+                self.state.proposal.bank_account = args.bank_account
+                whose = "group"
+            else:
+                for member in self.state.proposal.members:
+                    if member.nik == args.member_nik:
+                        member.bank_account = args.bank_account
+                whose = mask_nik(args.member_nik)
+                _add(engine.fixed_accounts, args.member_nik)
+            waiting = sorted(
+                mask_nik(p.member_nik)
+                for p in failed_unresolved(self.state.payments)
+                if p.member_nik and p.member_nik not in engine.fixed_accounts
+            )
+            _add(engine.account_changed_by, officer.id)
+            if not waiting:  # every refused account is fixed
+                engine.fixed_accounts.clear()
+                if (
+                    self.state.approved_amount or 0
+                ) > self.policy.maker_checker_threshold and workflow.patched(patches.REAUTHORIZE_NEW_ACCOUNT):
+                    # Money above the threshold never goes to new details on one officer's word: a
+                    # supervisor who neither approved the amount nor changed the account authorizes again.
+                    self.state.authorized_by = None
+                    self._open_task(
+                        TaskKind.AUTHORIZE_DISBURSEMENT, note="bank details changed: authorize again"
+                    )
+                else:
+                    self._close_task()
+                    engine.ready_to_pay = True
+            details = {"account_of": whose, "bank_code": args.bank_account.bank_code, "still_to_fix": waiting}
+            await self._record("bank_account_updated", officer=officer, write_members=True, details=details)
+            return self.state.summary()
+
+    @update_bank_account.validator
+    def _validate_update_bank_account(self, args: UpdateBankAccountArgs) -> None:
+        self._authorize("update-bank-account", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
+        failed_niks = {p.member_nik for p in failed_unresolved(self.state.payments)}
+        if self.state.program == Program.PADAT_KARYA:
+            if args.member_nik is None:
+                raise refuse(
+                    RefusalKind.INVALID,
+                    "member_nik: Padat Karya wages go to a worker's own account; say whose",
+                )
+            if args.member_nik not in failed_niks:
+                raise refuse(RefusalKind.INVALID, "member_nik: no refused transfer for this worker")
+        elif args.member_nik is not None:
+            raise refuse(RefusalKind.INVALID, "member_nik: TKM aid is paid to the group's account")
+
+
+def _add(items: list[str], item: str) -> None:
+    """A set kept as a list (the state is JSON): add once."""
+    if item not in items:
+        items.append(item)

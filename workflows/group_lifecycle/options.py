@@ -1,0 +1,32 @@
+"""How the lifecycle calls its activities: timeouts and retry policies, one place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+from jps.contracts.refusals import ErrorType
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+BANK_BATCH_TIMEOUT = timedelta(minutes=2)
+# The bank activities heartbeat every second: a worker killed mid-batch is noticed after this long
+# and the batch retried with the same keys, instead of after the whole start-to-close timeout.
+BANK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[ErrorType.NIK_CONFLICT, ErrorType.INVALID_DATA],
+)
+BANK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[
+        ErrorType.BANK_REJECTED,
+        ErrorType.IDEMPOTENCY_CONFLICT,
+        ErrorType.INVALID_DATA,
+    ],
+)

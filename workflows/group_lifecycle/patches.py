@@ -1,0 +1,10 @@
+"""`workflow.patched` ids: each names a change to the lifecycle's command sequence. Histories under
+tests/histories recorded before a patch replay through its old branch; see docs/architecture.md for
+when a change gets a patch and when it gets a new workflow type instead."""
+
+from __future__ import annotations
+
+# One activity checks the freeze and reserves the budget; the settlement rides in the record.
+LEDGER_STEPS = "ledger-steps-merged-v1"
+# Above the maker-checker threshold, new bank details need a fresh authorization.
+REAUTHORIZE_NEW_ACCOUNT = "reauthorize-new-account-v1"

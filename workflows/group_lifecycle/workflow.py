@@ -1,0 +1,129 @@
+"""GroupLifecycleWorkflow: one durable workflow per kelompok, from proposal to completed.
+
+Officer steps are workflow updates with validators (one module per stage: `proposal`, `training`,
+`disbursement`, `mentoring`, `claims`): a wrong stage, a role the step does not allow, an officer
+outside the group's region or invalid data is refused by the validator and changes nothing (not
+even the history). An accepted step changes the state, is recorded (`base.py`) and answers with the
+new state's `GroupSummary`. Each handler takes the workflow's lock and runs its validator once more
+before acting: another step may have changed the state while it waited for the lock. Automated
+work (budget, bank: `payments.py`) runs in the main loop. Every wait for a person is a task with a
+due date whose reminder and escalations are durable timers (`tasks.py`).
+
+All the workflow knows is in one model, `GroupState` with its `runtime` (jps/contracts/workflow.py):
+the `state` query shows it whole. No I/O, clocks or randomness here: only `workflow.*` APIs. Every
+change to the command sequence is guarded with `workflow.patched` (`patches.py`) and replay-tested
+against tests/histories/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from jps.contracts.names import STATE_QUERY, WORKFLOW_TYPE
+    from jps.contracts.refusals import ErrorType, RefusalKind
+    from jps.contracts.workflow import GroupInput, GroupState
+    from jps.domain.models import GroupSummary
+    from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
+
+from workflows.group_lifecycle.claims import CancelAndClaimSteps
+from workflows.group_lifecycle.disbursement import DisbursementSteps
+from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.mentoring import MentoringSteps
+from workflows.group_lifecycle.proposal import ProposalSteps
+from workflows.group_lifecycle.tasks import TaskBoard
+from workflows.group_lifecycle.training import TrainingSteps
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class GroupLifecycleWorkflow(
+    ProposalSteps, TrainingSteps, DisbursementSteps, MentoringSteps, CancelAndClaimSteps
+):
+    @workflow.init
+    def __init__(self, inp: GroupInput) -> None:
+        p = inp.proposal
+        self.inp = inp
+        self.policy = inp.policy
+        self.state = GroupState(
+            group_id=inp.group_id,
+            program=p.program,
+            name=p.name,
+            region_code=p.region_code,
+            stage=Stage.VERIFICATION,
+            proposal=p,
+            submitted_by=inp.submitted_by,
+            submitted_at=workflow.now(),
+            requested_amount=p.requested_amount,
+            request_hash=inp.request_hash,
+        )
+        self.lock = asyncio.Lock()
+        self.tasks = TaskBoard(self.state, self.policy, self.lock)
+        # Open from the first moment: a step can reach the workflow together with its start, before
+        # `run` begins; its validator must see the verify task (the handler then waits for the lock).
+        self._open_task(TaskKind.VERIFY)
+
+    @workflow.run
+    async def run(self, inp: GroupInput) -> GroupSummary:
+        await self._register()
+        if self.state.runtime.registration.error is not None:
+            return self.state.summary()
+        while self.state.stage not in TERMINAL_STAGES:
+            if self._paying():
+                await self._disburse()
+            else:
+                await self._await_task(lambda: False, stop=lambda: self._paying() or self._closed())
+        # Let in-flight update handlers finish before the workflow closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state.summary()
+
+    def _closed(self) -> bool:
+        return self.state.stage in TERMINAL_STAGES
+
+    async def _register(self) -> None:
+        registration = self.state.runtime.registration
+        self._upsert_search_attributes(program=True)
+        details = {
+            "members": len(self.state.proposal.members),
+            "requested_amount": self.state.requested_amount,
+        }
+        try:
+            await self._record(
+                "proposal_submitted",
+                officer_id=self.inp.submitted_by,
+                notify=["proposal_received"],
+                details=details,
+                write_members=True,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type in (
+                ErrorType.NIK_CONFLICT,
+                ErrorType.INVALID_DATA,
+            ):
+                # Nothing was written: the group never existed in the read model.
+                registration.error = cause.message
+                conflict = cause.type == ErrorType.NIK_CONFLICT
+                registration.refusal = RefusalKind.NIK_CONFLICT if conflict else RefusalKind.INVALID
+                self.state.stage = Stage.REJECTED
+                self.tasks.close_all()
+                self.state.outcome_reason = cause.message
+                self._upsert_search_attributes()
+                return
+            raise
+        registration.done = True
+
+    @workflow.update  # REGISTERED_UPDATE (the method's name)
+    async def registered(self) -> GroupSummary:
+        """Answers once the proposal is written (or refused for a NIK already in an active group)."""
+        registration = self.state.runtime.registration
+        await workflow.wait_condition(lambda: registration.settled)
+        if registration.error is not None:
+            raise refuse(registration.refusal, registration.error)
+        return self.state.summary()
+
+    @workflow.query(name=STATE_QUERY)
+    def state_query(self) -> GroupState:
+        return self.state
