@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,7 +51,9 @@ def _summary(program: Program, approved: int, payments: list[Payment] | None = N
     )
 
 
-def _payment(tid: str, amount: int, status: str, nik: str | None = None) -> Payment:
+def _payment(
+    tid: str, amount: int, status: Literal["pending", "paid", "failed"], nik: str | None = None
+) -> Payment:
     return Payment(
         transfer_id=tid,
         idempotency_key=tid,
@@ -58,7 +61,7 @@ def _payment(tid: str, amount: int, status: str, nik: str | None = None) -> Paym
         bank_code="002",
         account_no="1234567890",
         amount=amount,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         member_nik=nik,
     )
 

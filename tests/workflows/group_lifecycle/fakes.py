@@ -1,0 +1,355 @@
+"""The fast tier of workflow tests (this folder mirrors workflows/group_lifecycle/): the real
+workflows on the real time-skipping test server, every activity faked by name (samples-python,
+tests/hello/hello_activity_test.py). No PostgreSQL, no
+simulators: each fake records its input and answers what the test set, so a test checks the
+workflow's own decisions (stages, open tasks, recorded events, amounts, refusals) in a fraction of a
+second. The integration tier (tests/workflows/test_lifecycle_*.py) runs the same lifecycle against
+the real systems.
+
+The Temporal boundary's models and names (jps/contracts/) are imported in one block below and
+nowhere else in this folder; the tests import them from here, so a further move of a model is a
+change to that block alone. The workflow is reached by its names (type, updates, query, signals),
+never by its class, and registered through `worker.WORKFLOWS`: the tier does not care how the
+lifecycle is split into modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+# ---- the Temporal boundary's models and names: the one place this folder imports them from ----
+from jps.contracts.activities import (
+    BudgetRequest,
+    BudgetResult,
+    BudgetSettlement,
+    FreezeStatus,
+    PaymentBatch,
+    PaymentResult,
+    TransitionRecord,
+)
+from jps.contracts.names import BUDGET_SIGNAL, PAYMENT_SIGNAL, REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.workflow import GroupInput, GroupState
+from jps.domain.actions import ACTIONS
+from jps.domain.calendar import local_date
+from jps.domain.models import GroupSummary, Officer, Proposal
+from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
+from jps.domain.roles import Role
+from jps.domain.stages import TaskKind
+from tests.factories import officer
+from worker import WORKFLOWS
+
+__all__ = [
+    "BUDGET_SIGNAL",
+    "FINANCE",
+    "MENTOR",
+    "PAYMENT_SIGNAL",
+    "REGISTRAR",
+    "SUPERVISOR",
+    "TRAINER",
+    "VERIFIER",
+    "BudgetRequest",
+    "BudgetResult",
+    "BudgetSettlement",
+    "FakeActivities",
+    "Flow",
+    "FreezeStatus",
+    "GroupInput",
+    "GroupState",
+    "GroupSummary",
+    "Officer",
+    "PaymentBatch",
+    "PaymentResult",
+    "TransitionRecord",
+    "failed",
+    "paid",
+    "task_kind",
+]
+
+VERIFIER = officer(Role.VERIFIER)
+TRAINER = officer(Role.TRAINER)
+FINANCE = officer(Role.FINANCE)
+SUPERVISOR = officer(Role.SUPERVISOR, officer_id="supervisor-1")
+MENTOR = officer(Role.MENTOR)
+REGISTRAR = officer(Role.REGISTRAR)
+
+
+def paid(transfer_id: str) -> PaymentResult:
+    return PaymentResult(transfer_id=transfer_id, status="paid")
+
+
+def failed(transfer_id: str, reason: str = "account_closed", *, permanent: bool = True) -> PaymentResult:
+    return PaymentResult(transfer_id=transfer_id, status="failed", reason=reason, permanent=permanent)
+
+
+def task_kind(state: GroupSummary) -> TaskKind | None:
+    return state.open_task.kind if state.open_task else None
+
+
+BudgetState = Literal["available", "missing", "frozen"]
+
+
+@dataclass
+class FakeActivities:
+    """The six activities the lifecycle calls, by name. Set the answers (`budget`, `instruct`,
+    `poll`, `refuse`, `hold`) before or during a test; read back what the workflow sent."""
+
+    budget: BudgetState = "available"
+    budget_reason: str = "no budget allocation for tkm in region 3171 or its province"
+    # The bank's immediate answers to a batch (default: every transfer paid) and to a status poll.
+    instruct: Callable[[PaymentBatch], list[PaymentResult]] = field(
+        default=lambda batch: [paid(t.transfer_id) for t in batch.transfers]
+    )
+    poll: Callable[[list[str]], list[PaymentResult]] = field(default=lambda ids: [paid(i) for i in ids])
+    # record_transition raises this error (once) for a record of that event; nothing is recorded.
+    refuse: dict[str, ApplicationError] = field(default_factory=dict)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    records: list[TransitionRecord] = field(default_factory=list)
+    budget_requests: list[BudgetRequest] = field(default_factory=list)
+    freeze_checks: list[BudgetRequest] = field(default_factory=list)
+    settlements: list[BudgetSettlement] = field(default_factory=list)
+    batches: list[PaymentBatch] = field(default_factory=list)
+    polls: list[list[str]] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[str]:
+        return [r.event for r in self.records]
+
+    def hold(self, event: str) -> asyncio.Event:
+        """record_transition waits for the returned event before it records (or refuses) `event`."""
+        gate = self.holds[event] = asyncio.Event()
+        return gate
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.record_transition,
+            self.reserve_budget,
+            self.check_freeze,
+            self.settle_budget,
+            self.instruct_payments,
+            self.poll_payments,
+        ]
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, record: TransitionRecord) -> bool:
+        gate = self.holds.get(record.event)
+        if gate is not None:
+            await gate.wait()
+        error = self.refuse.pop(record.event, None)
+        if error is not None:
+            raise error
+        self.records.append(record)
+        return True
+
+    @activity.defn(name="reserve_budget")
+    async def reserve_budget(self, req: BudgetRequest) -> BudgetResult:
+        self.budget_requests.append(req)
+        if self.budget == "frozen":
+            return BudgetResult(
+                reserved=False, frozen=True, reservation_id=req.reservation_id, reason="Pilkada"
+            )
+        if self.budget == "missing":
+            return BudgetResult(reserved=False, reservation_id=req.reservation_id, reason=self.budget_reason)
+        return BudgetResult(reserved=True, reservation_id=req.reservation_id, allocation_region="31")
+
+    @activity.defn(name="check_freeze")
+    async def check_freeze(self, req: BudgetRequest) -> FreezeStatus:
+        """Only workflows started before the ledger-steps patch call it."""
+        self.freeze_checks.append(req)
+        return FreezeStatus(
+            frozen=self.budget == "frozen", reason="Pilkada" if self.budget == "frozen" else ""
+        )
+
+    @activity.defn(name="settle_budget")
+    async def settle_budget(self, req: BudgetSettlement) -> None:
+        self.settlements.append(req)
+
+    @activity.defn(name="instruct_payments")
+    async def instruct_payments(self, batch: PaymentBatch) -> list[PaymentResult]:
+        self.batches.append(batch)
+        return self.instruct(batch)
+
+    @activity.defn(name="poll_payments")
+    async def poll_payments(self, transfer_ids: list[str]) -> list[PaymentResult]:
+        self.polls.append(transfer_ids)
+        return self.poll(transfer_ids)
+
+
+# History events that close an activity, and the attribute that names the one they close.
+_ACTIVITY_CLOSED = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
+
+def _is_idle(events: list[HistoryEvent]) -> bool:
+    """No workflow task and no activity in progress: the workflow waits for a timer, a person or a
+    signal (or has closed). A failed workflow task is a bug in the workflow: say so at once."""
+    activities: set[int] = set()
+    task_open = False
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities.add(event.event_id)
+        elif kind in _ACTIVITY_CLOSED:
+            activities.discard(getattr(event, _ACTIVITY_CLOSED[kind]).scheduled_event_id)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            task_open = True
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            task_open = False
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            raise AssertionError(
+                f"workflow task failed: {event.workflow_task_failed_event_attributes.failure}"
+            )
+    return not activities and not task_open
+
+
+@dataclass
+class Flow:
+    """A worker with the fake activities on its own task queue, and an officer's view of a group."""
+
+    env: WorkflowEnvironment
+    task_queue: str
+    fakes: FakeActivities
+    started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+
+    async def start(
+        self, proposal: Proposal, *, policy: ProgramPolicy | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        gid = f"F-{uuid.uuid4().hex[:10]}"
+        handle = await self.env.client.start_workflow(
+            WORKFLOW_TYPE,
+            GroupInput(
+                group_id=gid,
+                proposal=proposal,
+                policy=policy or DEFAULT_POLICIES[proposal.program],
+                submitted_by="registrar-1",
+                request_hash="test",
+            ),
+            id=gid,
+            task_queue=self.task_queue,
+            result_type=GroupSummary,
+        )
+        self.started.append(handle)
+        return handle
+
+    async def submit(
+        self, proposal: Proposal, *, policy: ProgramPolicy | None = None
+    ) -> tuple[WorkflowHandle[Any, Any], GroupSummary]:
+        handle = await self.start(proposal, policy=policy)
+        state: GroupSummary = await handle.execute_update(REGISTERED_UPDATE, result_type=GroupSummary)
+        return handle, state
+
+    @staticmethod
+    def args(action: str, who: Officer, **args: Any) -> Any:
+        return ACTIONS[action].args.model_validate({**args, "officer": who})
+
+    async def act(
+        self, handle: WorkflowHandle[Any, Any], action: str, who: Officer, **args: Any
+    ) -> GroupSummary:
+        """An officer's step, as the API sends it; the update's answer."""
+        state: GroupSummary = await handle.execute_update(
+            ACTIONS[action].update_name, self.args(action, who, **args), result_type=GroupSummary
+        )
+        return state
+
+    async def refused(self, handle: WorkflowHandle[Any, Any], action: str, who: Officer, **args: Any) -> str:
+        """The refusal type of a step that must be refused; checks that the refusal changed nothing."""
+        before, recorded = await self.state(handle), len(self.fakes.records)
+        try:
+            await self.act(handle, action, who, **args)
+        except WorkflowUpdateFailedError as err:
+            assert isinstance(err.cause, ApplicationError), err.cause
+            assert err.cause.type is not None
+            kind = err.cause.type
+        else:
+            raise AssertionError(f"{action} by {who.id} was accepted")
+        assert await self.state(handle) == before and len(self.fakes.records) == recorded
+        return kind
+
+    async def state(self, handle: WorkflowHandle[Any, Any]) -> GroupState:
+        state: GroupState = await handle.query(STATE_QUERY, result_type=GroupState)
+        return state
+
+    async def idle(self, handle: WorkflowHandle[Any, Any], *, within: float = 10.0) -> GroupState:
+        """Wait (real time) until the workflow has nothing in progress, then its state."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            history = await handle.fetch_history()
+            if _is_idle(list(history.events)):
+                return await self.state(handle)
+            if loop.time() > deadline:
+                raise AssertionError(f"still busy after {within} s: {history.events[-1]}")
+            await asyncio.sleep(0.02)
+
+    async def sleep(self, handle: WorkflowHandle[Any, Any], duration: timedelta) -> GroupState:
+        """Skip `duration` of the server's time once the workflow has set its timers, then its state."""
+        await self.idle(handle)
+        await self.env.sleep(duration)
+        return await self.idle(handle)
+
+    async def today(self, days: int = 0) -> date:
+        return local_date(await self.env.get_current_time() + timedelta(days=days))
+
+    async def through_training(self, handle: WorkflowHandle[Any, Any]) -> GroupSummary:
+        """Verify, schedule a training starting today and record that everyone came."""
+        await self.act(handle, "verify", VERIFIER, decision="approve", notes="dokumen lengkap")
+        await self.act(
+            handle,
+            "schedule-training",
+            TRAINER,
+            starts_on=await self.today(),
+            ends_on=await self.today(2),
+            venue="BLK Jakarta Timur",
+        )
+        members = (await self.state(handle)).proposal.members
+        return await self.act(handle, "record-attendance", TRAINER, attended_niks=[m.nik for m in members])
+
+    async def at_disbursement(
+        self, proposal: Proposal, *, policy: ProgramPolicy | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        handle, _ = await self.submit(proposal, policy=policy)
+        await self.through_training(handle)
+        return handle
+
+
+@pytest.fixture
+def fakes() -> FakeActivities:
+    return FakeActivities()
+
+
+@pytest.fixture
+async def flow(time_env: WorkflowEnvironment, fakes: FakeActivities) -> AsyncIterator[Flow]:
+    """A worker on a unique task queue with the real workflows and the fake activities."""
+    queue = f"fast-{uuid.uuid4().hex[:8]}"
+    async with Worker(time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=fakes.activities()):
+        flow = Flow(time_env, queue, fakes)
+        try:
+            yield flow
+        finally:
+            for gate in fakes.holds.values():
+                gate.set()
+            # A workflow left running must not keep its timers firing on the shared server.
+            for handle in flow.started:
+                try:
+                    await handle.terminate("test finished")
+                except RPCError:
+                    pass  # already closed
