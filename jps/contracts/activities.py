@@ -6,10 +6,11 @@ crosses, and what the histories record (kept small: bulky data stays in PostgreS
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.stages import Stage
@@ -43,6 +44,9 @@ class TransitionRecord(BaseModel):
     reason: str = ""
     details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
     notify: list[str] = Field(default_factory=list, description="Notification templates to queue")
+    run_id: str = Field(
+        "", description="The workflow run that took the step: a reset's re-executed steps are new ones"
+    )
     state: GroupSummary = Field(description="The group's state after the step, for the read model")
     proposal: Proposal | None = Field(
         None, description="Only when the members changed: rewrite them (and their NIK claims)"
@@ -103,6 +107,22 @@ class PaymentBatch(BaseModel):
     batch_id: str
     attempt: int
     transfers: list[TransferSpec]
+    program: str = Field("", description="With region_code: whose freeze is checked before each POST")
+    region_code: str = ""
+
+
+# One default for one fact: a failure the bank does not call permanent is a passing one (a new
+# transfer may simply be tried, once the bank's own status confirms the failure). The callback
+# route, the bank client and the status poll all use this.
+PERMANENT_WHEN_UNSAID = False
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_reason(text: str) -> str:
+    """A bank's reason as we keep it: no control characters (PostgreSQL refuses NUL; a step that
+    cannot be written must never follow money that moved), at most 500 characters."""
+    return _CONTROL.sub(" ", text)[:500]
 
 
 class PaymentResult(BaseModel):
@@ -111,7 +131,62 @@ class PaymentResult(BaseModel):
     transfer_id: str
     status: Literal["paid", "failed"]
     reason: str = ""
-    permanent: bool = True
+    permanent: bool = PERMANENT_WHEN_UNSAID
+
+    @field_validator("reason")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return clean_reason(v)
+
+
+TransferState = Literal["paid", "failed", "pending", "absent", "unknown", "held"]
+
+
+class TransferStatus(BaseModel):
+    """What we know of one transfer after asking: the bank's final word (`paid`, `failed`), still
+    in flight at the bank (`pending`), the bank has no such transfer (`absent`: it never arrived, so
+    the same key may be sent again), no clear answer (`unknown`: only the bank's status may decide
+    later), or not sent because disbursement is frozen (`held`)."""
+
+    transfer_id: str
+    status: TransferState
+    reason: str = ""
+    permanent: bool = PERMANENT_WHEN_UNSAID
+
+    @field_validator("reason")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return clean_reason(v)
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("paid", "failed")
+
+    def as_result(self) -> PaymentResult:
+        assert self.status in ("paid", "failed")
+        return PaymentResult(
+            transfer_id=self.transfer_id,
+            status="paid" if self.status == "paid" else "failed",
+            reason=self.reason,
+            permanent=self.permanent,
+        )
+
+
+class SendResult(BaseModel):
+    """`send_transfers`: one status per transfer of the batch, in its order."""
+
+    statuses: list[TransferStatus]
+    frozen_reason: str = Field("", description="Set when transfers were held because of a freeze")
+
+
+class StatusRequest(BaseModel):
+    """`transfer_statuses`: ask the bank about these transfers; one it has never received is sent
+    again with its original key, unless disbursement is frozen (then it is `held`)."""
+
+    group_id: str
+    program: str
+    region_code: str
+    transfer_ids: list[str]
 
 
 # ---- reconciliation ----

@@ -104,6 +104,20 @@ ACTIONS: dict[str, ActionSpec] = {
             "Cancel the group before the money moves",
         ),
         ActionSpec(
+            "resolve-payment",
+            m.ResolvePaymentArgs,
+            (Role.FINANCE,),
+            (Stage.DISBURSEMENT,),
+            "Close a payment investigation once the bank's own status agrees",
+        ),
+        ActionSpec(
+            "release-share",
+            m.ReleaseShareArgs,
+            (Role.SUPERVISOR,),
+            (Stage.DISBURSEMENT,),
+            "Give up a Padat Karya worker's unpaid share so that the group goes on",
+        ),
+        ActionSpec(
             "claim",
             m.ClaimTaskArgs,
             tuple(r for r in Role if r is not Role.AUDITOR),

@@ -21,7 +21,7 @@ from jps.domain.stages import Stage, TaskKind
 PHONE_RE = re.compile(r"^\+628\d{7,11}$")
 REGION_RE = re.compile(r"^\d{4}$")
 
-Rupiah = Annotated[int, Field(gt=0, description="Whole rupiah", examples=[10_000_000])]
+Rupiah = Annotated[int, Field(gt=0, le=10**12, description="Whole rupiah", examples=[10_000_000])]
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -149,15 +149,24 @@ class VerifyArgs(ActionBase):
     notes: Notes = ""
 
 
+# Every date an officer sends is bounded here, so no due-date arithmetic can overflow; the
+# workflow's validators add the bounds that depend on today (WIB).
+OfficerDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+MAX_TRAINING_DAYS = 90  # a training's length, first day to last
+TRAINING_HORIZON_DAYS = 365  # how far ahead a training may be scheduled
+
+
 class ScheduleTrainingArgs(ActionBase):
-    starts_on: date
-    ends_on: date
+    starts_on: OfficerDate
+    ends_on: OfficerDate
     venue: str = Field(min_length=2, max_length=200)
 
     @model_validator(mode="after")
     def _dates(self) -> ScheduleTrainingArgs:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on: must not be before starts_on")
+        if (self.ends_on - self.starts_on).days >= MAX_TRAINING_DAYS:
+            raise ValueError(f"ends_on: a training lasts at most {MAX_TRAINING_DAYS} days")
         return self
 
 
@@ -185,12 +194,28 @@ class UpdateBankAccountArgs(ActionBase):
 
 
 class ReportVisitArgs(ActionBase):
-    visit_no: int = Field(ge=1)
-    visited_on: date
+    visit_no: int = Field(ge=1, le=100)
+    visited_on: OfficerDate
     business_status: Literal["running", "struggling", "stopped"]
-    monthly_revenue: int | None = Field(None, ge=0)
+    monthly_revenue: int | None = Field(None, ge=0, le=10**12)
     notes: Notes = ""
     progress_percent: int | None = Field(None, ge=0, le=100, description="Padat Karya: construction progress")
+
+
+class ResolvePaymentArgs(ActionBase):
+    """Close a payment investigation; accepted only when the bank's own status agrees."""
+
+    transfer_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
+    outcome: Literal["paid", "failed"]
+    reason: Notes = Field(min_length=3)
+
+
+class ReleaseShareArgs(ActionBase):
+    """A supervisor gives up a Padat Karya worker's unpaid share (the worker left, the account can
+    never be fixed), so that the group goes on."""
+
+    member_nik: str = Field(min_length=16, max_length=16, pattern=r"^\d{16}$")
+    reason: Notes = Field(min_length=3)
 
 
 class CancelArgs(ActionBase):

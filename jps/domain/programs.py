@@ -57,6 +57,16 @@ class ProgramPolicy(BaseModel):
     bank_poll_after: timedelta = Field(
         timedelta(minutes=10), description="Poll the bank if no callback by then"
     )
+    bank_poll_max: timedelta = Field(
+        timedelta(hours=6), description="Polls back off, doubling from bank_poll_after up to this"
+    )
+    payment_investigation_after: timedelta = Field(
+        2 * DAY,
+        description="Without the bank's final word by then, finance investigates (the budget stays reserved)",
+    )
+    history_events_before_continue: int = Field(
+        4000, ge=100, description="A group whose history grows past this continues as new, carrying its state"
+    )
     payment_auto_retries: int = Field(3, ge=0, description="New transfers after passing bank failures")
     budget_retry_every: timedelta = Field(DAY, description="Re-check a missing budget or a freeze this often")
 
@@ -75,6 +85,7 @@ _COMMON_SLA: dict[TaskKind, timedelta] = {
     TaskKind.AWAIT_BUDGET: 14 * DAY,
     TaskKind.AWAIT_UNFREEZE: 30 * DAY,
     TaskKind.AWAIT_BANK: 2 * DAY,
+    TaskKind.INVESTIGATE_PAYMENT: 5 * DAY,
     TaskKind.UPDATE_BANK_ACCOUNT: 7 * DAY,
     TaskKind.REPORT_VISIT: 7 * DAY,  # counted from the visit's due date
 }

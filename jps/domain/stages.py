@@ -47,6 +47,7 @@ class TaskKind(StrEnum):
     AWAIT_UNFREEZE = "await_unfreeze"
     AWAIT_BANK = "await_bank"
     UPDATE_BANK_ACCOUNT = "update_bank_account"
+    INVESTIGATE_PAYMENT = "investigate_payment"  # the bank's final word is overdue, or its answer unclear
     REPORT_VISIT = "report_visit"
 
 
@@ -63,13 +64,14 @@ TASK_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.AWAIT_UNFREEZE: (Role.FINANCE, Role.SUPERVISOR),
     TaskKind.AWAIT_BANK: (Role.FINANCE,),
     TaskKind.UPDATE_BANK_ACCOUNT: (Role.REGISTRAR, Role.FINANCE),
+    TaskKind.INVESTIGATE_PAYMENT: (Role.FINANCE,),
     TaskKind.REPORT_VISIT: (Role.MENTOR,),
 }
 
-# Tasks that run beside the stage's own task instead of replacing it (none yet: an LPJ beside the
-# mentoring visits, a payment investigation beside anything). Opening a task of any other kind
-# closes the group's other stage tasks; a parallel kind replaces only an open task of its own kind.
-PARALLEL_TASKS: frozenset[TaskKind] = frozenset()
+# Tasks that run beside the stage's own task instead of replacing it (a payment investigation beside
+# the bank wait; later an LPJ beside the mentoring visits). Opening a task of any other kind closes
+# the group's other stage tasks; a parallel kind replaces only an open task of its own kind.
+PARALLEL_TASKS: frozenset[TaskKind] = frozenset({TaskKind.INVESTIGATE_PAYMENT})
 
 TASK_STAGE: dict[TaskKind, Stage] = {
     TaskKind.RESUBMIT_PROPOSAL: Stage.PROPOSAL,
@@ -83,6 +85,7 @@ TASK_STAGE: dict[TaskKind, Stage] = {
     TaskKind.AWAIT_UNFREEZE: Stage.DISBURSEMENT,
     TaskKind.AWAIT_BANK: Stage.DISBURSEMENT,
     TaskKind.UPDATE_BANK_ACCOUNT: Stage.DISBURSEMENT,
+    TaskKind.INVESTIGATE_PAYMENT: Stage.DISBURSEMENT,
     TaskKind.REPORT_VISIT: Stage.MENTORING,
 }
 
