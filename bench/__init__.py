@@ -5,5 +5,8 @@ own, against a bare-Temporal skeleton on the same dev server (the machine's limi
 - `officers`: simulated officers and dashboard readers calling the HTTP API.
 - `skeleton`: the bare-Temporal workflow with a real group's counts of activities, updates, timers.
 - `measure`: process CPU and memory, percentiles, the machine, PostgreSQL and history figures.
-- `runner`: starts the stack, runs the phases, writes `bench/results/<timestamp>.json`.
+- `config`: what a run is asked to do (`BenchConfig`, `jps bench`'s options).
+- `stack`: the run's own stack on free ports, with compressed policies, extra and skeleton workers.
+- `runner`: the phases (lifecycle, reads at rest, histories, skeleton), `run_bench`.
+- `figures`: the results document `bench/results/<timestamp>.json` and the headline.
 """

@@ -1,6 +1,6 @@
 """The bench run: a stack of its own, the cohort through the whole lifecycle, the skeleton, the figures.
 
-Phases, all on one stack (`tools.stack.Stack`: Temporal dev server with its WAL pragmas, embedded
+Phases, all on one stack (`bench.stack`: Temporal dev server with its WAL pragmas, embedded
 PostgreSQL, worker(s), simulators, API), started on free ports under `.data/bench-<timestamp>`:
 
 1. lifecycle: fund the budget, upload the cohort (`POST /groups/import`), and let the simulated
@@ -10,139 +10,50 @@ PostgreSQL, worker(s), simulators, API), started on free ports under `.data/benc
 4. skeleton: as many bare-Temporal groups as real ones, against the same dev server, with as many
    skeleton worker processes as the lifecycle had workers.
 
-Programme policies are the defaults compressed so that a day lasts `seconds_per_day` seconds
-(`JPS_POLICY_FILE`), except the bank poll: a compressed 10 minutes would poll before every callback.
+The results document is built by `bench.figures`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import random
 import shutil
-import socket
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import structlog
-from rich.console import Console
 
 from bench import cohort as cohort_mod
+from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
+from bench.figures import figures, headline, write_results
 from bench.measure import (
     LockSampler,
     ProcessSampler,
     audit_events,
     history_profile,
-    latency_summary,
-    machine,
     postgres_figures,
-    postgres_pid,
     stage_throughput,
     worker_metrics,
 )
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
+from bench.stack import BenchStack, wait_pollers
 from infra import lifecycle
-from jps.domain.programs import Program, compressed_policies
-from jps.settings import PROJECT_ROOT, Settings
+from jps.domain.programs import Program
+from jps.settings import PROJECT_ROOT
+
+__all__ = ["BenchConfig", "BenchRun", "headline", "run_bench", "write_results"]
 
 log = structlog.get_logger()
-
-RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
-REGISTRAR_ID = "bench-registrar"
-TERMINAL = ("completed", "rejected", "cancelled")
-
-
-@dataclass
-class BenchConfig:
-    scale: float = 1.0
-    officers: int = 50
-    workers: int = 1
-    out: Path | None = None
-    groups: int | None = None  # overrides scale: this many groups in the cohort's proportion
-    seconds_per_day: float = 60.0
-    bank_poll_after_s: float = 30.0
-    skeleton_groups: int | None = None  # default: as many as the lifecycle ran
-    skeleton_concurrency: int = 200
-    readers: int = 2
-    idle_poll_s: float = 5.0  # an officer with an empty inbox looks again after this long
-    probe_per_endpoint: int = 100
-    timeout_s: float = 3600.0
-    data_dir: Path | None = None
-    keep_data: bool = False
-    log_level: str = "INFO"
-    # None: the stack's processes inherit PYTHONDONTWRITEBYTECODE; True: they may cache bytecode.
-    # It matters: the workflow sandbox re-imports the workflow module for every workflow instance.
-    write_bytecode: bool | None = None
-    console: Console = field(default_factory=lambda: Console(stderr=True))
-
-
-def free_ports(count: int) -> list[int]:
-    """Free ports below the kernel's ephemeral range: the Temporal dev server binds several internal
-    ports from that range as it starts, and one of them must not be a port we handed a child."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    rng = random.Random()
-    ports: list[int] = []
-    while len(ports) < count:
-        port = rng.randrange(max(10000, low - 20000), low)
-        if port in ports:
-            continue
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-    return ports
-
-
-def policy_overrides(seconds_per_day: float, bank_poll_after_s: float) -> dict[str, Any]:
-    """The compressed policies as a `JPS_POLICY_FILE` document (durations in seconds)."""
-    doc: dict[str, Any] = {}
-    for program, policy in compressed_policies(seconds_per_day).items():
-        data = policy.model_dump(mode="python")
-        data.pop("program")
-        for key, value in list(data.items()):
-            if isinstance(value, timedelta):
-                data[key] = value.total_seconds()
-        data["sla"] = {k.value: v.total_seconds() for k, v in policy.sla.items()}
-        data["mentoring"]["interval"] = policy.mentoring.interval.total_seconds()
-        data["bank_poll_after"] = bank_poll_after_s
-        doc[program.value] = data
-    return doc
-
-
-@contextlib.contextmanager
-def _environment(overrides: dict[str, str], remove: tuple[str, ...]) -> Iterator[None]:
-    saved = dict(os.environ)
-    for var in remove:
-        os.environ.pop(var, None)
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-# ---------------------------------------------------------------------------------------------------
 
 
 class BenchRun:
@@ -152,120 +63,20 @@ class BenchRun:
         self.stamp = _timestamp()
         self.data_dir = (config.data_dir or PROJECT_ROOT / ".data" / f"bench-{self.stamp}").resolve()
         self.result: dict[str, Any] = {}
-        self.stack: Any = None
-        self.worker_children: list[Any] = []
+        self.stack = BenchStack(config, self.data_dir, self.say)
 
     def say(self, message: str) -> None:
         self.console.print(f"[bold cyan]bench[/bold cyan] {message}", highlight=False)
-
-    # -- the stack ------------------------------------------------------------------------------
-    def _start_stack(self) -> None:
-        from tools.stack import Child, Stack, StackOptions
-
-        cfg = self.cfg
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        policy_file = self.data_dir / "policies.json"
-        policy_file.write_text(
-            json.dumps(policy_overrides(cfg.seconds_per_day, cfg.bank_poll_after_s), indent=2)
-        )
-        ports = free_ports(6 + cfg.workers)
-        options = StackOptions(
-            data_dir=self.data_dir,
-            api_port=ports[0],
-            bank_port=ports[1],
-            notify_port=ports[2],
-            temporal_port=ports[3],
-            temporal_ui_port=ports[4],
-            worker_metrics_port=ports[5],
-            echo=False,
-            ready_timeout=120,
-        )
-        # The bench always runs its own servers with its own policies: the stack and its children
-        # read this environment while they start; the bench's own process gets its environment back.
-        overrides = {"JPS_POLICY_FILE": str(policy_file), "JPS_LOG_LEVEL": cfg.log_level}
-        remove: tuple[str, ...] = ("TEMPORAL_ADDRESS", "DATABASE_URL", "TEMPORAL_UI_URL")
-        if cfg.write_bytecode is True:
-            remove += ("PYTHONDONTWRITEBYTECODE",)
-        elif cfg.write_bytecode is False:
-            overrides["PYTHONDONTWRITEBYTECODE"] = "1"
-        with _environment(overrides, remove=remove):
-            self.settings = Settings()
-            self.stack = Stack(options, self.settings, Console(quiet=True))
-            self.say(f"starting the stack in {self.data_dir} (API {options.url(options.api_port)})")
-            self.stack.start()
-            self.child_env = self.stack._child_env()
-        for i in range(1, cfg.workers):
-            env = {**self.child_env, "JPS_WORKER_METRICS_PORT": str(ports[5 + i])}
-            child = Child(
-                f"worker{i + 1}",
-                [sys.executable, "worker.py"],
-                env,
-                options.logs_dir / f"worker{i + 1}.log",
-                echo=False,
-            )
-            child.start(self.stack.console)
-            self.stack.children.append(child)
-        self.metrics_ports = ports[5 : 5 + cfg.workers]
-        self.api_url = options.url(options.api_port)
-        self.temporal_address = self.stack.temporal_address
-        self.dsn = self.stack.dsn
-
-    def _process_groups(self, workers: list[Any]) -> dict[str, list[int]]:
-        stack = self.stack
-        by_name = {c.name: c.pid for c in stack.children if c.pid}
-        groups: dict[str, list[int]] = {
-            "temporal": [stack.temporal.pid],
-            "api": [by_name["api"]],
-            "bank": [by_name["bank"]],
-            "notify": [by_name["notify"]],
-            "bench": [os.getpid()],
-        }
-        pg = postgres_pid(stack.opts.pg_dir)
-        if pg:
-            groups["postgres"] = [pg]
-        for i, child in enumerate(workers):
-            groups[f"worker{i + 1}"] = [child.pid]
-        return groups
-
-    def _start_skeleton_workers(self) -> list[Any]:
-        from tools.stack import Child
-
-        children = []
-        self.skeleton_metrics_ports = free_ports(self.cfg.workers)
-        for i in range(self.cfg.workers):
-            argv = [
-                sys.executable,
-                "-m",
-                "bench.skeleton",
-                "worker",
-                "--address",
-                self.temporal_address,
-                "--task-queue",
-                SKELETON_QUEUE,
-                "--metrics-port",
-                str(self.skeleton_metrics_ports[i]),
-            ]
-            child = Child(
-                f"skeleton{i + 1}",
-                argv,
-                self.child_env,
-                self.stack.opts.logs_dir / f"skeleton{i + 1}.log",
-                echo=False,
-            )
-            child.start(self.stack.console)
-            self.stack.children.append(child)
-            children.append(child)
-        return children
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         ok = False
         try:
-            self._start_stack()
+            self.stack.start()
             self.result = asyncio.run(self._phases())
             ok = True
         finally:
-            if self.stack is not None:
+            if self.stack.built:
                 self.say("stopping the stack")
                 with contextlib.suppress(Exception):
                     self.stack.stop()
@@ -299,19 +110,23 @@ class BenchRun:
         niks = {ids[g.ref]: g.niks for g in groups}
         program_of = {ids[g.ref]: g.proposal.program for g in groups}
 
-        pool = await create_pool(self.dsn, max_size=4)
-        client = await connect(self.settings.model_copy(update={"temporal_address": self.temporal_address}))
+        pool = await create_pool(self.stack.dsn, max_size=4)
+        client = await connect(
+            self.stack.settings.model_copy(update={"temporal_address": self.stack.temporal_address})
+        )
         await fund_budget(pool, [g.proposal for g in groups])
-        workers = [c for c in self.stack.children if c.name.startswith("worker")]
+        workers = self.stack.lifecycle_workers()
         limits = httpx.Limits(max_connections=cfg.officers + cfg.readers + 10)
-        async with httpx.AsyncClient(base_url=self.api_url, timeout=120, limits=limits) as http:
-            team = Team(http=http, niks=niks, secret=self.settings.jwt_secret, idle_poll_s=cfg.idle_poll_s)
+        async with httpx.AsyncClient(base_url=self.stack.api_url, timeout=120, limits=limits) as http:
+            team = Team(
+                http=http, niks=niks, secret=self.stack.settings.jwt_secret, idle_poll_s=cfg.idle_poll_s
+            )
 
             # -- 1. lifecycle ---------------------------------------------------------------------
-            sampler = ProcessSampler(self._process_groups(workers), shallow=frozenset({"bench"}))
+            sampler = ProcessSampler(self.stack.process_groups(workers), shallow=frozenset({"bench"}))
             sampler.start()
             wal_start = await pool.fetchval("SELECT pg_current_wal_lsn()")
-            locks = LockSampler(self.dsn)
+            locks = LockSampler(self.stack.dsn)
             lock_stop = asyncio.Event()
             lock_task = asyncio.create_task(locks.run(lock_stop))
             started_at = datetime.now(UTC)
@@ -339,7 +154,7 @@ class BenchRun:
             processes = sampler.stop()
             machine_cpu = sampler.machine
             lifecycle_metrics = [
-                await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.metrics_ports
+                await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.stack.metrics_ports
             ]
             ended = await pool.fetchval("SELECT max(closed_at) FROM groups")
             wal_bytes = await pool.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_start)
@@ -362,13 +177,13 @@ class BenchRun:
         n_skeleton = cfg.skeleton_groups or n_groups
         order = list(program_of.values())  # the cohort's own mix of programmes
         skeleton_plans = [plans[order[i % len(order)]] for i in range(n_skeleton)]
-        skel_workers = self._start_skeleton_workers()
-        await _wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
+        skel_workers = self.stack.start_skeleton_workers()
+        await wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
         self.say(
             f"skeleton: {n_skeleton} groups, plans "
             + ", ".join(f"{p.value} {pl.model_dump()}" for p, pl in plans.items())
         )
-        groups_for_sampler = self._process_groups(skel_workers)
+        groups_for_sampler = self.stack.process_groups(skel_workers)
         groups_for_sampler = {
             k: v
             for k, v in groups_for_sampler.items()
@@ -381,7 +196,7 @@ class BenchRun:
         )
         skel_processes = skel_sampler.stop()
         skel_metrics = [
-            await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.skeleton_metrics_ports
+            await worker_metrics(f"http://127.0.0.1:{p}/metrics") for p in self.stack.skeleton_metrics_ports
         ]
         skel_ids = [f"skeleton-{self.stamp}-{i:05d}" for i in range(min(n_skeleton, 20))]
         skel_profile = await history_profile(client, skel_ids)
@@ -395,7 +210,11 @@ class BenchRun:
             for r in await pool.fetch("SELECT stage, count(*) AS n FROM groups GROUP BY stage")
         }
         await pool.close()
-        return self._figures(
+        return figures(
+            cfg,
+            stamp=self.stamp,
+            data_dir=self.data_dir,
+            child_env=self.stack.child_env,
             n_groups=n_groups,
             people=people,
             counts=counts,
@@ -470,166 +289,6 @@ class BenchRun:
                 return False
             await asyncio.sleep(1.0)
 
-    # -- the JSON -----------------------------------------------------------------------------------------
-    def _figures(self, **m: Any) -> dict[str, Any]:
-        cfg = self.cfg
-        team: Team = m["team"]
-        stats = team.stats
-        completed = m["stage_counts"].get("completed", 0)
-        wall_s = m["wall_s"]
-        groups_per_s = completed / wall_s if wall_s else 0.0
-        skeleton = m["skeleton"]
-        actions_all = [x for v in stats.actions.values() for x in v]
-        action = latency_summary(actions_all)
-        under_load: dict[str, list[float]] = {}
-        for r in m["readers"]:
-            for k, v in r.samples.items():
-                under_load.setdefault(k, []).extend(v)
-        reads = {k: latency_summary(under_load.get(k, [])) for k in ("list", "detail", "inbox", "summary")}
-        rest = {
-            k: latency_summary(m["rest"].samples.get(k, [])) for k in ("list", "detail", "inbox", "summary")
-        }
-        read_all = [x for v in under_load.values() for x in v]
-        job = m["job"]
-        import_wall = _job_seconds(job) or m["import_s"]
-        processes = m["processes"]
-        worker_peaks = [v["peak_mb"] for k, v in processes.items() if k.startswith("worker")]
-        people = m["people"]
-        profiles = m["profiles"]
-        events_per_group = _weighted(profiles, m["counts"], "events_mean")
-        return {
-            "timestamp": self.stamp,
-            "groups": m["n_groups"],
-            "people": people,
-            "scale": cfg.scale if cfg.groups is None else round(m["n_groups"] / 3076, 5),
-            "completed": completed,
-            "finished": m["finished"],
-            "wall_s": round(wall_s, 1),
-            "groups_per_s": round(groups_per_s, 3),
-            "skeleton_groups_per_s": skeleton.groups_per_s,
-            "ratio": round(groups_per_s / skeleton.groups_per_s, 3) if skeleton.groups_per_s else 0.0,
-            "action_p50_ms": action["p50_ms"],
-            "action_p95_ms": action["p95_ms"],
-            "action_p99_ms": action["p99_ms"],
-            "read_p99_ms": latency_summary(read_all)["p99_ms"],
-            "worker_peak_mb": max(worker_peaks) if worker_peaks else None,
-            "config": {
-                "officers": cfg.officers,
-                "workers": cfg.workers,
-                "readers": cfg.readers,
-                "seconds_per_day": cfg.seconds_per_day,
-                "bank_poll_after_s": cfg.bank_poll_after_s,
-                "log_level": cfg.log_level,
-                "idle_poll_s": cfg.idle_poll_s,
-                "pythondontwritebytecode": self.child_env.get("PYTHONDONTWRITEBYTECODE", ""),
-                "skeleton_concurrency": cfg.skeleton_concurrency,
-            },
-            "programs": {p.value: n for p, n in m["counts"].items()},
-            "import": {
-                "groups": job["created"],
-                "rows": job["rows"],
-                "seconds": round(import_wall, 1),
-                "groups_per_s": round(job["created"] / import_wall, 2) if import_wall else None,
-                "rows_per_s": round(job["rows"] / import_wall, 1) if import_wall else None,
-            },
-            "stages": m["stages"],
-            "final_stages": m["stage_counts"],
-            "actions": {k: latency_summary(v) for k, v in sorted(stats.actions.items())},
-            "bulk_calls": {
-                k: {**latency_summary(v), "groups": stats.bulk_items[k]}
-                for k, v in sorted(stats.bulk_calls.items())
-            },
-            "reads_under_load": reads,
-            "reads_at_rest": rest,
-            "read_p99_at_rest_ms": latency_summary([x for v in m["rest"].samples.values() for x in v])[
-                "p99_ms"
-            ],
-            "officer_inbox_reads": latency_summary(stats.reads.get("inbox_officer", [])),
-            "statuses": dict(sorted(stats.statuses.items())),
-            "errors": stats.errors[:20],
-            "processes": processes,
-            "worker_metrics": m["lifecycle_metrics"],
-            "cpu_s_total": round(sum(v["cpu_s"] for k, v in processes.items() if k != "other_processes"), 1),
-            "machine_cpu": m["machine_cpu"],
-            "cpu_ms_per_group": _per_group(processes, completed),
-            "skeleton": {
-                **skeleton.model_dump(),
-                "plans": {p.value: pl.model_dump() for p, pl in m["plans"].items()},
-                "processes": m["skel_processes"],
-                "cpu_ms_per_group": _per_group(m["skel_processes"], skeleton.groups),
-                "machine_cpu": m["skel_machine_cpu"],
-                "history": m["skel_profile"],
-                "worker_metrics": m["skel_metrics"],
-            },
-            "temporal": {
-                "history_events_per_group": events_per_group,
-                "history_kb_per_group": _weighted(profiles, m["counts"], "history_kb_mean"),
-                "by_program": profiles,
-                "db_mb": _temporal_db_mb(self.data_dir),
-            },
-            "audit_events": m["events"],
-            "audit_chain_lock": m["locks"],
-            "postgres": {
-                **m["pg"],
-                "wal_mb_lifecycle": round(float(m["wal_bytes"]) / 1024 / 1024, 1),
-                "wal_kb_per_group": round(float(m["wal_bytes"]) / 1024 / max(1, completed), 1),
-            },
-            "machine": machine(),
-            "code": _code_version(),
-        }
-
-
-def _per_group(processes: dict[str, dict[str, float]], groups: int) -> dict[str, float]:
-    if not groups:
-        return {}
-    ours = {k: v for k, v in processes.items() if k != "other_processes"}
-    out = {k: round(v["cpu_s"] * 1000 / groups, 1) for k, v in ours.items()}
-    out["all"] = round(sum(v["cpu_s"] for v in ours.values()) * 1000 / groups, 1)
-    return out
-
-
-def _code_version() -> dict[str, Any]:
-    """The commit measured, and whether the tree had uncommitted changes to product code."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=False
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
-    product = [
-        p for p in changed if p.split("/")[0] in ("workflows", "activities", "api", "jps", "worker.py")
-    ]
-    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": product}
-
-
-def _job_seconds(job: dict[str, Any]) -> float | None:
-    try:
-        start = datetime.fromisoformat(job["started_at"])
-        end = datetime.fromisoformat(job["finished_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (end - start).total_seconds()
-
-
-def _weighted(profiles: dict[str, dict[str, Any]], counts: dict[Program, int], key: str) -> float | None:
-    pairs: list[tuple[float, int]] = [
-        (float(profiles[p.value][key]), n)
-        for p, n in counts.items()
-        if profiles.get(p.value, {}).get(key) is not None
-    ]
-    total = sum(n for _, n in pairs)
-    return round(sum(v * n for v, n in pairs) / total, 1) if total else None
-
-
-def _temporal_db_mb(data_dir: Path) -> float:
-    size = sum(p.stat().st_size for p in data_dir.glob("temporal.db*") if p.is_file())
-    return round(size / 1024 / 1024, 1)
-
 
 def _history_sample(program_of: dict[str, Program], per_program: int) -> dict[Program, list[str]]:
     out: dict[Program, list[str]] = {}
@@ -650,47 +309,6 @@ def _plan(profile: dict[str, Any]) -> SkeletonPlan:
     )
 
 
-async def _wait_pollers(client: Any, task_queue: str, expected: int, within_s: float = 60) -> None:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        resp = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            )
-        )
-        if len({p.identity for p in resp.pollers}) >= expected:
-            return
-        await asyncio.sleep(0.3)
-    raise RuntimeError(f"no skeleton worker polls {task_queue} after {within_s:.0f} s")
-
-
-def write_results(result: dict[str, Any], out: Path | None) -> Path:
-    if out is None:
-        path = RESULTS_DIR / f"{result['timestamp']}.json"
-    elif out.suffix == ".json":
-        path = out
-    else:
-        path = out / f"{result['timestamp']}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    return path
-
-
 def run_bench(config: BenchConfig) -> tuple[dict[str, Any], Path]:
     result = BenchRun(config).run()
     return result, write_results(result, config.out)
-
-
-def headline(result: dict[str, Any]) -> str:
-    return (
-        f"groups={result['groups']} wall_s={result['wall_s']} groups_per_s={result['groups_per_s']} "
-        f"skeleton_groups_per_s={result['skeleton_groups_per_s']} ratio={result['ratio']} "
-        f"action_p99_ms={result['action_p99_ms']} read_p99_ms={result['read_p99_ms']} "
-        f"worker_peak_mb={result['worker_peak_mb']}"
-    )
