@@ -5,28 +5,22 @@ A reservation draws on the most specific allocation that exists for the group's 
 regency, else its province). The database enforces "never overspent": the reserving UPDATE only
 matches while `reserved + spent + amount <= amount`, and a CHECK constraint backs it, so a hundred
 concurrent approvals can never push an allocation over. Reservations are keyed group_id:attempt, so
-a retried activity reserves once.
+a retried activity reserves once. Allocations themselves are set by one writer, `infra.ledger`
+(re-exported here as `set_allocation` for the callers that import it from the ledger).
 """
 
 from __future__ import annotations
-
-import csv
-import io
-from pathlib import Path
 
 import asyncpg
 import structlog
 from temporalio import activity
 
+from infra.ledger import set_allocation
 from jps.contracts.activities import BudgetRequest, BudgetResult, BudgetSettlement, FreezeStatus
-from jps.domain.nik import PROVINCE_CODES
-from jps.domain.programs import Program
 
 log = structlog.get_logger()
 
-# The demo allocation per province and programme that `make run` loads: enough for a newcomer to
-# walk groups to the end, small enough that "budget exhausted" is reachable by hand.
-DEMO_ALLOCATION = 5_000_000_000
+__all__ = ["LedgerActivities", "active_freeze", "set_allocation", "settle_reservation"]
 
 
 def _candidate_regions(region_code: str) -> list[str]:
@@ -140,43 +134,3 @@ async def active_freeze(
         region_code,
     )
     return FreezeStatus(frozen=row is not None, reason=row["reason"] if row else "")
-
-
-async def set_allocation(
-    conn: asyncpg.Pool | asyncpg.Connection, program: str, region_code: str, amount: int
-) -> None:
-    """Create or change an allocation. Lowering it below what is reserved and spent is refused by
-    the database's CHECK constraint."""
-    await conn.execute(
-        """INSERT INTO budget_allocations (program, region_code, amount) VALUES ($1, $2, $3)
-           ON CONFLICT (program, region_code) DO UPDATE SET amount = EXCLUDED.amount, updated_at = now()""",
-        Program(program).value,
-        region_code,
-        amount,
-    )
-
-
-async def load_allocations_csv(conn: asyncpg.Pool | asyncpg.Connection, text: str) -> int:
-    """CSV with header program,region_code,amount."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    for row in rows:
-        await set_allocation(conn, row["program"].strip(), row["region_code"].strip(), int(row["amount"]))
-    return len(rows)
-
-
-async def load_demo_allocations(dsn: str, amount: int = DEMO_ALLOCATION) -> int:
-    """A demo allocation for every province and programme; existing allocations are kept."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.executemany(
-            """INSERT INTO budget_allocations (program, region_code, amount) VALUES ($1, $2, $3)
-               ON CONFLICT (program, region_code) DO NOTHING""",
-            [(p.value, code, amount) for p in Program for code in PROVINCE_CODES],
-        )
-    finally:
-        await conn.close()
-    return len(PROVINCE_CODES) * len(Program)
-
-
-def read_csv(path: Path) -> str:
-    return path.read_text()

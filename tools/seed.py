@@ -185,7 +185,7 @@ class SeedResult:
 
 async def fund_budget(pool: asyncpg.Pool, proposals: list[Proposal]) -> None:
     """Make sure each city's allocation can pay the cohort's groups there (the demo's budget)."""
-    from activities.ledger import set_allocation  # the ledger's one writer of allocations
+    from infra.ledger import set_allocation  # the one writer of allocations
 
     needed: dict[tuple[str, str], int] = {}
     for p in proposals:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import importlib
-import inspect
 import json
 import os
 import signal
@@ -49,6 +47,7 @@ from rich.text import Text
 from infra.db import migrate
 from infra.embedded import start_postgres, stop_postgres, temporal_cli_path
 from infra.http import KEEP_ALIVE_S
+from infra.ledger import load_demo_allocations
 from infra.temporal import search_attribute_flags
 from jps.domain.roles import NATIONAL, Role
 from jps.logging import UVICORN_LOG_CONFIG
@@ -302,22 +301,8 @@ async def _prepare_database(dsn: str) -> None:
 
 
 async def _load_demo_allocations(dsn: str) -> None:
-    """A demo budget for every province and programme, so a newcomer can walk a group to the end.
-    The ledger owns the figures (`activities.ledger.load_demo_allocations`)."""
-    try:
-        ledger = importlib.import_module("activities.ledger")
-    except ModuleNotFoundError as err:
-        if err.name not in ("activities", "activities.ledger"):
-            raise
-        log.warning("demo_budget_skipped", reason="activities.ledger is missing")
-        return
-    loader = getattr(ledger, "load_demo_allocations", None)
-    if loader is None:
-        log.warning("demo_budget_skipped", reason="activities.ledger.load_demo_allocations is missing")
-        return
-    result = loader(dsn)
-    if inspect.isawaitable(result):
-        result = await result
+    """A demo budget for every province and programme, so a newcomer can walk a group to the end."""
+    result = await load_demo_allocations(dsn)
     log.info("demo_budget_loaded", result=result)
 
 

@@ -20,10 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.bank_client import BankClient
-from activities.ledger import set_allocation
 from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
+from infra.ledger import set_allocation
 from jps.auth import mint_token
 from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.contracts.workflow import GroupState

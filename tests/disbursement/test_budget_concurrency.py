@@ -11,7 +11,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from activities.ledger import set_allocation
+from infra.ledger import set_allocation
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
