@@ -1,10 +1,10 @@
 """PostgreSQL read model and audit writer: the `record_transition` activity.
 
-One transaction per workflow step writes the group row, its members (and so their NIK claims),
-the stage transition, the audit row and the outbox notifications. (group_id, seq) makes a retry a
-no-op: the audit table's unique step key is checked under the audit chain's lock. The read model
-never holds a NIK in clear in its JSON state; the members table keeps the NIK because the
-one-active-group rule is a constraint on it.
+One transaction per workflow step writes the group row, its open tasks (`group_tasks`), its members
+(and so their NIK claims), the stage transition, the audit row and the outbox notifications.
+(group_id, seq) makes a retry a no-op: the audit table's unique step key is checked under the audit
+chain's lock. The read model never holds a NIK in clear in its JSON state; the members table keeps
+the NIK because the one-active-group rule is a constraint on it.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ class ReadModelActivities:
                 if not written:
                     bound.info("transition_already_recorded", seq=record.seq, event_name=record.event)
                     return False
-                await self._write_group(conn, record, state)
+                if await self._write_group(conn, record, state):
+                    await self._write_tasks(conn, state)
                 if record.proposal is not None:
                     await self._write_members(conn, state, record.proposal)
                 if record.stage in TERMINAL_STAGES:
@@ -162,7 +163,9 @@ class ReadModelActivities:
 
     async def _write_group(
         self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary
-    ) -> None:
+    ) -> bool:
+        """The group's row, its single-task columns holding the most urgent task. False when a later
+        step is already written (the row is left alone)."""
         task = state.open_task
         paid = sum(p.amount for p in state.payments if p.status == "paid")
         columns = (
@@ -184,7 +187,7 @@ class ReadModelActivities:
         )
         if record.proposal is None:
             # Members unchanged: keep the stored proposal inside the state document.
-            await conn.execute(
+            status = await conn.execute(
                 """UPDATE groups SET stage = $2, requested_amount = $3, approved_amount = $4,
                    paid_amount = $5,
                        task_kind = $6, task_roles = $7, task_due_at = $8, escalation_level = $9,
@@ -195,8 +198,8 @@ class ReadModelActivities:
                 state.group_id,
                 *columns,
             )
-            return
-        await conn.execute(
+            return _wrote(status)
+        status = await conn.execute(
             """INSERT INTO groups (group_id, stage, requested_amount, approved_amount, paid_amount, task_kind,
                                    task_roles, task_due_at, escalation_level, claimed_by, updated_at, paid_at,
                                    closed_at, last_seq, state, name, program, region_code, member_count,
@@ -221,6 +224,35 @@ class ReadModelActivities:
             state.submitted_by,
             state.submitted_at,
         )
+        return _wrote(status)
+
+    async def _write_tasks(self, conn: asyncpg.Connection, state: GroupSummary) -> None:
+        """Replace the group's rows of `group_tasks` with its open tasks (one per kind)."""
+        await conn.execute("DELETE FROM group_tasks WHERE group_id = $1", state.group_id)
+        rows: dict[str, tuple[Any, ...]] = {}
+        for t in sorted(state.open_tasks, key=lambda t: t.due_at):
+            if t.kind.value in rows:
+                log.warning("task_kind_open_twice", group_id=state.group_id, task=t.kind.value)
+                continue  # the most urgent of the two stays
+            roles = [r.value for r in t.roles]
+            note = mask_niks_in(t.note)
+            rows[t.kind.value] = (
+                state.group_id,
+                t.kind.value,
+                roles,
+                t.opened_at,
+                t.due_at,
+                t.escalation_level,
+                t.claimed_by,
+                note,
+            )
+        if rows:
+            await conn.executemany(
+                """INSERT INTO group_tasks (group_id, kind, roles, opened_at, due_at, escalation_level,
+                                            claimed_by, note)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                list(rows.values()),
+            )
 
     async def _write_members(self, conn: asyncpg.Connection, state: GroupSummary, proposal: Proposal) -> None:
         niks = [m.nik for m in proposal.members]
@@ -296,6 +328,11 @@ class ReadModelActivities:
                 rows,
             )
         return bool(rows)
+
+
+def _wrote(status: str) -> bool:
+    """Whether an INSERT or UPDATE status tag (`UPDATE 1`, `INSERT 0 0`) counts a row."""
+    return status.rsplit(" ", 1)[-1] != "0"
 
 
 def _conflict_error(nik: str, other_group: str) -> ApplicationError:

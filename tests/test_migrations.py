@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -171,3 +175,74 @@ async def test_a_connection_lost_mid_migration_reports_the_real_error(
     # The lock died with the session: the next run is not blocked and applies the fixed file.
     write(tmp_path, "002_dies.sql", "CREATE TABLE dies (id int);")
     assert await asyncio.wait_for(migrate(scratch_dsn, tmp_path), 10) == ["002_dies.sql"]
+
+
+async def test_group_tasks_are_backfilled_from_the_groups_rows(scratch_dsn: str, tmp_path: Path) -> None:
+    """002 gives every group its open tasks as rows: from the stored state's `open_tasks`, from the one
+    `open_task` of a state written before tasks became a list, else from the single-task columns."""
+    shutil.copy(MIGRATIONS_DIR / "001_core.sql", tmp_path / "001_core.sql")
+    assert await migrate(scratch_dsn, tmp_path) == ["001_core.sql"]
+    at = datetime(2020, 10, 1, 2, 0, tzinfo=UTC)
+
+    def task(kind: str, roles: list[str], due_days: int, **extra: object) -> dict[str, object]:
+        opened, due = at.isoformat(), (at + timedelta(days=due_days)).isoformat()
+        return {"kind": kind, "roles": roles, "opened_at": opened, "due_at": due, **extra}
+
+    visit = task("report_visit", ["mentor"], 30)
+    account = task("update_bank_account", ["registrar", "finance"], 3, escalation_level=2, claimed_by="fin-1")
+    verify = task("verify", ["verifier"], 7, note="KTP kurang jelas")
+    groups: dict[str, tuple[dict[str, Any], str | None]] = {
+        "TKM-3171-TWOTASKS01": ({"open_tasks": [visit, account]}, "update_bank_account"),
+        "TKM-3171-ONETASK001": ({"open_task": verify}, "verify"),  # a state from before the list
+        "TKM-3171-COLUMNS001": ({}, "schedule_training"),  # no task in the state: the columns
+        "TKM-3171-FINISHED01": ({"open_tasks": [], "open_task": None}, None),
+    }
+    conn = await asyncpg.connect(scratch_dsn)
+    try:
+        for group_id, (state, kind) in groups.items():
+            await conn.execute(
+                """INSERT INTO groups (group_id, program, name, region_code, stage, member_count,
+                       requested_amount, task_kind, task_roles, task_due_at, escalation_level, claimed_by,
+                       submitted_by, submitted_at, updated_at, state)
+                   VALUES ($1, 'tkm', 'Kelompok', '3171', 'mentoring', 20, 10000000, $2, $3, $4, 1, 'tr-1',
+                       'registrar-1', $5, $5, $6::jsonb)""",
+                group_id,
+                kind,
+                ["trainer"] if kind else None,
+                at + timedelta(days=14) if kind else None,
+                at,
+                json.dumps({"group_id": group_id, **state}),
+            )
+    finally:
+        await conn.close()
+
+    assert await migrate(scratch_dsn) == ["002_group_tasks.sql"]
+
+    rows = await fetch(scratch_dsn, "SELECT * FROM group_tasks ORDER BY group_id, due_at")
+    found = [
+        (
+            r["group_id"],
+            r["kind"],
+            r["roles"],
+            r["due_at"] - at,
+            r["escalation_level"],
+            r["claimed_by"],
+            r["note"],
+        )
+        for r in rows
+    ]
+    assert found == [
+        ("TKM-3171-COLUMNS001", "schedule_training", ["trainer"], timedelta(days=14), 1, "tr-1", ""),
+        ("TKM-3171-ONETASK001", "verify", ["verifier"], timedelta(days=7), 0, None, "KTP kurang jelas"),
+        (
+            "TKM-3171-TWOTASKS01",
+            "update_bank_account",
+            ["registrar", "finance"],
+            timedelta(days=3),
+            2,
+            "fin-1",
+            "",
+        ),
+        ("TKM-3171-TWOTASKS01", "report_visit", ["mentor"], timedelta(days=30), 0, None, ""),
+    ]
+    assert all(r["opened_at"] == at for r in rows)
