@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 import structlog
@@ -16,12 +16,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import forbidden, refused, unauthorized
+from api.queries import groups
+from api.queries.common import PageParams
+from api.schemas import GroupOut
 from infra.temporal import connect
 from jps.auth import TokenError, decode_token
 from jps.domain.actions import ActionSpec
 from jps.domain.models import Officer
 from jps.domain.programs import Program, ProgramPolicy, load_policies
-from jps.domain.roles import Role, is_national, region_in_scope
+from jps.domain.roles import Role, region_in_scope
 from jps.settings import Settings
 
 log = structlog.get_logger()
@@ -125,13 +128,6 @@ def authorize(officer: Officer, *, roles: Iterable[Role] = (), region: str | Non
         raise forbidden(f"region {region} is outside your scope ({', '.join(officer.regions) or 'none'})")
 
 
-def region_filter(officer: Officer) -> list[str] | None:
-    """LIKE patterns for the officer's scope; None means national (no filter)."""
-    if is_national(officer.regions):
-        return None
-    return [f"{scope}%" for scope in officer.regions]
-
-
 def require(*roles: Role) -> Callable[[Officer], Awaitable[Officer]]:
     """A dependency that lets through officers holding one of `roles`."""
 
@@ -146,25 +142,24 @@ Registrar = Annotated[Officer, Depends(require(Role.REGISTRAR))]
 Auditor = Annotated[Officer, Depends(require(Role.AUDITOR))]
 
 
-GROUP_ROW_SQL = """SELECT group_id, program, name, region_code, stage, member_count, requested_amount,
-       approved_amount, paid_amount, task_kind, task_roles, task_due_at, escalation_level, claimed_by,
-       submitted_by, submitted_at, updated_at, closed_at, state
-  FROM groups WHERE group_id = $1"""
-
-
 async def _group_in_scope(
     group_id: Annotated[str, Path(description="The group id, e.g. TKM-3171-AB12CD34EF")],
     officer: CurrentOfficer,
     pool: PoolDep,
-) -> asyncpg.Record:
-    row = await pool.fetchrow(GROUP_ROW_SQL, group_id)
-    if row is None:
+) -> GroupOut:
+    return await read_group(pool, officer, group_id)
+
+
+async def read_group(pool: asyncpg.Pool, officer: Officer, group_id: str) -> GroupOut:
+    """The group, when it lies in the officer's scope: 404 when there is none, 403 outside scope."""
+    group = await groups.get_group(pool, group_id=group_id)
+    if group is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
-    authorize(officer, region=row["region_code"], what="reading this group")
-    return row
+    authorize(officer, region=group.region_code, what="reading this group")
+    return group
 
 
-ScopedGroup = Annotated[asyncpg.Record, Depends(_group_in_scope)]
+ScopedGroup = Annotated[GroupOut, Depends(_group_in_scope)]
 
 
 @dataclass(frozen=True)
@@ -180,16 +175,16 @@ async def guard_action(
 ) -> ActionContext:
     """The cheap check before a Temporal round trip: the group exists, the role fits the action and
     the group lies in the officer's scope. A refusal is recorded in the audit log."""
-    row = await pool.fetchrow("SELECT region_code, stage FROM groups WHERE group_id = $1", group_id)
-    if row is None:
+    place = await groups.group_place(pool, group_id=group_id)
+    if place is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
     try:
-        authorize(officer, roles=spec.roles, region=row["region_code"], what=spec.name)
+        authorize(officer, roles=spec.roles, region=place.region_code, what=spec.name)
     except HTTPException as exc:
         raise await refused(
-            pool, exc, officer=officer, group_id=group_id, stage=row["stage"], action=spec.name
+            pool, exc, officer=officer, group_id=group_id, stage=place.stage, action=spec.name
         ) from None
-    return ActionContext(officer, group_id, row["region_code"], row["stage"])
+    return ActionContext(officer, group_id, place.region_code, place.stage)
 
 
 def action_guard(spec: ActionSpec) -> Callable[..., Awaitable[ActionContext]]:
@@ -199,19 +194,6 @@ def action_guard(spec: ActionSpec) -> Callable[..., Awaitable[ActionContext]]:
         return await guard_action(pool, officer, spec, group_id)
 
     return dependency
-
-
-@dataclass(frozen=True)
-class PageParams:
-    page: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.size
-
-    def wrap(self, items: list[Any], total: int) -> dict[str, Any]:
-        return {"items": items, "total": total, "page": self.page, "size": self.size}
 
 
 async def _page_params(

@@ -1,14 +1,13 @@
 """What the routes do beyond reading: submit a proposal and perform an officer's action, each once
 for the single request, the bulk request and the importer alike. The workflow decides; this module
 checks what is cheap to check first, calls `infra.lifecycle`, and turns refusals into HTTP errors
-(recording the ones auditors want to see)."""
+(recording the ones auditors want to see). Reading is `api.queries`' business."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Any
 
-import asyncpg
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -17,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActionContext, Services, authorize
 from api.errors import http_error, refused, unprocessable
-from api.schemas import GroupOut
+from api.queries import groups
 from infra import lifecycle
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
@@ -46,8 +45,14 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
         "monthly_revenue": 4_500_000,
         "notes": "stall open daily",
     },
+    "resolve-payment": {
+        "transfer_id": "PK-3171-ABCDEFGHIJ-A1-03",
+        "outcome": "paid",
+        "reason": "the bank's statement shows it paid on 2020-10-02",
+    },
+    "release-share": {"member_nik": "3171014507900001", "reason": "the worker moved away; account closed"},
     "cancel": {"reason": "the group dissolved before training"},
-    "claim": {"release": False},
+    "claim": {"release": False, "task": "verify"},
 }
 
 
@@ -136,26 +141,6 @@ async def perform_action(
         ) from None
 
 
-async def group_out(pool: asyncpg.Pool, summary: GroupSummary) -> GroupOut:
-    """An action's answer: the summary the update returned, with the members from the read model
-    (the step's record wrote them before the update answered; NIKs there are masked)."""
-    proposal = await pool.fetchval(
-        "SELECT state->'proposal' FROM groups WHERE group_id = $1", summary.group_id
-    )
-    return GroupOut.from_state(summary, proposal)
-
-
-async def groups_by_suffix(pool: asyncpg.Pool, suffixes: list[str]) -> list[asyncpg.Record]:
-    """Groups whose id ends in one of `suffixes` (what an Idempotency-Key maps to), with the body hash
-    they were created with. The id also embeds programme and region, so a reused key whose body
-    changed those would map to another id: the suffix finds it anyway."""
-    return await pool.fetch(
-        """SELECT group_id, regexp_replace(group_id, '^.*-', '') AS suffix, state->>'request_hash' AS hash
-             FROM groups WHERE regexp_replace(group_id, '^.*-', '') = ANY($1::text[])""",
-        suffixes,
-    )
-
-
 async def submit(
     services: Services,
     client: Client,
@@ -183,9 +168,9 @@ async def submit(
     if idempotency_key:
         suffix = lifecycle.idempotent_suffix(officer.id, idempotency_key)
         group_id = lifecycle.group_id_for(proposal, suffix)
-        for earlier in await groups_by_suffix(services.pool, [suffix]):
-            if earlier["group_id"] != group_id:
-                message = f"Idempotency-Key reused with a different body (it created {earlier['group_id']})"
+        for earlier in await groups.groups_by_suffix(services.pool, suffixes=[suffix]):
+            if earlier.group_id != group_id:
+                message = f"Idempotency-Key reused with a different body (it created {earlier.group_id})"
                 raise http_error(Refusal(RefusalKind.IDEMPOTENCY_MISMATCH, message))
     else:
         group_id = lifecycle.group_id_for(proposal)

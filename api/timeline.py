@@ -21,6 +21,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.queries import audit
 from api.schemas import HistoryEventOut, HistoryOut
 from jps.domain.nik import mask_niks_in
 from jps.settings import Settings
@@ -103,24 +104,6 @@ async def from_temporal(client: Client, group_id: str) -> list[HistoryEventOut]:
     return [e for run in reversed(runs) for e in run]
 
 
-async def from_audit(pool: asyncpg.Pool, group_id: str) -> list[HistoryEventOut]:
-    rows = await pool.fetch(
-        "SELECT at, event, stage, actor, reason, details FROM audit_log WHERE group_id = $1 ORDER BY id",
-        group_id,
-    )
-    return [
-        HistoryEventOut(
-            at=r["at"],
-            event=r["event"],
-            stage=r["stage"],
-            officer=r["actor"],
-            reason=mask_niks_in(r["reason"]),
-            details=mask_niks_in(r["details"] or {}),
-        )
-        for r in rows
-    ]
-
-
 async def build(client: Client, pool: asyncpg.Pool, settings: Settings, group_id: str) -> HistoryOut:
     try:
         events = await from_temporal(client, group_id)
@@ -128,7 +111,7 @@ async def build(client: Client, pool: asyncpg.Pool, settings: Settings, group_id
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        events = await from_audit(pool, group_id)
+        events = await audit.group_timeline(pool, group_id=group_id)
         source = "audit_log"
     return HistoryOut(
         group_id=group_id, source=source, temporal_ui_url=ui_url(settings, group_id), events=events

@@ -237,7 +237,7 @@ def _print_summary(summary: object) -> None:
 
 
 async def _summary(dsn: str, as_of: object = None, regions: list[str] | None = None) -> object:
-    from api.routes.reports import summarize
+    from api.queries import reports
     from infra.db import create_pool
     from jps.domain.models import Officer
     from jps.domain.roles import NATIONAL, Role
@@ -245,7 +245,7 @@ async def _summary(dsn: str, as_of: object = None, regions: list[str] | None = N
     pool = await create_pool(dsn)
     try:
         officer = Officer(id="cli", roles=[Role.AUDITOR], regions=regions or [NATIONAL])
-        return await summarize(pool, officer, as_of)  # type: ignore[arg-type]
+        return await reports.summary(pool, officer=officer, as_of=as_of)  # type: ignore[arg-type]
     finally:
         await pool.close()
 

@@ -1,5 +1,11 @@
 """The officers' web console: HTML pages at `/` in Bahasa Indonesia (English with `?lang=en`)."""
 
-from api.console.routes import router
+from fastapi import APIRouter
+
+from api.console import public, routes
+
+router = APIRouter()
+router.include_router(public.router)  # sign in and out, static files
+router.include_router(routes.router)  # the officers' pages
 
 __all__ = ["router"]

@@ -13,7 +13,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
-from api.schemas import GroupOut
+from api.queries import members
+from api.schemas import GroupOut, TaskOut
 from api.service import ACTION_BODIES
 from jps.domain.actions import ACTIONS
 from jps.domain.models import Officer
@@ -45,27 +46,28 @@ class FormError(ValueError):
 
 
 def available(officer: Officer, group: GroupOut) -> list[str]:
-    """The action forms to show this officer on this group, in lifecycle order."""
+    """The action forms to show this officer on this group, in lifecycle order: one for each open
+    task the officer's roles answer (a group may wait on several at once), and cancel."""
     shown = []
-    task = group.open_task.kind if group.open_task else None
+    open_kinds = {t.kind for t in group.open_tasks}
     for name in FORM_ACTIONS:
         spec = ACTIONS[name]
         if not set(officer.roles) & set(spec.roles) or group.stage not in spec.stages:
             continue
         wanted = ACTION_TASK[name]
-        if wanted is not None and wanted != task:
+        if wanted is not None and wanted not in open_kinds:
             continue
         if name == "cancel" and (
-            task == TaskKind.AWAIT_BANK or any(p.status != "failed" for p in group.payments)
+            TaskKind.AWAIT_BANK in open_kinds or any(p.status != "failed" for p in group.payments)
         ):
             continue  # the money is moving or paid
         shown.append(name)
     return shown
 
 
-def can_claim(officer: Officer, group: GroupOut) -> bool:
-    task = group.open_task
-    return task is not None and bool(set(officer.roles) & set(task.roles))
+def can_claim(officer: Officer, task: TaskOut) -> bool:
+    """Whether the officer's roles may claim (or release) this task."""
+    return bool(set(officer.roles) & set(task.roles))
 
 
 def failed_members(group: GroupOut) -> list[int]:
@@ -107,14 +109,7 @@ def _member_numbers(values: list[str]) -> list[int]:
 
 async def niks_of(pool: asyncpg.Pool, group_id: str, numbers: list[int]) -> list[str]:
     """The members' NIKs in clear, for the workflow only: never rendered."""
-    if not numbers:
-        return []
-    rows = await pool.fetch(
-        "SELECT member_no, nik FROM members WHERE group_id = $1 AND member_no = ANY($2::int[])",
-        group_id,
-        numbers,
-    )
-    found = {r["member_no"]: r["nik"] for r in rows}
+    found = await members.niks_by_number(pool, group_id=group_id, numbers=numbers)
     missing = [n for n in numbers if n not in found]
     if missing:
         raise FormError("attended_niks", f"no member number {missing[0]} in this group")

@@ -139,6 +139,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "decision_notes": ("Catatan keputusan", "Decision notes"),
     "outcome_reason": ("Alasan akhir", "Outcome reason"),
     "open_task": ("Tugas terbuka", "Open task"),
+    "open_tasks": ("Tugas-tugas terbuka", "Open tasks"),
     "no_open_task": ("Tidak ada tugas terbuka.", "No open task."),
     "task_note": ("Keterangan", "Note"),
     "payments": ("Pembayaran", "Payments"),
@@ -242,6 +243,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "task_await_unfreeze": ("Menunggu pencairan dibuka", "Waiting for the freeze to lift"),
     "task_await_bank": ("Menunggu konfirmasi bank", "Waiting for the bank"),
     "task_update_bank_account": ("Perbaiki data rekening", "Fix the bank details"),
+    "task_investigate_payment": ("Telusuri status pembayaran", "Investigate the payment"),
     "task_report_visit": ("Laporkan kunjungan pendampingan", "Report the mentoring visit"),
     # escalation levels
     "escalation_0": ("Petugas", "Assignee"),

@@ -174,3 +174,10 @@ class ConsoleRoute(APIRoute):
 @lru_cache
 def static_text(name: str) -> str:
     return (HERE / "static" / name).read_text(encoding="utf-8")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never `//elsewhere` or a full URL) may follow a sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

@@ -1,10 +1,11 @@
 """The officers' web console (konsol petugas): server-rendered pages at `/`, beside the JSON API.
 
-Each page reads through the API's own functions (the inbox, the group listing, the summary, the
-audit log, the timeline) and each form acts through `api.service.perform_action`, the same path
-as `POST /groups/{id}/actions/{action}`: the workflow update decides, the console shows its answer.
-Authorization is `api.deps.authorize` / `guard_action`, as for the API. Paths are Indonesian words
-(`/kelompok`, `/ringkasan`, `/catatan-audit`, `/masuk`), none of them a JSON API path.
+Each page reads through the API's read queries (`api.queries`: the inbox, the group listing, the
+summary, the audit log) and `api.timeline`, and each form acts through `api.service.perform_action`,
+the path of `POST /groups/{id}/actions/{action}`: the workflow update decides, the console shows its
+answer. Authorization is `api.deps.authorize` / `guard_action`, as for the API. Paths are Indonesian
+words (`/kelompok`, `/ringkasan`, `/catatan-audit`; signing in and out in `public.py`), none of them a
+JSON API path.
 """
 
 from __future__ import annotations
@@ -20,26 +21,15 @@ from pydantic import ValidationError
 
 from api import timeline
 from api.console.actions import FORM_ACTIONS, FormError, available, can_claim, failed_members, read_form
-from api.console.render import (
-    SIGN_IN_PATH,
-    ConsoleRoute,
-    readable,
-    render,
-    static_text,
-    validation_lines,
-)
-from api.console.session import TOKEN_COOKIE, Ctx, OfficerCtx, PublicCtx, signed_in
-from api.deps import GROUP_ROW_SQL, PageParams, Services, ServicesDep, TemporalDep, authorize, guard_action
-from api.routes import audit as audit_routes
-from api.routes import groups as group_routes
-from api.routes import tasks as task_routes
-from api.routes.reports import summarize
-from api.schemas import GroupOut
+from api.console.render import ConsoleRoute, readable, render, safe_next, validation_lines
+from api.console.session import Ctx, OfficerCtx, signed_in
+from api.deps import Services, ServicesDep, TemporalDep, authorize, guard_action, read_group
+from api.queries import audit, groups, reports, tasks
+from api.queries.common import PageParams
+from api.schemas import GroupSummaryOut, Page
 from api.service import full_args, perform_action
-from jps.auth import TokenError, decode_token
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
-from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.domain.stages import STAGE_ORDER, Stage
@@ -52,76 +42,6 @@ PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
 def _pages(total: int, size: int) -> int:
     return max(1, -(-total // size))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (never `//elsewhere` or a full URL) may follow a sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-# ---- sign in and out ----
-
-
-@router.get("/masuk", response_class=HTMLResponse)
-async def sign_in_page(ctx: PublicCtx, next: str | None = None) -> HTMLResponse:
-    return render(
-        ctx,
-        "sign_in.html",
-        title=ctx.t("sign_in_title"),
-        next=_safe_next(next),
-        error=None,
-        signed_out=ctx.request.query_params.get("keluar") == "1",
-    )
-
-
-@router.post("/masuk", response_class=HTMLResponse)
-async def sign_in(ctx: PublicCtx) -> Response:
-    form = await ctx.request.form()
-    raw = form.get("token")
-    token = raw.strip() if isinstance(raw, str) else ""
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    target = form.get("next")
-    next_path = _safe_next(target if isinstance(target, str) else None)
-    error: str
-    if not token:
-        error = ctx.t("sign_in_empty")
-    else:
-        try:
-            decode_token(token, ctx.services.settings.jwt_secret)
-        except TokenError as exc:
-            error = f"{ctx.t('sign_in_bad_token')}: {exc}"
-        else:
-            response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
-            # A browser-session cookie: gone when the browser closes, refused by the server once the
-            # token's own `exp` passes. Script cannot read it; another site cannot send it.
-            response.set_cookie(
-                TOKEN_COOKIE,
-                token,
-                httponly=True,
-                samesite="strict",
-                path="/",
-                secure=ctx.request.url.scheme == "https",
-            )
-            return response
-    return render(
-        ctx,
-        "sign_in.html",
-        status_code=401,
-        title=ctx.t("sign_in_title"),
-        next=next_path,
-        error=error,
-        signed_out=False,
-    )
-
-
-@router.post("/keluar")
-async def sign_out(ctx: PublicCtx) -> RedirectResponse:
-    response = RedirectResponse(f"{SIGN_IN_PATH}?keluar=1", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
-    return response
 
 
 # ---- inbox (kotak tugas) ----
@@ -137,11 +57,10 @@ async def inbox_page(
 ) -> HTMLResponse:
     officer = signed_in(ctx)
     paging = PageParams(page, PAGE_SIZE)
-    found = await task_routes.inbox(
+    found = await tasks.inbox(
+        services.pool,
         officer=officer,
-        pool=services.pool,
         paging=paging,
-        kind=None,
         overdue=True if overdue == "1" else None,
         claimed=claimed if claimed in ("me", "nobody", "others") else None,
     )
@@ -149,10 +68,10 @@ async def inbox_page(
         ctx,
         "inbox.html",
         title=ctx.t("inbox_title"),
-        items=found["items"],
-        total=found["total"],
+        items=found.items,
+        total=found.total,
         page=page,
-        pages=_pages(found["total"], PAGE_SIZE),
+        pages=_pages(found.total, PAGE_SIZE),
         overdue=overdue == "1",
         claimed=claimed,
     )
@@ -160,18 +79,19 @@ async def inbox_page(
 
 @router.post("/kelompok/{group_id}/klaim")
 async def claim(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
-    """Claim (or, with `release=1`, give back) the group's open task; back to where the officer was."""
+    """Claim (or, with `release=1`, give back) one of the group's open tasks (`task`, its kind; none:
+    the most urgent one for the officer's roles); back to where the officer was."""
     officer = signed_in(ctx)
     form = await ctx.request.form()
     release = form.get("release") == "1"
+    task = form.get("task")
     target = form.get("next")
-    back = _safe_next(target if isinstance(target, str) else None)
+    back = safe_next(target if isinstance(target, str) else None)
     spec = ACTIONS["claim"]
     action_ctx = await guard_action(services.pool, officer, spec, group_id)
+    args = {"release": release, "task": task if isinstance(task, str) and task else None}
     try:
-        await perform_action(
-            services, client, action_ctx, spec, full_args(spec, {"release": release}, officer)
-        )
+        await perform_action(services, client, action_ctx, spec, full_args(spec, args, officer))
     except HTTPException as exc:
         if exc.status_code == 401:
             raise
@@ -208,11 +128,11 @@ async def groups_page(
     if region and not (region.isdigit() and len(region) in (2, 4)):
         problems.append(ctx.t("region_invalid"))
     q = q.strip()
-    found: dict[str, Any] = {"items": [], "total": 0}
+    found = Page[GroupSummaryOut](items=[], total=0, page=page, size=PAGE_SIZE)
     if not problems:
-        found = await group_routes.list_groups(
+        found = await groups.list_groups(
+            services.pool,
             officer=officer,
-            pool=services.pool,
             paging=PageParams(page, PAGE_SIZE),
             program=program_f,
             stage=stage_f,
@@ -225,10 +145,10 @@ async def groups_page(
         "groups.html",
         status_code=422 if problems else 200,
         title=ctx.t("groups_title"),
-        items=found["items"],
-        total=found["total"],
+        items=found.items,
+        total=found.total,
         page=page,
-        pages=_pages(found["total"], PAGE_SIZE),
+        pages=_pages(found.total, PAGE_SIZE),
         problems=problems,
         programs=list(Program),
         stages=list(STAGE_ORDER),
@@ -246,14 +166,6 @@ def _enum(kind: Any, value: str, name: str, problems: list[str], ctx: Ctx) -> An
         return None
 
 
-async def _read_group(services: Services, officer: Officer, group_id: str) -> GroupOut:
-    row = await services.pool.fetchrow(GROUP_ROW_SQL, group_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
-    authorize(officer, region=row["region_code"], what="reading this group")
-    return GroupOut.from_state(row["state"])
-
-
 async def _group_page(
     ctx: Ctx,
     services: Services,
@@ -265,7 +177,7 @@ async def _group_page(
     done: str | None = None,
 ) -> HTMLResponse:
     officer = signed_in(ctx)
-    group = await _read_group(services, officer, group_id)
+    group = await read_group(services.pool, officer, group_id)
     ctx.page_url = f"/kelompok/{quote(group_id)}"
     policy = services.policies[group.program]
     return render(
@@ -275,7 +187,7 @@ async def _group_page(
         title=f"{group.name}",
         group=group,
         actions=available(officer, group),
-        can_claim=can_claim(officer, group),
+        claimable=[task.kind for task in group.open_tasks if can_claim(officer, task)],
         errors=errors or [],
         failed=failed,
         done=done if done in (*FORM_ACTIONS, "claim") else None,
@@ -333,7 +245,7 @@ async def group_action(
 async def history_page(
     group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep
 ) -> HTMLResponse:
-    group = await _read_group(services, signed_in(ctx), group_id)
+    group = await read_group(services.pool, signed_in(ctx), group_id)
     history = await timeline.build(client, services.pool, services.settings, group_id)
     return render(
         ctx,
@@ -347,7 +259,7 @@ async def history_page(
 
 @router.get("/kelompok/{group_id}/riwayat.csv")
 async def history_csv(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
-    await _read_group(services, signed_in(ctx), group_id)
+    await read_group(services.pool, signed_in(ctx), group_id)
     history = await timeline.build(client, services.pool, services.settings, group_id)
     return Response(
         timeline.to_csv(history),
@@ -373,7 +285,7 @@ async def summary_page(ctx: OfficerCtx, services: ServicesDep, as_of: str = "") 
             raise RequestValidationError(
                 [{"loc": ("query", "as_of"), "msg": "a date like 2020-10-02", "type": "date"}]
             ) from None
-    summary = await summarize(services.pool, officer, day)
+    summary = await reports.summary(services.pool, officer=officer, as_of=day)
     return render(ctx, "summary.html", title=ctx.t("summary_title"), summary=summary, as_of=as_of)
 
 
@@ -391,24 +303,22 @@ async def audit_page(
 ) -> HTMLResponse:
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
-    found = await audit_routes.audit_log(
+    found = await audit.audit_log(
+        services.pool,
         officer=officer,
-        pool=services.pool,
         paging=PageParams(page, PAGE_SIZE),
         group_id=group_id.strip() or None,
         actor=actor.strip() or None,
         event=event.strip() or None,
-        since=None,
-        until=None,
     )
     return render(
         ctx,
         "audit.html",
         title=ctx.t("audit_title"),
-        items=found["items"],
-        total=found["total"],
+        items=found.items,
+        total=found.total,
         page=page,
-        pages=_pages(found["total"], PAGE_SIZE),
+        pages=_pages(found.total, PAGE_SIZE),
         f={"group_id": group_id, "actor": actor, "event": event},
         check=None,
     )
@@ -419,21 +329,5 @@ async def audit_verify_page(ctx: OfficerCtx, services: ServicesDep) -> HTMLRespo
     """The chain check walks every row, so it runs when an auditor asks for it, not on every page."""
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
-    check = await audit_routes.audit_verify(officer=officer, pool=services.pool)
+    check = await audit.check_chain(services.pool)
     return render(ctx, "audit_verify.html", title=ctx.t("chain_check"), check=check)
-
-
-# ---- static files: one stylesheet, one small script ----
-
-_STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
-
-
-@router.get("/aset/{name}")
-async def asset(name: str) -> Response:
-    if name not in _STATIC:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no asset {name}")
-    return Response(
-        static_text(name),
-        media_type=_STATIC[name],
-        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
-    )

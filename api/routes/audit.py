@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Auditor, Paging, PoolDep, region_filter
+from api.deps import Auditor, Paging, PoolDep
 from api.errors import AUTHED, responses
+from api.queries import audit
 from api.schemas import AuditRowOut, AuditVerifyOut, Page
-from api.sql import Where
-from infra.audit import verify_chain
-from jps.domain.nik import mask_niks_in
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -36,32 +34,17 @@ async def audit_log(
     event: str | None = None,
     since: Annotated[datetime | None, Query(description="Rows at or after this time")] = None,
     until: Annotated[datetime | None, Query(description="Rows before this time")] = None,
-) -> dict[str, Any]:
-    where = Where()
-    scope = region_filter(officer)
-    if scope is not None:
-        where.add("group_id IN (SELECT group_id FROM groups WHERE region_code LIKE ANY(?::text[]))", scope)
-    if group_id:
-        where.add("group_id = ?", group_id)
-    if actor:
-        where.add("actor = ?", actor)
-    if event:
-        where.add("event = ?", event)
-    if since:
-        where.add("at >= ?", since)
-    if until:
-        where.add("at < ?", until)
-    total = await pool.fetchval(f"SELECT count(*) FROM audit_log WHERE {where.sql}", *where.params)
-    rows = await pool.fetch(
-        f"""SELECT id, group_id, seq, at, actor, actor_roles, event, stage, reason, details, prev_hash, hash
-              FROM audit_log WHERE {where.sql} ORDER BY id DESC LIMIT {paging.size} OFFSET {paging.offset}""",
-        *where.params,
+) -> Page[AuditRowOut]:
+    return await audit.audit_log(
+        pool,
+        officer=officer,
+        paging=paging,
+        group_id=group_id,
+        actor=actor,
+        event=event,
+        since=since,
+        until=until,
     )
-    items = [
-        AuditRowOut(**{**dict(r), "reason": mask_niks_in(r["reason"]), "details": mask_niks_in(r["details"])})
-        for r in rows
-    ]
-    return paging.wrap(items, total)
 
 
 @router.get(
@@ -71,5 +54,4 @@ async def audit_log(
     responses=responses(*AUTHED),
 )
 async def audit_verify(officer: Auditor, pool: PoolDep) -> AuditVerifyOut:
-    async with pool.acquire() as conn:
-        return AuditVerifyOut.model_validate(await verify_chain(conn))
+    return await audit.check_chain(pool)

@@ -5,7 +5,6 @@ must see their annotations (which name loop variables) as objects, not as string
 """
 
 import asyncio
-import re
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -25,30 +24,11 @@ from api.deps import (
     TemporalDep,
     action_guard,
     guard_action,
-    region_filter,
 )
 from api.errors import AUTHED, responses
-from api.schemas import (
-    TASK_COLUMNS,
-    BulkItemOut,
-    BulkOut,
-    GroupOut,
-    GroupSummaryOut,
-    HistoryOut,
-    Page,
-    example_of,
-    task_from_row,
-)
-from api.service import (
-    ACTION_BODIES,
-    BULK_ACTIONS,
-    BULK_ARG_BODIES,
-    full_args,
-    group_out,
-    perform_action,
-    submit,
-)
-from api.sql import Where
+from api.queries import groups
+from api.schemas import BulkItemOut, BulkOut, GroupOut, GroupSummaryOut, HistoryOut, Page, example_of
+from api.service import ACTION_BODIES, BULK_ACTIONS, BULK_ARG_BODIES, full_args, perform_action, submit
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
@@ -106,29 +86,6 @@ async def submit_group(
     return GroupOut.from_state(state, proposal)
 
 
-_LIST_COLUMNS = f"""group_id, program, name, region_code, stage, member_count, requested_amount,
-                    approved_amount,
-       paid_amount, submitted_at, updated_at, {TASK_COLUMNS}"""
-
-
-def summary_out(row: Any) -> GroupSummaryOut:
-    return GroupSummaryOut(
-        group_id=row["group_id"],
-        program=row["program"],
-        name=row["name"],
-        region_code=row["region_code"],
-        stage=row["stage"],
-        member_count=row["member_count"],
-        requested_amount=row["requested_amount"],
-        approved_amount=row["approved_amount"],
-        paid_amount=row["paid_amount"],
-        open_task=task_from_row(row),
-        escalation_level=row["escalation_level"],
-        submitted_at=row["submitted_at"],
-        updated_at=row["updated_at"],
-    )
-
-
 @router.get(
     "",
     response_model=Page[GroupSummaryOut],
@@ -153,40 +110,17 @@ async def list_groups(
             min_length=2, max_length=100, description="Part of the name or group id, or a member's full NIK"
         ),
     ] = None,
-) -> dict[str, Any]:
-    where = Where()
-    scope = region_filter(officer)
-    if scope is not None:
-        where.add("region_code LIKE ANY(?::text[])", scope)
-    if program:
-        where.add("program = ?", program.value)
-    if stage:
-        where.add("stage = ?", stage.value)
-    if region:
-        where.add("region_code LIKE ?", region + "%")
-    if overdue is True:
-        where.add("task_due_at < now()")
-    elif overdue is False:
-        where.add("(task_due_at IS NULL OR task_due_at >= now())")
-    if q:
-        if q.isdigit() and len(q) == 16:
-            where.add("group_id IN (SELECT group_id FROM members WHERE nik = ?)", q)
-        else:
-            text = re.sub(r"([\\%_])", r"\\\1", q)  # the officer's text, not LIKE wildcards
-            where.add("(lower(name) LIKE ? OR group_id LIKE ?)", f"%{text.lower()}%", f"%{text.upper()}%")
-    total = await pool.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
-    # The page is chosen on plain columns first: the task columns read the jsonb state, and selecting
-    # them with the sort would decompress every matching group's state, not just the page's (bench:
-    # 55 ms against 6 ms for a page of the cohort's 3,076 groups).
-    rows = await pool.fetch(
-        f"""SELECT {_LIST_COLUMNS} FROM groups
-             WHERE group_id IN (SELECT group_id FROM groups WHERE {where.sql}
-                                 ORDER BY submitted_at DESC,
-                                     group_id LIMIT {paging.size} OFFSET {paging.offset})
-             ORDER BY submitted_at DESC, group_id""",
-        *where.params,
+) -> Page[GroupSummaryOut]:
+    return await groups.list_groups(
+        pool,
+        officer=officer,
+        paging=paging,
+        program=program,
+        stage=stage,
+        region=region,
+        overdue=overdue,
+        q=q,
     )
-    return paging.wrap([summary_out(r) for r in rows], total)
 
 
 @router.get(
@@ -196,7 +130,7 @@ async def list_groups(
     responses=responses(*AUTHED, 404),
 )
 async def get_group(group: ScopedGroup) -> GroupOut:
-    return GroupOut.from_state(group["state"])
+    return group
 
 
 @router.get(
@@ -209,17 +143,19 @@ async def get_group(group: ScopedGroup) -> GroupOut:
     },
 )
 async def group_history(
+    group_id: str,
     group: ScopedGroup,
     services: ServicesDep,
     client: TemporalDep,
     format: Annotated[Literal["json", "csv"], Query(description="csv for a spreadsheet")] = "json",
 ) -> Any:
-    history = await timeline.build(client, services.pool, services.settings, group["group_id"])
+    # The workflow id is the read model's key (the path's id, which `group` was found by).
+    history = await timeline.build(client, services.pool, services.settings, group_id)
     if format == "csv":
         return Response(
             timeline.to_csv(history),
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{group["group_id"]}-history.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{group_id}-history.csv"'},
         )
     return history
 
@@ -237,7 +173,7 @@ def _action_route(spec: ActionSpec) -> None:
         body: body_model,  # type: ignore[valid-type]
     ) -> GroupOut:
         state = await perform_action(services, client, ctx, spec, full_args(spec, body, ctx.officer))
-        return await group_out(services.pool, state)
+        return await groups.group_after_step(services.pool, summary=state)
 
     router.add_api_route(
         f"/{{group_id}}/actions/{spec.name}",
@@ -288,9 +224,7 @@ def _bulk_route(spec: ActionSpec) -> None:
                     ctx = await guard_action(services.pool, officer, spec, group_id)
                     raw = request.args.model_dump()
                     if spec.name == "approve-disbursement" and raw.get("amount") is None:
-                        raw["amount"] = await services.pool.fetchval(
-                            "SELECT requested_amount FROM groups WHERE group_id = $1", group_id
-                        )
+                        raw["amount"] = await groups.requested_amount(services.pool, group_id=group_id)
                     args = full_args(spec, raw, officer)
                     state = await perform_action(services, client, ctx, spec, args)
                 except HTTPException as exc:

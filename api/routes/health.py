@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.deps import PoolDep
 from api.errors import responses
+from api.queries import health as queries_health
 from api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
@@ -25,7 +26,7 @@ _PROBE_TIMEOUT_S = 3.0
 )
 async def health(request: Request, response: Response, pool: PoolDep) -> HealthOut:
     async def postgres() -> str:
-        await pool.fetchval("SELECT 1")
+        await queries_health.ping(pool)
         return "up"
 
     async def temporal() -> str:

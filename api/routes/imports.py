@@ -26,8 +26,10 @@ from temporalio.client import Client
 from api import importer
 from api.deps import CurrentOfficer, Registrar, Services, ServicesDep, TemporalDep
 from api.errors import AUTHED, responses
+from api.queries import groups as group_queries
+from api.queries import members
 from api.schemas import ImportJobOut, RowResult
-from api.service import groups_by_suffix, submit
+from api.service import submit
 from infra import lifecycle
 from jps.domain.models import Officer
 from jps.domain.roles import Role, region_in_scope
@@ -137,34 +139,30 @@ async def _check_against_database(
         suffix = lifecycle.idempotent_suffix(officer.id, f"import:{g.ref}")
         suffixes[suffix] = g.ref
         ids[g.ref] = (lifecycle.group_id_for(p, suffix), False)
-    earlier = await groups_by_suffix(services.pool, list(suffixes))
+    earlier = await group_queries.groups_by_suffix(services.pool, suffixes=list(suffixes))
     by_ref = {g.ref: g for g in groups}
-    for row in earlier:
-        g = by_ref[suffixes[row["suffix"]]]
+    for found in earlier:
+        g = by_ref[suffixes[found.suffix]]
         assert g.proposal is not None
-        if row["group_id"] == ids[g.ref][0] and row["hash"] == lifecycle.request_hash(g.proposal):
-            ids[g.ref] = (row["group_id"], True)
+        if found.group_id == ids[g.ref][0] and found.request_hash == lifecycle.request_hash(g.proposal):
+            ids[g.ref] = (found.group_id, True)
         else:
             g.errors.append(
                 importer.RowError(
                     g.first_line,
                     "group_ref",
-                    f"already imported as {row['group_id']} with different data",
+                    f"already imported as {found.group_id} with different data",
                 )
             )
     niks = {m.nik: g.ref for g in groups if g.proposal for m in g.proposal.members}
-    held = await services.pool.fetch(
-        "SELECT nik, group_id FROM members WHERE active AND nik = ANY($1::text[])", list(niks)
-    )
-    for row in held:
-        g = by_ref[niks[row["nik"]]]
-        if row["group_id"] == ids[g.ref][0]:
+    held = await members.active_groups_of(services.pool, niks=list(niks))
+    for nik, group_id in held.items():
+        g = by_ref[niks[nik]]
+        if group_id == ids[g.ref][0]:
             continue  # the group itself, imported before
         assert g.proposal is not None
-        line = g.lines[[m.nik for m in g.proposal.members].index(row["nik"])]
-        g.errors.append(
-            importer.RowError(line, "nik", f"already in active group {row['group_id']}", "conflict")
-        )
+        line = g.lines[[m.nik for m in g.proposal.members].index(nik)]
+        g.errors.append(importer.RowError(line, "nik", f"already in active group {group_id}", "conflict"))
     return ids
 
 

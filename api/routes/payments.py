@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import responses
+from api.queries import payments
 from api.schemas import PaymentCallbackOut
 from jps.contracts.activities import PaymentResult
 from jps.contracts.names import PAYMENT_SIGNAL
@@ -88,16 +89,14 @@ async def payment_callback(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False, include_context=False)
         ) from None
-    row = await pool.fetchrow(
-        "SELECT group_id, amount FROM payments WHERE transfer_id = $1", callback.transfer_id
-    )
-    if row is None:
+    known = await payments.transfer(pool, transfer_id=callback.transfer_id)
+    if known is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown transfer {callback.transfer_id}")
-    group_id = row["group_id"]
+    group_id = known.group_id
     bound = log.bind(group_id=group_id, transfer_id=callback.transfer_id, bank_status=callback.status)
-    if callback.amount is not None and callback.amount != row["amount"]:
+    if callback.amount is not None and callback.amount != known.amount:
         # The reconciliation run records such a mismatch; the transfer's status still counts.
-        bound.warning("bank_callback_amount_differs", ours=row["amount"], bank=callback.amount)
+        bound.warning("bank_callback_amount_differs", ours=known.amount, bank=callback.amount)
     if callback.status == "pending":
         return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=False)
     result = PaymentResult(

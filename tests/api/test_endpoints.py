@@ -124,9 +124,13 @@ async def test_inbox_claims_and_escalations(stack: Stack, http: httpx.AsyncClien
     assert (await http.get("/tasks", headers=stack.auth(Role.TRAINER))).json()["total"] == 0
 
     # B is overdue and escalated to the region's supervisor (the workflow's timers do this over days;
-    # the read model is set as they would leave it)
+    # the read model, the group's row and its task's, is set as they would leave it)
     await stack.pool.execute(
         "UPDATE groups SET task_due_at = now() - interval '4 days', escalation_level = 2 WHERE group_id = $1",
+        b,
+    )
+    await stack.pool.execute(
+        "UPDATE group_tasks SET due_at = now() - interval '4 days', escalation_level = 2 WHERE group_id = $1",
         b,
     )
     inbox = (await http.get("/tasks", headers=verifier)).json()["items"]

@@ -46,6 +46,7 @@ async def _load_read_model(pool: asyncpg.Pool) -> None:
     """The read model as the workflows' activity writes it, for the whole cohort ."""
     now = datetime.now(UTC)
     groups: list[tuple[object, ...]] = []
+    tasks: list[tuple[object, ...]] = []
     members: list[tuple[object, ...]] = []
     stages = ["verification", "training", "disbursement", "mentoring"]
     for n, (_, p) in enumerate(cohort(1.0)):
@@ -104,6 +105,7 @@ async def _load_read_model(pool: asyncpg.Pool) -> None:
                 state,
             )
         )
+        tasks.append((gid, task, roles, now, due, n % 4 if due < now else 0))
         members += [
             (gid, i + 1, m.nik, mask_nik(m.nik), m.name, m.phone, m.is_leader, True)
             for i, m in enumerate(p.members)
@@ -118,11 +120,16 @@ async def _load_read_model(pool: asyncpg.Pool) -> None:
             groups,
         )
         await conn.copy_records_to_table(
+            "group_tasks",
+            records=tasks,
+            columns=["group_id", "kind", "roles", "opened_at", "due_at", "escalation_level"],
+        )
+        await conn.copy_records_to_table(
             "members",
             records=members,
             columns=["group_id", "member_no", "nik", "nik_masked", "name", "phone", "is_leader", "active"],
         )
-        await conn.execute("ANALYZE groups; ANALYZE members")
+        await conn.execute("ANALYZE groups; ANALYZE group_tasks; ANALYZE members")
 
 
 async def test_reads_stay_fast_with_the_whole_cohort(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import Stack, state_of, submit, today, wait_for_stage
+from tests.api.test_tasks import GROUP, write_group_with_two_tasks
 from tests.console.conftest import ConsoleLogin, alerts, heading, html_lang
 
 
@@ -307,3 +308,31 @@ async def test_summary_and_lists_format_money_and_dates_the_indonesian_way(
     assert re.search(r"\d{2}/\d{2}/\d{4}", listing.text)
     overdue_only = await officer.get("/kelompok?overdue=1")
     assert "Tidak ada data." in overdue_only.text
+
+
+async def test_a_group_with_two_open_tasks_shows_both(stack: Stack, console: ConsoleLogin) -> None:
+    """The inbox lists each open task on its own line, each with a claim form naming its task; the
+    group's page shows every open task, and the form of each one the stage allows (the visit's form,
+    though the overdue bank details are the most urgent task)."""
+    await write_group_with_two_tasks(stack.pool)
+    url = f"/kelompok/{GROUP}"
+    officer = await console([Role.MENTOR, Role.FINANCE], officer="both-1")
+
+    inbox = (await officer.get("/")).text
+    assert inbox.count(f'href="{url}"') == 2
+    assert "Laporkan kunjungan pendampingan" in inbox and "Perbaiki data rekening" in inbox
+    assert '<input type="hidden" name="task" value="report_visit">' in inbox  # claimable: nobody has it
+    assert 'value="update_bank_account"' not in inbox  # claimed by finance-7: no form
+
+    page = (await officer.get(url)).text
+    assert "Tugas-tugas terbuka" in page
+    assert 'id="task-report_visit"' in page and 'id="task-update_bank_account"' in page
+    assert "finance-7" in page and "rekening ditolak bank" in page
+    assert f'action="{url}/aksi/report-visit"' in page  # not the most urgent task, shown all the same
+    assert '<input type="hidden" name="task" value="report_visit">' in page
+
+    # a mentor alone sees one line, and on the page one form
+    mentor = await console(Role.MENTOR)
+    assert (await mentor.get("/")).text.count(f'href="{url}"') == 1
+    page = (await mentor.get(url)).text
+    assert f'action="{url}/aksi/report-visit"' in page and "aksi/update-bank-account" not in page

@@ -1,0 +1,139 @@
+"""Groups (kelompok) as the read model holds them: the listing, one group, and the lookups the
+routes make before or after a workflow update."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from api.queries.common import Db, PageParams, Where, region_filter
+from api.queries.tasks import open_tasks_of
+from api.schemas import GroupOut, GroupSummaryOut, Page
+from jps.domain.models import GroupSummary, Officer
+from jps.domain.programs import Program
+from jps.domain.stages import Stage
+
+_LIST_COLUMNS = """group_id, program, name, region_code, stage, member_count, requested_amount,
+       approved_amount, paid_amount, escalation_level, submitted_at, updated_at"""
+
+
+@dataclass(frozen=True)
+class GroupPlace:
+    """Where a group stands, for the cheap checks before a workflow update."""
+
+    group_id: str
+    region_code: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class EarlierGroup:
+    """A group created under an Idempotency-Key suffix, with the hash of the body it was created with."""
+
+    group_id: str
+    suffix: str
+    request_hash: str | None
+
+
+async def list_groups(
+    db: Db,
+    *,
+    officer: Officer,
+    paging: PageParams,
+    program: Program | None = None,
+    stage: Stage | None = None,
+    region: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+) -> Page[GroupSummaryOut]:
+    """The groups in the officer's scope, newest first. `region` is a province or regency prefix;
+    `overdue` looks at the most urgent open task; `q` is part of the name or id, or a full NIK."""
+    where = Where()
+    scope = region_filter(officer)
+    if scope is not None:
+        where.add("region_code LIKE ANY(?::text[])", scope)
+    if program:
+        where.add("program = ?", program.value)
+    if stage:
+        where.add("stage = ?", stage.value)
+    if region:
+        where.add("region_code LIKE ?", region + "%")
+    if overdue is True:
+        where.add("task_due_at < now()")
+    elif overdue is False:
+        where.add("(task_due_at IS NULL OR task_due_at >= now())")
+    if q:
+        if q.isdigit() and len(q) == 16:
+            where.add("group_id IN (SELECT group_id FROM members WHERE nik = ?)", q)
+        else:
+            text = re.sub(r"([\\%_])", r"\\\1", q)  # the officer's text, not LIKE wildcards
+            where.add("(lower(name) LIKE ? OR group_id LIKE ?)", f"%{text.lower()}%", f"%{text.upper()}%")
+    total = await db.fetchval(f"SELECT count(*) FROM groups WHERE {where.sql}", *where.params)
+    # Plain columns only: the jsonb state stays compressed (bench: reading the task from it for every
+    # matching group cost 55 ms against 6 ms for a page of the cohort's 3,076 groups). The page's open
+    # tasks come from `group_tasks` in a second, small query.
+    rows = await db.fetch(
+        f"""SELECT {_LIST_COLUMNS} FROM groups WHERE {where.sql}
+             ORDER BY submitted_at DESC, group_id LIMIT {paging.size} OFFSET {paging.offset}""",
+        *where.params,
+    )
+    tasks = await open_tasks_of(db, group_ids=[r["group_id"] for r in rows])
+    items = [_summary_out(r, tasks.get(r["group_id"], [])) for r in rows]
+    return Page[GroupSummaryOut](items=items, total=total, page=paging.page, size=paging.size)
+
+
+def _summary_out(row: Any, open_tasks: list[Any]) -> GroupSummaryOut:
+    return GroupSummaryOut(
+        group_id=row["group_id"],
+        program=row["program"],
+        name=row["name"],
+        region_code=row["region_code"],
+        stage=row["stage"],
+        member_count=row["member_count"],
+        requested_amount=row["requested_amount"],
+        approved_amount=row["approved_amount"],
+        paid_amount=row["paid_amount"],
+        open_task=open_tasks[0] if open_tasks else None,
+        open_tasks=open_tasks,
+        escalation_level=row["escalation_level"],
+        submitted_at=row["submitted_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def get_group(db: Db, *, group_id: str) -> GroupOut | None:
+    """One group as officers see it (NIKs masked), from the state the last recorded step stored."""
+    state = await db.fetchval("SELECT state FROM groups WHERE group_id = $1", group_id)
+    return None if state is None else GroupOut.from_state(state)
+
+
+async def group_place(db: Db, *, group_id: str) -> GroupPlace | None:
+    row = await db.fetchrow("SELECT group_id, region_code, stage FROM groups WHERE group_id = $1", group_id)
+    return None if row is None else GroupPlace(row["group_id"], row["region_code"], row["stage"])
+
+
+async def group_after_step(db: Db, *, summary: GroupSummary) -> GroupOut:
+    """An update's answer as a group: the summary the workflow returned, with the members from the read
+    model (the step's record wrote them before the update answered; NIKs there are masked)."""
+    proposal = await db.fetchval("SELECT state->'proposal' FROM groups WHERE group_id = $1", summary.group_id)
+    return GroupOut.from_state(summary, proposal)
+
+
+async def groups_by_suffix(db: Db, *, suffixes: list[str]) -> list[EarlierGroup]:
+    """Groups whose id ends in one of `suffixes` (what an Idempotency-Key maps to), with the body hash
+    they were created with. The id also embeds programme and region, so a reused key whose body
+    changed those would map to another id: the suffix finds it anyway."""
+    rows = await db.fetch(
+        """SELECT group_id, regexp_replace(group_id, '^.*-', '') AS suffix, state->>'request_hash' AS hash
+             FROM groups WHERE regexp_replace(group_id, '^.*-', '') = ANY($1::text[])""",
+        suffixes,
+    )
+    return [EarlierGroup(r["group_id"], r["suffix"], r["hash"]) for r in rows]
+
+
+async def requested_amount(db: Db, *, group_id: str) -> int | None:
+    amount: int | None = await db.fetchval(
+        "SELECT requested_amount FROM groups WHERE group_id = $1", group_id
+    )
+    return amount

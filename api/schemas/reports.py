@@ -1,0 +1,64 @@
+"""The summary report: per programme and stage, groups, people and amounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import example_config, example_of
+from jps.domain.programs import Program
+from jps.domain.stages import Stage
+
+
+class StageSummaryOut(BaseModel):
+    model_config = example_config(
+        stage="mentoring",
+        groups=1985,
+        people=39700,
+        requested_amount=19_850_000_000,
+        approved_amount=19_850_000_000,
+        paid_amount=19_850_000_000,
+    )
+    stage: Stage
+    groups: int
+    people: int
+    requested_amount: int
+    approved_amount: int
+    paid_amount: int
+
+
+class ProgramSummaryOut(BaseModel):
+    model_config = example_config(
+        program="tkm",
+        label="Tenaga Kerja Mandiri",
+        groups=1985,
+        people=39700,
+        disbursed_groups=1985,
+        disbursed_people=39700,
+        requested_amount=19_850_000_000,
+        approved_amount=19_850_000_000,
+        paid_amount=19_850_000_000,
+        stages=[example_of(StageSummaryOut)],
+    )
+    program: Program
+    label: str
+    groups: int
+    people: int
+    disbursed_groups: int = Field(description="Groups with aid paid (at least one transfer confirmed)")
+    disbursed_people: int
+    requested_amount: int
+    approved_amount: int
+    paid_amount: int
+    stages: list[StageSummaryOut]
+
+
+class SummaryOut(BaseModel):
+    model_config = example_config(
+        as_of="2020-10-02",
+        regions=["*"],
+        programs=[example_of(ProgramSummaryOut)],
+    )
+    as_of: date | None = Field(description="End of this day (Asia/Jakarta); null = now")
+    regions: list[str] = Field(description="The officer's region scope the figures cover")
+    programs: list[ProgramSummaryOut]
