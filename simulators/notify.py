@@ -7,7 +7,9 @@ that is what a gateway does with a client's retry. Tests read the messages back 
 
 Fault modes (`POST /admin/faults`, or the same names as CLI flags):
 
-- `latency_ms`: every non-admin request waits this long first.
+- `latency_ms`: every non-admin request waits this long first (before anything is stored).
+- `answer_delay_ms`: a slow gateway: the message is stored, then the answer waits this long (a client
+  that gives up first retries with the same key, which stores nothing twice).
 - `error_rate`: a request answers 503 before doing anything (nothing stored).
 - `down`: every non-admin request answers 503 until it is turned off (an outage).
 - `seed`: re-seeds the RNG behind `error_rate`.
@@ -54,6 +56,7 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     latency_ms: int = Field(0, ge=0)
+    answer_delay_ms: int = Field(0, ge=0, description="Stored, then the answer waits this long")
     error_rate: float = Field(0.0, ge=0, le=1)
     down: bool = False
     seed: int | None = None
@@ -133,6 +136,8 @@ def create_app(sim: NotifySimulator) -> FastAPI:
         if not idempotency_key:
             raise HTTPException(400, "Idempotency-Key header is required")
         msg, duplicate = sim.receive(idempotency_key, req)
+        if sim.faults.answer_delay_ms:
+            await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
         return {"message_id": msg.message_id, "status": "accepted", "duplicate": duplicate}
 
     @app.get("/messages")
@@ -183,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--answer-delay-ms", type=int, default=0, help="slow gateway: answer after this")
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--down", action="store_true")
     parser.add_argument("--seed", type=int, default=None)
@@ -190,7 +196,13 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     configure_logging(json=settings.production, level=settings.log_level, process="notify-sim")
-    faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate, down=args.down, seed=args.seed)
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        answer_delay_ms=args.answer_delay_ms,
+        error_rate=args.error_rate,
+        down=args.down,
+        seed=args.seed,
+    )
     log.info("notify_sim_starting", host=args.host, port=args.port)
     app = create_app(NotifySimulator(faults))
     uvicorn.run(

@@ -95,3 +95,16 @@ def test_the_process_the_stack_runs() -> None:
         assert httpx.post(f"{url}/messages", json=body, headers={"Idempotency-Key": "m"}).status_code == 503
         httpx.post(f"{url}/admin/faults", json={})
         assert httpx.post(f"{url}/messages", json=body, headers={"Idempotency-Key": "m"}).status_code == 202
+
+
+async def test_a_slow_gateway_stores_the_message_then_answers_late(notify_sim: NotifyAdmin) -> None:
+    notify_sim.faults(answer_delay_ms=600)
+    async with NotifyClient(notify_sim.url, timeout=0.2) as impatient:
+        with pytest.raises(NotifyTransientError, match="timed out"):
+            await send(impatient, 1)
+    assert [m["message_id"] for m in notify_sim.messages()] == ["g1:1:0"]  # stored all the same
+    async with NotifyClient(notify_sim.url, timeout=2.0) as patient:
+        started = time.monotonic()
+        await send(patient, 1)  # the retry: same key, nothing stored twice
+        assert time.monotonic() - started >= 0.6
+    assert notify_sim.stats() == {"messages": 1, "duplicates": 1, "refused": 0}
