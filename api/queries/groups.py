@@ -4,12 +4,13 @@ routes make before or after a workflow update."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from api.queries.common import Db, PageParams, Where, region_filter
 from api.queries.tasks import open_tasks_of
-from api.schemas import GroupOut, GroupSummaryOut, Page
+from api.schemas import GroupOut, GroupSummaryOut, Page, TaskOut
 from jps.domain.models import GroupSummary, Officer
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
@@ -83,7 +84,7 @@ async def list_groups(
     return Page[GroupSummaryOut](items=items, total=total, page=paging.page, size=paging.size)
 
 
-def _summary_out(row: Any, open_tasks: list[Any]) -> GroupSummaryOut:
+def _summary_out(row: Mapping[str, Any], open_tasks: list[TaskOut]) -> GroupSummaryOut:
     return GroupSummaryOut(
         group_id=row["group_id"],
         program=row["program"],
