@@ -54,7 +54,9 @@ def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient)
         ledger.check_freeze,
         ledger.reserve_budget,
         ledger.settle_budget,
-        payments.instruct_payments,
+        payments.send_transfers,
+        payments.transfer_statuses,
+        payments.instruct_payments,  # groups started before send_transfers, and recorded histories
         payments.poll_payments,
         notifications.dispatch_outbox,
         notifications.send_daily_digest,

@@ -1,34 +1,37 @@
-"""Bank payments: instruct a batch of transfers and poll their status, recording each in PostgreSQL.
+"""Bank payments: send a batch of transfers and ask their status, recording each in PostgreSQL.
 
 Every transfer row is written before the bank is called, keyed by its transfer id and idempotency
 key (the same on every retry and after a worker restart), so a crash between the two leaves a
 pending row that the retry completes, and the bank's idempotency turns a repeated instruction into
-the same transfer. The bank's final answers go back to the workflow, which alone changes a
-payment's status in the read model.
+the same transfer. The bank's answers go back to the workflow, which alone changes a payment's
+status in the read model.
+
+`send_transfers` and `transfer_statuses` answer one `TransferStatus` per transfer and never fail a
+batch for one transfer's trouble: the freeze is checked before every POST, and a refused or
+ambiguous instruction is decided by the bank's own status (`activities/transfers.py`). They replace
+`instruct_payments` and `poll_payments`, which stay registered, unchanged, for the groups and
+recorded histories that call them.
 
 A batch is many independent transfers (a Padat Karya wage bill is one per worker), so one
 transfer's passing fault must not fail the whole batch: each call is retried a few times at once
-with the same key, and a transfer that still gets no answer is left to the workflow's status poll,
-which instructs it again with its original key when the bank never received it. Only when the bank
-answers none of them does the activity fail, so that Temporal's retry backs off. An attempt also
-stops waiting at four fifths of its start-to-close timeout and leaves what is still unanswered to the
-poll, so a hanging bank cannot make every attempt time out as a whole. Both activities heartbeat, so
-a killed worker's batch is retried within the heartbeat timeout, not the whole start-to-close timeout.
+with the same key, and a transfer that still gets no answer is left to the workflow's status
+requests, which send it again with its original key when the bank never received it. Only when the
+bank answers none of them does a send fail, so that Temporal's retry backs off. An attempt also
+stops waiting at four fifths of its start-to-close timeout and leaves what is still unanswered to
+the next request (`activities/bank_calls.py`). Every activity here heartbeats, so a killed worker's
+batch is retried within the heartbeat timeout, not the whole start-to-close timeout.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
 
 import asyncpg
 import structlog
 from temporalio import activity
 
+from activities.bank_calls import CONCURRENCY, in_time, patiently, retrying
 from activities.bank_client import (
     BankClient,
     BankRejectedError,
@@ -36,15 +39,19 @@ from activities.bank_client import (
     IdempotencyConflictError,
     TransferResponse,
 )
-from jps.contracts.activities import PaymentBatch, PaymentResult, TransferSpec
+from activities.transfers import TransferDesk
+from jps.contracts.activities import (
+    PaymentBatch,
+    PaymentResult,
+    SendResult,
+    StatusRequest,
+    TransferSpec,
+    TransferStatus,
+)
 
 log = structlog.get_logger()
 
-_CONCURRENCY = 8  # transfers of one batch in flight at once
-_PAUSES_S = (0.2, 0.5)  # between the tries of one call in one activity attempt (3 tries)
-HEARTBEAT_EVERY_S = 1.0
-
-T = TypeVar("T")
+_CONCURRENCY = CONCURRENCY  # the worker-crash test sizes its batch by it
 
 
 def _final(resp: TransferResponse) -> PaymentResult | None:
@@ -58,48 +65,7 @@ def _final(resp: TransferResponse) -> PaymentResult | None:
 def _refused(transfer_id: str, err: BankRejectedError) -> PaymentResult:
     # The bank refuses this instruction itself (e.g. a malformed account): the transfer failed for
     # good; an officer fixes the details.
-    return PaymentResult(transfer_id=transfer_id, status="failed", reason=err.message)
-
-
-async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """`call()`, tried again after a passing fault (same request, so the same idempotency key)."""
-    for pause in _PAUSES_S:
-        try:
-            return await call()
-        except BankTransientError:
-            await asyncio.sleep(pause)
-    return await call()
-
-
-@asynccontextmanager
-async def _heartbeating(progress: Callable[[], int]) -> AsyncIterator[None]:
-    """Heartbeat every second while the body runs (a slow bank call must not look like a dead worker)."""
-    if not activity.in_activity():
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat(progress())
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-
-
-def _time_left() -> float | None:
-    """Seconds this activity attempt may still spend on the bank, keeping a fifth of its
-    start-to-close timeout to answer; None outside an activity or without a timeout."""
-    if not activity.in_activity():
-        return None
-    info = activity.info()
-    if info.start_to_close_timeout is None:
-        return None
-    elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
-    return max(0.0, 0.8 * info.start_to_close_timeout.total_seconds() - elapsed)
+    return PaymentResult(transfer_id=transfer_id, status="failed", reason=err.message, permanent=True)
 
 
 async def _ask_all(
@@ -109,31 +75,18 @@ async def _ask_all(
     answers and how many calls got none (a passing fault after every try, or still waiting when
     the attempt's time ran out: those are cancelled, which to the bank is a lost answer).
     Anything else a call raises (a refused key) propagates."""
-    if not calls:
-        return [], 0
-    gate = asyncio.Semaphore(_CONCURRENCY)
-    done = 0
 
-    async def one(call: Callable[[], Awaitable[PaymentResult | None]]) -> tuple[bool, PaymentResult | None]:
-        """(answered, the final answer if the transfer is settled)."""
-        nonlocal done
-        async with gate:
-            try:
-                return True, await _patiently(call)
-            except BankTransientError:
-                return False, None
-            finally:
-                done += 1
+    async def answered(
+        call: Callable[[], Awaitable[PaymentResult | None]],
+    ) -> tuple[bool, PaymentResult | None]:
+        try:
+            return True, await patiently(call)
+        except BankTransientError:
+            return False, None
 
-    tasks = [asyncio.ensure_future(one(call)) for call in calls]
-    async with _heartbeating(lambda: done):
-        _, late = await asyncio.wait(tasks, timeout=_time_left())
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*late, return_exceptions=True)
-    answers = [task.result() for task in tasks if task not in late]
-    unanswered = len(late) + sum(not answered for answered, _ in answers)
-    return [result for _, result in answers if result is not None], unanswered
+    outcomes = await in_time([partial(answered, call) for call in calls])
+    unanswered = sum(o is None or not o[0] for o in outcomes)
+    return [o[1] for o in outcomes if o is not None and o[1] is not None], unanswered
 
 
 class PaymentActivities:
@@ -141,29 +94,53 @@ class PaymentActivities:
         self.pool = pool
         self.bank = bank
 
+    @activity.defn(name="send_transfers")
+    async def send_transfers(self, batch: PaymentBatch) -> SendResult:
+        """Record and send every transfer of the batch; one status each, in the batch's order (see
+        `activities/transfers.py` for what each status means and when the bank's GET decides).
+        Raises (retryable) only when the bank answered none of the transfers it was sent."""
+        bound = log.bind(group_id=batch.group_id, workflow_id=batch.group_id, batch_id=batch.batch_id)
+        await self._record(batch)
+        desk = TransferDesk(
+            self.pool, self.bank, program=batch.program, region_code=batch.region_code, retrying=retrying()
+        )
+        outcomes = await in_time([partial(desk.send, t) for t in batch.transfers])
+        tried = [o for o in outcomes if o is None or o.tried]
+        if tried and not any(o is not None and o.answered for o in tried):
+            raise BankTransientError(
+                f"the bank answered none of the {len(tried)} transfers of {batch.batch_id}"
+            )
+        statuses = [
+            o.status if o is not None else TransferStatus(transfer_id=t.transfer_id, status="unknown")
+            for t, o in zip(batch.transfers, outcomes, strict=True)
+        ]
+        counts = {s: sum(x.status == s for x in statuses) for s in {x.status for x in statuses}}
+        bound.info("transfers_sent", transfers=len(statuses), **counts)
+        return SendResult(statuses=statuses, frozen_reason=desk.frozen_reason)
+
+    @activity.defn(name="transfer_statuses")
+    async def transfer_statuses(self, req: StatusRequest) -> list[TransferStatus]:
+        """The bank's status of each transfer asked, in order; one the bank never received is sent
+        again with its original key (`held` while disbursement is frozen). A transfer the bank does
+        not answer about now is `unknown`: the workflow asks again later."""
+        desk = TransferDesk(
+            self.pool, self.bank, program=req.program, region_code=req.region_code, retrying=retrying()
+        )
+        found = await in_time([partial(desk.status, req.group_id, tid) for tid in req.transfer_ids])
+        statuses = [
+            s if s is not None else TransferStatus(transfer_id=tid, status="unknown")
+            for tid, s in zip(req.transfer_ids, found, strict=True)
+        ]
+        counts = {s: sum(x.status == s for x in statuses) for s in {x.status for x in statuses}}
+        log.info("transfer_statuses_asked", group_id=req.group_id, asked=len(statuses), **counts)
+        return statuses
+
     @activity.defn(name="instruct_payments")
     async def instruct_payments(self, batch: PaymentBatch) -> list[PaymentResult]:
-        """Record and instruct every transfer; returns the ones the bank already settled."""
+        """Record and instruct every transfer; returns the ones the bank already settled. (Groups
+        started before send_transfers; a 409 fails the attempt for good, issue 10 scenario 1.)"""
         bound = log.bind(group_id=batch.group_id, workflow_id=batch.group_id, batch_id=batch.batch_id)
-        await self.pool.executemany(
-            """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
-                                     bank_code, account_no, amount, status)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (transfer_id) DO NOTHING""",
-            [
-                (
-                    t.transfer_id,
-                    t.key,
-                    batch.group_id,
-                    batch.batch_id,
-                    batch.attempt,
-                    t.beneficiary,
-                    t.bank_code,
-                    t.account_no,
-                    t.amount,
-                )
-                for t in batch.transfers
-            ],
-        )
+        await self._record(batch)
         final, unanswered = await _ask_all([partial(self._instruct_one, t) for t in batch.transfers])
         if unanswered and unanswered == len(batch.transfers):
             raise BankTransientError(
@@ -186,6 +163,28 @@ class PaymentActivities:
             raise BankTransientError(f"the bank answered none of {len(transfer_ids)} status requests")
         log.info("payments_polled", asked=len(transfer_ids), settled=len(out), unanswered=unanswered)
         return out
+
+    async def _record(self, batch: PaymentBatch) -> None:
+        """Every transfer's row, before the bank hears of it (a retry finds them written)."""
+        await self.pool.executemany(
+            """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                     bank_code, account_no, amount, status)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (transfer_id) DO NOTHING""",
+            [
+                (
+                    t.transfer_id,
+                    t.key,
+                    batch.group_id,
+                    batch.batch_id,
+                    batch.attempt,
+                    t.beneficiary,
+                    t.bank_code,
+                    t.account_no,
+                    t.amount,
+                )
+                for t in batch.transfers
+            ],
+        )
 
     async def _instruct_one(self, spec: TransferSpec) -> PaymentResult | None:
         try:

@@ -1,0 +1,162 @@
+"""One transfer at a time, as the payment promises need it (issue 10): what `send_transfers` and
+`transfer_statuses` do for each transfer.
+
+- The freeze (the ledger's `disbursement_freezes`, for the group's programme and region) is checked
+  before every POST to the bank. A transfer the bank has not received is not sent while frozen: it
+  is `held`.
+- A POST answered 2xx is the bank's word on that key (a replay with the same key answers the very
+  same transfer), so its status counts as it is.
+- Once a try was ambiguous (a timeout, a lost connection, a 5xx, or an earlier activity attempt that
+  may have reached the bank), and whenever the bank answers a 4xx or a 409, only the bank's own
+  status decides: `GET /transfers/{id}`. Paid, failed and pending count as the bank says. When the
+  bank has no such transfer: `absent` after a 409 or an ambiguity (nothing arrived; the same key may
+  be sent again), `failed` and permanent after a clean 4xx (the bank refuses the instruction itself:
+  an officer fixes the details). A status request the bank does not answer leaves it `unknown`.
+- Nothing here raises for one transfer's trouble: every transfer gets a status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from activities.bank_calls import PAUSES_S, patiently
+from activities.bank_client import (
+    BankClient,
+    BankError,
+    BankRejectedError,
+    BankTransientError,
+    IdempotencyConflictError,
+    TransferResponse,
+)
+from activities.ledger import active_freeze
+from jps.contracts.activities import TransferSpec, TransferStatus
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: TransferStatus
+    tried: bool  # a POST of it was attempted (a held transfer was not)
+    answered: bool  # the bank answered something about it (a refusal counts)
+
+
+def from_bank(transfer_id: str, resp: TransferResponse) -> TransferStatus:
+    return TransferStatus(
+        transfer_id=transfer_id,
+        status=resp.status,
+        reason=resp.reason,
+        permanent=resp.status == "failed" and resp.permanent,
+    )
+
+
+def unknown(transfer_id: str, why: str) -> TransferStatus:
+    return TransferStatus(transfer_id=transfer_id, status="unknown", reason=why)
+
+
+class TransferDesk:
+    """One activity attempt's dealings with the bank for one group: `retrying` when an earlier
+    attempt may already have sent the transfers."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, bank: BankClient, *, program: str, region_code: str, retrying: bool
+    ) -> None:
+        self.pool = pool
+        self.bank = bank
+        self.program = program
+        self.region_code = region_code
+        self.retrying = retrying
+        self.frozen_reason = ""  # the freeze that held a transfer, if any did
+
+    async def send(self, spec: TransferSpec) -> Outcome:
+        """Instruct one transfer, the freeze checked before every try."""
+        tid = spec.transfer_id
+        ambiguous = self.retrying
+        tried = False
+        for pause in (*PAUSES_S, None):
+            freeze = await active_freeze(self.pool, self.program, self.region_code)
+            if freeze.frozen:
+                self.frozen_reason = freeze.reason or "disbursement frozen"
+                return await self._held(tid, ambiguous=ambiguous, tried=tried)
+            tried = True
+            try:
+                resp = await self.bank.create_transfer(spec)
+            except BankTransientError as err:
+                ambiguous = True
+                if pause is None:
+                    log.warning("transfer_unanswered", transfer_id=tid, error=err.message)
+                    return Outcome(unknown(tid, err.message), tried=True, answered=False)
+                await asyncio.sleep(pause)
+                continue
+            except (BankRejectedError, IdempotencyConflictError) as err:
+                log.warning("transfer_refused", transfer_id=tid, error=err.message, ambiguous=ambiguous)
+                decided = await self.bank_status(tid, refusal=err, ambiguous=ambiguous)
+                return Outcome(decided, tried=True, answered=True)
+            return Outcome(from_bank(tid, resp), tried=True, answered=True)
+        raise AssertionError("unreachable: the last try returns")
+
+    async def status(self, group_id: str, transfer_id: str) -> TransferStatus:
+        """The bank's status of one transfer; one it never received is sent again with its original
+        key and spec from our payments row (the freeze checked first)."""
+        try:
+            resp = await patiently(lambda: self.bank.get_transfer(transfer_id))
+        except BankTransientError as err:
+            return unknown(transfer_id, err.message)
+        except (BankRejectedError, IdempotencyConflictError) as err:
+            # A status request the bank refuses says nothing about the money.
+            log.warning("bank_status_refused", transfer_id=transfer_id, error=err.message)
+            return unknown(transfer_id, err.message)
+        if resp is not None:
+            return from_bank(transfer_id, resp)
+        row = await self.pool.fetchrow(
+            "SELECT * FROM payments WHERE transfer_id = $1 AND group_id = $2", transfer_id, group_id
+        )
+        if row is None:
+            return TransferStatus(
+                transfer_id=transfer_id, status="absent", reason="no payment of this group to send again"
+            )
+        spec = TransferSpec(
+            transfer_id=transfer_id,
+            batch_id=row["batch_id"],
+            beneficiary=row["beneficiary"],
+            bank_code=row["bank_code"],
+            account_no=row["account_no"],
+            amount=row["amount"],
+            idempotency_key=row["idempotency_key"],
+        )
+        log.info("transfer_sent_again", group_id=group_id, transfer_id=transfer_id)
+        return (await self.send(spec)).status
+
+    async def bank_status(
+        self, transfer_id: str, *, refusal: BankError | None, ambiguous: bool
+    ) -> TransferStatus:
+        """The bank's own status decides a transfer whose POST was refused or ambiguous."""
+        try:
+            resp = await patiently(lambda: self.bank.get_transfer(transfer_id))
+        except BankTransientError as err:
+            return unknown(transfer_id, f"the bank's status did not answer: {err.message}")
+        except (BankRejectedError, IdempotencyConflictError) as err:
+            return unknown(transfer_id, f"the bank refused the status request: {err.message}")
+        if resp is not None:
+            return from_bank(transfer_id, resp)
+        why = refusal.message if refusal is not None else "the bank has no such transfer"
+        if ambiguous or refusal is None or isinstance(refusal, IdempotencyConflictError):
+            return TransferStatus(transfer_id=transfer_id, status="absent", reason=why)
+        # A clean refusal of an instruction the bank does not have: the account or the instruction is
+        # bad, for good, until an officer fixes the details.
+        return TransferStatus(transfer_id=transfer_id, status="failed", reason=why, permanent=True)
+
+    async def _held(self, transfer_id: str, *, ambiguous: bool, tried: bool) -> Outcome:
+        """Frozen before this try: not sent. If an earlier try may have reached the bank, the bank's
+        status says whether it did; only a transfer the bank does not have is held."""
+        held = TransferStatus(transfer_id=transfer_id, status="held", reason=self.frozen_reason)
+        if not ambiguous:
+            return Outcome(held, tried=tried, answered=False)
+        status = await self.bank_status(transfer_id, refusal=None, ambiguous=True)
+        if status.status == "absent":
+            return Outcome(held, tried=tried, answered=True)
+        return Outcome(status, tried=tried, answered=status.status != "unknown")
