@@ -15,7 +15,9 @@ let it propagate as it is:
 
 A transfer that the bank accepted but could not pay is not an error here: it is a
 `TransferResponse` with `status="failed"`; `permanent` says whether an officer must fix the
-account (`account_closed`) or a new transfer to the same account may simply be instructed.
+account (`account_closed`) or a new transfer to the same account may simply be instructed (once the
+bank's status confirms the failure). An answer that does not say is `PERMANENT_WHEN_UNSAID`, the
+same default as a callback's.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from infra.http import BoundedAsyncClient
-from jps.contracts.activities import TransferSpec
+from jps.contracts.activities import PERMANENT_WHEN_UNSAID, TransferSpec
 
 log = structlog.get_logger()
 
@@ -73,7 +75,9 @@ class TransferResponse(BaseModel):
     transfer_id: str
     status: Literal["pending", "paid", "failed"]
     reason: str = ""
-    permanent: bool = Field(False, description="failed and an officer must fix the account")
+    permanent: bool = Field(
+        PERMANENT_WHEN_UNSAID, description="failed and an officer must fix the account (unsaid: passing)"
+    )
     amount: int | None = None
     batch_id: str | None = None
     paid_at: datetime | None = None

@@ -17,7 +17,7 @@ from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.queries import payments
 from api.schemas import PaymentCallbackOut
-from jps.contracts.activities import PaymentResult
+from jps.contracts.activities import PERMANENT_WHEN_UNSAID, PaymentResult
 from jps.contracts.names import PAYMENT_SIGNAL
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -47,7 +47,7 @@ class BankCallbackIn(BaseModel):
     transfer_id: str
     status: Literal["pending", "paid", "failed"]
     reason: str = ""
-    permanent: bool = True
+    permanent: bool = PERMANENT_WHEN_UNSAID  # the one default, shared with the bank client's status
     amount: int | None = None
 
 
