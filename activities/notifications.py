@@ -6,12 +6,23 @@ delays messages but never blocks or fails a group. Right after a step the worker
 group's messages in the background; the `dispatch_outbox` activity (run by a Temporal Schedule,
 and by the daily digest) sweeps whatever is still unsent. Each message's id is its idempotency
 key at the gateway, so a message sent twice by a sweep and a background try arrives once.
+
+A slow gateway must not stall the groups (issue 10, scenario 7), so delivery holds no database
+connection, and no transaction, across an HTTP call: it claims a round of messages in one short
+statement (`claimed_until`, a lease a crashed run lets expire), sends them with no connection held,
+and writes the outcomes in one short transaction. It is bounded: at most `batch_limit` messages a
+round, no new send after `run_budget_s`, two runs at a time per worker, a few background tries
+waiting at most (the sweep comes for the rest), and none at all for a while after the gateway
+failed. Each recipient's messages go out in order: a message waits while an earlier one of its
+recipient is claimed by another run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -24,83 +35,160 @@ from jps.domain.notifications import TEMPLATES
 log = structlog.get_logger()
 
 MAX_ATTEMPTS = 20  # after that a message stays in the outbox, visible, and is not retried
+BATCH_LIMIT = 200  # messages claimed per round
+RUN_BUDGET_S = 30.0  # no new send after this long in one run; the sweep comes back every minute
+# A claim outlives any run (budget + the last sends' timeouts) and a crashed run's claims expire.
+CLAIM_LEASE = timedelta(seconds=RUN_BUDGET_S + 120)
+OUTAGE_PAUSE_S = 30.0  # after the gateway failed, background tries stand aside for this long
 _CONCURRENT_RECIPIENTS = 8
+_CONCURRENT_RUNS = 2  # delivery runs at once in one worker (each holds a connection only per statement)
+_WAITING_RUNS = 4  # background tries waiting for a turn at most; past that the sweep has them
+
+
+@dataclass
+class _Round:
+    sent: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    outage: bool = False
 
 
 class NotificationActivities:
-    def __init__(self, pool: asyncpg.Pool, client: NotifyClient) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: NotifyClient,
+        *,
+        batch_limit: int = BATCH_LIMIT,
+        run_budget_s: float = RUN_BUDGET_S,
+    ) -> None:
         self.pool = pool
         self.client = client
-        self._lock = asyncio.Lock()
+        self.batch_limit = batch_limit
+        self.run_budget_s = run_budget_s
+        self._runs = asyncio.Semaphore(_CONCURRENT_RUNS)
+        self._waiting = 0
+        self._quiet_until = 0.0  # monotonic: background tries skip until then (the gateway failed)
 
     async def deliver_group(self, group_id: str) -> int:
         """Best effort, right after a step: the group's unsent messages."""
+        if time.monotonic() < self._quiet_until or self._waiting >= _WAITING_RUNS:
+            return 0  # the gateway is failing, or enough tries are queued: the sweep sends it
         try:
-            return await self._deliver("group_id = $1", group_id)
+            return await self._deliver(group_id)
         except Exception as err:
             log.warning("notification_delivery_deferred", group_id=group_id, error=str(err))
             return 0
 
     @activity.defn(name="dispatch_outbox")
     async def dispatch_outbox(self) -> int:
-        """Send every unsent message (the sweep). Returns how many went out."""
-        return await self._deliver("true", None)
+        """Send every unsent message (the sweep), within the run's budget. Returns how many went out."""
+        return await self._deliver(None)
 
-    async def _deliver(self, where: str, arg: str | None, limit: int = 500) -> int:
-        """Send the selected unsent messages: each recipient's in order, recipients a few at once;
-        the outcomes are written in two statements. A gateway outage stops the round (the sweep
-        comes back); a message the gateway refuses counts an attempt and the rest go on."""
+    async def _deliver(self, group_id: str | None) -> int:
+        """Rounds of claim, send, write, until nothing is left, the gateway fails or the budget is
+        spent. A message the gateway refuses counts an attempt and the others go on."""
+        self._waiting += 1
+        try:
+            await self._runs.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            deadline = time.monotonic() + self.run_budget_s
+            total = 0
+            while time.monotonic() < deadline:
+                rows = await self._claim(group_id)
+                if not rows:
+                    break
+                done = await self._send_round(rows, deadline)
+                await self._write(rows, done)
+                total += len(done.sent)
+                if done.outage:
+                    self._quiet_until = time.monotonic() + OUTAGE_PAUSE_S
+                    break
+                if len(rows) < self.batch_limit:
+                    break
+            return total
+        finally:
+            self._runs.release()
+
+    async def _claim(self, group_id: str | None) -> list[asyncpg.Record]:
+        """Claim the oldest unsent messages, in one statement (its own short transaction). Not one
+        whose recipient has an earlier message claimed by another run: it would overtake it."""
+        rows = await self.pool.fetch(
+            f"""UPDATE notification_outbox SET claimed_until = now() + $3::interval
+                WHERE id IN (
+                    SELECT c.id FROM notification_outbox c
+                    WHERE c.sent_at IS NULL AND c.attempts < {MAX_ATTEMPTS}
+                      AND (c.claimed_until IS NULL OR c.claimed_until < now())
+                      AND ($1::text IS NULL OR c.group_id = $1)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM notification_outbox e
+                          WHERE e.recipient = c.recipient AND e.sent_at IS NULL
+                            AND e.claimed_until >= now() AND e.created_at < c.created_at)
+                    ORDER BY c.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING *""",
+            group_id,
+            self.batch_limit,
+            CLAIM_LEASE,
+        )
+        return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
+
+    async def _send_round(self, rows: list[asyncpg.Record], deadline: float) -> _Round:
+        """Each recipient's messages in order, recipients a few at once; no connection held."""
+        done = _Round()
+        by_recipient: dict[str, list[asyncpg.Record]] = {}
+        for row in rows:
+            by_recipient.setdefault(row["recipient"], []).append(row)
+        gate = asyncio.Semaphore(_CONCURRENT_RECIPIENTS)
+
+        async def send_in_order(messages: list[asyncpg.Record]) -> None:
+            async with gate:
+                for row in messages:
+                    if done.outage or time.monotonic() >= deadline:
+                        return
+                    try:
+                        await self.client.send(
+                            row["id"],
+                            row["recipient"],
+                            row["channel"],
+                            row["template"],
+                            row["body"],
+                            row["group_id"],
+                        )
+                    except (NotifyTransientError, NotifyRejectedError) as err:
+                        done.failed.append((row["id"], err.message[:500]))
+                        if isinstance(err, NotifyTransientError):
+                            done.outage = True  # the gateway is down or too slow: stop hammering it
+                        return  # a later message must not overtake this one
+                    done.sent.append(row["id"])
+
+        await asyncio.gather(*(send_in_order(m) for m in by_recipient.values()))
+        return done
+
+    async def _write(self, rows: list[asyncpg.Record], done: _Round) -> None:
+        """The round's outcomes, and its claims released, in one short transaction."""
         async with self.pool.acquire() as conn, conn.transaction():
-            # SKIP LOCKED: a sweep and a background try never send the same row at the same time.
-            rows = await conn.fetch(
-                f"""SELECT * FROM notification_outbox
-                    WHERE sent_at IS NULL AND attempts < {MAX_ATTEMPTS} AND {where}
-                    ORDER BY created_at LIMIT {limit} FOR UPDATE SKIP LOCKED""",
-                *([arg] if arg is not None else []),
-            )
-            by_recipient: dict[str, list[asyncpg.Record]] = {}
-            for row in rows:
-                by_recipient.setdefault(row["recipient"], []).append(row)
-            sent: list[str] = []
-            failed: list[tuple[str, str]] = []
-            outage = asyncio.Event()
-            gate = asyncio.Semaphore(_CONCURRENT_RECIPIENTS)
-
-            async def send_in_order(messages: list[asyncpg.Record]) -> None:
-                async with gate:
-                    for row in messages:
-                        if outage.is_set():
-                            return
-                        try:
-                            await self.client.send(
-                                row["id"],
-                                row["recipient"],
-                                row["channel"],
-                                row["template"],
-                                row["body"],
-                                row["group_id"],
-                            )
-                        except (NotifyTransientError, NotifyRejectedError) as err:
-                            failed.append((row["id"], err.message[:500]))
-                            if isinstance(err, NotifyTransientError):
-                                outage.set()  # the gateway is down: stop hammering it
-                            return  # a later message must not overtake this one
-                        sent.append(row["id"])
-
-            await asyncio.gather(*(send_in_order(m) for m in by_recipient.values()))
-            if sent:
+            if done.sent:
                 await conn.execute(
-                    """UPDATE notification_outbox SET sent_at = $2, attempts = attempts + 1
+                    """UPDATE notification_outbox SET sent_at = $2, attempts = attempts + 1,
+                                                      claimed_until = NULL
                        WHERE id = ANY($1::text[])""",
-                    sent,
+                    done.sent,
                     datetime.now(UTC),
                 )
-            if failed:
+            if done.failed:
                 await conn.executemany(
-                    "UPDATE notification_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                    failed,
+                    """UPDATE notification_outbox SET attempts = attempts + 1, last_error = $2,
+                                                      claimed_until = NULL
+                       WHERE id = $1""",
+                    done.failed,
                 )
-        return len(sent)
+            settled = set(done.sent) | {mid for mid, _ in done.failed}
+            untried = [r["id"] for r in rows if r["id"] not in settled]
+            if untried:
+                await conn.execute(
+                    "UPDATE notification_outbox SET claimed_until = NULL WHERE id = ANY($1::text[])", untried
+                )
 
     @activity.defn(name="send_daily_digest")
     async def send_daily_digest(self) -> int:

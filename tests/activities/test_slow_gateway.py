@@ -1,0 +1,81 @@
+"""A slow notification gateway never stalls a group (issue 10, scenario 7), against the real
+notification simulator answering in 5 s and PostgreSQL with the tests' pool of 10 connections.
+
+Groups take steps while a few hundred messages wait in the outbox: each step queues messages and
+starts a background delivery, as in the worker, and the sweep runs too. Before, each delivery held a
+connection (and a transaction) across its HTTP calls, so ten of them exhausted the pool and every
+`record_transition` waited the gateway's 5 s for one. Now no step waits for the deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from activities.db import ReadModelActivities
+from activities.notifications import NotificationActivities
+from activities.notify_client import NotifyClient
+from jps.domain.stages import Stage
+from tests.activities.records import step
+from tests.sim_fixtures import NotifyAdmin
+
+GATEWAY_ANSWERS_IN_MS = 5_000
+QUEUED = 300  # messages already waiting
+GROUPS = 30  # each takes two steps while the gateway is slow
+STEP_BOUND_S = 1.0  # far below the gateway's 5 s: a step never waits for a delivery
+
+
+@pytest.fixture
+async def notify(simulators: Any, notify_sim: NotifyAdmin) -> AsyncIterator[NotifyClient]:
+    async with NotifyClient(simulators.notify_url) as client:  # the worker's timeout (5 s)
+        yield client
+
+
+async def queue_messages(pool: asyncpg.Pool, n: int) -> None:
+    await pool.executemany(
+        """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
+           VALUES ($1, $2, $3, 'sms', 'reminder', 'Pengingat tugas')""",
+        [(f"old:{i}", f"TKM-3171-OLDGROUP{i % 50:03d}", f"+62813{i:07d}") for i in range(n)],
+    )
+
+
+async def test_steps_do_not_wait_for_a_slow_gateway(
+    db: asyncpg.Pool, notify: NotifyClient, notify_sim: NotifyAdmin
+) -> None:
+    await queue_messages(db, QUEUED)
+    notify_sim.faults(answer_delay_ms=GATEWAY_ANSWERS_IN_MS)
+    notifications = NotificationActivities(db, notify, run_budget_s=8.0)  # the sweep's budget, shortened
+    read_model = ReadModelActivities(db, on_outbox=notifications.deliver_group)
+    sweep = asyncio.create_task(notifications.dispatch_outbox())
+
+    took: list[float] = []
+    groups = [f"TKM-3171-SLOWGATE{i:03d}" for i in range(GROUPS)]
+    for seq, stage, template in (
+        (1, Stage.VERIFICATION, "proposal_received"),
+        (2, Stage.TRAINING, "proposal_approved"),
+    ):
+        for gid in groups:
+            record = step(gid, seq, stage=stage, notify=(template,))
+            started = time.monotonic()
+            assert await read_model.record_transition(record)
+            took.append(time.monotonic() - started)
+    assert len(took) == 2 * GROUPS
+    assert max(took) < STEP_BOUND_S, f"slowest step {max(took):.2f}s"
+    assert await db.fetchval("SELECT count(*) FROM groups") == GROUPS
+
+    # The deliveries end on their own, bounded (the gateway too slow: they stop and stand aside).
+    await asyncio.wait_for(asyncio.gather(sweep, *read_model._background), timeout=60)
+    # A gateway that answers again gets every message, each once.
+    notify_sim.faults()
+    for _ in range(10):
+        if not await notifications.dispatch_outbox():
+            break
+    unsent = await db.fetchval("SELECT count(*) FROM notification_outbox WHERE sent_at IS NULL")
+    total = await db.fetchval("SELECT count(*) FROM notification_outbox")
+    assert unsent == 0 and total > QUEUED
+    ids = [m["message_id"] for m in notify_sim.messages()]
+    assert len(ids) == len(set(ids)) == total
