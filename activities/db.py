@@ -2,9 +2,10 @@
 
 One transaction per workflow step writes the group row, its open tasks (`group_tasks`), its members
 (and so their NIK claims), the stage transition, the audit row and the outbox notifications.
-(group_id, seq) makes a retry a no-op: the audit table's unique step key is checked under the audit
-chain's lock. The read model never holds a NIK in clear in its JSON state; the members table keeps
-the NIK because the one-active-group rule is a constraint on it.
+(group_id, seq, run id) makes a retry a no-op: the audit table's unique step key is checked under the
+audit chain's lock; a step a `temporal workflow reset` re-executes is written (`activities/steps.py`).
+The read model never holds a NIK in clear in its JSON state; the members table keeps the NIK
+because the one-active-group rule is a constraint on it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import settle_reservation
-from infra.audit import append_audit
+from activities.steps import Step, append_step, fresh_messages
 from jps.contracts.activities import TransitionRecord
 from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
@@ -105,19 +106,8 @@ class ReadModelActivities:
         bound = log.bind(group_id=record.group_id, workflow_id=record.group_id, officer=record.officer)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                written = await append_audit(
-                    conn,
-                    group_id=record.group_id,
-                    seq=record.seq,
-                    at=record.at,
-                    actor=record.officer,
-                    actor_roles=record.officer_roles,
-                    event=record.event,
-                    stage=record.stage.value,
-                    reason=record.reason,
-                    details=dict(record.details),
-                )
-                if not written:
+                step = await append_step(conn, record)
+                if not step.written:
                     bound.info("transition_already_recorded", seq=record.seq, event_name=record.event)
                     return False
                 if await self._write_group(conn, record, state):
@@ -144,7 +134,7 @@ class ReadModelActivities:
                 await self._sync_payments(conn, state)
                 if record.settle is not None:
                     await settle_reservation(conn, record.settle)
-                queued = await self._queue_notifications(conn, record, state)
+                queued = await self._queue_notifications(conn, record, state, step)
         except asyncpg.UniqueViolationError as err:
             if "members_one_active_group_per_nik" not in str(err):
                 raise
@@ -308,7 +298,7 @@ class ReadModelActivities:
             )
 
     async def _queue_notifications(
-        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary
+        self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary, step: Step
     ) -> bool:
         if not record.notify:
             return False
@@ -321,6 +311,7 @@ class ReadModelActivities:
             for n, (recipient, channel) in enumerate(_recipients(template, state, leader_phone)):
                 message_id = f"{record.group_id}:{record.seq}:{template}:{n}"
                 rows.append((message_id, record.group_id, recipient, channel, template, body))
+        rows = await fresh_messages(conn, step, record, rows)
         if rows:
             await conn.executemany(
                 """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)

@@ -32,11 +32,18 @@ def _canonical(row: dict[str, Any]) -> str:
         "reason": row["reason"],
         "details": row["details"],
     }
+    if row.get("run_id"):  # a workflow step's run (rows from before run ids hash as they always did)
+        body["run_id"] = row["run_id"]
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(row)).encode()).hexdigest()
+
+
+async def lock_chain(conn: asyncpg.Connection) -> None:
+    """The chain's lock, until the caller's transaction ends (taking it again is harmless)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
 
 
 async def append_audit(
@@ -51,12 +58,18 @@ async def append_audit(
     stage: str | None,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    run_id: str = "",
 ) -> bool:
-    """Append one row inside the caller's transaction. Returns False when (group_id, seq) is already
-    recorded: a retried activity writes nothing twice."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    """Append one row inside the caller's transaction. Returns False when the step is already
+    recorded: (group_id, seq) under the same workflow run, or under any run for a step that names
+    none (older workflows). A retried activity writes nothing twice; a step a reset re-executes
+    (same seq, another run) is a new row."""
+    await lock_chain(conn)
     if seq is not None and await conn.fetchval(
-        "SELECT 1 FROM audit_log WHERE group_id = $1 AND seq = $2", group_id, seq
+        "SELECT 1 FROM audit_log WHERE group_id = $1 AND seq = $2 AND ($3 = '' OR run_id = $3)",
+        group_id,
+        seq,
+        run_id,
     ):
         return False
     prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
@@ -72,12 +85,13 @@ async def append_audit(
         "stage": stage,
         "reason": reason,
         "details": details_norm,
+        "run_id": run_id,
     }
     digest = row_hash(prev, row)
     await conn.execute(
         """INSERT INTO audit_log (group_id, seq, at, actor, actor_roles, event, stage, reason, details,
-                                  prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+                                  prev_hash, hash, run_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
         group_id,
         seq,
         at,
@@ -89,6 +103,7 @@ async def append_audit(
         details_norm,
         prev,
         digest,
+        run_id,
     )
     return True
 
