@@ -14,7 +14,18 @@ from fastapi.exceptions import RequestValidationError
 from api import console, openapi
 from api.deps import Services
 from api.errors import validation_error_handler
-from api.routes import audit, budget, groups, health, imports, metrics, payments, reports, tasks
+from api.routes import (
+    audit,
+    budget,
+    groups,
+    health,
+    imports,
+    metrics,
+    payments,
+    reconciliation,
+    reports,
+    tasks,
+)
 from api.routes.metrics import MetricsMiddleware
 from infra.db import create_pool
 from jps.logging import configure_logging
@@ -36,6 +47,7 @@ TAGS = [
     {"name": "tasks", "description": "The inbox: open tasks for my roles and regions"},
     {"name": "reports", "description": "Figures per programme and stage"},
     {"name": "budget", "description": "Allocations per programme and region; disbursement freezes"},
+    {"name": "reconciliation", "description": "Mismatches between our payments and the bank's statement"},
     {"name": "audit", "description": "The hash-chained audit log"},
     {"name": "payments", "description": "The bank gateway's signed callbacks"},
     {"name": "health", "description": "Liveness"},
@@ -77,7 +89,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for module in (health, imports, groups, tasks, reports, budget, audit, payments, metrics):
+    for module in (health, imports, groups, tasks, reports, budget, reconciliation, audit, payments, metrics):
         app.include_router(module.router)
     app.include_router(console.router)  # the officers' web console at / (api/console)
     openapi.install(app)

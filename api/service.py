@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+import asyncpg
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -15,14 +16,15 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActionContext, Services, authorize
-from api.errors import http_error, refused, unprocessable
-from api.queries import groups
+from api.errors import forbidden, http_error, refused, unprocessable
+from api.queries import groups, reconciliation
+from api.schemas.reconciliation import MismatchOut, MismatchResolveIn
 from infra import lifecycle
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import GroupSummary, Officer, Proposal
-from jps.domain.roles import Role
+from jps.domain.roles import NATIONAL, Role
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
 
@@ -186,3 +188,35 @@ async def submit(
         return await _answered(registered)
     except Refusal as refusal:
         raise await refused(services.pool, http_error(refusal), **refusal_context) from None
+
+
+# ---- reconciliation: finance resolves a mismatch ----
+
+
+async def resolve_mismatch(
+    pool: asyncpg.Pool, officer: Officer, mismatch_id: int, body: MismatchResolveIn
+) -> MismatchOut:
+    """For the route and the console's form alike: 404 for no such mismatch; 403 unless a finance
+    officer whose scope holds the mismatch's group (national scope for a transfer we have no group
+    for); 409 when already resolved. A 403 or 409 is recorded in the audit log, as for actions."""
+    mismatch = await reconciliation.get_mismatch(pool, mismatch_id=mismatch_id)
+    if mismatch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no mismatch {mismatch_id}")
+    context: dict[str, Any] = {
+        "officer": officer,
+        "group_id": mismatch.group_id,
+        "stage": None,
+        "action": "resolve-mismatch",
+    }
+    try:
+        authorize(officer, roles=(Role.FINANCE,), region=mismatch.region_code, what="resolving a mismatch")
+        if mismatch.region_code is None and NATIONAL not in officer.regions:
+            raise forbidden("a mismatch without a group is resolved by national finance (scope *)")
+        return await reconciliation.resolve_mismatch(
+            pool, officer=officer, mismatch_id=mismatch_id, resolution=body.resolution, reason=body.reason
+        )
+    except reconciliation.MismatchAlreadyResolved as exc:
+        conflict = HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+        raise await refused(pool, conflict, **context) from None
+    except HTTPException as exc:
+        raise await refused(pool, exc, **context) from None

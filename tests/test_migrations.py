@@ -248,3 +248,80 @@ async def test_group_tasks_are_backfilled_from_the_groups_rows(scratch_dsn: str,
         ("TKM-3171-TWOTASKS01", "report_visit", ["mentor"], timedelta(days=30), 0, None, ""),
     ]
     assert all(r["opened_at"] == at for r in rows)
+
+
+async def test_reconciliation_keeps_one_open_mismatch_per_transfer_and_kind(
+    scratch_dsn: str, tmp_path: Path
+) -> None:
+    """004: before it every run recorded every mismatch again. The copies of an open mismatch become one
+    row (the first found, with the latest run's figures), each row learns its transfer's group, and a
+    second open row for the same transfer and kind is refused from then on."""
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if path.name < "004":
+            shutil.copy(path, tmp_path / path.name)
+    await migrate(scratch_dsn, tmp_path)
+    at = datetime(2020, 10, 2, 20, 0, tzinfo=UTC)
+    conn = await asyncpg.connect(scratch_dsn)
+    try:
+        await conn.execute(
+            """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                   bank_code, account_no, amount, status)
+               VALUES ('T-1', 'T-1', 'TKM-3171-AAAA', 'B', 1, 'Siti', '002', '1234567', 1000, 'paid')"""
+        )
+        rows = [
+            ("run-1", "T-1", "amount_differs", 1, 0, False),
+            ("run-2", "T-1", "amount_differs", 2, 1, False),
+            ("run-3", "T-1", "amount_differs", 3, 2, False),
+            ("run-1", "T-2", "paid_not_recorded", 7, 0, False),  # no row of ours: no group
+            ("run-1", "T-3", "recorded_not_paid", 5, 0, True),  # resolved (by hand) before
+            ("run-2", "T-3", "recorded_not_paid", 5, 1, False),
+        ]
+        for run, transfer, kind, amount, day, resolved in rows:
+            await conn.execute(
+                """INSERT INTO reconciliation_mismatches
+                       (run_id, transfer_id, kind, bank, found_at, resolved_at)
+                   VALUES ($1, $2, $3, $4::jsonb, $5, $6)""",
+                run,
+                transfer,
+                kind,
+                json.dumps({"status": "paid", "amount": amount}),
+                at + timedelta(days=day),
+                at if resolved else None,
+            )
+    finally:
+        await conn.close()
+
+    assert "004_reconciliation_resolution.sql" in await migrate(scratch_dsn)
+
+    found = await fetch(
+        scratch_dsn,
+        """SELECT transfer_id, kind, group_id, run_id, found_at, last_run_id, last_seen_at,
+                  bank->>'amount' AS amount, resolved_at IS NOT NULL AS resolved
+             FROM reconciliation_mismatches ORDER BY transfer_id, resolved_at NULLS LAST""",
+    )
+    assert [tuple(r.values()) for r in found] == [
+        ("T-1", "amount_differs", "TKM-3171-AAAA", "run-1", at, "run-3", at + timedelta(days=2), "3", False),
+        ("T-2", "paid_not_recorded", None, "run-1", at, "run-1", at, "7", False),
+        ("T-3", "recorded_not_paid", None, "run-1", at, "run-1", at, "5", True),
+        (
+            "T-3",
+            "recorded_not_paid",
+            None,
+            "run-2",
+            at + timedelta(days=1),
+            "run-2",
+            at + timedelta(days=1),
+            "5",
+            False,
+        ),
+    ]
+    conn = await asyncpg.connect(scratch_dsn)
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                """INSERT INTO reconciliation_mismatches (run_id, transfer_id, kind, last_run_id)
+                   VALUES ('run-4', 'T-1', 'amount_differs', 'run-4')"""
+            )
+    finally:
+        await conn.close()
+    assert await table_exists(scratch_dsn, "reconciliation_runs")

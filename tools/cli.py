@@ -448,25 +448,31 @@ def audit_verify() -> None:
 
 
 # =====================================================================================================
-# Workflows and payments (workflows): reconcile, bench — add commands here
+# Workflows and payments (workflows): reconcile, chaos, bench — add commands here
 # =====================================================================================================
 
 
 @app.command()
 def reconcile(
     days: Annotated[
-        int | None, typer.Option(min=1, help="Only the last N days of the bank's statement [all of it]")
+        int | None,
+        typer.Option(min=1, help="Only the last N days of the statement [from where the last run ended]"),
     ] = None,
+    full: Annotated[
+        bool, typer.Option(help="The whole statement and all our payments, whatever the last run read")
+    ] = False,
     grace_hours: Annotated[
         float, typer.Option(min=0, help="How long a transfer may be in flight before it counts")
     ] = 48.0,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the run")] = 300.0,
 ) -> None:
     """Reconcile our payments with the bank's statement now (what the daily schedule does) and print
-    every mismatch: paid_not_recorded, recorded_not_paid, amount_differs. Exits 1 when there is any.
+    every mismatch found: paid_not_recorded, recorded_not_paid, amount_differs. Exits 1 while any
+    mismatch is open (found now or before, not yet resolved by finance).
 
-    Runs ReconciliationWorkflow on the worker (make run); the mismatches are also recorded in
-    reconciliation_mismatches under the run's id."""
+    Runs ReconciliationWorkflow on the worker (make run). It reads the statement from where the last
+    completed run ended (--full: all of it); a mismatch is recorded once in reconciliation_mismatches
+    and stays open until resolved (GET /reconciliation/mismatches, the console's Rekonsiliasi page)."""
     import secrets
     from datetime import UTC, datetime, timedelta
 
@@ -500,7 +506,7 @@ def reconcile(
             raise typer.Exit(2)
         result: ReconcileResult = await client.execute_workflow(
             "ReconciliationWorkflow",
-            ReconcileInput(since_days=days, pending_grace=timedelta(hours=grace_hours)),
+            ReconcileInput(since_days=days, full=full, pending_grace=timedelta(hours=grace_hours)),
             id=run_id,
             task_queue=settings.temporal_task_queue,
             result_type=ReconcileResult,
@@ -515,7 +521,7 @@ def reconcile(
         raise typer.Exit(2) from None
     if result.mismatches:
         table = Table(title=f"{len(result.mismatches)} mismatch(es), run {result.run_id}")
-        for column in ("kind", "transfer", "group", "ours", "bank"):
+        for column in ("kind", "transfer", "group", "ours", "bank", "recorded"):
             table.add_column(column)
 
         def side(data: dict[str, object] | None) -> str:
@@ -525,14 +531,21 @@ def reconcile(
             return f"{data.get('status')} {_money(amount) if isinstance(amount, int) else ''}".strip()
 
         for m in result.mismatches:
-            table.add_row(m.kind, m.transfer_id, m.group_id or "-", side(m.ours), side(m.bank))
+            table.add_row(
+                m.kind, m.transfer_id, m.group_id or "-", side(m.ours), side(m.bank), m.recorded_as or "-"
+            )
         console.print(table)
     counts = ", ".join(f"{kind}={result.count(kind)}" for kind in MISMATCH_KINDS)
+    since = f"from {result.statement_from.isoformat()}" if result.statement_from else "all of it"
     console.print(
-        f"reconciliation {result.run_id}: {result.compared:,} of our transfers against {result.bank_paid:,} "
-        f"paid at the bank: {len(result.mismatches)} mismatch(es) ({counts})"
+        f"reconciliation {result.run_id} ({result.mode}, statement {since}): {result.compared:,} of our "
+        f"transfers against {result.bank_paid:,} paid at the bank, {result.asked_bank:,} asked one by one: "
+        f"{len(result.mismatches)} mismatch(es) ({counts}); new {result.recorded('opened')}, "
+        f"already open {result.recorded('already_open')}, "
+        f"resolved before {result.recorded('kept_resolved')}; open now {result.open_total}",
+        soft_wrap=True,
     )
-    raise typer.Exit(1 if result.mismatches else 0)
+    raise typer.Exit(1 if result.open_total else 0)
 
 
 @app.command()

@@ -16,6 +16,9 @@ with workflow.unsafe.imports_passed_through():
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=10
 )
+# A full run over years of payments takes long; a silent one (a dead worker) is retried after a minute.
+RECONCILE_TIMEOUT = timedelta(hours=1)
+RECONCILE_HEARTBEAT = timedelta(minutes=1)
 
 
 @workflow.defn
@@ -40,21 +43,26 @@ class DailyDigestWorkflow:
 
 @workflow.defn
 class ReconciliationWorkflow:
-    """Our payments against the bank's statement; every mismatch is recorded under this run's
-    workflow id (a scheduled run's id carries its start time)."""
+    """Our payments against the bank's statement, from where the last completed run ended (or all of
+    it, or the last N days); every mismatch is recorded under this run's workflow id (a scheduled
+    run's id carries its start time), once per transfer and kind while it stays open.
+
+    The activity heartbeats its progress: a worker that dies mid-run is noticed within
+    `RECONCILE_HEARTBEAT`, and the long start-to-close timeout leaves room for a full run."""
 
     @workflow.run
     async def run(self, inp: ReconcileInput | None = None) -> ReconcileResult:
         inp = inp or ReconcileInput()
         since = workflow.now() - timedelta(days=inp.since_days) if inp.since_days else None
         request = ReconcileRequest(
-            run_id=workflow.info().workflow_id, since=since, pending_grace=inp.pending_grace
+            run_id=workflow.info().workflow_id, since=since, full=inp.full, pending_grace=inp.pending_grace
         )
         result: ReconcileResult = await workflow.execute_activity(
             "reconcile_payments",
             request,
             result_type=ReconcileResult,
-            start_to_close_timeout=timedelta(minutes=10),
+            start_to_close_timeout=RECONCILE_TIMEOUT,
+            heartbeat_timeout=RECONCILE_HEARTBEAT,
             retry_policy=_RETRY,
         )
         return result

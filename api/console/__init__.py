@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from api.console import public, routes
+from api.console import public, reconciliation, routes
 
 router = APIRouter()
 router.include_router(public.router)  # sign in and out, static files
 router.include_router(routes.router)  # the officers' pages
+router.include_router(reconciliation.router)  # the bank reconciliation's mismatches
 
 __all__ = ["router"]

@@ -12,6 +12,8 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from api.console.texts_reconciliation import TEXTS as RECONCILIATION_TEXTS
+
 Lang = Literal["id", "en"]
 LANGS: tuple[Lang, ...] = ("id", "en")
 DEFAULT_LANG: Lang = "id"
@@ -345,6 +347,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "error_origin": ("Permintaan dari situs lain ditolak.", "Requests from another site are refused."),
     "back_to_inbox": ("Kembali ke kotak tugas", "Back to the inbox"),
 }
+
+_TEXTS.update(RECONCILIATION_TEXTS)
 
 _INDEX: dict[Lang, int] = {"id": 0, "en": 1}
 

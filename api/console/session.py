@@ -48,6 +48,11 @@ class Ctx:
     def is_auditor(self) -> bool:
         return self.officer is not None and Role.AUDITOR in self.officer.roles
 
+    @property
+    def reads_reconciliation(self) -> bool:
+        """Finance resolves the bank reconciliation's mismatches; auditors read them."""
+        return self.officer is not None and bool({Role.FINANCE, Role.AUDITOR} & set(self.officer.roles))
+
 
 def language_of(request: Request) -> tuple[Lang, bool]:
     asked = parse_lang(request.query_params.get("lang"))

@@ -21,6 +21,7 @@ from api.schemas.groups import (
 )
 from api.schemas.imports import BulkItemOut, BulkOut, ImportJobOut, RowResult
 from api.schemas.payments import PaymentCallbackOut
+from api.schemas.reconciliation import MismatchOut, MismatchResolveIn
 from api.schemas.reports import ProgramSummaryOut, StageSummaryOut, SummaryOut
 from api.schemas.tasks import InboxItemOut, TaskOut, task_out
 
@@ -45,6 +46,8 @@ __all__ = [
     "InboxItemOut",
     "LiftIn",
     "MemberOut",
+    "MismatchOut",
+    "MismatchResolveIn",
     "Page",
     "PaymentCallbackOut",
     "PaymentOut",

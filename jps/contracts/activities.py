@@ -194,6 +194,12 @@ class StatusRequest(BaseModel):
 MismatchKind = Literal["paid_not_recorded", "recorded_not_paid", "amount_differs"]
 MISMATCH_KINDS: tuple[MismatchKind, ...] = ("paid_not_recorded", "recorded_not_paid", "amount_differs")
 DEFAULT_PENDING_GRACE = timedelta(days=2)
+# What a run did with a mismatch it found: recorded it as a new open row, found it already open (the
+# row's figures refreshed), or left it resolved (an officer resolved the same facts before).
+RecordedAs = Literal["opened", "already_open", "kept_resolved"]
+# How much of the statement a run reads: all of it; from where the last completed run ended (the
+# watermark; all of it when there is none); or an explicit window (`--days`), which moves no watermark.
+ReconcileMode = Literal["full", "incremental", "window"]
 
 
 class Mismatch(BaseModel):
@@ -202,11 +208,17 @@ class Mismatch(BaseModel):
     group_id: str | None = Field(None, description="None when we have no row for the transfer")
     ours: dict[str, Any] | None = Field(None, description="Our row: status, amount, instructed_at")
     bank: dict[str, Any] | None = Field(None, description="The bank's word: status, amount, paid_at")
+    recorded_as: RecordedAs | None = Field(
+        None, description="What the run did with it; None before recording"
+    )
 
 
 class ReconcileRequest(BaseModel):
     run_id: str = Field(description="One per run; a retried activity records nothing twice")
-    since: datetime | None = Field(None, description="Only this part of the statement; None: all of it")
+    since: datetime | None = Field(
+        None, description="An explicit window: this part of the statement only (moves no watermark)"
+    )
+    full: bool = Field(False, description="The whole statement and all our rows, not from the watermark")
     pending_grace: timedelta = Field(
         DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
     )
@@ -215,7 +227,10 @@ class ReconcileRequest(BaseModel):
 class ReconcileInput(BaseModel):
     """ReconciliationWorkflow's input (`jps reconcile` options); the daily schedule gives none."""
 
-    since_days: int | None = Field(None, ge=1, description="Only the last N days of the statement; None: all")
+    since_days: int | None = Field(
+        None, ge=1, description="Only the last N days of the statement; None: from the watermark"
+    )
+    full: bool = Field(False, description="The whole statement, whatever the watermark says")
     pending_grace: timedelta = Field(
         DEFAULT_PENDING_GRACE, description="How long a transfer may be in flight"
     )
@@ -223,9 +238,17 @@ class ReconcileInput(BaseModel):
 
 class ReconcileResult(BaseModel):
     run_id: str
+    mode: ReconcileMode = "full"
+    statement_from: datetime | None = Field(None, description="Where the statement was read from; None: all")
+    statement_until: datetime | None = Field(None, description="The last paid_at read (the next watermark)")
     compared: int = Field(description="Our transfers compared")
-    bank_paid: int = Field(description="Transfers on the bank's statement")
-    mismatches: list[Mismatch]
+    bank_paid: int = Field(description="Transfers on the part of the bank's statement read")
+    asked_bank: int = Field(0, description="Transfers whose status was asked of the bank one by one")
+    mismatches: list[Mismatch] = Field(description="Every mismatch this run found, new or not")
+    open_total: int = Field(0, description="Mismatches open after the run, found by this run or before")
 
     def count(self, kind: MismatchKind) -> int:
         return sum(m.kind == kind for m in self.mismatches)
+
+    def recorded(self, how: RecordedAs) -> int:
+        return sum(m.recorded_as == how for m in self.mismatches)

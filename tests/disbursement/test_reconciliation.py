@@ -1,6 +1,8 @@
 """Reconciliation of our payments with the bank's statement: none on a clean run; each kind of mismatch
-planted in the bank simulator found, recorded once per run; transfers still in flight are not
-mismatches; the daily Temporal Schedule and `jps reconcile` (the real command, as a process) run it."""
+planted in the bank simulator found and recorded once (one open row per transfer and kind, whatever
+the retries and later runs); transfers still in flight are not mismatches; the daily Temporal Schedule
+and `jps reconcile` (the real command, as a process) run it. Incremental runs, resolution and the
+officers' list: test_reconciliation_resolution.py."""
 
 from __future__ import annotations
 
@@ -50,10 +52,10 @@ async def paid_group(h: Harness, p: Proposal) -> list[str]:
     return [pay.transfer_id for pay in (await h.state(handle)).payments]
 
 
-async def reconcile(rig: Rig, run: str) -> ReconcileResult:
+async def reconcile(rig: Rig, run: str, inp: ReconcileInput | None = None) -> ReconcileResult:
     result: ReconcileResult = await rig.client.execute_workflow(
         "ReconciliationWorkflow",
-        ReconcileInput(),
+        inp or ReconcileInput(),
         id=run,
         task_queue=rig.task_queue,
         result_type=ReconcileResult,
@@ -74,12 +76,15 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         )
         clean = await reconcile(rig, f"recon-clean-{uuid.uuid4().hex[:6]}")
         assert clean.mismatches == [] and (clean.compared, clean.bank_paid) == (11, 11)
+        assert clean.mode == "full"  # the first run: no watermark yet
 
         planted = rig.bank.plant("paid_not_recorded", amount=750_000)
         rig.bank.plant("amount_differs", transfer_id=tkm[0])
         rig.bank.plant("recorded_not_paid", transfer_id=pk[3])
         run = f"recon-planted-{uuid.uuid4().hex[:6]}"
-        result = await reconcile(rig, run)
+        # Two of them change a part of the statement the clean run already read: only a full run
+        # sees those (an incremental one reads from where the last run ended).
+        result = await reconcile(rig, run, ReconcileInput(full=True))
         assert found(result) == {
             ("paid_not_recorded", planted["transfer_id"]),
             ("amount_differs", tkm[0]),
@@ -93,12 +98,14 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         )
         assert sides["recorded_not_paid"][0]["status"] == "paid" and sides["recorded_not_paid"][1] == {}
 
-        # Recorded for an officer, once per run however often the activity is retried.
+        assert result.recorded("opened") == 3 and result.open_total == 3
+
+        # Recorded for an officer once, however often the activity is retried.
         async with BankClient(rig.sims.bank_url) as bank:
             again = await ReconciliationActivities(rig.pool, bank).reconcile_payments(
-                ReconcileRequest(run_id=run)
+                ReconcileRequest(run_id=run, full=True)
             )
-        assert found(again) == found(result)
+        assert found(again) == found(result) and again.recorded("already_open") == 3
         rows = await rig.pool.fetch(
             "SELECT kind, transfer_id FROM reconciliation_mismatches WHERE run_id = $1", run
         )
@@ -115,7 +122,7 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         }
         cli = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "tools.cli", "reconcile"],
+            [sys.executable, "-m", "tools.cli", "reconcile", "--full"],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -126,6 +133,9 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         for kind, tid in found(result):
             assert kind in cli.stdout and tid in cli.stdout, cli.stdout
         assert "3 mismatch(es) (paid_not_recorded=1, recorded_not_paid=1, amount_differs=1)" in cli.stdout
+        assert "new 0, already open 3, resolved before 0; open now 3" in cli.stdout
+        # Not recorded again: still one open row per transfer and kind.
+        assert await rig.pool.fetchval("SELECT count(*) FROM reconciliation_mismatches") == 3
 
         # The daily schedule starts the same workflow.
         names = await ensure_schedules(rig.client, rig.settings)
@@ -147,10 +157,16 @@ async def test_planted_mismatches_are_found_and_clean_runs_find_none(rig: Rig) -
         finally:
             for name in names:
                 await rig.client.get_schedule_handle(name).delete()
-        assert scheduled.run_id == scheduled_id and found(scheduled) == found(result)
-        assert await rig.pool.fetchval(
-            "SELECT count(*) FROM reconciliation_mismatches WHERE run_id = $1", scheduled_id
-        ) == len(found(result))
+        # The schedule gives no input: an incremental run from where the command's run ended. What it
+        # finds there is already open; nothing is recorded again.
+        assert scheduled.run_id == scheduled_id and scheduled.mode == "incremental"
+        assert scheduled.statement_from is not None and found(scheduled) <= found(result)
+        assert scheduled.recorded("opened") == 0 and scheduled.open_total == 3
+        assert await rig.pool.fetchval("SELECT count(*) FROM reconciliation_mismatches") == 3
+        assert (
+            await rig.pool.fetchval("SELECT mode FROM reconciliation_runs WHERE run_id = $1", scheduled_id)
+            == "incremental"
+        )
 
 
 async def test_transfers_in_flight_are_not_mismatches(rig: Rig) -> None:
