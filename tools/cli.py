@@ -448,7 +448,7 @@ def audit_verify() -> None:
 
 
 # =====================================================================================================
-# Workflows and payments (workflows): reconcile, chaos, bench — add commands here
+# Workflows and payments (workflows): reconcile, repair-failed, chaos, bench — add commands here
 # =====================================================================================================
 
 
@@ -546,6 +546,57 @@ def reconcile(
         soft_wrap=True,
     )
     raise typer.Exit(1 if result.open_total else 0)
+
+
+@app.command("repair-failed")
+def repair_failed(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Repair; without it, only print what it would do")
+    ] = False,
+    operator: Annotated[
+        str | None, typer.Option(help="Who repairs (the audit log's actor); needed with --apply")
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option(help="Only this group (its workflow id); repeat [every broken one]")
+    ] = None,
+) -> None:
+    """Groups whose workflow FAILED or was TERMINATED (before issue 10's fixes a bank error in
+    mid-payment failed it) and that still hold a reserved budget and active NIKs: print what the bank
+    says about each transfer and, with --apply, settle the reservation with what the bank paid
+    (releasing the rest), set the group to cancelled (freeing its NIKs) and record it in the audit log.
+
+    A dry run by default. A group with a transfer still pending at the bank waits. Exits 1 while a
+    group still needs repair or waits, 0 when nothing is left to do (docs/disbursement.md)."""
+    from activities.bank_client import BankClient
+    from infra.db import create_pool
+    from infra.temporal import connect
+    from tools.repair import repair_failed as run_repair
+    from tools.repair_report import print_report
+    from tools.stack import database_url
+
+    _setup_logging("repair-failed")
+    if apply and not operator:
+        err_console.print("[red]--apply needs --operator ID: the audit log names who repaired[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    async def run(dsn: str) -> int:
+        pool = await create_pool(dsn, max_size=2)
+        try:
+            async with BankClient(settings.bank_url, timeout=settings.bank_timeout_s) as bank:
+                found = await run_repair(
+                    pool,
+                    await connect(settings),
+                    bank,
+                    group_ids=group or (),
+                    operator=operator if apply else None,
+                )
+        finally:
+            await pool.close()
+        return print_report(console, found, applied=apply)
+
+    with database_url(settings) as dsn:
+        raise typer.Exit(asyncio.run(run(dsn)))
 
 
 @app.command()
