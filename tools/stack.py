@@ -614,6 +614,46 @@ class Stack:
                     return child
             time.sleep(0.5)
 
+    # -- faults, for the chaos run (tools/chaos/) ------------------------------------------------
+    def restart_child(self, name: str, sig: signal.Signals = signal.SIGKILL, down_s: float = 0.0) -> Child:
+        """Send `sig` to a child's process group, wait for it, leave it down `down_s`, start it again
+        with the same command."""
+        old = next(c for c in self.children if c.name == name)
+        old.signal_group(sig)
+        if old.proc is not None:
+            old.proc.wait(self.opts.stop_timeout)
+        old.join_reader(2)
+        time.sleep(down_s)
+        new = Child(old.name, old.argv, old.env, old.log_path, old.colour, old.echo)
+        new.start(self.console)
+        self.children[self.children.index(old)] = new
+        self._write_state()
+        return new
+
+    def restart_temporal(self) -> None:
+        """Stop the dev server (SIGTERM) and start it again on the same database file."""
+        if self.temporal is not None:
+            stop_children([self.temporal], self.opts.stop_timeout)
+        self._start_temporal()
+        self._write_state()
+
+    def restart_postgres(self) -> None:
+        """Stop the embedded PostgreSQL and start it again on the same data. The start runs in a
+        process of its own: pgserver keeps its handle per directory in this one, stopped or not."""
+        stop_postgres(self.opts.pg_dir)
+        code = "import sys; from pathlib import Path; from infra.embedded import start_postgres as s; "
+        code += "print(s(Path(sys.argv[1])))"
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(self.opts.pg_dir)],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if out.stdout.strip() != self.dsn:
+            raise StackError(f"PostgreSQL came back at {out.stdout.strip()}, not {self.dsn}")
+
     # -- stop ------------------------------------------------------------------------------------
     def stop(self) -> None:
         o = self.opts
