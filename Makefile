@@ -44,7 +44,8 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/jps bench
 
-# Disbursement under every bank fault at once, on a stack of its own; fails unless every group is paid once.
+# 300 groups on a stack of its own while the bank, the SMS gateway, PostgreSQL, Temporal and the worker
+# fail (README, "Reliability"); fails unless every group is paid exactly once and nothing is stuck.
 chaos: install
 	$(BIN)/jps chaos
 

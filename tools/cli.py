@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -601,27 +601,38 @@ def repair_failed(
 
 @app.command()
 def chaos(
-    groups: Annotated[int, typer.Option(min=1, max=50, help="Groups per programme")] = 4,
-    timeout: Annotated[float, typer.Option(min=5, help="Seconds a group may take to be paid")] = 90.0,
+    groups: Annotated[int, typer.Option(min=1, max=1000, help="Groups per programme")] = 150,
+    short: Annotated[bool, typer.Option(help="The short variant `make test` runs (20 groups)")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the faults and disruptions")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=5, help="Seconds the groups may take after arriving")
+    ] = None,
     keep_data: Annotated[bool, typer.Option(help="Keep the chaos stack's data dir and logs")] = False,
 ) -> None:
-    """Disbursement under every bank fault at once, on a stack of its own: groups of both programmes
-    must all be paid exactly once. Ends with `chaos: groups=N faults=K duplicates=D lost=L stuck=S`
-    and exits 1 unless D, L and S are 0 (what `make chaos` runs)."""
+    """Disbursement while the bank, the SMS gateway, PostgreSQL, Temporal and the worker fail, on a
+    stack of its own: groups of both programmes must all be paid exactly once. Ends with
+    `chaos: groups=N faults=K duplicates=D lost=L stuck=S failed_workflows=F` and exits 1 unless
+    D, L, S and F are 0 and every invariant holds (what `make chaos` runs)."""
     from jps.logging import configure_logging
-    from tools.chaos import run_chaos
+    from tools.chaos import ChaosPlan, run_chaos
     from tools.stack import StackError
 
     configure_logging(level="WARNING", process="chaos")
+    overrides: dict[str, Any] = {k: v for k, v in {"seed": seed, "wait_s": timeout}.items() if v is not None}
+    plan = ChaosPlan.short(**overrides) if short else ChaosPlan.full(per_programme=groups, **overrides)
     try:
-        figures = run_chaos(per_programme=groups, timeout_s=timeout, keep_data=keep_data, console=err_console)
+        figures = run_chaos(plan, keep_data=keep_data, console=err_console)
     except StackError as err:
         err_console.print(f"[red]chaos: the stack did not start: {err}[/red]")
         raise typer.Exit(2) from None
+    for line in figures.report:
+        err_console.print(f"chaos: {line}", highlight=False, soft_wrap=True)
     for problem in figures.problems[:50]:
-        err_console.print(f"[red]{problem}[/red]")
+        err_console.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
     modes = ", ".join(f"{mode}={n}" for mode, n in figures.faults_by_mode.items())
-    err_console.print(f"chaos: faults injected by mode: {modes}; {figures.wall_s:.1f} s")
+    err_console.print(f"chaos: faults by mode: {modes}", highlight=False, soft_wrap=True)
+    checks = " ".join(f"{name}={verdict}" for name, verdict in figures.invariants.items())
+    err_console.print(f"chaos: {checks}; {figures.wall_s:.0f} s", highlight=False, soft_wrap=True)
     print(figures.line(), flush=True)
     raise typer.Exit(0 if figures.ok else 1)
 
