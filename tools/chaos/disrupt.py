@@ -162,7 +162,7 @@ class Disruptor:
         try:
             n: int = await self.pool.fetchval("SELECT count(*) FROM payments WHERE status = 'pending'")
             return n
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except Exception:  # PostgreSQL restarting
             return -1
 
     async def watchdog(self, stop: asyncio.Event) -> None:

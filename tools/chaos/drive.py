@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from infra import lifecycle
+from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
 from jps.domain.models import (
     ApproveDisbursementArgs,
@@ -192,7 +193,7 @@ class Officers:
         while time.monotonic() < min(look_again, deadline):
             try:
                 seq = await self.pool.fetchval("SELECT last_seq FROM groups WHERE group_id = $1", gid)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # PostgreSQL restarting: asyncpg raises more than one family
                 self.figures.last_error[gid] = f"read model: {type(exc).__name__}: {exc}"[:300]
                 seq = None
             if seq is not None and seq > state.seq:
@@ -251,9 +252,12 @@ class Officers:
         return None
 
     async def _resolution(self, gid: str, state: GroupSummary) -> ResolvePaymentArgs | None:
-        """Finance closes the investigation of a transfer the bank has settled, with the bank's word."""
+        """Finance closes the investigation of a transfer the bank has settled, with the bank's word:
+        a transfer of the attempt being paid whose final word the workflow does not have yet."""
+        known = set(state.runtime.payments.bank_results) if isinstance(state, GroupState) else set()
+        attempt = max((p.attempt for p in state.payments), default=0)
         for payment in state.payments:
-            if payment.status != "pending":
+            if payment.status != "pending" or payment.attempt != attempt or payment.transfer_id in known:
                 continue
             bank = await self._bank_transfer(payment.transfer_id)
             if bank is None or bank["status"] not in ("paid", "failed"):

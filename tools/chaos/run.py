@@ -38,7 +38,7 @@ from tools.chaos.check import (
     waiting_on_the_bank,
 )
 from tools.chaos.disrupt import Disruptor, schedule
-from tools.chaos.drive import Officers
+from tools.chaos.drive import FINISHED, Officers
 from tools.chaos.plan import (
     CHAOS_BANK_TIMEOUT_S,
     CHAOS_SETTLE_DELAY_MS,
@@ -184,7 +184,8 @@ async def _drive(
         await asyncio.sleep(i * plan.arrival_s / len(groups))
         try:
             await officers.drive(group, deadline)
-        except (TimeoutError, lifecycle.Refusal) as exc:
+        except Exception as exc:  # the group counts as stuck at the end; the others go on
+            officers.figures.last_error.setdefault(group.group_id, f"{type(exc).__name__}: {exc}"[:300])
             log.warning("chaos_group_stuck", group_id=group.group_id, error=str(exc))
 
     async def progress() -> None:
@@ -285,6 +286,10 @@ async def _check(
     )
     for gid, note in officers.figures.notes.items():
         figures.problems.append(f"{gid}: {note}")
+    for group, state in zip(groups, states, strict=True):
+        error = officers.figures.last_error.get(group.group_id)
+        if error and (state is None or state.stage not in FINISHED):
+            figures.problems.append(f"{group.group_id}: the officers' last error: {error}")
     figures.failed_workflows, bad = await count_bad_endings(client)
     figures.problems += bad
 
@@ -326,6 +331,13 @@ async def _check(
         f"notifications: {outbox['outbox']} in the outbox, {outbox['gateway']} at the gateway, "
         f"{slow['duplicates']} resends of a message it had (stored once); audit chain {audit_rows} rows"
     )
+    events = dict(
+        await pool.fetch(
+            "SELECT event, count(*) FROM audit_log WHERE event = ANY($1::text[]) GROUP BY event",
+            ["payment_investigation_opened", "payment_resolved", "payment_retry", "bank_account_updated"],
+        )
+    )
+    report.append(f"audit events of the bank's troubles: {events or 'none'}")
     report.append(f"waiting on the bank, visibly: {len(waiting)} groups")
     figures.report = report
     return figures
