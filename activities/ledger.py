@@ -5,8 +5,7 @@ A reservation draws on the most specific allocation that exists for the group's 
 regency, else its province). The database enforces "never overspent": the reserving UPDATE only
 matches while `reserved + spent + amount <= amount`, and a CHECK constraint backs it, so a hundred
 concurrent approvals can never push an allocation over. Reservations are keyed group_id:attempt, so
-a retried activity reserves once. Allocations themselves are set by one writer, `infra.ledger`
-(re-exported here as `set_allocation` for the callers that import it from the ledger).
+a retried activity reserves once. Allocations themselves are set by one writer, `infra.ledger`.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from infra.ledger import set_allocation
 from jps.contracts.activities import BudgetRequest, BudgetResult, BudgetSettlement, FreezeStatus
 
 log = structlog.get_logger()
 
-__all__ = ["LedgerActivities", "active_freeze", "set_allocation", "settle_reservation"]
+__all__ = ["LedgerActivities", "active_freeze", "settle_reservation"]
 
 
 def _candidate_regions(region_code: str) -> list[str]:

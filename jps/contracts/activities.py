@@ -29,7 +29,8 @@ class TransitionRecord(BaseModel):
     """One step of a group's life, as the workflow hands it to the `record_transition` activity.
 
     The activity writes it in one transaction: the read model (groups, members), the stage
-    transition, the audit row and the outbox notifications; (group_id, seq) makes a retry a no-op.
+    transition, the audit row and the outbox notifications; (group_id, seq, run_id) makes a retry a
+    no-op, and a step re-executed after a reset (same seq, another run) a new one (activities/steps.py).
     Each record is also one line of the group's timeline, read back from the Temporal history.
     """
 

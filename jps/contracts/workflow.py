@@ -3,24 +3,14 @@ continue-as-new would carry."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from jps.contracts.activities import PaymentResult
 from jps.contracts.refusals import RefusalKind
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.programs import ProgramPolicy
-
-
-class GroupInput(BaseModel):
-    """The workflow's one input. The proposal travels here because validators need the members; the
-    policy in force at submission travels with it, so a later policy change never rewrites a running
-    group's rules."""
-
-    group_id: str
-    proposal: Proposal
-    policy: ProgramPolicy
-    submitted_by: str
-    request_hash: str = ""
 
 
 class Registration(BaseModel):
@@ -53,6 +43,17 @@ class PaymentEngine(BaseModel):
     bank_results: dict[str, PaymentResult] = Field(
         default_factory=dict, description="The bank's final word per transfer id"
     )
+    confirmed: list[str] = Field(
+        default_factory=list, description="Transfers whose result came from asking the bank ourselves"
+    )
+    held: list[str] = Field(default_factory=list, description="Transfers not sent: disbursement frozen")
+    status_path: bool = Field(
+        False, description="Paying where only the bank's status decides (patch bank-status-decides-v1)"
+    )
+    sent: bool = Field(False, description="The attempt's batch reached the bank-sending step")
+    instructed_at: datetime | None = None
+    polls: int = Field(0, description="Status polls of this attempt (their interval doubles)")
+    retry_at: datetime | None = Field(None, description="A new transfer after a passing failure waits until")
 
 
 class LifecycleRuntime(BaseModel):
@@ -75,3 +76,18 @@ class GroupState(GroupSummary):
         return GroupSummary.model_construct(
             **{name: getattr(self, name) for name in GroupSummary.model_fields}
         )
+
+
+class GroupInput(BaseModel):
+    """The workflow's one input. The proposal travels here because validators need the members; the
+    policy in force at submission travels with it, so a later policy change never rewrites a running
+    group's rules."""
+
+    group_id: str
+    proposal: Proposal
+    policy: ProgramPolicy
+    submitted_by: str
+    request_hash: str = ""
+    carried: GroupState | None = Field(
+        None, description="Continue-as-new: the state the previous run handed over, whole"
+    )

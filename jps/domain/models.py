@@ -265,6 +265,8 @@ class Payment(BaseModel):
     attempt: int = 1
     member_nik: str | None = None
     reason: str = ""
+    permanent: bool = Field(False, description="Failed for good: an officer must fix the account")
+    released_by: str | None = Field(None, description="A supervisor gave up this unpaid share")
 
 
 class Visit(BaseModel):

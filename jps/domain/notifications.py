@@ -49,6 +49,11 @@ TEMPLATES: dict[str, Template] = {
     "disbursement_frozen": Template(
         False, ("finance",), "Penyaluran {name} ({group_id}) ditahan (pembekuan): {reason}"
     ),
+    "payment_investigation": Template(
+        False,
+        ("finance",),
+        "Pembayaran {name} ({group_id}) perlu diperiksa: {reason}",
+    ),
     "bank_account_rejected": Template(
         True,
         ("registrar", "finance"),

@@ -91,7 +91,8 @@ async def to_approval(h: Harness, p: Proposal) -> WorkflowHandle[Any, Any]:
 
 
 async def instruct_attempts(handle: WorkflowHandle[Any, Any]) -> list[int]:
-    """The attempt that completed each `instruct_payments` activity of the workflow."""
+    """The attempt that completed each bank-sending activity of the workflow (`send_transfers`; before
+    the bank-status-decides patch, `instruct_payments`)."""
     history = await handle.fetch_history()
     kinds = {
         e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
@@ -100,7 +101,8 @@ async def instruct_attempts(handle: WorkflowHandle[Any, Any]) -> list[int]:
         e.activity_task_started_event_attributes.attempt
         for e in history.events
         if e.HasField("activity_task_started_event_attributes")
-        and kinds.get(e.activity_task_started_event_attributes.scheduled_event_id) == "instruct_payments"
+        and kinds.get(e.activity_task_started_event_attributes.scheduled_event_id)
+        in ("send_transfers", "instruct_payments")
     ]
 
 

@@ -18,8 +18,8 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.bank_client import BankClient
-from activities.ledger import set_allocation
 from activities.notify_client import NotifyClient
+from infra.ledger import set_allocation
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date

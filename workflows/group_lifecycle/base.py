@@ -3,7 +3,7 @@ of a step.
 
 An accepted step is recorded by one activity, `record_transition`, which writes the read model,
 the stage transition, the audit row, the outbox notifications and (when money settles) the budget
-ledger in one PostgreSQL transaction; `(group_id, seq)` makes a retry a no-op. Each stage's module
+ledger in one PostgreSQL transaction; `(group_id, seq, run_id)` makes a retry a no-op. Each stage's module
 (`proposal`, `training`, `disbursement`, `payments`, `mentoring`, `claims`) is a mixin of this
 class; `workflow.py` assembles them into the one workflow type.
 """
@@ -18,19 +18,20 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.db import ReadModelActivities
     from jps.contracts.activities import BudgetSettlement, TransitionRecord
     from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
+    from jps.contracts.refusals import RefusalKind
     from jps.contracts.workflow import GroupInput, GroupState
     from jps.domain.calendar import local_date
     from jps.domain.models import Officer, Task
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
 
-from workflows.group_lifecycle.guards import authorize
+from workflows.group_lifecycle.guards import authorize, refuse
 from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 from workflows.group_lifecycle.tasks import Escalation, TaskBoard
 
@@ -61,6 +62,7 @@ class LifecycleBase:
         record = TransitionRecord(
             group_id=self.state.group_id,
             seq=self.state.seq,
+            run_id=workflow.info().run_id,
             at=workflow.now(),
             event=event,
             stage=self.state.stage,
@@ -149,7 +151,22 @@ class LifecycleBase:
         if not registration.settled:
             await workflow.wait_condition(lambda: registration.settled)
         async with self.lock:
-            yield
+            before = self.state.model_copy(deep=True)
+            try:
+                yield
+            except FailureError:
+                raise  # a refusal or an activity's failure: the update fails, as it should
+            except Exception as exc:
+                # A bug must fail this update, never the workflow task (which would wedge the group:
+                # every later step would answer 503). Nothing of the step stays.
+                for name in type(self.state).model_fields:
+                    setattr(self.state, name, getattr(before, name))
+                workflow.logger.error(
+                    "step_failed", extra={"group_id": self.state.group_id, "error": repr(exc)}
+                )
+                raise refuse(
+                    RefusalKind.INVALID, f"the step could not be applied ({type(exc).__name__})"
+                ) from None
 
     @staticmethod
     def _officer(args: Any) -> Officer:

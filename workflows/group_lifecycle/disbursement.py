@@ -12,15 +12,17 @@ with workflow.unsafe.imports_passed_through():
         ApproveDisbursementArgs,
         AuthorizeDisbursementArgs,
         GroupSummary,
+        ReleaseShareArgs,
         UpdateBankAccountArgs,
     )
     from jps.domain.nik import mask_nik
     from jps.domain.programs import Program
-    from jps.domain.stages import TaskKind
+    from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.mentoring import open_visit_task, schedule_visits
 from workflows.group_lifecycle.money import failed_unresolved
 
 
@@ -106,14 +108,12 @@ class DisbursementSteps(LifecycleBase):
                         member.bank_account = args.bank_account
                 whose = mask_nik(args.member_nik)
                 _add(engine.fixed_accounts, args.member_nik)
-            waiting = sorted(
-                mask_nik(p.member_nik)
-                for p in failed_unresolved(self.state.payments)
-                if p.member_nik and p.member_nik not in engine.fixed_accounts
-            )
+            waiting = self._accounts_to_fix()
             _add(engine.account_changed_by, officer.id)
             if not waiting:  # every refused account is fixed
                 engine.fixed_accounts.clear()
+                if engine.status_path:
+                    engine.auto_retries = 0  # new details, fresh automatic retries
                 if (
                     self.state.approved_amount or 0
                 ) > self.policy.maker_checker_threshold and workflow.patched(patches.REAUTHORIZE_NEW_ACCOUNT):
@@ -129,6 +129,21 @@ class DisbursementSteps(LifecycleBase):
             details = {"account_of": whose, "bank_code": args.bank_account.bank_code, "still_to_fix": waiting}
             await self._record("bank_account_updated", officer=officer, write_members=True, details=details)
             return self.state.summary()
+
+    def _accounts_to_fix(self) -> list[str]:
+        """Masked NIKs of the workers whose refused account is still to be fixed. On the bank-status
+        path only the permanently refused ones: a passing failure is retried, not an officer's."""
+        engine = self.state.runtime.payments
+        permanent_ones = engine.status_path and any(
+            p.permanent for p in failed_unresolved(self.state.payments)
+        )
+        return sorted(
+            mask_nik(p.member_nik)
+            for p in failed_unresolved(self.state.payments)
+            if p.member_nik
+            and p.member_nik not in engine.fixed_accounts
+            and (p.permanent or not permanent_ones)
+        )
 
     @update_bank_account.validator
     def _validate_update_bank_account(self, args: UpdateBankAccountArgs) -> None:
@@ -150,3 +165,48 @@ def _add(items: list[str], item: str) -> None:
     """A set kept as a list (the state is JSON): add once."""
     if item not in items:
         items.append(item)
+
+
+class ShareRelease(DisbursementSteps):
+    @workflow.update
+    async def release_share(self, args: ReleaseShareArgs) -> GroupSummary:
+        """A supervisor gives up a Padat Karya worker's unpaid share (the worker left; the account can
+        never be fixed). Its budget went back when the refusal settled the attempt's reservation;
+        the group goes on with the others: paid in full, or waiting for the accounts still to fix."""
+        async with self._officer_step():
+            self._validate_release_share(args)
+            officer = self._officer(args)
+            share = next(p for p in failed_unresolved(self.state.payments) if p.member_nik == args.member_nik)
+            share.released_by = officer.id
+            share.reason = f"released: {args.reason}"[:500]
+            waiting = self._accounts_to_fix()
+            details = {"member": mask_nik(args.member_nik), "amount": share.amount, "still_to_fix": waiting}
+            if waiting:
+                await self._record("share_released", officer=officer, reason=args.reason, details=details)
+            elif failed_unresolved(self.state.payments):
+                # The others' refused accounts are fixed already: pay them.
+                self._close_task()
+                self.state.runtime.payments.ready_to_pay = True
+                await self._record("share_released", officer=officer, reason=args.reason, details=details)
+            else:
+                # Nobody else is owed anything: the aid is paid, mentoring begins.
+                self.state.paid_at = workflow.now()
+                self.state.visits = schedule_visits(self.policy, workflow.now())
+                open_visit_task(self.tasks, self.policy, self.state.visits[0])
+                await self._transition(
+                    Stage.MENTORING,
+                    "share_released",
+                    officer,
+                    reason=args.reason,
+                    details=details,
+                    notify=["aid_paid", "visit_due"],
+                )
+            return self.state.summary()
+
+    @release_share.validator
+    def _validate_release_share(self, args: ReleaseShareArgs) -> None:
+        self._authorize("release-share", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
+        if self.state.program != Program.PADAT_KARYA:
+            raise refuse(RefusalKind.INVALID, "member_nik: only a Padat Karya worker's share can be released")
+        if args.member_nik not in {p.member_nik for p in failed_unresolved(self.state.payments)}:
+            raise refuse(RefusalKind.INVALID, "member_nik: no refused, unpaid share for this worker")

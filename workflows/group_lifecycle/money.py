@@ -20,17 +20,23 @@ def split_wages(amount: int, shares: int) -> list[int]:
 
 
 def amount_still_due(state: GroupSummary) -> int:
-    """The approved amount less what the bank has paid."""
+    """The approved amount less what the bank has paid and the shares a supervisor gave up."""
     paid = sum(p.amount for p in state.payments if p.status == "paid")
-    return (state.approved_amount or 0) - paid
+    released = sum(p.amount for p in failed_latest(state.payments) if p.released_by is not None)
+    return (state.approved_amount or 0) - paid - released
 
 
-def failed_unresolved(payments: list[Payment]) -> list[Payment]:
-    """Failed transfers not yet replaced by a later attempt for the same beneficiary."""
+def failed_latest(payments: list[Payment]) -> list[Payment]:
+    """Each beneficiary's latest transfer, where it failed."""
     latest: dict[str, Payment] = {}
     for p in payments:
         latest[p.member_nik or "group"] = p
     return [p for p in latest.values() if p.status == "failed"]
+
+
+def failed_unresolved(payments: list[Payment]) -> list[Payment]:
+    """Failed transfers neither replaced by a later attempt for the same beneficiary nor given up."""
+    return [p for p in failed_latest(payments) if p.released_by is None]
 
 
 def batch_id(group_id: str, attempt: int) -> str:
@@ -84,11 +90,14 @@ def transfers_for_attempt(
     return out
 
 
-def payment_batch(group_id: str, attempt: int, transfers: list[Payment]) -> PaymentBatch:
-    """What the bank activity is handed: the transfers' specs, keyed as recorded."""
-    bid = batch_id(group_id, attempt)
+def payment_batch(state: GroupSummary, attempt: int, transfers: list[Payment]) -> PaymentBatch:
+    """What the bank activity is handed: the transfers' specs, keyed as recorded, and whose freeze
+    is checked before each one is sent."""
+    bid = batch_id(state.group_id, attempt)
     return PaymentBatch(
-        group_id=group_id,
+        group_id=state.group_id,
+        program=state.program.value,
+        region_code=state.region_code,
         batch_id=bid,
         attempt=attempt,
         transfers=[

@@ -8,3 +8,8 @@ from __future__ import annotations
 LEDGER_STEPS = "ledger-steps-merged-v1"
 # Above the maker-checker threshold, new bank details need a fresh authorization.
 REAUTHORIZE_NEW_ACCOUNT = "reauthorize-new-account-v1"
+# Issue 10: only the bank's own status decides a transfer (send_transfers / transfer_statuses: a
+# failure is confirmed before any replacement, polls back off, an overdue answer opens an
+# investigation, a frozen region holds unsent transfers); an activity error never fails the group;
+# a fixed account resets the automatic retries and waits only for permanently refused accounts.
+BANK_STATUS_DECIDES = "bank-status-decides-v1"

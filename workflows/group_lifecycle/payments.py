@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle import patches
-from workflows.group_lifecycle.base import LifecycleBase
+from workflows.group_lifecycle.bank import BankSteps
 from workflows.group_lifecycle.mentoring import open_visit_task, schedule_visits
 from workflows.group_lifecycle.money import amount_still_due, payment_batch, transfers_for_attempt
 from workflows.group_lifecycle.options import (
@@ -31,7 +31,7 @@ from workflows.group_lifecycle.options import (
 Wait = tuple[TaskKind, str, str]  # the task to open, the event to record, the reason
 
 
-class PaymentEngine(LifecycleBase):
+class PaymentEngine(BankSteps):
     @workflow.signal
     def budget_changed(self) -> None:
         """A national officer changed an allocation or lifted a freeze: re-check now, not at the
@@ -54,6 +54,12 @@ class PaymentEngine(LifecycleBase):
         engine = self.state.runtime.payments
         wait: Wait | None = None
         batch: PaymentBatch | None = None
+        if engine.retry_at is not None and workflow.now() < engine.retry_at:
+            # A new transfer after a passing failure waits its backoff; a cancel ends the wait.
+            await self._await_task(
+                lambda: False, poll=engine.retry_at - workflow.now(), stop=lambda: not self._paying()
+            )
+            return
         async with self.lock:
             if not self._paying():
                 return
@@ -83,8 +89,21 @@ class PaymentEngine(LifecycleBase):
                 stop=lambda: not self._paying() or engine.budget_recheck,
             )
             return
-        ids = await self._send(batch)
-        await self._await_bank(ids)
+        if workflow.patched(patches.BANK_STATUS_DECIDES):
+            engine.status_path = True
+            ids = [t.transfer_id for t in batch.transfers]
+            await self._pay_until_final(batch, ids)
+        else:
+            ids = await self._send(batch)
+            await self._await_bank(ids)
+        await self._settle_payments(ids)
+
+    async def _resume_payment(self) -> None:
+        """An attempt whose batch was sent before a continue-as-new (or an activity error): ask until
+        the bank's word is final, then settle."""
+        engine = self.state.runtime.payments
+        ids = [p.transfer_id for p in self.state.payments if p.attempt == engine.attempt]
+        await self._pay_until_final(None, ids)
         await self._settle_payments(ids)
 
     async def _reserve(
@@ -142,7 +161,7 @@ class PaymentEngine(LifecycleBase):
             "amount": sum(t.amount for t in transfers),
         }
         await self._record("payment_instructed", details=details)
-        return payment_batch(self.state.group_id, engine.attempt, transfers)
+        return payment_batch(self.state, engine.attempt, transfers)
 
     async def _send(self, batch: PaymentBatch) -> list[str]:
         """Instruct the bank; results the bank already knows count at once, the rest come later."""
@@ -189,6 +208,7 @@ class PaymentEngine(LifecycleBase):
 
     async def _settle_payments(self, ids: list[str]) -> None:
         engine = self.state.runtime.payments
+        by_status = engine.sent  # sent through send_transfers: the bank's status decided (patched path)
         async with self.lock:
             paid_now = 0
             failures: list[PaymentResult] = []
@@ -197,6 +217,8 @@ class PaymentEngine(LifecycleBase):
                     result = engine.bank_results[payment.transfer_id]
                     payment.status = result.status
                     payment.reason = result.reason
+                    if by_status:
+                        payment.permanent = result.status == "failed" and result.permanent
                     if result.status == "paid":
                         paid_now += payment.amount
                     else:
@@ -211,6 +233,9 @@ class PaymentEngine(LifecycleBase):
                 await self._settle_budget(paid=paid_now)
             engine.in_flight = False
             engine.ready_to_pay = False
+            if by_status:
+                self._close_task(TaskKind.INVESTIGATE_PAYMENT)
+                engine.sent, engine.polls, engine.instructed_at, engine.held = False, 0, None, []
             reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
             details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}
             if not failures:
@@ -230,9 +255,12 @@ class PaymentEngine(LifecycleBase):
                 not any(f.permanent for f in failures)
                 and engine.auto_retries < self.policy.payment_auto_retries
             ):
-                # The bank failed the transfer for a passing reason: a new transfer, no officer needed.
+                # The bank failed the transfer for a passing reason: a new transfer, no officer needed
+                # (after a backoff, so that an outage does not use up every retry at once).
                 engine.auto_retries += 1
                 engine.ready_to_pay = True
+                if by_status:
+                    engine.retry_at = workflow.now() + self.policy.bank_poll_after * (2**engine.auto_retries)
                 await self._record("payment_retry", reason=reason, details=details, settle=settle)
             else:
                 self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)

@@ -3,6 +3,7 @@ minimum attendance it is rescheduled, up to the policy's attempts; then a superv
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -11,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
     from jps.domain.calendar import end_of_local_day
     from jps.domain.models import (
+        TRAINING_HORIZON_DAYS,
         DecideTrainingArgs,
         GroupSummary,
         RecordAttendanceArgs,
@@ -61,6 +63,11 @@ class TrainingSteps(LifecycleBase):
         self._authorize("schedule-training", args.officer, TaskKind.SCHEDULE_TRAINING)
         if args.starts_on < self._today():
             raise refuse(RefusalKind.INVALID, "starts_on: training cannot start in the past")
+        if args.starts_on > self._today() + timedelta(days=TRAINING_HORIZON_DAYS):
+            raise refuse(
+                RefusalKind.INVALID,
+                f"starts_on: training is scheduled at most {TRAINING_HORIZON_DAYS} days ahead",
+            )
 
     @workflow.update
     async def record_attendance(self, args: RecordAttendanceArgs) -> GroupSummary:

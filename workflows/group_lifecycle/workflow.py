@@ -29,8 +29,9 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.models import GroupSummary
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
 
+from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.claims import CancelAndClaimSteps
-from workflows.group_lifecycle.disbursement import DisbursementSteps
+from workflows.group_lifecycle.disbursement import ShareRelease
 from workflows.group_lifecycle.guards import refuse
 from workflows.group_lifecycle.mentoring import MentoringSteps
 from workflows.group_lifecycle.proposal import ProposalSteps
@@ -39,14 +40,17 @@ from workflows.group_lifecycle.training import TrainingSteps
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class GroupLifecycleWorkflow(
-    ProposalSteps, TrainingSteps, DisbursementSteps, MentoringSteps, CancelAndClaimSteps
-):
+class GroupLifecycleWorkflow(ProposalSteps, TrainingSteps, ShareRelease, MentoringSteps, CancelAndClaimSteps):
     @workflow.init
     def __init__(self, inp: GroupInput) -> None:
         p = inp.proposal
         self.inp = inp
         self.policy = inp.policy
+        self.lock = asyncio.Lock()
+        if inp.carried is not None:  # continued as new: the previous run's whole state
+            self.state = inp.carried
+            self.tasks = TaskBoard(self.state, self.policy, self.lock)
+            return
         self.state = GroupState(
             group_id=inp.group_id,
             program=p.program,
@@ -59,7 +63,6 @@ class GroupLifecycleWorkflow(
             requested_amount=p.requested_amount,
             request_hash=inp.request_hash,
         )
-        self.lock = asyncio.Lock()
         self.tasks = TaskBoard(self.state, self.policy, self.lock)
         # Open from the first moment: a step can reach the workflow together with its start, before
         # `run` begins; its validator must see the verify task (the handler then waits for the lock).
@@ -67,20 +70,49 @@ class GroupLifecycleWorkflow(
 
     @workflow.run
     async def run(self, inp: GroupInput) -> GroupSummary:
-        await self._register()
-        if self.state.runtime.registration.error is not None:
-            return self.state.summary()
+        if inp.carried is None:
+            await self._register()
+            if self.state.runtime.registration.error is not None:
+                return self.state.summary()
+        else:
+            self._upsert_search_attributes(program=True)
+        engine = self.state.runtime.payments
         while self.state.stage not in TERMINAL_STAGES:
-            if self._paying():
-                await self._disburse()
-            else:
-                await self._await_task(lambda: False, stop=lambda: self._paying() or self._closed())
+            try:
+                await self._continue_if_long()
+                if engine.in_flight:  # sent before a continue-as-new or an activity error
+                    await self._resume_payment()
+                elif self._paying():
+                    await self._disburse()
+                else:
+                    await self._await_task(lambda: False, stop=lambda: self._paying() or self._closed())
+            except ActivityError as err:
+                if not workflow.patched(patches.BANK_STATUS_DECIDES):
+                    raise  # the command sequence of groups that failed before the patch
+                await self._after_activity_error(err)
         # Let in-flight update handlers finish before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state.summary()
 
     def _closed(self) -> bool:
         return self.state.stage in TERMINAL_STAGES
+
+    async def _after_activity_error(self, err: ActivityError) -> None:
+        """An activity failed for good: the group never fails. In disbursement finance investigates
+        (the money may have moved: only the bank's status decides); then the loop tries again after
+        `bank_poll_after`, asking the bank about any transfers in flight."""
+        workflow.logger.error(
+            "activity_failed", extra={"group_id": self.state.group_id, "error": str(err.cause or err)}
+        )
+        if self.state.stage == Stage.DISBURSEMENT:
+            ids = [p.transfer_id for p in self.state.payments if p.status == "pending"]
+            try:
+                await self._open_investigation_when_due(
+                    ids, note=f"an activity failed: {err.cause or err}"[:500]
+                )
+            except ActivityError:
+                pass  # not even the investigation could be recorded: the retry below tries again
+        await workflow.sleep(self.policy.bank_poll_after)
 
     async def _register(self) -> None:
         registration = self.state.runtime.registration

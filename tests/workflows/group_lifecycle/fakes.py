@@ -16,10 +16,12 @@ lifecycle is split into modules.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -40,6 +42,9 @@ from jps.contracts.activities import (
     FreezeStatus,
     PaymentBatch,
     PaymentResult,
+    SendResult,
+    StatusRequest,
+    TransferStatus,
     TransitionRecord,
 )
 from jps.contracts.names import BUDGET_SIGNAL, PAYMENT_SIGNAL, REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
@@ -74,6 +79,7 @@ __all__ = [
     "Officer",
     "PaymentBatch",
     "PaymentResult",
+    "TransferStatus",
     "TransitionRecord",
     "failed",
     "paid",
@@ -115,6 +121,15 @@ class FakeActivities:
         default=lambda batch: [paid(t.transfer_id) for t in batch.transfers]
     )
     poll: Callable[[list[str]], list[PaymentResult]] = field(default=lambda ids: [paid(i) for i in ids])
+    # Bank-status path (send_transfers / transfer_statuses): a transfer the answers above leave out
+    # is `pending` unless listed here (e.g. "held" while frozen, "absent", "unknown").
+    status_of: dict[str, str] = field(default_factory=dict)
+    # send_transfers fails (once) with this error, e.g. a non-retryable one.
+    send_error: ApplicationError | None = None
+    # send_transfers waits for this event before it answers (the bank is slow); `sending` is set
+    # once it was called.
+    send_gate: asyncio.Event | None = None
+    sending: asyncio.Event = field(default_factory=asyncio.Event)
     # record_transition raises this error (once) for a record of that event; nothing is recorded.
     refuse: dict[str, ApplicationError] = field(default_factory=dict)
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -143,6 +158,8 @@ class FakeActivities:
             self.settle_budget,
             self.instruct_payments,
             self.poll_payments,
+            self.send_transfers,
+            self.transfer_statuses,
         ]
 
     @activity.defn(name="record_transition")
@@ -188,6 +205,38 @@ class FakeActivities:
     async def poll_payments(self, transfer_ids: list[str]) -> list[PaymentResult]:
         self.polls.append(transfer_ids)
         return self.poll(transfer_ids)
+
+    def _statuses(self, ids: list[str], results: list[PaymentResult]) -> list[TransferStatus]:
+        by_id = {r.transfer_id: r for r in results}
+        out = []
+        for tid in ids:
+            r = by_id.get(tid)
+            if r is not None:
+                out.append(
+                    TransferStatus(transfer_id=tid, status=r.status, reason=r.reason, permanent=r.permanent)
+                )
+            else:
+                out.append(TransferStatus(transfer_id=tid, status=self.status_of.get(tid, "pending")))
+        return out
+
+    @activity.defn(name="send_transfers")
+    async def send_transfers(self, batch: PaymentBatch) -> SendResult:
+        """The bank-status path's instruction: answers from `instruct`, in the batch's order."""
+        self.batches.append(batch)
+        self.sending.set()
+        if self.send_gate is not None:
+            await self.send_gate.wait()
+        if self.send_error is not None:
+            error, self.send_error = self.send_error, None
+            raise error
+        ids = [t.transfer_id for t in batch.transfers]
+        return SendResult(statuses=self._statuses(ids, self.instruct(batch)))
+
+    @activity.defn(name="transfer_statuses")
+    async def transfer_statuses(self, req: StatusRequest) -> list[TransferStatus]:
+        """The bank-status path's poll: answers from `poll`."""
+        self.polls.append(req.transfer_ids)
+        return self._statuses(req.transfer_ids, self.poll(req.transfer_ids))
 
 
 # History events that close an activity, and the attribute that names the one they close.
@@ -336,17 +385,33 @@ def fakes() -> FakeActivities:
     return FakeActivities()
 
 
+RECORD_ENV = "JPS_RECORD_HISTORIES"
+
+
 @pytest.fixture
-async def flow(time_env: WorkflowEnvironment, fakes: FakeActivities) -> AsyncIterator[Flow]:
-    """A worker on a unique task queue with the real workflows and the fake activities."""
+async def flow(
+    request: pytest.FixtureRequest, time_env: WorkflowEnvironment, fakes: FakeActivities
+) -> AsyncIterator[Flow]:
+    """A worker on a unique task queue with the real workflows and the fake activities. With
+    JPS_RECORD_HISTORIES=<dir>, each test's workflows are written there as JSON histories (the
+    latest run of each), for tests/workflows/test_replay.py."""
     queue = f"fast-{uuid.uuid4().hex[:8]}"
     async with Worker(time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=fakes.activities()):
         flow = Flow(time_env, queue, fakes)
         try:
             yield flow
+            if os.environ.get(RECORD_ENV):
+                directory = Path(os.environ[RECORD_ENV])
+                directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 — test tooling
+                for i, handle in enumerate(flow.started):
+                    history = await handle.fetch_history()
+                    suffix = f"-{i}" if len(flow.started) > 1 else ""
+                    (directory / f"{request.node.name}{suffix}.json").write_text(history.to_json())
         finally:
             for gate in fakes.holds.values():
                 gate.set()
+            if fakes.send_gate is not None:
+                fakes.send_gate.set()
             # A workflow left running must not keep its timers firing on the shared server.
             for handle in flow.started:
                 try:

@@ -1,6 +1,8 @@
-"""Cancellation: a supervisor, in any stage before the money moves; refused once it moves."""
+"""Cancellation (a supervisor, in any stage before the money moves; refused once it moves) and claims."""
 
 from __future__ import annotations
+
+import asyncio
 
 from jps.domain.stages import Stage, TaskKind
 from tests.factories import proposal
@@ -71,3 +73,21 @@ async def test_cancel_refused_once_the_money_moved(flow: Flow, fakes: FakeActivi
     assert state.stage == Stage.MENTORING
     assert await flow.refused(handle, "cancel", SUPERVISOR, reason="kelompok bubar") == "WrongStage"
     assert "cancelled" not in fakes.events
+
+
+async def test_a_claim_arriving_while_the_bank_is_instructed_is_taken_at_once(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """Issue 10, scenario 9: the bank is instructed outside the workflow's lock, so an officer's step
+    is not held up by a slow bank. Its history is recorded (tests/histories) so that the next change
+    to this ordering is caught by the replay."""
+    fakes.send_gate = asyncio.Event()
+    handle = await flow.at_disbursement(proposal())
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    await fakes.sending.wait()  # the send is in flight
+    state = await flow.act(handle, "claim", FINANCE, task="await_bank")
+    assert state.open_task is not None and state.open_task.claimed_by == FINANCE.id
+    assert fakes.events[-2:] == ["payment_instructed", "task_claimed"]
+    fakes.send_gate.set()
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING and fakes.events[-1] == "aid_paid"

@@ -106,6 +106,11 @@ async def test_passing_bank_failure_is_retried_with_a_new_transfer(flow: Flow, f
     handle = await flow.at_disbursement(proposal())
     state = await approve(flow, handle, 10_000_000)
     gid = state.group_id
+    # The new transfer waits its backoff (twice the poll interval after the first failure).
+    assert state.stage == Stage.DISBURSEMENT and len(fakes.batches) == 1
+    state = await flow.sleep(handle, POLICY.bank_poll_after * 2 - POLICY.bank_poll_after / 10)
+    assert len(fakes.batches) == 1
+    state = await flow.sleep(handle, POLICY.bank_poll_after / 5)
     assert state.stage == Stage.MENTORING
     assert transfers(fakes) == [
         (f"{gid}-A1-00", "1234567890", 10_000_000),
@@ -136,6 +141,10 @@ async def test_automatic_retries_stop_at_the_policy_limit(flow: Flow, fakes: Fak
     ]
     handle = await flow.at_disbursement(proposal())
     state = await approve(flow, handle, 10_000_000)
+    # Each new transfer waits a doubled backoff: an outage does not use up every retry at once.
+    for n in range(1, POLICY.payment_auto_retries + 1):
+        assert len(fakes.batches) == n and task_kind(state) != TaskKind.UPDATE_BANK_ACCOUNT
+        state = await flow.sleep(handle, POLICY.bank_poll_after * 2**n)
     attempts = 1 + POLICY.payment_auto_retries
     assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT and state.stage == Stage.DISBURSEMENT
     assert [t[0] for t in transfers(fakes)] == [f"{state.group_id}-A{i}-00" for i in range(1, attempts + 1)]
@@ -262,7 +271,10 @@ async def test_bank_without_an_answer_is_polled(flow: Flow, fakes: FakeActivitie
     assert fakes.polls == []
     state = await flow.sleep(handle, POLICY.bank_poll_after / 5)
     assert fakes.polls == [[tid]] and task_kind(state) == TaskKind.AWAIT_BANK
-    state = await flow.sleep(handle, POLICY.bank_poll_after)
+    # The next poll comes after twice the interval (polls back off).
+    state = await flow.sleep(handle, POLICY.bank_poll_after * 2 - POLICY.bank_poll_after / 5)
+    assert fakes.polls == [[tid]]
+    state = await flow.sleep(handle, POLICY.bank_poll_after / 5)
     assert fakes.polls == [[tid], [tid]] and state.stage == Stage.MENTORING
 
 

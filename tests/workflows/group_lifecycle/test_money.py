@@ -109,7 +109,7 @@ def test_padat_karya_first_attempt_pays_everyone_and_later_ones_only_the_refused
     assert [(t.member_nik, t.amount, t.transfer_id) for t in second] == [
         (refused.member_nik, refused.amount, "PK-3171-TEST-A2-00")
     ]
-    batch = payment_batch(state.group_id, 2, second)
+    batch = payment_batch(state, 2, second)
     assert batch.batch_id == "PK-3171-TEST-A2"
     assert [s.transfer_id for s in batch.transfers] == ["PK-3171-TEST-A2-00"]
     assert batch.transfers[0].key == "PK-3171-TEST-A2-00"

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle
 
 from jps.domain.programs import DEFAULT_POLICIES, Program
@@ -131,3 +132,38 @@ async def test_attempt_limit_needs_a_supervisors_decision(
     else:
         assert state.stage == Stage.CANCELLED and state.open_task is None
         assert (await handle.result()).outcome_reason == "keputusan"
+
+
+async def test_training_dates_are_bounded_before_anything_changes(flow: Flow, fakes: FakeActivities) -> None:
+    """Issue 10, scenario 5: `ends_on: 9999-12-31` overflowed the due date inside the handler and
+    wedged the group (every later call answered 503). Now refused, the group answering as before."""
+    handle, _ = await flow.submit(proposal())
+    await flow.act(handle, "verify", VERIFIER, decision="approve", notes="dokumen lengkap")
+    with pytest.raises(ValidationError, match="ends_on"):
+        flow.args(
+            "schedule-training", TRAINER, starts_on=await flow.today(), ends_on="9999-12-31", venue="BLK"
+        )
+    with pytest.raises(ValidationError, match="ends_on"):
+        flow.args(
+            "schedule-training",
+            TRAINER,
+            starts_on=await flow.today(),
+            ends_on=await flow.today(120),
+            venue="BLK",
+        )
+    far = await flow.today(400)
+    assert (
+        await flow.refused(
+            handle, "schedule-training", TRAINER, starts_on=far, ends_on=far, venue="BLK Jakarta"
+        )
+        == "Invalid"
+    )
+    state = await flow.act(
+        handle,
+        "schedule-training",
+        TRAINER,
+        starts_on=await flow.today(),
+        ends_on=await flow.today(2),
+        venue="BLK",
+    )
+    assert task_kind(state) == TaskKind.RECORD_ATTENDANCE

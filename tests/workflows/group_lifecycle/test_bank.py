@@ -1,0 +1,180 @@
+"""Only the bank's own status decides (issue 10): an activity that fails never fails the group, a
+callback's "failed" is confirmed before any new transfer, polls back off, an overdue answer opens a
+finance investigation closed only when the bank agrees, a freeze holds unsent transfers, and a
+long-lived group continues as new carrying its whole state. Each of these failed before the
+bank-status-decides-v1 patch (the workflow FAILED, paid twice, or polled unbounded)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+
+from jps.domain.programs import DEFAULT_POLICIES, Program
+from jps.domain.stages import Stage, TaskKind
+from tests.factories import proposal
+from tests.workflows.group_lifecycle.fakes import (
+    BUDGET_SIGNAL,
+    FINANCE,
+    PAYMENT_SIGNAL,
+    FakeActivities,
+    Flow,
+    GroupState,
+    failed,
+    paid,
+    task_kind,
+)
+
+POLICY = DEFAULT_POLICIES[Program.TKM]
+
+
+async def _approved(
+    flow: Flow, fakes: FakeActivities, **policy: Any
+) -> tuple[WorkflowHandle[Any, Any], GroupState]:
+    handle = await flow.at_disbursement(proposal(), policy=POLICY.model_copy(update=policy))
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    return handle, await flow.idle(handle)
+
+
+def _kinds(state: GroupState) -> set[TaskKind]:
+    return {t.kind for t in state.open_tasks}
+
+
+async def test_a_final_bank_error_opens_an_investigation_and_never_fails_the_group(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    # Scenario 1: a 409 (IdempotencyConflictError) used to fail the workflow in mid-payment.
+    fakes.send_error = ApplicationError("409 key in use", type="IdempotencyConflictError", non_retryable=True)
+    fakes.poll = lambda ids: []  # the bank says nothing final yet
+    handle, state = await _approved(flow, fakes)
+    assert state.stage == Stage.DISBURSEMENT
+    assert _kinds(state) == {TaskKind.AWAIT_BANK, TaskKind.INVESTIGATE_PAYMENT}
+    assert "payment_investigation_opened" in fakes.events
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    assert state.runtime.payments.reservation_id is not None  # the budget stays reserved
+    # Nothing is sent again under a new key: the bank's status is asked until it is final.
+    fakes.poll = lambda ids: [paid(i) for i in ids]
+    state = await flow.sleep(handle, POLICY.bank_poll_after)
+    assert state.stage == Stage.MENTORING
+    assert len(fakes.batches) == 1 and [p.status for p in state.payments] == ["paid"]
+    assert TaskKind.INVESTIGATE_PAYMENT not in _kinds(state)
+
+
+async def test_a_failed_callback_is_confirmed_by_the_bank_before_any_new_transfer(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    # Scenario 3: "failed, not permanent" for a transfer the bank then paid made a second transfer.
+    fakes.instruct = lambda batch: []  # pending at the bank
+    fakes.poll = lambda ids: [paid(i) for i in ids]  # the bank's own word: paid
+    handle, state = await _approved(flow, fakes)
+    tid = f"{state.group_id}-A1-00"
+    await handle.signal(PAYMENT_SIGNAL, failed(tid, "timeout", permanent=False))
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING
+    assert fakes.polls == [[tid]]  # asked once, at once
+    assert len(fakes.batches) == 1 and [p.status for p in state.payments] == ["paid"]
+
+
+async def test_a_confirmed_failure_is_retried_and_an_unconfirmed_one_waits(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []  # the bank still has it pending: the callback's failure does not count
+    handle, state = await _approved(flow, fakes)
+    tid = f"{state.group_id}-A1-00"
+    await handle.signal(PAYMENT_SIGNAL, failed(tid, "timeout", permanent=False))
+    state = await flow.idle(handle)
+    assert task_kind(state) == TaskKind.AWAIT_BANK and [p.status for p in state.payments] == ["pending"]
+    fakes.poll = lambda ids: [failed(i, "timeout", permanent=False) for i in ids]
+    state = await flow.sleep(handle, POLICY.bank_poll_after)
+    assert [p.status for p in state.payments] == ["failed"]
+    assert "payment_retry" in fakes.events
+
+
+async def test_polls_back_off_and_an_overdue_answer_goes_to_finance(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    # Scenario 4: a transfer kept pending used to be polled every 10 minutes forever.
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []
+    handle, state = await _approved(flow, fakes)
+    tid = f"{state.group_id}-A1-00"
+    state = await flow.sleep(handle, POLICY.payment_investigation_after)
+    # 10, 20, 40, 80, 160 min, then every 6 h: 11 polls in two days, not 288.
+    assert 8 <= len(fakes.polls) <= 14
+    assert TaskKind.INVESTIGATE_PAYMENT in _kinds(state)
+    assert state.runtime.payments.reservation_id is not None
+    # Finance may close it only when the bank agrees.
+    refusal = await flow.refused(
+        handle, "resolve-payment", FINANCE, transfer_id=tid, outcome="failed", reason="x" * 5
+    )
+    assert refusal == "WrongStage"
+    fakes.poll = lambda ids: [paid(i) for i in ids]
+    await flow.act(handle, "resolve-payment", FINANCE, transfer_id=tid, outcome="paid", reason="statement")
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING and "payment_resolved" in fakes.events
+
+
+async def test_months_of_polling_stay_small_and_continue_as_new_carries_the_state(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []
+    handle, state = await _approved(flow, fakes, history_events_before_continue=200)
+    first_run = (await handle.describe()).run_id
+    for _ in range(9):  # three months
+        state = await flow.sleep(handle, timedelta(days=10))
+    described = await handle.describe()
+    assert described.run_id != first_run  # continued as new at least once
+    events = len((await handle.fetch_history()).events)
+    assert events < 10_000
+    # The whole state crossed over: the attempt, its reservation and the investigation task.
+    assert state.runtime.payments.attempt == 1 and state.runtime.payments.in_flight
+    assert state.runtime.payments.reservation_id is not None
+    assert TaskKind.INVESTIGATE_PAYMENT in _kinds(state)
+    fakes.poll = lambda ids: [paid(i) for i in ids]
+    state = await flow.sleep(handle, POLICY.bank_poll_max)
+    assert state.stage == Stage.MENTORING and len(fakes.batches) == 1
+
+
+async def test_transfers_held_by_a_freeze_wait_visibly_and_go_out_when_it_is_lifted(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    # Scenario 6: the freeze was checked only when the budget was reserved.
+    fakes.instruct = lambda batch: []
+    handle = await flow.at_disbursement(proposal())
+    fakes.status_of = {}
+    gid = (await flow.state(handle)).group_id
+    fakes.status_of[f"{gid}-A1-00"] = "held"
+    fakes.poll = lambda ids: []
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    state = await flow.idle(handle)
+    assert task_kind(state) == TaskKind.AWAIT_UNFREEZE and "disbursement_frozen" in fakes.events
+    fakes.status_of.clear()
+    fakes.poll = lambda ids: [paid(i) for i in ids]
+    await handle.signal(BUDGET_SIGNAL)
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING and len(fakes.batches) == 1
+    assert "held_transfers_sent" in fakes.events
+
+
+async def test_a_callback_that_overtakes_the_sending_answer_is_kept(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """The bank answers the POST `pending`, settles at once and calls back before that answer reaches
+    the workflow: the callback's `paid` stands (it was dropped by an early version of the bank-status
+    path, leaving the group waiting for its first poll)."""
+    fakes.send_gate = asyncio.Event()
+    fakes.instruct = lambda batch: []  # the POST's answer: pending
+    fakes.poll = lambda ids: []
+    handle = await flow.at_disbursement(proposal())
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    await fakes.sending.wait()
+    gid = (await flow.state(handle)).group_id
+    await handle.signal(PAYMENT_SIGNAL, paid(f"{gid}-A1-00"))
+    fakes.send_gate.set()
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING and fakes.polls == []
