@@ -3,8 +3,9 @@ that must hold whatever happened on the way.
 
     chaos: groups=N faults=K duplicates=D lost=L stuck=S failed_workflows=F
 
-- `duplicates`: transfers the bank paid beyond one per beneficiary, or paid without our ledger
-  counting them as paid, or paid to someone the group does not owe.
+- `duplicates`: transfers the bank paid beyond one per beneficiary, or paid while our ledger has
+  them failed or not at all (or still pending once the group is paid), or paid to someone the group
+  does not owe. A paid transfer still pending in a group that has not finished is the stuck group's.
 - `lost`: beneficiaries of a paid group the bank never paid, and transfers our ledger counts as
   paid that the bank did not pay. A group whose paid total differs from its approved amount for
   none of these reasons counts once, as a duplicate when over, as lost when under.
@@ -96,12 +97,13 @@ async def check_exactly_once(
         ids,
     )
     ours_paid = {r["transfer_id"]: r for r in ours if r["status"] == "paid"}
+    ours_pending = {r["transfer_id"] for r in ours if r["status"] == "pending"}
     for (gid, proposal), state in zip(groups, states, strict=True):
         counted = figures.duplicates + figures.lost
         finished = state is not None and state.stage in FINISHED
         if not finished and gid not in excused:
             figures.stuck += 1
-            figures.problems.append(f"{gid}: stuck ({'not started' if state is None else _where(state)})")
+            figures.problems.append(f"{gid}: stuck ({'no state' if state is None else _where(state)})")
         # Transfer ids are `<group id>-A<attempt>-<nn>`: the bank's lines of this group.
         paid = [line for line in statement if line["transfer_id"].startswith(f"{gid}-A")]
         per_account = Counter(line["account_no"] for line in paid)
@@ -119,6 +121,10 @@ async def check_exactly_once(
         bank_ids = {line["transfer_id"] for line in paid}
         our_ids = {tid for tid, r in ours_paid.items() if r["group_id"] == gid}
         for tid in sorted(bank_ids - our_ids):
+            if tid in ours_pending and not finished:
+                # Still pending on our side in a group that has not finished: counted as stuck.
+                figures.problems.append(f"{tid}: paid by the bank, still pending in our ledger")
+                continue
             figures.duplicates += 1
             figures.problems.append(f"{tid}: paid by the bank, not paid in our ledger")
         for tid in sorted(our_ids - bank_ids):
@@ -148,6 +154,23 @@ def waiting_on_the_bank(states: Sequence[GroupState | None], bank_pending: set[s
         if investigating and any(p.transfer_id in bank_pending for p in state.payments):
             out.add(state.group_id)
     return out
+
+
+async def describe_workflow(client: Client, gid: str) -> str:
+    """What Temporal says of a group's workflow: its status, history length, and the last workflow
+    task failure (a non-determinism error leaves a workflow Running that processes nothing)."""
+    try:
+        handle = client.get_workflow_handle(gid)
+        info = await handle.describe()
+        failure = ""
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_task_failed_event_attributes"):
+                attrs = event.workflow_task_failed_event_attributes
+                failure = f"; workflow task failed at event {event.event_id}: {attrs.failure.message}"[:400]
+    except Exception as exc:
+        return f"workflow not described: {exc}"
+    status = info.status.name if info.status else "unknown"
+    return f"workflow {status}, {info.raw_description.workflow_execution_info.history_length} events{failure}"
 
 
 async def count_bad_endings(client: Client, query: str = "") -> tuple[int, list[str]]:

@@ -58,7 +58,7 @@ class ChaosPlan:
     disrupt_from_s: float = 5.0
     disrupt_until_s: float = 160.0
     min_gap_s: float = 8.0
-    wait_s: float = 900.0  # after the last arrival, how long the groups may take to be paid
+    wait_s: float = 300.0  # after the last arrival, how long the groups may take to be paid
     drain_s: float = 180.0  # then, how long the outbox may take to drain (faults off)
     seconds_per_day: float = 20.0  # the policy's clock: SLAs, escalations, mentoring
     bank_poll_after: float = 2.0

@@ -35,6 +35,7 @@ from tools.chaos.check import (
     check_outbox,
     check_reconciliation,
     count_bad_endings,
+    describe_workflow,
     waiting_on_the_bank,
 )
 from tools.chaos.disrupt import Disruptor, schedule
@@ -265,10 +266,13 @@ async def _check(
     say.print(f"chaos: faults off; the outbox drains (up to {drain_until - time.monotonic():.0f} s)")
     await _drain_outbox(client, pool, drain_until)
 
+    unanswered: dict[str, str] = {}
+
     async def state_of(gid: str) -> GroupState | None:
         try:
-            state: GroupState = await _retrying(lambda: lifecycle.query_state(client, gid))
-        except lifecycle.Refusal:
+            state: GroupState = await _retrying(lambda: lifecycle.query_state(client, gid), tries=3)
+        except Exception as exc:  # a workflow whose task keeps failing answers no query
+            unanswered[gid] = f"{type(exc).__name__}: {exc}"[:300]
             return None
         return state
 
@@ -287,9 +291,14 @@ async def _check(
     for gid, note in officers.figures.notes.items():
         figures.problems.append(f"{gid}: {note}")
     for group, state in zip(groups, states, strict=True):
-        error = officers.figures.last_error.get(group.group_id)
-        if error and (state is None or state.stage not in FINISHED):
-            figures.problems.append(f"{group.group_id}: the officers' last error: {error}")
+        if state is not None and state.stage in FINISHED:
+            continue
+        gid = group.group_id
+        if gid in unanswered:
+            figures.problems.append(f"{gid}: its state query failed: {unanswered[gid]}")
+        if error := officers.figures.last_error.get(gid):
+            figures.problems.append(f"{gid}: the officers' last error: {error}")
+        figures.problems.append(f"{gid}: {await describe_workflow(client, gid)}")
     figures.failed_workflows, bad = await count_bad_endings(client)
     figures.problems += bad
 
