@@ -14,10 +14,11 @@ import asyncpg
 from pydantic import BaseModel
 
 from api.queries import members
-from api.schemas import GroupOut, TaskOut
+from api.schemas import GroupOut, PaymentOut, TaskOut
 from api.service import ACTION_BODIES
 from jps.domain.actions import ACTIONS
 from jps.domain.models import Officer
+from jps.domain.programs import Program
 from jps.domain.stages import TaskKind
 
 # The task each action answers (the workflow's `_authorize` checks the same); cancel answers none.
@@ -30,6 +31,8 @@ ACTION_TASK: dict[str, TaskKind | None] = {
     "approve-disbursement": TaskKind.APPROVE_DISBURSEMENT,
     "authorize-disbursement": TaskKind.AUTHORIZE_DISBURSEMENT,
     "update-bank-account": TaskKind.UPDATE_BANK_ACCOUNT,
+    "resolve-payment": TaskKind.INVESTIGATE_PAYMENT,
+    "release-share": TaskKind.UPDATE_BANK_ACCOUNT,
     "report-visit": TaskKind.REPORT_VISIT,
     "cancel": None,
 }
@@ -61,6 +64,12 @@ def available(officer: Officer, group: GroupOut) -> list[str]:
             TaskKind.AWAIT_BANK in open_kinds or any(p.status != "failed" for p in group.payments)
         ):
             continue  # the money is moving or paid
+        if name == "resolve-payment" and not pending_transfers(group):
+            continue  # nothing left to pick: the bank has given its word on every transfer
+        if name == "release-share" and (
+            group.program != Program.PADAT_KARYA or not releasable_members(group)
+        ):
+            continue  # only a Padat Karya worker's share is given up
         shown.append(name)
     return shown
 
@@ -74,6 +83,26 @@ def failed_members(group: GroupOut) -> list[int]:
     """Padat Karya: the numbers (1-based) of the workers whose transfer the bank refused."""
     refused = {p.member_nik for p in group.payments if p.status == "failed" and p.member_nik}
     return [i + 1 for i, m in enumerate(group.members) if m.nik in refused]
+
+
+def releasable_members(group: GroupOut) -> list[int]:
+    """Padat Karya: the numbers (1-based) of the workers whose latest transfer the bank refused and
+    whose share nobody has given up yet: those a supervisor may release (`release-share`)."""
+    latest: dict[str, PaymentOut] = {}
+    for p in group.payments:  # in attempt order: a later transfer to a worker replaces the earlier
+        if p.member_nik:
+            latest[p.member_nik] = p
+    unpaid = {nik for nik, p in latest.items() if p.status == "failed" and p.released_by is None}
+    return [i + 1 for i, m in enumerate(group.members) if m.nik in unpaid]
+
+
+def pending_transfers(group: GroupOut) -> list[PaymentOut]:
+    """The transfers of the payment attempt in flight still waiting for the bank's word: those a
+    finance officer may close an investigation on (`resolve-payment`). Account numbers come masked."""
+    if not group.payments:
+        return []
+    attempt = max(p.attempt for p in group.payments)
+    return [p for p in group.payments if p.attempt == attempt and p.status == "pending"]
 
 
 def _text(form: dict[str, Any], name: str) -> str:
@@ -107,13 +136,26 @@ def _member_numbers(values: list[str]) -> list[int]:
     return numbers
 
 
-async def niks_of(pool: asyncpg.Pool, group_id: str, numbers: list[int]) -> list[str]:
+async def niks_of(
+    pool: asyncpg.Pool, group_id: str, numbers: list[int], *, field: str = "attended_niks"
+) -> list[str]:
     """The members' NIKs in clear, for the workflow only: never rendered."""
     found = await members.niks_by_number(pool, group_id=group_id, numbers=numbers)
     missing = [n for n in numbers if n not in found]
     if missing:
-        raise FormError("attended_niks", f"no member number {missing[0]} in this group")
+        raise FormError(field, f"no member number {missing[0]} in this group")
     return [found[n] for n in numbers]
+
+
+async def _member_nik(pool: asyncpg.Pool, group_id: str, form: dict[str, Any]) -> str | None:
+    """The NIK of the member picked by number in `member_no` (None when none was picked)."""
+    member = _text(form, "member_no")
+    if not member:
+        return None
+    if not member.isdigit():
+        raise FormError("member_nik", "unknown member")
+    [nik] = await niks_of(pool, group_id, [int(member)], field="member_nik")
+    return nik
 
 
 async def read_form(
@@ -141,20 +183,22 @@ async def read_form(
     elif action == "authorize-disbursement":
         body = {"notes": _text(form, "notes")}
     elif action == "update-bank-account":
-        member = _text(form, "member_no")
-        member_nik = None
-        if member:
-            if not member.isdigit():
-                raise FormError("member_nik", "unknown member")
-            [member_nik] = await niks_of(pool, group_id, [int(member)])
         body = {
             "bank_account": {
                 "bank_code": _text(form, "bank_code"),
                 "account_no": _text(form, "account_no"),
                 "holder_name": _text(form, "holder_name"),
             },
-            "member_nik": member_nik,
+            "member_nik": await _member_nik(pool, group_id, form),
         }
+    elif action == "resolve-payment":
+        body = {
+            "transfer_id": _text(form, "transfer_id"),
+            "outcome": _text(form, "outcome"),
+            "reason": _text(form, "reason"),
+        }
+    elif action == "release-share":
+        body = {"member_nik": await _member_nik(pool, group_id, form), "reason": _text(form, "reason")}
     elif action == "report-visit":
         progress = _text(form, "progress_percent")
         if progress and not progress.isdigit():

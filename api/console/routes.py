@@ -20,7 +20,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import timeline
-from api.console.actions import FORM_ACTIONS, FormError, available, can_claim, failed_members, read_form
+from api.console.actions import (
+    FORM_ACTIONS,
+    FormError,
+    available,
+    can_claim,
+    failed_members,
+    pending_transfers,
+    read_form,
+    releasable_members,
+)
 from api.console.render import ConsoleRoute, readable, render, safe_next, validation_lines
 from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import Services, ServicesDep, TemporalDep, authorize, guard_action, read_group
@@ -192,6 +201,8 @@ async def _group_page(
         failed=failed,
         done=done if done in (*FORM_ACTIONS, "claim") else None,
         failed_members=failed_members(group),
+        releasable_members=releasable_members(group),
+        pending_transfers=pending_transfers(group),
         policy=policy,
         today=local_date(datetime.now(UTC)),
         group_url=ctx.page_url,

@@ -54,6 +54,7 @@ class PaymentOut(BaseModel):
         attempt=1,
         member_nik=None,
         reason="",
+        released_by=None,
     )
     transfer_id: str
     beneficiary: str
@@ -64,6 +65,9 @@ class PaymentOut(BaseModel):
     attempt: int = 1
     member_nik: str | None = Field(None, description="Padat Karya: the worker's masked NIK")
     reason: str = ""
+    released_by: str | None = Field(
+        None, description="Padat Karya: the supervisor who gave up this unpaid share (release-share)"
+    )
 
 
 class VisitOut(BaseModel):
@@ -272,4 +276,5 @@ def _payment_out(p: Mapping[str, Any]) -> PaymentOut:
         attempt=p.get("attempt", 1),
         member_nik=mask_nik(p["member_nik"]) if p.get("member_nik") else None,
         reason=p.get("reason") or "",
+        released_by=p.get("released_by"),
     )
