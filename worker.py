@@ -28,6 +28,7 @@ from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
 from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
+from infra.audit import AuditAnchors
 from infra.db import create_pool
 from infra.embedded import start_postgres
 from infra.schedules import ensure_schedules
@@ -42,9 +43,12 @@ log = structlog.get_logger()
 WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow, ReconciliationWorkflow]
 
 
-def build_activities(pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient) -> list[Callable[..., Any]]:
-    """The bound activity methods the worker registers."""
-    notifications = NotificationActivities(pool, notify)
+def build_activities(
+    pool: asyncpg.Pool, bank: BankClient, notify: NotifyClient, anchors: AuditAnchors | None = None
+) -> list[Callable[..., Any]]:
+    """The bound activity methods the worker registers (`anchors`: where the sweep anchors the audit
+    chain's head)."""
+    notifications = NotificationActivities(pool, notify, anchors=anchors)
     read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_group)
     ledger = LedgerActivities(pool)
     payments = PaymentActivities(pool, bank)
@@ -101,7 +105,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
-            activities=build_activities(pool, bank, notify),
+            activities=build_activities(
+                pool, bank, notify, AuditAnchors(settings.anchor_file, settings.audit_anchor_key)
+            ),
             max_concurrent_activities=100,
             graceful_shutdown_timeout=timedelta(seconds=20),
         )

@@ -29,6 +29,7 @@ import structlog
 from temporalio import activity
 
 from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError
+from infra.audit import AuditAnchors
 from jps.domain.calendar import local_date
 from jps.domain.notifications import TEMPLATES
 
@@ -60,8 +61,10 @@ class NotificationActivities:
         *,
         batch_limit: int = BATCH_LIMIT,
         run_budget_s: float = RUN_BUDGET_S,
+        anchors: AuditAnchors | None = None,
     ) -> None:
         self.pool = pool
+        self.anchors = anchors
         self.client = client
         self.batch_limit = batch_limit
         self.run_budget_s = run_budget_s
@@ -81,7 +84,14 @@ class NotificationActivities:
 
     @activity.defn(name="dispatch_outbox")
     async def dispatch_outbox(self) -> int:
-        """Send every unsent message (the sweep), within the run's budget. Returns how many went out."""
+        """Send every unsent message (the sweep), within the run's budget. Returns how many went out.
+        The sweep's minute also anchors the audit chain's head (`infra.audit.AuditAnchors`)."""
+        if self.anchors is not None:
+            try:
+                async with self.pool.acquire() as conn:
+                    await self.anchors.checkpoint(conn)
+            except Exception as err:  # an anchor missed this minute is written the next one
+                log.warning("audit_anchor_failed", error=str(err))
         return await self._deliver(None)
 
     async def _deliver(self, group_id: str | None) -> int:

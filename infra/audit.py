@@ -5,13 +5,25 @@ keeps every officer action and automated event for good. Each row's hash covers 
 row's hash and the row's own canonical content, so a changed or deleted row breaks the chain at
 that point, which `verify_chain` reports. Appends take a transaction-scoped advisory lock, so the
 chain stays linear when many workers append at once.
+
+A chain alone cannot show a cut tail: deleting the last rows (or all of them) leaves a shorter chain
+that still verifies. So the chain is anchored: `AuditAnchors` appends signed checkpoints of the head
+(HMAC-SHA256 with `JPS_AUDIT_ANCHOR_KEY` over the row count, the head's hash and the time) to a file
+apart from the table (`JPS_AUDIT_ANCHOR_PATH`), one JSON line each. The worker's outbox sweep writes
+one every minute when the head moved, and every verification that finds the chain valid writes the
+head it checked. Verification fails when the table holds fewer rows than an anchor counts, or the
+row at an anchored position has another hash, or an anchor's signature is wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -108,10 +120,103 @@ async def append_audit(
     return True
 
 
-async def verify_chain(conn: asyncpg.Connection) -> dict[str, Any]:
-    """Walk the chain: `{"valid": bool, "rows": N}` plus where it first breaks."""
+@dataclass(frozen=True)
+class AuditAnchors:
+    """The signed checkpoints of the chain's head, one JSON line each, in a file apart from the rows
+    (an operator ships it off-host: whoever can delete rows should not be able to rewrite it)."""
+
+    path: Path
+    key: str
+
+    def _mac(self, rows: int, head: str, at: str) -> str:
+        message = f"{rows}|{head}|{at}".encode()
+        return hmac.new(self.key.encode(), message, hashlib.sha256).hexdigest()
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every anchor, oldest first; a line that is not valid JSON or carries a wrong signature
+        comes back with `"forged": True`."""
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        anchors = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                anchor = json.loads(line)
+                good = hmac.compare_digest(
+                    self._mac(int(anchor["rows"]), str(anchor["head"]), str(anchor["at"])), str(anchor["mac"])
+                )
+            except (ValueError, KeyError, TypeError):
+                anchor, good = {"rows": 0, "head": "", "at": ""}, False
+            anchors.append({**anchor, "forged": not good})
+        return anchors
+
+    def write(self, *, rows: int, head: str, last_id: int | None) -> bool:
+        """Append a checkpoint of (rows, head) unless the latest one already says so."""
+        if rows == 0:
+            return False
+        latest = next((a for a in reversed(self.read()) if not a["forged"]), None)
+        if latest and latest["rows"] == rows and latest["head"] == head:
+            return False
+        at = datetime.now(UTC).isoformat()
+        line = json.dumps(
+            {"rows": rows, "head": head, "last_id": last_id, "at": at, "mac": self._mac(rows, head, at)},
+            separators=(",", ":"),
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One write of one short line with O_APPEND: the API and the workers may append at once.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return True
+
+    async def checkpoint(self, conn: asyncpg.Connection) -> bool:
+        """Anchor the committed head (the sweep's minute). Appends hold the chain's lock until they
+        commit, so ids grow in commit order and a snapshot's count is a prefix of the chain."""
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            rows = await conn.fetchval("SELECT count(*) FROM audit_log")
+            head = await conn.fetchrow("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        if head is None:
+            return False
+        return self.write(rows=rows, head=head["hash"], last_id=head["id"])
+
+
+def _anchor_problem(
+    anchors: list[dict[str, Any]], rows: int, at_position: dict[int, tuple[int, str]], last_id: int
+) -> dict[str, Any] | None:
+    for number, anchor in enumerate(anchors, start=1):
+        if anchor["forged"]:
+            return {"broken_at_id": None, "problem": f"anchor {number} has a wrong signature"}
+    for anchor in sorted(anchors, key=lambda a: -int(a["rows"])):  # the longest anchored chain first
+        counted = int(anchor["rows"])
+        if counted > rows:
+            what = "the table is empty" if rows == 0 else f"the table has {rows}"
+            problem = f"rows missing at the end: the anchor of {anchor['at']} counts {counted} rows, {what}"
+            return {"broken_at_id": last_id + 1, "problem": problem}
+        row_id, row_hash_ = at_position[counted]
+        if row_hash_ != anchor["head"]:
+            return {
+                "broken_at_id": row_id,
+                "problem": f"row {counted} is not the one the anchor of {anchor['at']} signed",
+            }
+    return None
+
+
+async def verify_chain(conn: asyncpg.Connection, anchors: AuditAnchors | None = None) -> dict[str, Any]:
+    """Walk the chain: `{"valid": bool, "rows": N}` plus where it first breaks. With `anchors`, the
+    chain must also reach every anchored head (nothing cut from its end), and a valid chain's head
+    is anchored in turn."""
+    checkpoints = anchors.read() if anchors else []
+    wanted = {int(a["rows"]) for a in checkpoints if not a["forged"]}
+    at_position: dict[int, tuple[int, str]] = {}
     prev = GENESIS
     rows = 0
+    last_id = 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         async for rec in conn.cursor("SELECT * FROM audit_log ORDER BY id", prefetch=2000):
             row = dict(rec)
@@ -131,4 +236,12 @@ async def verify_chain(conn: asyncpg.Connection) -> dict[str, Any]:
                 }
             prev = row["hash"]
             rows += 1
+            last_id = row["id"]
+            if rows in wanted:
+                at_position[rows] = (row["id"], prev)
+    if anchors is not None:
+        problem = _anchor_problem(checkpoints, rows, at_position, last_id)
+        if problem:
+            return {"valid": False, "rows": rows, **problem}
+        anchors.write(rows=rows, head=prev, last_id=last_id or None)
     return {"valid": True, "rows": rows}

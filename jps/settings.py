@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     # Auth
     jwt_secret: str = Field("dev-only-jwt-secret-change-me-in-production", validation_alias="JPS_JWT_SECRET")
     jwt_ttl_hours: int = Field(12, validation_alias="JPS_JWT_TTL_HOURS")
+    # Signs the audit chain's anchors (checkpoints of its head kept apart from the rows).
+    audit_anchor_key: str = Field(
+        "dev-only-audit-anchor-key-change-me-in-production", validation_alias="JPS_AUDIT_ANCHOR_KEY"
+    )
+    # Where the audit anchors are appended (empty: JPS_DATA_DIR/audit/anchors.jsonl). Ship that file
+    # off-host: it is what shows a truncated log.
+    audit_anchor_path: Path | None = Field(None, validation_alias="JPS_AUDIT_ANCHOR_PATH")
 
     # API
     api_host: str = Field("127.0.0.1", validation_alias="JPS_API_HOST")
@@ -51,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def anchor_file(self) -> Path:
+        return self.audit_anchor_path or self.data_dir / "audit" / "anchors.jsonl"
 
 
 @lru_cache

@@ -21,6 +21,11 @@ from jps.logging import configure_logging
 
 configure_logging(level="WARNING")
 
+# The audit anchors of the test stacks: a file of this session's, never `.data`'s (whose anchors
+# count the rows of `make run`'s database); emptied with the database (`truncate_all`).
+ANCHOR_FILE = Path(tempfile.mkdtemp(prefix="jps-test-anchors-")) / "anchors.jsonl"
+os.environ.setdefault("JPS_AUDIT_ANCHOR_PATH", str(ANCHOR_FILE))
+
 
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
@@ -56,6 +61,12 @@ async def truncate_all(pool: asyncpg.Pool) -> None:
     if tables:
         names = ", ".join(f'"{r["tablename"]}"' for r in tables)
         await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    _forget_anchors()
+
+
+def _forget_anchors() -> None:
+    """The emptied log's anchors go with it."""
+    Path(os.environ["JPS_AUDIT_ANCHOR_PATH"]).unlink(missing_ok=True)
 
 
 @pytest.fixture

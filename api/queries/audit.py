@@ -9,7 +9,7 @@ import asyncpg
 
 from api.queries.common import Db, PageParams, Where, region_filter
 from api.schemas import AuditRowOut, AuditVerifyOut, HistoryEventOut, Page
-from infra.audit import verify_chain
+from infra.audit import AuditAnchors, verify_chain
 from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
 
@@ -53,10 +53,11 @@ async def audit_log(
     return Page[AuditRowOut](items=items, total=total, page=paging.page, size=paging.size)
 
 
-async def check_chain(pool: asyncpg.Pool) -> AuditVerifyOut:
-    """Walk the whole hash chain (every row: run it on request, not on every page)."""
+async def check_chain(pool: asyncpg.Pool, anchors: AuditAnchors | None = None) -> AuditVerifyOut:
+    """Walk the whole hash chain (every row: run it on request, not on every page); with `anchors`,
+    also against the signed checkpoints of its head (a cut tail), anchoring a valid head in turn."""
     async with pool.acquire() as conn:
-        return AuditVerifyOut.model_validate(await verify_chain(conn))
+        return AuditVerifyOut.model_validate(await verify_chain(conn, anchors))
 
 
 async def group_timeline(db: Db, *, group_id: str) -> list[HistoryEventOut]:

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Auditor, Paging, PoolDep
+from api.deps import Auditor, Paging, PoolDep, SettingsDep
 from api.errors import AUTHED, responses
 from api.queries import audit
 from api.schemas import AuditRowOut, AuditVerifyOut, Page
+from infra.audit import AuditAnchors
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -51,7 +52,13 @@ async def audit_log(
     "/verify",
     response_model=AuditVerifyOut,
     summary="Check the audit log's hash chain: valid, rows checked, and where it first breaks (auditor)",
+    description=(
+        "The chain is also checked against the signed anchors of its head (`JPS_AUDIT_ANCHOR_PATH`): "
+        "fewer rows than an anchor counts (a deleted tail, an emptied table), or another row at an "
+        "anchored position, is invalid. A valid head is anchored in turn."
+    ),
     responses=responses(*AUTHED),
 )
-async def audit_verify(officer: Auditor, pool: PoolDep) -> AuditVerifyOut:
-    return await audit.check_chain(pool)
+async def audit_verify(officer: Auditor, pool: PoolDep, settings: SettingsDep) -> AuditVerifyOut:
+    anchors = AuditAnchors(settings.anchor_file, settings.audit_anchor_key)
+    return await audit.check_chain(pool, anchors)

@@ -156,3 +156,79 @@ async def test_audit_log_and_tamper_detection(stack: Stack, http: httpx.AsyncCli
     verdict = (await http.get("/audit/verify", headers=auditor)).json()
     assert verdict["valid"] is False and verdict["broken_at_id"] == target + 2
     assert verdict["problem"] == "row missing before it"
+
+
+async def _cut(stack: Stack, after_id: int) -> list[dict[str, object]]:
+    """Delete the rows after `after_id` (an intruder cutting the tail); return them to put back."""
+    rows = [
+        dict(r) for r in await stack.pool.fetch("SELECT * FROM audit_log WHERE id > $1 ORDER BY id", after_id)
+    ]
+    await stack.pool.execute("DELETE FROM audit_log WHERE id > $1", after_id)
+    return rows
+
+
+async def _put_back(stack: Stack, rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        columns = list(row)
+        placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        await stack.pool.execute(
+            f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({placeholders})", *row.values()
+        )
+
+
+async def test_audit_anchor_shows_a_cut_tail_and_an_emptied_table(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Deleting the last rows, or all of them, leaves a chain that verifies on its own; the signed
+    anchors of its head (a file apart from the table) show it."""
+    from infra.audit import AuditAnchors
+
+    gid, _ = await _group_in_training(stack, http)
+    auditor = stack.auth(Role.AUDITOR, regions=["*"])
+    untouched = (await http.get("/audit/verify", headers=auditor)).json()
+    assert untouched["valid"] is True and untouched["rows"] == 4
+    anchors = AuditAnchors(stack.settings.anchor_file, stack.settings.audit_anchor_key)
+    assert [(a["rows"], a["forged"]) for a in anchors.read()] == [(4, False)]  # the verified head
+
+    # one more step, anchored by the outbox sweep's checkpoint (what the worker does every minute)
+    await act(http, stack, gid, "cancel", Role.SUPERVISOR, {"reason": "dibatalkan"})
+    async with stack.pool.acquire() as conn:
+        assert await anchors.checkpoint(conn) is True
+        assert await anchors.checkpoint(conn) is False  # the head has not moved
+    total = await stack.pool.fetchval("SELECT count(*) FROM audit_log")
+    last = await stack.pool.fetchval("SELECT max(id) FROM audit_log")
+    assert anchors.read()[-1]["rows"] == total > 4
+
+    # the tail cut: the remaining chain is intact, the anchor counts more rows
+    tail = await _cut(stack, last - 2)
+    verdict = (await http.get("/audit/verify", headers=auditor)).json()
+    assert verdict["valid"] is False and verdict["rows"] == total - 2
+    assert verdict["broken_at_id"] == last - 1
+    assert (
+        verdict["problem"].startswith("rows missing at the end: the anchor of ")
+        and f"counts {total} rows" in verdict["problem"]
+    )
+    await _put_back(stack, tail)
+    assert (await http.get("/audit/verify", headers=auditor)).json() == {
+        "valid": True,
+        "rows": total,
+        "broken_at_id": None,
+        "problem": None,
+    }
+
+    # the table emptied
+    everything = await _cut(stack, 0)
+    verdict = (await http.get("/audit/verify", headers=auditor)).json()
+    assert verdict["valid"] is False and verdict["rows"] == 0 and verdict["broken_at_id"] == 1
+    assert "the table is empty" in verdict["problem"]
+    await _put_back(stack, everything)
+    assert (await http.get("/audit/verify", headers=auditor)).json()["valid"] is True
+
+    # an anchor forged without the key is itself a finding
+    with anchors.path.open("a") as f:
+        f.write('{"rows": 1, "head": "x", "at": "2026-01-01T00:00:00+00:00", "mac": "00"}\n')
+    verdict = (await http.get("/audit/verify", headers=auditor)).json()
+    assert (
+        verdict["valid"] is False
+        and verdict["problem"] == f"anchor {len(anchors.read())} has a wrong signature"
+    )
