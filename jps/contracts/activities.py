@@ -120,10 +120,20 @@ PERMANENT_WHEN_UNSAID = False
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return "*" * (len(run) - 4) + run[-4:]
+
+
 def clean_reason(text: str) -> str:
-    """A bank's reason as we keep it: no control characters (PostgreSQL refuses NUL; a step that
-    cannot be written must never follow money that moved), at most 500 characters."""
-    return _CONTROL.sub(" ", text)[:500]
+    """A bank's (or an error's) reason as we keep, show and log it: no control characters
+    (PostgreSQL refuses NUL; a step that cannot be written must never follow money that moved), no
+    run of six or more digits in clear (an account number, a NIK, a phone number: only the last four
+    stay), at most 500 characters."""
+    return _DIGIT_RUN.sub(_mask_digits, _CONTROL.sub(" ", text))[:500]
 
 
 class PaymentResult(BaseModel):

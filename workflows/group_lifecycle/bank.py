@@ -23,12 +23,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
-    from jps.contracts.activities import PaymentBatch, PaymentResult, StatusRequest, TransferStatus
+    from jps.contracts.activities import PaymentBatch, StatusRequest, TransferStatus
     from jps.contracts.refusals import RefusalKind
     from jps.contracts.workflow import GroupInput
     from jps.domain.models import GroupSummary, ResolvePaymentArgs
     from jps.domain.stages import TaskKind
 
+from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
 from workflows.group_lifecycle.options import (
@@ -36,6 +37,7 @@ from workflows.group_lifecycle.options import (
     BANK_BATCH_TIMEOUT,
     BANK_HEARTBEAT_TIMEOUT,
     BANK_RETRY,
+    RESOLVE_ASK_WITHIN,
 )
 
 
@@ -52,7 +54,7 @@ class BankSteps(LifecycleBase):
             engine.polls = 0
             self._take(await self._send_transfers(batch))
         while True:
-            await self._confirm_failures(ids)
+            await self._confirm_results(ids)
             if self._all_final(ids):
                 return
             if engine.held:
@@ -83,18 +85,13 @@ class BankSteps(LifecycleBase):
             elif s.status == "held" and tid not in engine.held:
                 engine.held.append(tid)
         # A callback's word is never dropped here: an answer of `pending` may be older than the
-        # callback that followed it. Only a claimed failure waits for confirmation (_confirm_failures).
+        # callback that followed it. A callback's word waits for confirmation (_confirm_results).
 
-    async def _confirm_failures(self, ids: list[str]) -> None:
-        """A failure nobody asked the bank about (a callback) is asked about before it counts."""
+    async def _confirm_results(self, ids: list[str]) -> None:
+        """A result nobody asked the bank about (a callback: a signal anyone who reaches Temporal could
+        send) is asked about before it counts, paid or failed; the callback only makes us ask now."""
         engine = self.state.runtime.payments
-        unconfirmed = [
-            i
-            for i in ids
-            if i in engine.bank_results
-            and engine.bank_results[i].status == "failed"
-            and i not in engine.confirmed
-        ]
+        unconfirmed = [i for i in ids if i in engine.bank_results and i not in engine.confirmed]
         if unconfirmed:
             self._take(await self._ask(unconfirmed))
             for i in unconfirmed:  # still unclear: wait for the bank's own word
@@ -150,6 +147,8 @@ class BankSteps(LifecycleBase):
         """Past the policy's history length, hand the whole state to a new run."""
         if workflow.info().get_current_history_length() < self.policy.history_events_before_continue:
             return
+        if not workflow.patched(patches.CONTINUE_AS_NEW):
+            return  # a history that grew long before the patch: it replays as it ran
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
             GroupInput(
@@ -179,7 +178,9 @@ class BankSteps(LifecycleBase):
             return []
         return result.statuses
 
-    async def _ask(self, ids: list[str], *, investigate: bool = True) -> list[TransferStatus]:
+    async def _ask(
+        self, ids: list[str], *, investigate: bool = True, within: timedelta = BANK_ASK_WITHIN
+    ) -> list[TransferStatus]:
         """The bank's status of each transfer (a never-received one is sent again, same key). With
         `investigate`, a final failure of the activity opens an investigation (needs the lock free)."""
         if not ids:
@@ -194,8 +195,8 @@ class BankSteps(LifecycleBase):
             return await workflow.execute_activity_method(
                 PaymentActivities.transfer_statuses,
                 request,
-                start_to_close_timeout=BANK_BATCH_TIMEOUT,
-                schedule_to_close_timeout=BANK_ASK_WITHIN,
+                start_to_close_timeout=min(BANK_BATCH_TIMEOUT, within),
+                schedule_to_close_timeout=within,
                 heartbeat_timeout=BANK_HEARTBEAT_TIMEOUT,
                 retry_policy=BANK_RETRY,
             )
@@ -220,23 +221,17 @@ class BankSteps(LifecycleBase):
         async with self._officer_step():
             self._validate_resolve_payment(args)
             officer = self._officer(args)
-            engine = self.state.runtime.payments
-            statuses = await self._ask([args.transfer_id], investigate=False)  # the lock is held
+            # The lock is held: a short question, and no investigation of its own.
+            statuses = await self._ask([args.transfer_id], investigate=False, within=RESOLVE_ASK_WITHIN)
             bank = statuses[0].status if statuses else "unknown"
-            agrees = bank == args.outcome or (args.outcome == "failed" and bank == "held")
-            if not agrees:
+            if bank != args.outcome:
+                # A held transfer is waiting for the freeze to lift, not failed: resolving it failed
+                # could let the loop send it while a replacement goes out too.
                 raise refuse(
                     RefusalKind.WRONG_STAGE,
                     f"outcome: the bank reports {bank} for {args.transfer_id}, not {args.outcome}",
                 )
-            self._take(statuses)
-            engine.bank_results[args.transfer_id] = PaymentResult(
-                transfer_id=args.transfer_id, status=args.outcome, reason=args.reason
-            )
-            if args.transfer_id not in engine.confirmed:
-                engine.confirmed.append(args.transfer_id)
-            if args.transfer_id in engine.held:
-                engine.held.remove(args.transfer_id)
+            self._take(statuses)  # the bank's own word, with its permanence
             details = {"transfer_id": args.transfer_id, "outcome": args.outcome, "bank_status": bank}
             await self._record("payment_resolved", officer=officer, reason=args.reason, details=details)
             return self.state.summary()

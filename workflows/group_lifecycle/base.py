@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, FailureError
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
 
+from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.guards import authorize, refuse
 from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 from workflows.group_lifecycle.tasks import Escalation, TaskBoard
@@ -152,17 +154,25 @@ class LifecycleBase:
             await workflow.wait_condition(lambda: registration.settled)
         async with self.lock:
             before = self.state.model_copy(deep=True)
+            recorded = self.state.seq
             try:
                 yield
+            except ActivityError:
+                # The step's record failed for good: nothing of it was written, so nothing of it
+                # stays (before the patch the half-changed state stayed: old histories replay that).
+                if self.state.seq == recorded and workflow.patched(patches.BANK_STATUS_DECIDES):
+                    restore_in_place(self.state, before)
+                raise
             except FailureError:
-                raise  # a refusal or an activity's failure: the update fails, as it should
+                raise  # a refusal: the handlers refuse before they change anything
             except Exception as exc:
                 # A bug must fail this update, never the workflow task (which would wedge the group:
-                # every later step would answer 503). Nothing of the step stays.
-                for name in type(self.state).model_fields:
-                    setattr(self.state, name, getattr(before, name))
+                # every later step would answer 503). Nothing of the step stays unless it was
+                # recorded already (then the state is what the record says).
+                if self.state.seq == recorded:
+                    restore_in_place(self.state, before)
                 workflow.logger.error(
-                    "step_failed", extra={"group_id": self.state.group_id, "error": repr(exc)}
+                    "step_failed", extra={"group_id": self.state.group_id, "error": type(exc).__name__}
                 )
                 raise refuse(
                     RefusalKind.INVALID, f"the step could not be applied ({type(exc).__name__})"
@@ -172,3 +182,19 @@ class LifecycleBase:
     def _officer(args: Any) -> Officer:
         officer: Officer = args.officer
         return officer
+
+
+def restore_in_place(target: BaseModel, source: BaseModel) -> None:
+    """Put `source`'s values back into `target` without replacing `target`'s nested models, lists or
+    dicts: the main loop and the task board hold references to them across awaits."""
+    for name in type(target).model_fields:
+        old, new = getattr(target, name), getattr(source, name)
+        if isinstance(old, BaseModel) and type(old) is type(new):
+            restore_in_place(old, new)
+        elif isinstance(old, list) and isinstance(new, list):
+            old[:] = new
+        elif isinstance(old, dict) and isinstance(new, dict):
+            old.clear()
+            old.update(new)
+        else:
+            setattr(target, name, new)

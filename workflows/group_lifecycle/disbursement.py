@@ -134,15 +134,12 @@ class DisbursementSteps(LifecycleBase):
         """Masked NIKs of the workers whose refused account is still to be fixed. On the bank-status
         path only the permanently refused ones: a passing failure is retried, not an officer's."""
         engine = self.state.runtime.payments
-        permanent_ones = engine.status_path and any(
-            p.permanent for p in failed_unresolved(self.state.payments)
-        )
         return sorted(
             mask_nik(p.member_nik)
             for p in failed_unresolved(self.state.payments)
             if p.member_nik
             and p.member_nik not in engine.fixed_accounts
-            and (p.permanent or not permanent_ones)
+            and (p.permanent or not engine.status_path)
         )
 
     @update_bank_account.validator
@@ -184,9 +181,14 @@ class ShareRelease(DisbursementSteps):
             if waiting:
                 await self._record("share_released", officer=officer, reason=args.reason, details=details)
             elif failed_unresolved(self.state.payments):
-                # The others' refused accounts are fixed already: pay them.
+                # The others' refused accounts are fixed already (or their failure was passing): pay
+                # them, with fresh automatic retries, as after update-bank-account.
+                engine = self.state.runtime.payments
+                engine.fixed_accounts.clear()
+                if engine.status_path:
+                    engine.auto_retries = 0
                 self._close_task()
-                self.state.runtime.payments.ready_to_pay = True
+                engine.ready_to_pay = True
                 await self._record("share_released", officer=officer, reason=args.reason, details=details)
             else:
                 # Nobody else is owed anything: the aid is paid, mentoring begins.

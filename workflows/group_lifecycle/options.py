@@ -14,6 +14,8 @@ BANK_BATCH_TIMEOUT = timedelta(minutes=2)
 # counts as unclear and the workflow's own backed-off polling takes over (timers that escalate and
 # open an investigation, instead of an activity retried unseen).
 BANK_ASK_WITHIN = timedelta(minutes=10)
+# resolve-payment asks the bank while holding the group's lock: briefly.
+RESOLVE_ASK_WITHIN = timedelta(minutes=1)
 # The bank activities heartbeat every second: a worker killed mid-batch is noticed after this long
 # and the batch retried with the same keys, instead of after the whole start-to-close timeout.
 BANK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)

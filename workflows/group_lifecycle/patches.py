@@ -13,3 +13,6 @@ REAUTHORIZE_NEW_ACCOUNT = "reauthorize-new-account-v1"
 # investigation, a frozen region holds unsent transfers); an activity error never fails the group;
 # a fixed account resets the automatic retries and waits only for permanently refused accounts.
 BANK_STATUS_DECIDES = "bank-status-decides-v1"
+# A group whose history passes the policy's length continues as new, carrying its whole state (a
+# check at the top of every main-loop turn; histories that grew long before it replay without it).
+CONTINUE_AS_NEW = "continue-as-new-v1"

@@ -99,11 +99,14 @@ class PaymentEngine(BankSteps):
         await self._settle_payments(ids)
 
     async def _resume_payment(self) -> None:
-        """An attempt whose batch was sent before a continue-as-new (or an activity error): ask until
-        the bank's word is final, then settle."""
+        """An attempt in flight after a continue-as-new or an activity error: send its batch if it
+        never reached the sending step (the same transfers and keys: the bank's idempotency makes a
+        repeat harmless), then ask until the bank's word is final, and settle."""
         engine = self.state.runtime.payments
-        ids = [p.transfer_id for p in self.state.payments if p.attempt == engine.attempt]
-        await self._pay_until_final(None, ids)
+        transfers = [p for p in self.state.payments if p.attempt == engine.attempt]
+        ids = [p.transfer_id for p in transfers]
+        batch = None if engine.sent else payment_batch(self.state, engine.attempt, transfers)
+        await self._pay_until_final(batch, ids)
         await self._settle_payments(ids)
 
     async def _reserve(
@@ -210,6 +213,8 @@ class PaymentEngine(BankSteps):
         engine = self.state.runtime.payments
         by_status = engine.sent  # sent through send_transfers: the bank's status decided (patched path)
         async with self.lock:
+            if not engine.in_flight:
+                return  # settled already (a step's failure must never make an attempt settle twice)
             paid_now = 0
             failures: list[PaymentResult] = []
             for payment in self.state.payments:
@@ -233,8 +238,9 @@ class PaymentEngine(BankSteps):
                 await self._settle_budget(paid=paid_now)
             engine.in_flight = False
             engine.ready_to_pay = False
+            if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
+                self._close_task(TaskKind.INVESTIGATE_PAYMENT)  # whatever path opened it
             if by_status:
-                self._close_task(TaskKind.INVESTIGATE_PAYMENT)
                 engine.sent, engine.polls, engine.instructed_at, engine.held = False, 0, None, []
             reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
             details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}

@@ -23,6 +23,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from jps.contracts.activities import clean_reason
     from jps.contracts.names import STATE_QUERY, WORKFLOW_TYPE
     from jps.contracts.refusals import ErrorType, RefusalKind
     from jps.contracts.workflow import GroupInput, GroupState
@@ -76,11 +77,12 @@ class GroupLifecycleWorkflow(ProposalSteps, TrainingSteps, ShareRelease, Mentori
                 return self.state.summary()
         else:
             self._upsert_search_attributes(program=True)
-        engine = self.state.runtime.payments
         while self.state.stage not in TERMINAL_STAGES:
             try:
                 await self._continue_if_long()
-                if engine.in_flight:  # sent before a continue-as-new or an activity error
+                if (
+                    self.state.runtime.payments.in_flight
+                ):  # sent before a continue-as-new or an activity error
                     await self._resume_payment()
                 elif self._paying():
                     await self._disburse()
@@ -101,15 +103,12 @@ class GroupLifecycleWorkflow(ProposalSteps, TrainingSteps, ShareRelease, Mentori
         """An activity failed for good: the group never fails. In disbursement finance investigates
         (the money may have moved: only the bank's status decides); then the loop tries again after
         `bank_poll_after`, asking the bank about any transfers in flight."""
-        workflow.logger.error(
-            "activity_failed", extra={"group_id": self.state.group_id, "error": str(err.cause or err)}
-        )
-        if self.state.stage == Stage.DISBURSEMENT:
+        reason = clean_reason(f"an activity failed: {err.cause or err}")
+        workflow.logger.error("activity_failed", extra={"group_id": self.state.group_id, "error": reason})
+        if self.state.runtime.payments.in_flight:
             ids = [p.transfer_id for p in self.state.payments if p.status == "pending"]
             try:
-                await self._open_investigation_when_due(
-                    ids, note=f"an activity failed: {err.cause or err}"[:500]
-                )
+                await self._open_investigation_when_due(ids, note=reason)
             except ActivityError:
                 pass  # not even the investigation could be recorded: the retry below tries again
         await workflow.sleep(self.policy.bank_poll_after)

@@ -165,11 +165,11 @@ async def test_a_callback_that_overtakes_the_sending_answer_is_kept(
     flow: Flow, fakes: FakeActivities
 ) -> None:
     """The bank answers the POST `pending`, settles at once and calls back before that answer reaches
-    the workflow: the callback's `paid` stands (it was dropped by an early version of the bank-status
-    path, leaving the group waiting for its first poll)."""
+    the workflow: the callback makes the workflow ask the bank at once, and its `paid` stands (an
+    early version dropped it on the stale `pending`, leaving the group waiting for its first poll)."""
     fakes.send_gate = asyncio.Event()
     fakes.instruct = lambda batch: []  # the POST's answer: pending
-    fakes.poll = lambda ids: []
+    fakes.poll = lambda ids: [paid(i) for i in ids]  # by now the bank has paid
     handle = await flow.at_disbursement(proposal())
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     await fakes.sending.wait()
@@ -177,4 +177,55 @@ async def test_a_callback_that_overtakes_the_sending_answer_is_kept(
     await handle.signal(PAYMENT_SIGNAL, paid(f"{gid}-A1-00"))
     fakes.send_gate.set()
     state = await flow.idle(handle)
-    assert state.stage == Stage.MENTORING and fakes.polls == []
+    assert state.stage == Stage.MENTORING and fakes.polls == [[f"{gid}-A1-00"]]
+
+
+async def test_a_paid_callback_counts_only_when_the_bank_confirms_it(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """A signal claiming `paid` (anyone who reaches Temporal could send one) settles nothing until
+    the bank's own status says so: otherwise the budget would be spent and the group moved on for
+    money that never reached the beneficiary."""
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []  # the bank: still pending
+    handle, state = await _approved(flow, fakes)
+    tid = f"{state.group_id}-A1-00"
+    await handle.signal(PAYMENT_SIGNAL, paid(tid))
+    state = await flow.idle(handle)
+    assert state.stage == Stage.DISBURSEMENT and [p.status for p in state.payments] == ["pending"]
+    assert fakes.polls == [[tid]]
+    fakes.poll = lambda ids: [paid(i) for i in ids]
+    state = await flow.sleep(handle, POLICY.bank_poll_after)
+    assert state.stage == Stage.MENTORING
+
+
+async def test_a_payment_whose_instruction_could_not_be_recorded_is_still_sent_once(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """The record of `payment_instructed` fails for good (found in review: the attempt stayed in
+    flight, never sent, its budget reserved, polled forever)."""
+    fakes.refuse["payment_instructed"] = ApplicationError("refused", type="InvalidData", non_retryable=True)
+    handle, state = await _approved(flow, fakes)
+    assert state.runtime.payments.in_flight and not fakes.batches
+    state = await flow.sleep(handle, POLICY.bank_poll_after)
+    assert state.stage == Stage.MENTORING and len(fakes.batches) == 1
+    assert TaskKind.INVESTIGATE_PAYMENT not in _kinds(state)  # closed when the payment settled
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_resolve_payment_never_calls_a_held_transfer_failed(flow: Flow, fakes: FakeActivities) -> None:
+    """A transfer held back by a freeze was never sent: it waits for the freeze, it is not failed
+    (resolving it failed could let it go out beside its replacement)."""
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []
+    handle = await flow.at_disbursement(proposal())
+    gid = (await flow.state(handle)).group_id
+    tid = f"{gid}-A1-00"
+    fakes.status_of[tid] = "held"
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    state = await flow.sleep(handle, POLICY.payment_investigation_after + POLICY.budget_retry_every)
+    assert task_kind(state) == TaskKind.AWAIT_UNFREEZE
+    refusal = await flow.refused(
+        handle, "resolve-payment", FINANCE, transfer_id=tid, outcome="failed", reason="frozen"
+    )
+    assert refusal in ("WrongStage", "Invalid")

@@ -91,3 +91,35 @@ async def test_a_passing_failure_beside_a_permanent_one_is_not_an_officers_to_fi
     assert state.stage == Stage.MENTORING
     second = {t.account_no for t in fakes.batches[1].transfers}
     assert second == {"5550003333", flaky_no}
+
+
+async def test_releasing_the_refused_share_pays_a_passing_failure_without_an_officer(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """A closed account and a passing failure in one wage batch; the closed one's worker left: once
+    the supervisor releases that share, the passing one is retried at once, no account to "fix"."""
+    p = proposal(Program.PADAT_KARYA, size=10, amount=10_000_000)
+    gone, flaky = p.members[2], p.members[5]
+    assert gone.bank_account is not None and flaky.bank_account is not None
+    gone_no, flaky_no = gone.bank_account.account_no, flaky.bank_account.account_no
+
+    def bank(batch: PaymentBatch) -> list[PaymentResult]:
+        out = []
+        for t in batch.transfers:
+            if t.account_no == gone_no:
+                out.append(failed(t.transfer_id, "account_closed"))
+            elif batch.attempt == 1 and t.account_no == flaky_no:
+                out.append(failed(t.transfer_id, "timeout", permanent=False))
+            else:
+                out.append(paid(t.transfer_id))
+        return out
+
+    fakes.instruct = bank
+    handle = await flow.at_disbursement(p)
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
+    state = await flow.idle(handle)
+    assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT
+    await flow.act(handle, "release-share", SUPERVISOR, member_nik=gone.nik, reason="pekerja pindah")
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING
+    assert [t.account_no for t in fakes.batches[1].transfers] == [flaky_no]
