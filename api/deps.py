@@ -100,6 +100,7 @@ _bearer = HTTPBearer(auto_error=False, description="An officer token from `jps t
 
 
 async def _current_officer(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Officer:
@@ -110,6 +111,7 @@ async def _current_officer(
     except TokenError as exc:
         raise unauthorized(f"Invalid token: {exc}") from None
     structlog.contextvars.bind_contextvars(officer=officer.id)
+    request.state.officer = officer  # who a 403 is audited against (api.errors.http_exception_handler)
     return officer
 
 

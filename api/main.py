@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import console, openapi
 from api.deps import Services
-from api.errors import validation_error_handler
+from api.errors import http_exception_handler, validation_error_handler
 from api.routes import (
     audit,
     budget,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
     for module in (health, imports, groups, tasks, reports, budget, reconciliation, audit, payments, metrics):
         app.include_router(module.router)
     app.include_router(console.router)  # the officers' web console at / (api/console)
