@@ -112,7 +112,10 @@ class BenchRun:
 
         pool = await create_pool(self.stack.dsn, max_size=4)
         client = await connect(
-            self.stack.settings.model_copy(update={"temporal_address": self.stack.temporal_address})
+            self.stack.settings.model_copy(
+                # the stack's data dir: its processes seal payloads with the key generated there
+                update={"temporal_address": self.stack.temporal_address, "data_dir": self.stack.data_dir}
+            )
         )
         await fund_budget(pool, [g.proposal for g in groups])
         workers = self.stack.lifecycle_workers()
