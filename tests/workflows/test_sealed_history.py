@@ -21,9 +21,12 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.bank_client import BankClient
+from activities.notify_client import NotifyClient
 from infra.embedded import temporal_cli_path
-from jps.contracts.names import SEARCH_ATTRIBUTES
+from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
@@ -32,6 +35,7 @@ from jps.domain.stages import Stage
 from jps.sealing import ENCODING
 from tests.factories import officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker
+from worker import WORKFLOWS, build_activities
 
 POLICIES = compressed_policies(seconds_per_day=0.05)
 VERIFIER, TRAINER, FINANCE = (officer(r) for r in (Role.VERIFIER, Role.TRAINER, Role.FINANCE))
@@ -173,3 +177,46 @@ async def test_workflow_show_of_a_paid_group_holds_no_personal_data_in_clear(
     info = described["workflowExecutionInfo"]
     assert leaks(info.get("searchAttributes", {}), secrets) == []
     assert leaks(info.get("memo", {}), secrets) == []
+
+
+async def test_a_group_started_before_the_codec_goes_on_under_it(
+    dev_env: WorkflowEnvironment, db: asyncpg.Pool, simulators: Any, bank_sim: Any
+) -> None:
+    """A group submitted and verified by a worker and client without the codec (plain payloads), then
+    taken on by sealing ones: its plain history replays, its next steps are sealed."""
+    await fund(db)
+    address = dev_env.client.service_client.config.target_host
+    plain_client = await Client.connect(
+        address, namespace=dev_env.client.namespace, data_converter=DATA_CONVERTER
+    )
+    submitted = proposal(Program.TKM)
+    async with running_worker(plain_client, db, simulators.bank_url, simulators.notify_url) as before:
+        handle, state = await before.submit(submitted, policy=POLICIES[Program.TKM])
+        await before.act(handle, "verify", VERIFIER, decision="approve", notes="lengkap")
+        before.started.clear()  # it keeps running
+    queue, gid = before.task_queue, handle.id
+
+    sealed_handle = dev_env.client.get_workflow_handle(gid)
+    bank, notify = BankClient(simulators.bank_url), NotifyClient(simulators.notify_url)
+    try:
+        async with Worker(
+            dev_env.client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(db, bank, notify),
+        ):
+            today = local_date(state.submitted_at)
+            after = await Harness.act(
+                sealed_handle, "schedule-training", TRAINER, starts_on=today, ends_on=today, venue="BLK"
+            )
+            assert after.stage == Stage.TRAINING
+            assert (await Harness.state(sealed_handle)).proposal.members[0].nik == submitted.members[0].nik
+            history = await asyncio.to_thread(temporal_cli, dev_env, "show", "-w", gid)
+            await sealed_handle.terminate("test finished")
+    finally:
+        await bank.aclose()
+        await notify.aclose()
+    encodings = [base64.b64decode(e) for e in payload_encodings(history)]
+    assert b"json/plain" in encodings and ENCODING in encodings  # before, and after the codec
+    # the steps after the switch are all sealed: from the first sealed payload on, nothing plain
+    assert b"json/plain" not in encodings[encodings.index(ENCODING) :]
