@@ -75,7 +75,7 @@ def report(
     """Print the summary per programme and stage: groups, people, amounts (what GET /reports/summary says)."""
     from datetime import date
 
-    from tools.stack import database_url
+    from tools.stack_setup import database_url
 
     setup_logging("report")
     try:
@@ -176,7 +176,7 @@ def seed_demo(
     from jps.domain.programs import load_policies
     from tools.seed import group_counts
     from tools.seed import seed_demo as run_seed
-    from tools.stack import database_url
+    from tools.stack_setup import database_url
 
     setup_logging("seed-demo")
     settings = get_settings()
@@ -228,7 +228,7 @@ def seed_demo(
 def audit_verify() -> None:
     """Walk the audit log's hash chain; exit 1 (and say where) when a row was changed or removed."""
     from infra.audit import verify_chain
-    from tools.stack import database_url
+    from tools.stack_setup import database_url
 
     setup_logging("audit")
 

@@ -69,7 +69,7 @@ def migrate(
     To DATABASE_URL, else to the embedded PostgreSQL under the data dir."""
     from infra.db import MIGRATIONS_DIR, MigrationChecksumError
     from infra.db import migrate as run_migrations
-    from tools.stack import database_url
+    from tools.stack_setup import database_url
 
     setup_logging("migrate")
     with database_url(get_settings()) as dsn:

@@ -129,7 +129,7 @@ def repair_failed(
     from infra.temporal import connect
     from tools.repair import repair_failed as run_repair
     from tools.repair_report import print_report
-    from tools.stack import database_url
+    from tools.stack_setup import database_url
 
     setup_logging("repair-failed")
     if apply and not operator:
