@@ -31,18 +31,11 @@ import structlog
 from bench import cohort as cohort_mod
 from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
 from bench.figures import figures, headline, write_results
-from bench.measure import (
-    LockSampler,
-    ProcessSampler,
-    audit_events,
-    history_profile,
-    postgres_figures,
-    stage_throughput,
-    worker_metrics,
-)
+from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
 from bench.stack import BenchStack, wait_pollers
+from bench.temporal_figures import history_profile, worker_metrics
 from infra import lifecycle
 from jps.domain.programs import Program
 from jps.settings import PROJECT_ROOT

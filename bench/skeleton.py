@@ -1,7 +1,7 @@
 """The bare-Temporal skeleton: what the dev server on this machine can do with no product around it.
 
 A `SkeletonWorkflow` has no domain logic. Per group it performs the Temporal work that a real
-group's recorded history shows (counted in the same run by `measure.history_profile`):
+group's recorded history shows (counted in the same run by `temporal_figures.history_profile`):
 
 - `activities` no-op activities: one at registration, one in each officer update (as
   `record_transition` runs in the real update handlers), the rest in the main loop (the real
