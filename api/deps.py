@@ -86,9 +86,8 @@ async def _temporal(request: Request) -> Client:
     try:
         return await _services(request).temporal.get()
     except (RuntimeError, OSError) as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"temporal unavailable: {exc}"
-        ) from None
+        log.warning("temporal_unavailable", error=str(exc))  # its text names the host: the log only
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="temporal unavailable") from None
 
 
 ServicesDep = Annotated[Services, Depends(_services_dep)]
