@@ -1,4 +1,4 @@
-"""The JPS Flow worker: wires the Temporal client, the pydantic converter, the workflows and the
+"""The JPS Flow worker: wires the Temporal client, the sealing converter, the workflows and the
 activities (each activity class built once with its pool or HTTP client). Nothing else.
 
 Run: `python worker.py` (the local stack does). SIGINT/SIGTERM drain in-flight activities and exit.
@@ -31,14 +31,23 @@ from activities.reconciliation import ReconciliationActivities
 from infra.audit import AuditAnchors
 from infra.db import create_pool
 from infra.embedded import start_postgres
+from infra.payload_keys import data_converter
 from infra.schedules import ensure_schedules
-from jps.contracts.names import DATA_CONVERTER
 from jps.logging import configure_logging
-from jps.settings import Settings, get_settings
+from jps.settings import (
+    AUDIT_ANCHOR_KEY,
+    PAYLOAD_KEYS,
+    SecretsError,
+    Settings,
+    check_production_secrets,
+    get_settings,
+)
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
 
 log = structlog.get_logger()
+
+WORKER_SECRETS = (PAYLOAD_KEYS, AUDIT_ANCHOR_KEY)
 
 WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow, ReconciliationWorkflow]
 
@@ -81,7 +90,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
         runtime=runtime,
     )
     try:
@@ -122,6 +131,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(json=settings.production, level=settings.log_level, process="worker")
+    try:
+        # The worker seals payloads and appends to the audit chain; it verifies no token or callback.
+        check_production_secrets(settings, uses=WORKER_SECRETS)
+    except SecretsError as err:
+        log.error("worker_refused", error=str(err))
+        raise SystemExit(f"worker: {err}") from None
 
     async def _main() -> None:
         stop = asyncio.Event()

@@ -202,12 +202,14 @@ class NotificationActivities:
 
     @activity.defn(name="send_daily_digest")
     async def send_daily_digest(self) -> int:
-        """Each region's supervisor gets the overdue and escalated tasks of that region (ringkasan harian)."""
+        """Each region's supervisor gets the overdue and escalated tasks of that region (ringkasan harian):
+        every open task counts (`group_tasks`), so a group late on two counts twice."""
         now = datetime.now(UTC)
         rows = await self.pool.fetch(
-            """SELECT region_code, count(*) AS n FROM groups
-               WHERE task_kind IS NOT NULL AND (task_due_at < $1 OR escalation_level > 0)
-               GROUP BY region_code ORDER BY region_code""",
+            """SELECT g.region_code, count(*) AS n
+                 FROM group_tasks t JOIN groups g ON g.group_id = t.group_id
+                WHERE t.due_at < $1 OR t.escalation_level > 0
+                GROUP BY g.region_code ORDER BY g.region_code""",
             now,
         )
         day = local_date(now).isoformat()  # the ministry's (WIB) calendar day

@@ -39,7 +39,7 @@ from activities.bank_client import (
     IdempotencyConflictError,
     TransferResponse,
 )
-from activities.transfers import TransferDesk
+from activities.transfers import TransferDesk, coded
 from jps.contracts.activities import (
     PaymentBatch,
     PaymentResult,
@@ -57,15 +57,18 @@ _CONCURRENCY = CONCURRENCY  # the worker-crash test sizes its batch by it
 def _final(resp: TransferResponse) -> PaymentResult | None:
     if resp.status == "pending":
         return None
+    reason = coded(resp.transfer_id, resp.reason)
     return PaymentResult(
-        transfer_id=resp.transfer_id, status=resp.status, reason=resp.reason, permanent=resp.permanent
+        transfer_id=resp.transfer_id, status=resp.status, reason=reason, permanent=resp.permanent
     )
 
 
 def _refused(transfer_id: str, err: BankRejectedError) -> PaymentResult:
     # The bank refuses this instruction itself (e.g. a malformed account): the transfer failed for
     # good; an officer fixes the details.
-    return PaymentResult(transfer_id=transfer_id, status="failed", reason=err.message, permanent=True)
+    return PaymentResult(
+        transfer_id=transfer_id, status="failed", reason=coded(transfer_id, err.message), permanent=True
+    )
 
 
 async def _ask_all(

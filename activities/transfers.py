@@ -33,7 +33,7 @@ from activities.bank_client import (
     TransferResponse,
 )
 from activities.ledger import active_freeze
-from jps.contracts.activities import TransferSpec, TransferStatus
+from jps.contracts.activities import TransferSpec, TransferStatus, bank_reason
 
 log = structlog.get_logger()
 
@@ -45,17 +45,25 @@ class Outcome:
     answered: bool  # the bank answered something about it (a refusal counts)
 
 
+def coded(transfer_id: str, raw: str) -> str:
+    """The bank's text becomes a reason code here, where it enters; the text itself, the log's only."""
+    code = bank_reason(raw)
+    if raw and raw != code:
+        log.info("bank_reason", transfer_id=transfer_id, reason=code, bank_text=raw[:500])
+    return code
+
+
 def from_bank(transfer_id: str, resp: TransferResponse) -> TransferStatus:
     return TransferStatus(
         transfer_id=transfer_id,
         status=resp.status,
-        reason=resp.reason,
+        reason=coded(transfer_id, resp.reason),
         permanent=resp.status == "failed" and resp.permanent,
     )
 
 
 def unknown(transfer_id: str, why: str) -> TransferStatus:
-    return TransferStatus(transfer_id=transfer_id, status="unknown", reason=why)
+    return TransferStatus(transfer_id=transfer_id, status="unknown", reason=coded(transfer_id, why))
 
 
 class TransferDesk:
@@ -143,7 +151,7 @@ class TransferDesk:
             return unknown(transfer_id, f"the bank refused the status request: {err.message}")
         if resp is not None:
             return from_bank(transfer_id, resp)
-        why = refusal.message if refusal is not None else "the bank has no such transfer"
+        why = coded(transfer_id, refusal.message) if refusal is not None else "the bank has no such transfer"
         if ambiguous or refusal is None or isinstance(refusal, IdempotencyConflictError):
             return TransferStatus(transfer_id=transfer_id, status="absent", reason=why)
         # A clean refusal of an instruction the bank does not have: the account or the instruction is

@@ -86,9 +86,8 @@ async def _temporal(request: Request) -> Client:
     try:
         return await _services(request).temporal.get()
     except (RuntimeError, OSError) as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"temporal unavailable: {exc}"
-        ) from None
+        log.warning("temporal_unavailable", error=str(exc))  # its text names the host: the log only
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="temporal unavailable") from None
 
 
 ServicesDep = Annotated[Services, Depends(_services_dep)]
@@ -100,6 +99,7 @@ _bearer = HTTPBearer(auto_error=False, description="An officer token from `jps t
 
 
 async def _current_officer(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Officer:
@@ -110,6 +110,7 @@ async def _current_officer(
     except TokenError as exc:
         raise unauthorized(f"Invalid token: {exc}") from None
     structlog.contextvars.bind_contextvars(officer=officer.id)
+    request.state.officer = officer  # who a 403 is audited against (api.errors.http_exception_handler)
     return officer
 
 

@@ -1,8 +1,14 @@
 """Errors the API answers, in one place: refusals to HTTP statuses, OpenAPI declarations, and the
-audit record of refused attempts (auditors want to see who tried what and was turned away)."""
+audit record of refused attempts (auditors want to see who tried what and was turned away).
+
+Every 403 the API answers is audited: those of group actions by `refused` (with the group, its stage
+and the action), every other one by `http_exception_handler` (the route and the officer), so a 403 a
+new route raises is audited without a line of its own. Per officer at most `REFUSALS_PER_MINUTE` rows
+a minute: a flood of refusals must not fill the log; the next row counts those left out."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +16,10 @@ import asyncpg
 import structlog
 from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler as fastapi_http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorOut
 from infra.audit import append_audit
@@ -99,6 +107,35 @@ def unauthorized(detail: str = "Not authenticated") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+REFUSALS_PER_MINUTE = 60  # far above what an officer at work is refused
+
+
+class RefusalLimiter:
+    """How many refusals of one officer are written to the audit log per minute (in this process);
+    past the limit they are counted, and the officer's next written row says how many were left out."""
+
+    def __init__(self, per_minute: int = REFUSALS_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._windows: dict[str, tuple[float, int, int]] = {}  # officer: (window start, written, dropped)
+
+    def admit(self, officer_id: str) -> int | None:
+        """None: leave this one out; else write it, noting that many left out before it."""
+        now = time.monotonic()
+        start, written, dropped = self._windows.get(officer_id, (now, 0, 0))
+        if now - start >= 60:
+            start, written = now, 0
+        if written >= self.per_minute:
+            self._windows[officer_id] = (start, written, dropped + 1)
+            return None
+        self._windows[officer_id] = (start, written + 1, 0)
+        if len(self._windows) > 10_000:  # officers idle for a minute are forgotten
+            self._windows = {k: v for k, v in self._windows.items() if now - v[0] < 60}
+        return dropped
+
+
+REFUSALS = RefusalLimiter()
+
+
 async def refused(
     pool: asyncpg.Pool,
     error: HTTPException,
@@ -113,6 +150,35 @@ async def refused(
     outage must not turn a refusal into a 500, so a failure here is logged and the refusal answered."""
     if error.status_code not in AUDITED_STATUSES:
         return error
+    error.audited = True  # type: ignore[attr-defined]  # http_exception_handler writes it no more
+    await _audit_refusal(
+        pool,
+        officer=officer,
+        group_id=group_id,
+        stage=stage,
+        event=event,
+        reason=str(error.detail),
+        details={"action": action, "status": error.status_code},
+    )
+    return error
+
+
+async def _audit_refusal(
+    pool: asyncpg.Pool,
+    *,
+    officer: Officer,
+    group_id: str | None,
+    stage: str | None,
+    event: str,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    left_out = REFUSALS.admit(officer.id)
+    if left_out is None:
+        log.warning("refusal_not_audited_rate_limited", officer=officer.id, **details)
+        return
+    if left_out:
+        details = {**details, "refusals_left_out": left_out}
     try:
         async with pool.acquire() as conn, conn.transaction():
             await append_audit(
@@ -124,12 +190,39 @@ async def refused(
                 actor_roles=[r.value for r in officer.roles],
                 event=event,
                 stage=stage,
-                reason=str(error.detail),
-                details={"action": action, "status": error.status_code},
+                reason=reason,
+                details=details,
             )
     except (asyncpg.PostgresError, OSError) as exc:
-        log.error("refusal_not_audited", group_id=group_id, action=action, error=str(exc))
-    return error
+        log.error("refusal_not_audited", group_id=group_id, error=str(exc), **details)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's own answer; a 403 not yet audited (any route but a group action's guard) is written to
+    the audit log first, with the officer the token named (`request.state.officer`) and the route."""
+    assert isinstance(exc, StarletteHTTPException)
+    officer = getattr(request.state, "officer", None)
+    if (
+        exc.status_code == status.HTTP_403_FORBIDDEN
+        and isinstance(officer, Officer)
+        and not getattr(exc, "audited", False)
+    ):
+        route = request.scope.get("route")
+        await _audit_refusal(
+            request.app.state.services.pool,
+            officer=officer,
+            group_id=request.path_params.get("group_id"),
+            stage=None,
+            event="request_refused",
+            reason=str(exc.detail),
+            details={
+                "method": request.method,
+                "route": getattr(route, "path", request.url.path),
+                "path": request.url.path,
+                "status": exc.status_code,
+            },
+        )
+    return await fastapi_http_exception_handler(request, exc)
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import console, openapi
 from api.deps import Services
-from api.errors import validation_error_handler
+from api.errors import http_exception_handler, validation_error_handler
 from api.routes import (
     audit,
     budget,
+    codec,
     groups,
     health,
     imports,
@@ -28,8 +31,22 @@ from api.routes import (
 )
 from api.routes.metrics import MetricsMiddleware
 from infra.db import create_pool
+from infra.payload_keys import load_payload_keys
 from jps.logging import configure_logging
-from jps.settings import Settings, get_settings
+from jps.sealing import PayloadKeyError
+from jps.settings import (
+    AUDIT_ANCHOR_KEY,
+    BANK_HMAC_SECRET,
+    JWT_SECRET,
+    PAYLOAD_KEYS,
+    TOTP_SEAL_KEY,
+    SecretsError,
+    Settings,
+    check_production_secrets,
+    get_settings,
+)
+
+log = structlog.get_logger()
 
 DESCRIPTION = """
 JPS Flow: the officers' API for the Jaring Pengaman Sosial groups of Kemnaker (TKM and Padat Karya).
@@ -55,6 +72,23 @@ TAGS = [
 ]
 
 
+# The API verifies tokens and bank callbacks, opens sealed payloads, appends to the audit chain and
+# seals officers' second factors.
+API_SECRETS = (JWT_SECRET, BANK_HMAC_SECRET, PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, TOTP_SEAL_KEY)
+
+
+def refuse_without_secrets(settings: Settings) -> None:
+    """In production, stop the start-up (uvicorn exits non-zero) when a secret is missing or weak; the
+    payload keys are loaded now, so a bad key file stops it too."""
+    try:
+        check_production_secrets(settings, uses=API_SECRETS)
+        if settings.production:
+            load_payload_keys(settings)
+    except (SecretsError, PayloadKeyError) as err:
+        log.error("api_refused", error=str(err))
+        raise SecretsError(str(err)) from None
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """An app that builds its pool and Temporal connection at start-up from `settings`, or uses the
     `services` handed in (tests that share the test's pool and client)."""
@@ -67,6 +101,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             yield
             return
         configure_logging(json=cfg.production, level=cfg.log_level, process="api")
+        refuse_without_secrets(cfg)
         dsn = cfg.database_url
         if not dsn:  # started by hand, outside the stack: join the embedded PostgreSQL
             from infra.embedded import start_postgres
@@ -89,7 +124,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for module in (health, imports, groups, tasks, reports, budget, reconciliation, audit, payments, metrics):
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
+    for module in (
+        health,
+        imports,
+        groups,
+        tasks,
+        reports,
+        budget,
+        reconciliation,
+        audit,
+        codec,
+        payments,
+        metrics,
+    ):
         app.include_router(module.router)
     app.include_router(console.router)  # the officers' web console at / (api/console)
     openapi.install(app)

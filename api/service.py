@@ -5,6 +5,7 @@ checks what is cheap to check first, calls `infra.lifecycle`, and turns refusals
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -24,7 +25,7 @@ from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import GroupSummary, Officer, Proposal
-from jps.domain.roles import NATIONAL, Role
+from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
 
@@ -126,6 +127,26 @@ async def _answered(call: Awaitable[GroupSummary]) -> GroupSummary:
         ) from None
 
 
+_NAMED_GROUP = re.compile(r"active group ((?:TKM|PK)-(\d{4})-[A-Z0-9]+)")
+
+
+def other_group_named(officer: Officer, group_id: str) -> str:
+    """How a NIK conflict names the group holding the NIK: by its id inside the officer's scope, as
+    "another active group" outside it (a registrar must not probe where a NIK is, nationwide). A
+    group's id carries its region (`TKM-3171-…`)."""
+    parts = group_id.split("-")
+    region = parts[1] if len(parts) == 3 else ""
+    return f"active group {group_id}" if region_in_scope(region, officer.regions) else "another active group"
+
+
+def scoped_refusal(refusal: Refusal, officer: Officer) -> Refusal:
+    """A NIK conflict's message with the other group hidden when it lies outside the officer's scope."""
+    if refusal.kind != RefusalKind.NIK_CONFLICT:
+        return refusal
+    message = _NAMED_GROUP.sub(lambda m: other_group_named(officer, m.group(1)), refusal.message)
+    return Refusal(refusal.kind, message, refusal.details)
+
+
 async def perform_action(
     services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
 ) -> GroupSummary:
@@ -135,7 +156,7 @@ async def perform_action(
     except Refusal as refusal:
         raise await refused(
             services.pool,
-            http_error(refusal),
+            http_error(scoped_refusal(refusal, ctx.officer)),
             officer=ctx.officer,
             group_id=ctx.group_id,
             stage=ctx.stage,
@@ -187,7 +208,9 @@ async def submit(
         )
         return await _answered(registered)
     except Refusal as refusal:
-        raise await refused(services.pool, http_error(refusal), **refusal_context) from None
+        raise await refused(
+            services.pool, http_error(scoped_refusal(refusal, officer)), **refusal_context
+        ) from None
 
 
 # ---- reconciliation: finance resolves a mismatch ----

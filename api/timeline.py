@@ -23,7 +23,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.queries import audit
 from api.schemas import HistoryEventOut, HistoryOut
+from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
+from jps.domain.roles import Role
 from jps.settings import Settings
 
 RECORD_ACTIVITY = "record_transition"
@@ -104,7 +106,11 @@ async def from_temporal(client: Client, group_id: str) -> list[HistoryEventOut]:
     return [e for run in reversed(runs) for e in run]
 
 
-async def build(client: Client, pool: asyncpg.Pool, settings: Settings, group_id: str) -> HistoryOut:
+async def build(
+    client: Client, pool: asyncpg.Pool, settings: Settings, group_id: str, *, officer: Officer
+) -> HistoryOut:
+    """The timeline; the Temporal UI link only for an auditor (the UI opens sealed payloads through
+    the codec endpoint, which answers auditors only)."""
     try:
         events = await from_temporal(client, group_id)
         source = "temporal"
@@ -114,7 +120,10 @@ async def build(client: Client, pool: asyncpg.Pool, settings: Settings, group_id
         events = await audit.group_timeline(pool, group_id=group_id)
         source = "audit_log"
     return HistoryOut(
-        group_id=group_id, source=source, temporal_ui_url=ui_url(settings, group_id), events=events
+        group_id=group_id,
+        source=source,
+        temporal_ui_url=ui_url(settings, group_id) if Role.AUDITOR in officer.roles else None,
+        events=events,
     )
 
 

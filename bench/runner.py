@@ -31,18 +31,11 @@ import structlog
 from bench import cohort as cohort_mod
 from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
 from bench.figures import figures, headline, write_results
-from bench.measure import (
-    LockSampler,
-    ProcessSampler,
-    audit_events,
-    history_profile,
-    postgres_figures,
-    stage_throughput,
-    worker_metrics,
-)
+from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
 from bench.stack import BenchStack, wait_pollers
+from bench.temporal_figures import history_profile, worker_metrics
 from infra import lifecycle
 from jps.domain.programs import Program
 from jps.settings import PROJECT_ROOT
@@ -112,7 +105,10 @@ class BenchRun:
 
         pool = await create_pool(self.stack.dsn, max_size=4)
         client = await connect(
-            self.stack.settings.model_copy(update={"temporal_address": self.stack.temporal_address})
+            self.stack.settings.model_copy(
+                # the stack's data dir: its processes seal payloads with the key generated there
+                update={"temporal_address": self.stack.temporal_address, "data_dir": self.stack.data_dir}
+            )
         )
         await fund_budget(pool, [g.proposal for g in groups])
         workers = self.stack.lifecycle_workers()

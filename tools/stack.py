@@ -1,5 +1,6 @@
 """The local stack behind `make run` / `jps dev`: every process a newcomer needs, started and stopped
-as one.
+as one. This module composes it; the child processes are `tools.processes`, the options, state file,
+checks and waits `tools.stack_setup`.
 
 Order of start: the Temporal dev server (SQLite under the data dir, our search attributes registered)
 and embedded PostgreSQL (pgserver under the data dir), unless `TEMPORAL_ADDRESS` / `DATABASE_URL`
@@ -11,7 +12,6 @@ Each child runs in its own process group, so a stop reaches its whole tree; its 
 children (SIGTERM, then SIGKILL after a timeout) and the embedded PostgreSQL, leaving no process
 behind. Should the launcher itself be killed outright, the kernel sends its children SIGTERM
 (PR_SET_PDEATHSIG); pgserver's PostgreSQL then keeps running and the next start reuses it.
-
 `<data dir>/stack.json` describes the running stack (URLs, DSN, pids) for tools and tests, and
 keeps a second launcher off the same data dir.
 """
@@ -20,319 +20,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
-from typing import IO, Any
-from urllib.parse import urlsplit
 
-import httpx
 import structlog
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from infra.db import migrate
 from infra.embedded import start_postgres, stop_postgres, temporal_cli_path
 from infra.http import KEEP_ALIVE_S
-from infra.ledger import load_demo_allocations
 from infra.temporal import search_attribute_flags
-from jps.domain.roles import NATIONAL, Role
 from jps.logging import UVICORN_LOG_CONFIG
 from jps.settings import PROJECT_ROOT, Settings
+from tools.processes import Child, stop_children
+from tools.stack_setup import (
+    DEV_OFFICER_ID,
+    STATE_FILE,
+    StackError,
+    StackOptions,
+    check_parts_exist,
+    check_ports,
+    health,
+    officer_token,
+    prepare_database,
+    read_state,
+    wait_for_temporal,
+)
+
+# What the launcher's callers (`jps dev`, the chaos run, the bench) import from here.
+__all__ = ["Stack", "StackError", "StackOptions"]
 
 log = structlog.get_logger()
 
-DEV_OFFICER_ID = "dev-officer"
-DEV_OFFICER_NAME = "Petugas Demo"
-STATE_FILE = "stack.json"
-
-_PR_SET_PDEATHSIG = 1
 _COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
-
-
-class StackError(RuntimeError):
-    """The stack cannot start; the message says why and what to do."""
 
 
 class _Stop(Exception):
     """Raised in the main thread by SIGINT/SIGTERM while the stack is starting or running."""
-
-
-def port_of(url: str, default: int) -> int:
-    return urlsplit(url).port or default
-
-
-@dataclass
-class StackOptions:
-    """Where the stack keeps its data and which ports it binds (all on 127.0.0.1)."""
-
-    data_dir: Path
-    api_port: int = 8000
-    bank_port: int = 8100
-    notify_port: int = 8200
-    temporal_port: int = 7233
-    temporal_ui_port: int = 8233
-    worker_metrics_port: int = 9464
-    echo: bool = True  # children's lines on the console too (they always go to the log files)
-    ready_timeout: float = 90.0
-    stop_timeout: float = 15.0
-    host: str = "127.0.0.1"
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> StackOptions:
-        base = cls(
-            data_dir=settings.data_dir,
-            api_port=settings.api_port,
-            bank_port=port_of(settings.bank_url, 8100),
-            notify_port=port_of(settings.notify_url, 8200),
-            temporal_ui_port=port_of(settings.temporal_ui_url, 8233),
-            worker_metrics_port=settings.worker_metrics_port,
-        )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(base, key, value)
-        return base
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.data_dir / "logs"
-
-    @property
-    def pg_dir(self) -> Path:
-        return self.data_dir / "pg"
-
-    @property
-    def temporal_db(self) -> Path:
-        return self.data_dir / "temporal.db"
-
-    def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Child processes
-
-
-def _set_pdeathsig() -> Callable[[], None] | None:
-    """A preexec_fn asking the kernel to SIGTERM the child when the launcher dies (Linux only).
-
-    The libc function is resolved here, in the parent, so the child only makes one syscall
-    between fork and exec."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-    return preexec
-
-
-@dataclass
-class Child:
-    """One process of the stack, with its output teed to a log file (and the console)."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log_path: Path
-    colour: str = "white"
-    echo: bool = True
-    proc: subprocess.Popen[bytes] | None = None
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
-    _reader: threading.Thread | None = None
-
-    def start(self, console: Console) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a stop reaches its whole tree
-            preexec_fn=_set_pdeathsig(),
-        )
-        stream = self.proc.stdout
-        assert stream is not None
-        self._reader = threading.Thread(
-            target=self._pump, args=(stream, console), name=f"log-{self.name}", daemon=True
-        )
-        self._reader.start()
-
-    def _pump(self, stream: IO[bytes], console: Console) -> None:
-        with self.log_path.open("ab") as sink:
-            for raw in iter(stream.readline, b""):
-                sink.write(raw)
-                sink.flush()
-                line = raw.decode(errors="replace").rstrip()
-                self.tail.append(line)
-                if self.echo and line:
-                    prefix = Text(f"{self.name:>8} │ ", style=self.colour)
-                    console.print(prefix + Text(line), highlight=False, soft_wrap=True)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def exited(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def signal_group(self, sig: signal.Signals) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, sig)
-
-    def describe_failure(self) -> str:
-        lines = "\n".join(f"    {line}" for line in list(self.tail)[-20:])
-        return f"{self.name} exited with code {self.exited()}; last lines of {self.log_path}:\n{lines}"
-
-    def join_reader(self, timeout: float) -> None:
-        if self._reader is not None:
-            self._reader.join(timeout)
-
-
-def stop_children(children: list[Child], timeout: float) -> None:
-    """SIGTERM each child's process group, wait, then SIGKILL whatever is left of it."""
-    for child in children:
-        child.signal_group(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        if child.proc is None:
-            continue
-        try:
-            child.proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("child_killed", child=child.name, after_s=timeout)
-    for child in children:
-        # Also reaches grandchildren that outlived their group leader.
-        child.signal_group(signal.SIGKILL)
-        if child.proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(5)
-        child.join_reader(2)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Checks and waits
-
-
-def ensure_port_free(host: str, port: int, what: str, hint: str) -> None:
-    """Refuse to start when something already listens on `port`: never talk to a foreign server."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        listening = probe.connect_ex((host, port)) == 0
-    if not listening:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            # SO_REUSEADDR: a port in TIME_WAIT is free for a server (they all set it too).
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, port))
-                return
-            except OSError:
-                pass
-    raise StackError(
-        f"port {port} ({what}) is already in use by another process (another JPS stack, or something "
-        f"else). Stop it, or {hint}."
-    )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    """The running stack's description (`stack.json`), or None when no launcher is alive there."""
-    path = data_dir / STATE_FILE
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return state if _pid_alive(int(state.get("pid", 0))) else None
-
-
-async def _wait_for_temporal(
-    address: str, namespace: str, deadline: float, alive: Callable[[], bool]
-) -> None:
-    from temporalio.client import Client
-
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if not alive():
-            raise StackError("the Temporal dev server exited while starting")
-        try:
-            client = await Client.connect(address, namespace=namespace)
-            await client.count_workflows()
-            return
-        except Exception as err:  # not up yet: connection refused, namespace not yet registered
-            last = err
-            await asyncio.sleep(0.2)
-    raise StackError(f"Temporal at {address} did not answer in time: {last}")
-
-
-async def _prepare_database(dsn: str) -> None:
-    applied = await migrate(dsn)
-    log.info("migrations_done", applied_now=applied)
-    await _load_demo_allocations(dsn)
-
-
-async def _load_demo_allocations(dsn: str) -> None:
-    """A demo budget for every province and programme, so a newcomer can walk a group to the end."""
-    result = await load_demo_allocations(dsn)
-    log.info("demo_budget_loaded", result=result)
-
-
-def _health(url: str) -> tuple[int, Any]:
-    try:
-        response = httpx.get(url, timeout=3)
-    except httpx.HTTPError as err:
-        return 0, str(err)
-    try:
-        return response.status_code, response.json()
-    except ValueError:
-        return response.status_code, response.text
-
-
-def officer_token(settings: Settings) -> str:
-    """A token for a demo officer holding every role, national scope."""
-    from jps.auth import mint_token
-
-    return mint_token(
-        settings.jwt_secret,
-        officer_id=DEV_OFFICER_ID,
-        roles=list(Role),
-        regions=[NATIONAL],
-        name=DEV_OFFICER_NAME,
-        ttl=timedelta(hours=settings.jwt_ttl_hours),
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# The launcher
 
 
 class Stack:
@@ -398,8 +128,8 @@ class Stack:
                 f"a stack is already running from {opts.data_dir} (launcher pid {running['pid']}); "
                 "stop it first, or use another --data-dir"
             )
-        self._check_parts_exist()
-        self._check_ports()
+        check_parts_exist()
+        check_ports(opts, with_temporal=not self.external_temporal)
         deadline = time.monotonic() + opts.ready_timeout
 
         if not self.external_temporal:
@@ -414,8 +144,8 @@ class Stack:
                 return self.temporal is None or self.temporal.exited() is None
 
             await asyncio.gather(
-                _wait_for_temporal(self.temporal_address, self.settings.temporal_namespace, deadline, alive),
-                _prepare_database(self.dsn),
+                wait_for_temporal(self.temporal_address, self.settings.temporal_namespace, deadline, alive),
+                prepare_database(self.dsn),
             )
             if self.external_temporal:
                 await self._register_search_attributes()
@@ -444,36 +174,6 @@ class Stack:
             self.children.append(child)
         self._write_state()
         self._wait_healthy(deadline)
-
-    def _check_parts_exist(self) -> None:
-        missing = [
-            rel
-            for rel in ("worker.py", "simulators/bank.py", "simulators/notify.py", "api/main.py")
-            if not (PROJECT_ROOT / rel).exists()
-        ]
-        if missing:
-            raise StackError(f"parts of the stack are missing from {PROJECT_ROOT}: {', '.join(missing)}")
-
-    def _check_ports(self) -> None:
-        o = self.opts
-        ports = [
-            (o.api_port, "API", "set JPS_API_PORT or --api-port"),
-            (o.bank_port, "bank simulator", "set JPS_BANK_URL or --bank-port"),
-            (o.notify_port, "notification simulator", "set JPS_NOTIFY_URL or --notify-port"),
-            (o.worker_metrics_port, "worker metrics", "set JPS_WORKER_METRICS_PORT or --worker-metrics-port"),
-        ]
-        if not self.external_temporal:
-            use_existing = "set TEMPORAL_ADDRESS to use an existing Temporal server"
-            ports += [
-                (o.temporal_port, "Temporal dev server", f"choose --temporal-port, or {use_existing}"),
-                (o.temporal_ui_port, "Temporal UI", "set TEMPORAL_UI_URL or --temporal-ui-port"),
-            ]
-        seen: set[int] = set()
-        for port, what, hint in ports:
-            if port in seen:
-                raise StackError(f"port {port} is configured twice ({what})")
-            seen.add(port)
-            ensure_port_free(o.host, port, what, hint)
 
     def _start_temporal(self) -> None:
         o = self.opts
@@ -544,7 +244,7 @@ class Stack:
             for child in self._all_children():
                 if child.exited() is not None:
                     raise StackError(child.describe_failure())
-            status, body = _health(url)
+            status, body = health(url)
             if status == 200:
                 log.info("stack_healthy", health=body)
                 return
@@ -670,20 +370,3 @@ class Stack:
             if json.loads(state.read_text()).get("pid") == os.getpid():
                 state.unlink()
         self.console.print("stack stopped")
-
-
-@contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """The DSN a CLI command should use: `DATABASE_URL`, else the embedded PostgreSQL under the data
-    dir (joined when a stack runs; otherwise started for the command and stopped afterwards)."""
-    if settings.database_url:
-        yield settings.database_url
-        return
-    pg_dir = settings.data_dir / "pg"
-    was_running = (pg_dir / "postmaster.pid").exists()
-    dsn = start_postgres(pg_dir)
-    try:
-        yield dsn
-    finally:
-        if not was_running:
-            stop_postgres(pg_dir)

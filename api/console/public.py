@@ -48,14 +48,15 @@ async def sign_in(ctx: PublicCtx) -> Response:
         else:
             response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
             # A browser-session cookie: gone when the browser closes, refused by the server once the
-            # token's own `exp` passes. Script cannot read it; another site cannot send it.
+            # token's own `exp` passes. Script cannot read it; another site cannot send it; in
+            # production it travels over HTTPS only (behind a TLS proxy the app may see plain http).
             response.set_cookie(
                 TOKEN_COOKIE,
                 token,
                 httponly=True,
                 samesite="strict",
                 path="/",
-                secure=ctx.request.url.scheme == "https",
+                secure=ctx.request.url.scheme == "https" or ctx.services.settings.production,
             )
             return response
     return render(
@@ -72,7 +73,8 @@ async def sign_in(ctx: PublicCtx) -> Response:
 @router.post("/keluar")
 async def sign_out(ctx: PublicCtx) -> RedirectResponse:
     response = RedirectResponse(f"{SIGN_IN_PATH}?keluar=1", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+    secure = ctx.request.url.scheme == "https" or ctx.services.settings.production
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict", secure=secure)
     return response
 
 

@@ -97,7 +97,7 @@ def render(
             max_age=LANG_COOKIE_MAX_AGE,
             httponly=True,
             samesite="lax",
-            secure=ctx.request.url.scheme == "https",
+            secure=ctx.request.url.scheme == "https" or ctx.services.settings.production,
         )
     return response
 

@@ -257,7 +257,7 @@ async def history_page(
     group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep
 ) -> HTMLResponse:
     group = await read_group(services.pool, signed_in(ctx), group_id)
-    history = await timeline.build(client, services.pool, services.settings, group_id)
+    history = await timeline.build(client, services.pool, services.settings, group_id, officer=signed_in(ctx))
     return render(
         ctx,
         "history.html",
@@ -271,7 +271,7 @@ async def history_page(
 @router.get("/kelompok/{group_id}/riwayat.csv")
 async def history_csv(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
     await read_group(services.pool, signed_in(ctx), group_id)
-    history = await timeline.build(client, services.pool, services.settings, group_id)
+    history = await timeline.build(client, services.pool, services.settings, group_id, officer=signed_in(ctx))
     return Response(
         timeline.to_csv(history),
         media_type="text/csv; charset=utf-8",

@@ -24,7 +24,7 @@ from api.queries import budget
 from api.schemas import REGION_PATTERN, AllocationIn, AllocationOut, FreezeIn, FreezeOut, LiftIn
 from jps.domain.models import Officer
 from jps.domain.programs import Program
-from jps.domain.roles import NATIONAL, Role
+from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 log = structlog.get_logger()
 router = APIRouter(prefix="/budget", tags=["budget"])
@@ -101,11 +101,21 @@ async def set_allocation(
 @router.get(
     "/freezes",
     response_model=list[FreezeOut],
-    summary="Disbursement freezes, the active ones first",
+    summary="Disbursement freezes that hold groups of my regions, the active ones first",
     responses=responses(*AUTHED),
 )
 async def freezes(officer: BudgetReader, pool: PoolDep) -> list[FreezeOut]:
-    return await budget.freezes(pool)
+    return [f for f in await budget.freezes(pool) if freeze_concerns(f, officer)]
+
+
+def freeze_concerns(freeze: FreezeOut, officer: Officer) -> bool:
+    """A regional officer sees the freezes that hold groups of their regions: national ones, and those
+    of a region inside or around their scope; a national officer sees all."""
+    if freeze.region_code is None or NATIONAL in officer.regions:
+        return True
+    return region_in_scope(freeze.region_code, officer.regions) or any(
+        scope.startswith(freeze.region_code) for scope in officer.regions
+    )
 
 
 @router.post(

@@ -145,12 +145,13 @@ async def get_group(group: ScopedGroup) -> GroupOut:
 async def group_history(
     group_id: str,
     group: ScopedGroup,
+    officer: CurrentOfficer,
     services: ServicesDep,
     client: TemporalDep,
     format: Annotated[Literal["json", "csv"], Query(description="csv for a spreadsheet")] = "json",
 ) -> Any:
     # The workflow id is the read model's key (the path's id, which `group` was found by).
-    history = await timeline.build(client, services.pool, services.settings, group_id)
+    history = await timeline.build(client, services.pool, services.settings, group_id, officer=officer)
     if format == "csv":
         return Response(
             timeline.to_csv(history),

@@ -29,10 +29,10 @@ from api.errors import AUTHED, responses
 from api.queries import groups as group_queries
 from api.queries import members
 from api.schemas import ImportJobOut, RowResult
-from api.service import submit
+from api.service import other_group_named, submit
 from infra import lifecycle
 from jps.domain.models import Officer
-from jps.domain.roles import Role, region_in_scope
+from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 log = structlog.get_logger()
 router = APIRouter(prefix="/groups/import", tags=["imports"])
@@ -48,10 +48,11 @@ class ImportJobs:
 
     def __init__(self, keep: int = _KEEP_JOBS) -> None:
         self.keep = keep
-        self.jobs: OrderedDict[str, tuple[str, ImportJobOut]] = OrderedDict()
+        # job id: (uploader, the uploader's regions, the job)
+        self.jobs: OrderedDict[str, tuple[str, tuple[str, ...], ImportJobOut]] = OrderedDict()
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def create(self, officer_id: str, filename: str, dry_run: bool) -> ImportJobOut:
+    def create(self, officer: Officer, filename: str, dry_run: bool) -> ImportJobOut:
         job = ImportJobOut(
             job_id=f"imp-{secrets.token_hex(6)}",
             status="running",
@@ -62,16 +63,29 @@ class ImportJobs:
             processed_groups=0,
             started_at=datetime.now(UTC),
         )
-        self.jobs[job.job_id] = (officer_id, job)
+        self.jobs[job.job_id] = (officer.id, tuple(officer.regions), job)
         while len(self.jobs) > self.keep:
-            oldest = next((k for k, (_, j) in self.jobs.items() if j.status != "running"), None)
+            oldest = next((k for k, (_, _, j) in self.jobs.items() if j.status != "running"), None)
             if oldest is None:
                 break
             del self.jobs[oldest]
         return job
 
-    def get(self, job_id: str) -> tuple[str, ImportJobOut] | None:
-        return self.jobs.get(job_id)
+    def get(self, job_id: str, officer: Officer) -> ImportJobOut | None:
+        """The job, for its uploader, or an auditor whose scope covers every region of the uploader's
+        (a regional auditor does not read a national registrar's results)."""
+        found = self.jobs.get(job_id)
+        if found is None:
+            return None
+        uploader, regions, job = found
+        if uploader == officer.id:
+            return job
+        if Role.AUDITOR in officer.roles and all(
+            region_in_scope(r, officer.regions) if r != NATIONAL else NATIONAL in officer.regions
+            for r in regions
+        ):
+            return job
+        return None
 
     def start(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.create_task(coro)
@@ -162,7 +176,8 @@ async def _check_against_database(
             continue  # the group itself, imported before
         assert g.proposal is not None
         line = g.lines[[m.nik for m in g.proposal.members].index(nik)]
-        g.errors.append(importer.RowError(line, "nik", f"already in active group {group_id}", "conflict"))
+        reason = f"already in {other_group_named(officer, group_id)}"  # none named outside the scope
+        g.errors.append(importer.RowError(line, "nik", reason, "conflict"))
     return ids
 
 
@@ -262,7 +277,7 @@ async def import_groups(
         await asyncio.to_thread(importer.read_header, filename, data)
     except importer.FileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{filename}: {exc}") from None
-    job = JOBS.create(officer.id, filename, dry_run)
+    job = JOBS.create(officer, filename, dry_run)
     task = JOBS.start(_run(job, filename, data, services, client, officer))
     if background if background is not None else len(data) > INLINE_MAX_BYTES:
         response.status_code = status.HTTP_202_ACCEPTED
@@ -279,7 +294,7 @@ async def import_groups(
     responses=responses(*AUTHED, 404),
 )
 async def import_job(job_id: str, officer: CurrentOfficer) -> ImportJobOut:
-    found = JOBS.get(job_id)
-    if found is None or (found[0] != officer.id and Role.AUDITOR not in officer.roles):
+    job = JOBS.get(job_id, officer)
+    if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import job {job_id}")
-    return found[1]
+    return job

@@ -17,7 +17,7 @@ from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.queries import payments
 from api.schemas import PaymentCallbackOut
-from jps.contracts.activities import PERMANENT_WHEN_UNSAID, PaymentResult
+from jps.contracts.activities import PERMANENT_WHEN_UNSAID, PaymentResult, bank_reason
 from jps.contracts.names import PAYMENT_SIGNAL
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -99,10 +99,13 @@ async def payment_callback(
         bound.warning("bank_callback_amount_differs", ours=known.amount, bank=callback.amount)
     if callback.status == "pending":
         return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=False)
+    reason = bank_reason(callback.reason)  # the bank's text to a reason code; the text, the log's only
+    if callback.reason and callback.reason != reason:
+        bound.info("bank_reason", reason=reason, bank_text=callback.reason[:500])
     result = PaymentResult(
         transfer_id=callback.transfer_id,
         status=callback.status,
-        reason=callback.reason,
+        reason=reason,
         permanent=callback.permanent,
     )
     try:

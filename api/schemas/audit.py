@@ -41,7 +41,9 @@ class HistoryOut(BaseModel):
             "temporal: the workflow's event history; audit_log: history expired, read from the audit table"
         )
     )
-    temporal_ui_url: str
+    temporal_ui_url: str | None = Field(
+        None, description="The group in the Temporal UI: for auditors only (null for other officers)"
+    )
     events: list[HistoryEventOut]
 
 

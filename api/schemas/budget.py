@@ -40,7 +40,11 @@ class AllocationIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": 5_000_000_000, "reason": "DIPA 2020 revisi 2"}]},
     )
-    amount: int = Field(ge=0, description="Whole rupiah; not below what is already reserved and spent")
+    # Bounded (Rp 100 trillion, far above any budget line) so that it and the sums over it
+    # stay inside PostgreSQL's bigint: beyond it a 422 naming the field, never a 500.
+    amount: int = Field(
+        ge=0, le=10**14, description="Whole rupiah; not below what is already reserved and spent"
+    )
     reason: str = Field(min_length=3, max_length=500)
 
 

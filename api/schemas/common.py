@@ -46,6 +46,6 @@ class Page(BaseModel, Generic[T]):
 class HealthOut(BaseModel):
     model_config = example_config(status="ok", api="up", postgres="up", temporal="up")
     status: Literal["ok", "degraded"]
-    api: str
-    postgres: str
-    temporal: str
+    api: Literal["up"]
+    postgres: Literal["up", "down"]
+    temporal: Literal["up", "down"]

@@ -136,6 +136,50 @@ def clean_reason(text: str) -> str:
     return _DIGIT_RUN.sub(_mask_digits, _CONTROL.sub(" ", text))[:500]
 
 
+# What a failed or undecided transfer's reason may say, shown to officers, written to the audit log
+# and sent to the group leader. The bank's own text (which may name its hosts, its internal codes,
+# another customer's data) stays in our logs: `bank_reason` maps it where it enters, in the
+# activities that call the bank and in the callback route.
+BANK_REASONS = (
+    "account_closed",  # the beneficiary's account is closed: an officer fixes the bank details
+    "account_invalid",  # no such account, a malformed number or holder
+    "beneficiary_bank_unavailable",  # the receiving bank did not take it, for now
+    "bank_unavailable",  # the bank's gateway failed (5xx, connection)
+    "timeout",  # no answer in time
+    "duplicate",  # the bank holds another instruction under this key
+    "refused",  # the bank refused the instruction, for a reason of its own
+    "other",
+)
+_REASON_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("account_closed", ("account_closed", "closed", "dormant", "ditutup")),
+    (
+        "account_invalid",
+        ("account_invalid", "invalid account", "no such account", "unknown account", "malformed"),
+    ),
+    ("beneficiary_bank_unavailable", ("beneficiary_bank", "beneficiary bank")),
+    ("timeout", ("timeout", "timed out", "time out", "did not answer")),
+    ("duplicate", ("duplicate", "idempotency", " 409 ")),
+    (
+        "bank_unavailable",
+        (" 500 ", " 502 ", " 503 ", " 504 ", "unavailable", "connect", "offline", "maintenance"),
+    ),
+    ("refused", ("refused", "rejected", "declined", "denied", " 400 ", " 403 ", " 422 ")),
+)
+
+
+def bank_reason(raw: str) -> str:
+    """The reason code (`BANK_REASONS`) for a bank's text; "" for none. A code passes unchanged."""
+    text = f" {raw.strip().lower()} "
+    if not text.strip():
+        return ""
+    if text.strip() in BANK_REASONS:
+        return text.strip()
+    for code, needles in _REASON_RULES:
+        if any(n in text for n in needles):
+            return code
+    return "other"
+
+
 class PaymentResult(BaseModel):
     """The bank's word on one transfer (callback or status poll)."""
 

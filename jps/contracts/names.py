@@ -6,6 +6,8 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+# The payload converter only. Every client and worker adds the sealing codec to it
+# (`jps.sealing.sealed_converter`, keys from `infra.payload_keys.data_converter`): use that.
 DATA_CONVERTER = pydantic_data_converter
 
 # The group lifecycle (one workflow per kelompok; workflow id = group id).

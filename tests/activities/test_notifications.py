@@ -1,17 +1,25 @@
 """Outbox delivery against the real notification simulator and PostgreSQL: each recipient's messages
 arrive in the order they were written while recipients go out side by side; a refused message holds
-back that recipient's later ones only; an outage stops the round with nothing marked sent."""
+back that recipient's later ones only; an outage stops the round with nothing marked sent. And the
+supervisors' daily digest counts every late or escalated open task."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from activities.db import ReadModelActivities
 from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
+from jps.domain.models import Task
+from jps.domain.roles import Role
+from jps.domain.stages import Stage, TaskKind
+from tests import factories
+from tests.activities.records import step
 
 RECIPIENTS = [f"+62812000000{i:02d}" for i in range(12)]  # more than are sent to at once
 
@@ -76,3 +84,60 @@ async def test_an_outage_stops_the_round_and_marks_nothing_sent(
     assert notify_sim.messages(group_id="G-1") == []
     notify_sim.faults()
     assert await outbox.dispatch_outbox() == len(rows)
+
+
+def _task(kind: TaskKind, *, due_in: timedelta, escalation_level: int = 0) -> Task:
+    now = datetime.now(UTC)
+    return Task(
+        kind=kind,
+        roles=[Role.FINANCE],
+        opened_at=now - timedelta(days=10),
+        due_at=now + due_in,
+        escalation_level=escalation_level,
+    )
+
+
+async def _group_with_tasks(pool: asyncpg.Pool, group_id: str, region: str, tasks: list[Task]) -> None:
+    """A group in disbursement recorded as the workflow records it, waiting on `tasks`."""
+    record = step(group_id, 1, stage=Stage.DISBURSEMENT, proposal=factories.proposal(region=region))
+    record.state.open_tasks = tasks
+    record.state.escalation_level = max(t.escalation_level for t in tasks)
+    assert await ReadModelActivities(pool).record_transition(record)
+
+
+async def test_the_daily_digest_counts_every_late_or_escalated_task(
+    outbox: NotificationActivities, notify_sim: Any
+) -> None:
+    """A group late on two tasks counts two (the old query read the group's single most urgent task
+    and counted one); a task escalated but not yet due counts; one on time and with its assignee
+    does not, and a region with nothing late gets no digest."""
+    late, soon = timedelta(days=-1), timedelta(days=2)
+    await _group_with_tasks(
+        outbox.pool,
+        "TKM-3171-DIGEST0001",
+        "3171",
+        [
+            _task(TaskKind.UPDATE_BANK_ACCOUNT, due_in=late, escalation_level=2),
+            _task(TaskKind.INVESTIGATE_PAYMENT, due_in=late),
+        ],
+    )
+    await _group_with_tasks(
+        outbox.pool, "TKM-3171-DIGEST0002", "3171", [_task(TaskKind.APPROVE_DISBURSEMENT, due_in=soon)]
+    )
+    await _group_with_tasks(
+        outbox.pool,
+        "TKM-3273-DIGEST0003",
+        "3273",
+        [_task(TaskKind.AUTHORIZE_DISBURSEMENT, due_in=soon, escalation_level=1)],
+    )
+    await _group_with_tasks(
+        outbox.pool, "TKM-3374-DIGEST0004", "3374", [_task(TaskKind.APPROVE_DISBURSEMENT, due_in=soon)]
+    )
+
+    assert await outbox.send_daily_digest() == 2  # regions with something late
+    digests = {m["recipient"]: m["body"] for m in notify_sim.messages() if m["template"] == "daily_digest"}
+    assert set(digests) == {"supervisor@3171", "supervisor@3273"}
+    assert "2 tugas terlambat/tereskalasi di wilayah 3171" in digests["supervisor@3171"]
+    assert "1 tugas terlambat/tereskalasi di wilayah 3273" in digests["supervisor@3273"]
+    assert await outbox.send_daily_digest() == 2  # again the same day: the same message ids, none twice
+    assert len([m for m in notify_sim.messages() if m["template"] == "daily_digest"]) == 2

@@ -25,13 +25,14 @@ from api.main import create_app
 from infra.embedded import temporal_cli_path
 from infra.ledger import set_allocation
 from jps.auth import mint_token
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
+from tests.conftest import SEALING_CONVERTER
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from worker import WORKFLOWS, build_activities
 
@@ -72,7 +73,7 @@ async def api_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of the API tests' own: thousands of their workflows stay off the shared `dev_env`,
     whose tests may count what runs there."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[

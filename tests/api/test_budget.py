@@ -119,7 +119,7 @@ async def test_freeze_holds_disbursement_and_lifts(stack: Stack, http: httpx.Asy
     events = [
         r["event"] for r in await stack.pool.fetch("SELECT event FROM audit_log WHERE group_id IS NULL")
     ]
-    assert events == ["disbursements_frozen", "freeze_lifted"]
+    assert events == ["request_refused", "disbursements_frozen", "freeze_lifted"]  # the regional 403 too
 
     # The lift nudged the waiting group: it is paid now, not after the policy's one-day re-check.
     for _ in range(200):

@@ -34,9 +34,10 @@ from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
 from jps.auth import mint_token
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
+from tests.conftest import SEALING_CONVERTER
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from tests.workflows.harness import Harness
 from worker import WORKFLOWS, build_activities
@@ -52,7 +53,7 @@ API_POLICY_OVERRIDES = {
 @pytest.fixture(scope="session")
 async def disb_temporal() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[

@@ -74,6 +74,7 @@ def _officer(role: Role, n: int = 1) -> Officer:
 
 VERIFIER, TRAINER, FINANCE = _officer(Role.VERIFIER), _officer(Role.TRAINER), _officer(Role.FINANCE)
 SUPERVISOR = _officer(Role.SUPERVISOR)
+ACCOUNTS = _officer(Role.FINANCE, 2)  # bank details: never the officer who approved the amount
 
 
 @dataclass
@@ -284,7 +285,7 @@ class Officers:
         for account, nik in candidates:
             seen = by_account.get(account.account_no, [])
             if seen and all(s == "failed" for s in seen):
-                return UpdateBankAccountArgs(bank_account=account, member_nik=nik, officer=FINANCE)
+                return UpdateBankAccountArgs(bank_account=account, member_nik=nik, officer=ACCOUNTS)
         # Not all failed at the bank: fixing the account would pay twice. Leave the task open, say why.
         bank = {f"...{acc[-4:]}": statuses for acc, statuses in by_account.items() if "failed" in statuses}
         self.figures.notes[group.group_id] = (

@@ -136,10 +136,12 @@ def run_chaos(
 
 async def _run(stack: Any, plan: ChaosPlan, policies: Any, task_queue: str, say: Console) -> ChaosFigures:
     from infra.db import create_pool
-    from jps.contracts.names import DATA_CONVERTER
+    from infra.payload_keys import data_converter
 
     started = time.monotonic()
-    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    # The stack's own data dir: its processes seal payloads with the key generated there.
+    sealing = data_converter(stack.settings.model_copy(update={"data_dir": stack.opts.data_dir}))
+    client = await Client.connect(stack.temporal_address, data_converter=sealing)
     pool = await create_pool(stack.dsn, max_size=8)
     opts = stack.opts
     try:

@@ -144,7 +144,14 @@ class DisbursementSteps(LifecycleBase):
 
     @update_bank_account.validator
     def _validate_update_bank_account(self, args: UpdateBankAccountArgs) -> None:
-        self._authorize("update-bank-account", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
+        officer = self._authorize("update-bank-account", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
+        if officer.id == self.state.approved_by:
+            # Separation of duties: whoever approved the amount never also says where it goes. A
+            # validator's refusal writes nothing to the history, so no patch guards it.
+            raise refuse(
+                RefusalKind.FORBIDDEN,
+                "maker-checker: the officer who approved the amount cannot change the bank details",
+            )
         failed_niks = {p.member_nik for p in failed_unresolved(self.state.payments)}
         if self.state.program == Program.PADAT_KARYA:
             if args.member_nik is None:

@@ -290,3 +290,27 @@ async def test_bank_callback_settles_at_once_on_the_banks_word(flow: Flow, fakes
     state = await flow.idle(handle)
     # The callback makes the workflow ask the bank at once (its word decides), not at the poll.
     assert state.stage == Stage.MENTORING and fakes.polls == [[tid]]
+
+
+async def test_the_approver_cannot_change_the_bank_details(flow: Flow, fakes: FakeActivities) -> None:
+    """Separation of duties: the finance officer who approved the amount may not also say where it
+    goes (update-bank-account is open to finance); another finance officer or a registrar may. The
+    refusal is a validator's: nothing is written, the task stays open."""
+    fakes.instruct = lambda batch: [
+        failed(t.transfer_id, "account_closed") if t.account_no == "1234567890" else paid(t.transfer_id)
+        for t in batch.transfers
+    ]
+    handle = await flow.at_disbursement(proposal())
+    state = await approve(flow, handle, 10_000_000)
+    assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT and state.approved_by == FINANCE.id
+    records = len(fakes.records)
+
+    assert await flow.refused(handle, "update-bank-account", FINANCE, bank_account=NEW_ACCOUNT) == "Forbidden"
+    state = await flow.idle(handle)
+    assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT and len(fakes.records) == records
+
+    other = officer(Role.FINANCE, officer_id="finance-2")
+    answer = await flow.act(handle, "update-bank-account", other, bank_account=NEW_ACCOUNT)
+    assert answer.open_task is None and fakes.records[-1].event == "bank_account_updated"
+    state = await flow.idle(handle)
+    assert state.stage == Stage.MENTORING and transfers(fakes)[-1][1:] == ("5550001111", 10_000_000)
