@@ -164,10 +164,82 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, [c.strip() for c in record]
 
 
+# A hostile XLSX costs what it declares, not what it weighs: a 1.6 KB sheet declaring A1:XFD1048576
+# made openpyxl pad every row to 16,384 cells (CPU-minutes), a zip bomb expands in memory. So the
+# zip's entries and the sheets' declared dimensions are checked before openpyxl opens the file, and
+# only the first MAX_COLUMNS columns of at most MAX_ROWS rows are read. The whole October 2020 cohort
+# (3,076 groups, 61,520 member lines, 18 columns) fits in one file with room to spare.
+MAX_ROWS = 100_000  # lines, the header included
+MAX_COLUMNS = 64  # the template has 18; a few of the officer's own may follow
+MAX_ENTRY_BYTES = 256 * 1024 * 1024  # one zip entry, uncompressed
+MAX_TOTAL_BYTES = 512 * 1024 * 1024  # every entry together, uncompressed
+MAX_ENTRIES = 1_000
+MAX_RATIO = 100  # uncompressed / compressed of an entry over 1 MiB (sheet XML compresses 5-20 times)
+_RATIO_FROM_BYTES = 1024 * 1024
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?\"")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def check_xlsx(data: bytes) -> None:
+    """Refuse (FileError, naming why) a workbook whose zip entries would expand too far or too
+    steeply, or whose sheets declare more rows or columns than an import may have; opens nothing
+    but the zip's directory and the first bytes of each sheet."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FileError(f"not a readable XLSX workbook: {exc}") from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ENTRIES:
+            raise FileError(f"the workbook holds {len(entries)} files (at most {MAX_ENTRIES})")
+        total = 0
+        for entry in entries:
+            total += entry.file_size
+            if entry.file_size > MAX_ENTRY_BYTES:
+                size, most = f"{entry.file_size:,}", f"{MAX_ENTRY_BYTES:,}"
+                raise FileError(f"{entry.filename} would expand to {size} bytes (at most {most})")
+            ratio = entry.file_size / max(entry.compress_size, 1)
+            if entry.file_size > _RATIO_FROM_BYTES and ratio > MAX_RATIO:
+                raise FileError(
+                    f"{entry.filename} is compressed {ratio:,.0f} times (at most {MAX_RATIO}): a zip bomb?"
+                )
+        if total > MAX_TOTAL_BYTES:
+            raise FileError(f"the workbook would expand to {total:,} bytes (at most {MAX_TOTAL_BYTES:,})")
+        for entry in entries:
+            if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
+                try:
+                    with archive.open(entry) as sheet:
+                        head = sheet.read(64 * 1024)
+                except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                    raise FileError(f"not a readable XLSX workbook: {exc}") from None
+                _check_dimension(entry.filename, head)
+
+
+def _check_dimension(name: str, head: bytes) -> None:
+    found = _DIMENSION.search(head)
+    if found is None:
+        return  # none declared: the row and column caps of the reading hold
+    first_col, first_row, last_col, last_row = found.groups()
+    rows = int(last_row or first_row)
+    columns = _column_number(last_col or first_col)
+    if rows > MAX_ROWS or columns > MAX_COLUMNS:
+        raise FileError(
+            f"the sheet {name} declares {rows:,} rows and {columns:,} columns "
+            f"(at most {MAX_ROWS:,} rows and {MAX_COLUMNS} columns)"
+        )
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # only imports need it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_xlsx(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -176,7 +248,21 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         sheet = workbook.active
         if sheet is None:
             raise FileError("the workbook has no sheet")
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # Bounded whatever the sheet says: the first MAX_COLUMNS columns, at most MAX_ROWS lines; once
+        # the header is read, only its columns.
+        width = MAX_COLUMNS
+        header_seen = False
+        for number, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+            if number > MAX_ROWS:
+                raise FileError(f"more than {MAX_ROWS:,} lines (one file holds at most that many)")
+            values = values[:width]
+            if values.count(None) == len(values):
+                yield number, []
+                continue
+            if not header_seen:
+                header_seen = True
+                width = max(i for i, v in enumerate(values) if v is not None) + 1
+                values = values[:width]
             yield number, [_cell(v) for v in values]
     finally:
         workbook.close()

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import console, openapi
 from api.deps import Services
 from api.errors import http_exception_handler, validation_error_handler
+from api.limits import BodyLimitMiddleware
 from api.routes import (
     audit,
     budget,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
     for module in (

@@ -130,19 +130,27 @@ async def build(
 CSV_COLUMNS = ("at", "event", "stage", "officer", "reason", "details")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A cell a spreadsheet will not run: one that begins like a formula (`=`, `+`, `-`, `@`, tab,
+    carriage return) gets a leading `'`. Reasons and notes are officers' (and banks') free text."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 def to_csv(history: HistoryOut) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for e in history.events:
-        writer.writerow(
-            [
-                e.at.isoformat(),
-                e.event,
-                e.stage.value if e.stage else "",
-                e.officer or "",
-                e.reason,
-                json.dumps(e.details, sort_keys=True, ensure_ascii=False) if e.details else "",
-            ]
-        )
+        row = [
+            e.at.isoformat(),
+            e.event,
+            e.stage.value if e.stage else "",
+            e.officer or "",
+            e.reason,
+            json.dumps(e.details, sort_keys=True, ensure_ascii=False) if e.details else "",
+        ]
+        writer.writerow([inert(cell) for cell in row])
     return buf.getvalue()

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias="JPS_API_HOST")
     api_port: int = Field(8000, validation_alias="JPS_API_PORT")
     api_base_url: str = Field("http://127.0.0.1:8000", validation_alias="JPS_API_BASE_URL")
+    # The largest request body the API reads (413 beyond it, before anything is parsed or spooled):
+    # room for the whole October 2020 cohort in one import file.
+    max_request_bytes: int = Field(64 * 1024 * 1024, gt=0, validation_alias="JPS_MAX_REQUEST_BYTES")
 
     # External services we do not own
     bank_url: str = Field("http://127.0.0.1:8100", validation_alias="JPS_BANK_URL")
