@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
-import pytest
 
 from activities.bank_client import BankClient
 from jps.contracts.activities import TransferSpec
@@ -29,10 +28,6 @@ from tools.chaos.check import check_budget, check_outbox
 DISRUPTIONS = ("worker_kill", "postgres_restart", "temporal_restart")
 
 
-# Until the workflow's side of issue 10 lands (only the bank's status decides a transfer), groups fail
-# under the new faults: a 409 fails the workflow, a lost answer then a 422 or a false "failed"
-# callback pays twice. The harness finds exactly that today; it is not run until then.
-@pytest.mark.xfail(run=False, reason="issue 10: the workflow's bank-status-decides commit is not on main yet")
 def test_short_chaos_run_pays_each_beneficiary_exactly_once() -> None:
     plan = ChaosPlan.short()
     assert CHAOS_BANK_TIMEOUT_S < plan.bank_faults["hang_s"]  # a timeout after commit is seen as one
@@ -41,25 +36,22 @@ def test_short_chaos_run_pays_each_beneficiary_exactly_once() -> None:
 
     figures = run_chaos(plan)
 
-    summary = "\n".join([figures.line(), *figures.report, *figures.problems])
+    # Everything the run printed, in every assertion's message: a failure must say why.
+    head = [figures.line(), str(figures.invariants), str(figures.faults_by_mode)]
+    summary = "\n".join([*head, *figures.report, *figures.problems])
     assert figures.problems == [], summary
-    assert (figures.groups, figures.duplicates, figures.lost, figures.stuck, figures.failed_workflows) == (
-        20,
-        0,
-        0,
-        0,
-        0,
-    ), summary
+    counted = (figures.groups, figures.duplicates, figures.lost, figures.stuck, figures.failed_workflows)
+    assert counted == (20, 0, 0, 0, 0), summary
     assert figures.invariants == dict.fromkeys(
         ("reservations", "audit_chain", "reconciliation", "outbox_drained", "messages_once"), "ok"
     ), summary
-    assert figures.ok and figures.line().endswith("failed_workflows=0")
+    assert figures.ok and figures.line().endswith("failed_workflows=0"), summary
     # Every fault the plan turns on happened: each bank mode, each disruption, the slow gateway.
     enabled = Faults.model_validate(plan.bank_faults).enabled_modes()
-    assert enabled and all(figures.faults_by_mode[m] > 0 for m in enabled), figures.faults_by_mode
-    assert all(figures.faults_by_mode[k] >= 1 for k in DISRUPTIONS), figures.faults_by_mode
-    assert figures.faults_by_mode["slow_gateway_answer"] > 0
-    assert figures.kills_inside_batches >= 1, figures.report
+    assert enabled and all(figures.faults_by_mode[m] > 0 for m in enabled), summary
+    assert all(figures.faults_by_mode[k] >= 1 for k in DISRUPTIONS), summary
+    assert figures.faults_by_mode["slow_gateway_answer"] > 0, summary
+    assert figures.kills_inside_batches >= 1, summary
     assert figures.faults == sum(figures.faults_by_mode.values())
 
 
