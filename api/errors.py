@@ -197,31 +197,36 @@ async def _audit_refusal(
         log.error("refusal_not_audited", group_id=group_id, error=str(exc), **details)
 
 
+async def audit_forbidden(request: Request, exc: StarletteHTTPException, officer: Officer | None) -> None:
+    """The one place a 403 not audited yet (any but a group action's guard, which writes its own
+    with the group) goes to the audit log: the officer, the method, the route and the path. The JSON
+    API's handler below and the console's pages (`api.console.render.ConsoleRoute`) call it."""
+    if exc.status_code != status.HTTP_403_FORBIDDEN or officer is None or getattr(exc, "audited", False):
+        return
+    exc.audited = True  # type: ignore[attr-defined]
+    route = request.scope.get("route")
+    await _audit_refusal(
+        request.app.state.services.pool,
+        officer=officer,
+        group_id=request.path_params.get("group_id"),
+        stage=None,
+        event="request_refused",
+        reason=str(exc.detail),
+        details={
+            "method": request.method,
+            "route": getattr(route, "path", request.url.path),
+            "path": request.url.path,
+            "status": exc.status_code,
+        },
+    )
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    """FastAPI's own answer; a 403 not yet audited (any route but a group action's guard) is written to
-    the audit log first, with the officer the token named (`request.state.officer`) and the route."""
+    """FastAPI's own answer; a 403 is audited first (`audit_forbidden`), with the officer the token
+    named (`request.state.officer`)."""
     assert isinstance(exc, StarletteHTTPException)
     officer = getattr(request.state, "officer", None)
-    if (
-        exc.status_code == status.HTTP_403_FORBIDDEN
-        and isinstance(officer, Officer)
-        and not getattr(exc, "audited", False)
-    ):
-        route = request.scope.get("route")
-        await _audit_refusal(
-            request.app.state.services.pool,
-            officer=officer,
-            group_id=request.path_params.get("group_id"),
-            stage=None,
-            event="request_refused",
-            reason=str(exc.detail),
-            details={
-                "method": request.method,
-                "route": getattr(route, "path", request.url.path),
-                "path": request.url.path,
-                "status": exc.status_code,
-            },
-        )
+    await audit_forbidden(request, exc, officer if isinstance(officer, Officer) else None)
     return await fastapi_http_exception_handler(request, exc)
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import asyncpg
 
+from jps.settings import Settings
+
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_201_021
 
@@ -127,6 +129,11 @@ class AuditAnchors:
 
     path: Path
     key: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> AuditAnchors:
+        """The deployment's anchors: `JPS_AUDIT_ANCHOR_PATH`, signed with `JPS_AUDIT_ANCHOR_KEY`."""
+        return cls(settings.anchor_file, settings.audit_anchor_key)
 
     def _mac(self, rows: int, head: str, at: str) -> str:
         message = f"{rows}|{head}|{at}".encode()

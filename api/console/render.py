@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from api.console import formatting
 from api.console.i18n import LANGS, Translator
 from api.console.session import LANG_COOKIE, LANG_COOKIE_MAX_AGE, TOKEN_COOKIE, Ctx, optional_ctx
+from api.errors import audit_forbidden
 from jps.domain.nik import mask_niks_in
 
 log = structlog.get_logger()
@@ -161,7 +162,9 @@ class ConsoleRoute(APIRoute):
             except HTTPException as exc:
                 if exc.status_code == 401:
                     return sign_in_redirect(request, clear=TOKEN_COOKIE in request.cookies)
-                return error_page(optional_ctx(request), exc.status_code, exc.detail)
+                ctx = optional_ctx(request)
+                await audit_forbidden(request, exc, ctx.officer)  # a 403 on a page is audited too
+                return error_page(ctx, exc.status_code, exc.detail)
             except RequestValidationError as exc:
                 return error_page(optional_ctx(request), 422, list(exc.errors()))
             except Exception as exc:

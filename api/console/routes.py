@@ -37,6 +37,7 @@ from api.queries import audit, groups, reports, tasks
 from api.queries.common import PageParams
 from api.schemas import GroupSummaryOut, Page
 from api.service import full_args, perform_action
+from infra.audit import AuditAnchors
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
 from jps.domain.programs import Program
@@ -340,5 +341,5 @@ async def audit_verify_page(ctx: OfficerCtx, services: ServicesDep) -> HTMLRespo
     """The chain check walks every row, so it runs when an auditor asks for it, not on every page."""
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
-    check = await audit.check_chain(services.pool)
+    check = await audit.check_chain(services.pool, AuditAnchors.of(services.settings))
     return render(ctx, "audit_verify.html", title=ctx.t("chain_check"), check=check)

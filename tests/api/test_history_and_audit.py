@@ -208,6 +208,8 @@ async def test_audit_anchor_shows_a_cut_tail_and_an_emptied_table(
         verdict["problem"].startswith("rows missing at the end: the anchor of ")
         and f"counts {total} rows" in verdict["problem"]
     )
+    code, out = await run_cli(stack, "audit", "verify")  # the command reads the same anchors
+    assert code == 1 and "BROKEN" in out and "rows missing at the end" in out
     await _put_back(stack, tail)
     assert (await http.get("/audit/verify", headers=auditor)).json() == {
         "valid": True,

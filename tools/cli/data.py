@@ -227,7 +227,7 @@ def seed_demo(
 
 def audit_verify() -> None:
     """Walk the audit log's hash chain; exit 1 (and say where) when a row was changed or removed."""
-    from infra.audit import verify_chain
+    from infra.audit import AuditAnchors, verify_chain
     from tools.stack_setup import database_url
 
     setup_logging("audit")
@@ -238,7 +238,7 @@ def audit_verify() -> None:
         pool = await create_pool(dsn, max_size=1)
         try:
             async with pool.acquire() as conn:
-                return await verify_chain(conn)
+                return await verify_chain(conn, AuditAnchors.of(get_settings()))  # a cut tail too
         finally:
             await pool.close()
 
