@@ -56,7 +56,9 @@ T = TypeVar("T")
 
 FINISHED = frozenset({Stage.MENTORING, Stage.COMPLETED})
 ENDED = FINISHED | {Stage.REJECTED, Stage.CANCELLED}
+FINANCE_TASKS = frozenset({TaskKind.INVESTIGATE_PAYMENT, TaskKind.UPDATE_BANK_ACCOUNT})
 CALL_TIMEOUT_S = 30.0
+LOOK_AGAIN_S = 60.0
 
 
 def _target(args: BaseModel) -> str:
@@ -98,7 +100,7 @@ class Officers:
         *,
         policies: dict[Program, ProgramPolicy],
         task_queue: str,
-        concurrency: int = 24,
+        concurrency: int = 64,
     ) -> None:
         self.client = client
         self.pool = pool
@@ -141,6 +143,10 @@ class Officers:
             return None
         self.figures.steps[update] += 1
         return state
+
+    async def _bank_final(self, transfer_id: str) -> bool:
+        bank = await self._bank_transfer(transfer_id)
+        return bank is not None and bank["status"] in ("paid", "failed")
 
     async def _bank_transfer(self, transfer_id: str) -> dict[str, Any] | None:
         """The bank's own view of a transfer (its admin mirror, never faulted); None: unknown there."""
@@ -185,11 +191,14 @@ class Officers:
 
     async def _wait_for_news(self, gid: str, state: GroupSummary, deadline: float) -> None:
         """Until the workflow records a later step (the read model says so: a query costs a workflow
-        task), or a while has passed (finance looks at the bank again)."""
-        finance_task = any(
-            t.kind in (TaskKind.INVESTIGATE_PAYMENT, TaskKind.UPDATE_BANK_ACCOUNT) for t in state.open_tasks
-        )
-        look_again = time.monotonic() + (3.0 if finance_task else 20.0)
+        task, so the workflow is asked only then), or, while finance has a task, until the bank
+        settles a transfer the group's state still has pending (finance may act on that)."""
+        watched: list[str] = []
+        if any(t.kind in FINANCE_TASKS for t in state.open_tasks):
+            for p in state.payments:
+                if p.status == "pending" and not await self._bank_final(p.transfer_id):
+                    watched.append(p.transfer_id)
+        look_again = time.monotonic() + LOOK_AGAIN_S  # a safety net: the read model is the signal
         delay = 0.2
         while time.monotonic() < min(look_again, deadline):
             try:
@@ -199,6 +208,9 @@ class Officers:
                 seq = None
             if seq is not None and seq > state.seq:
                 return
+            for tid in watched:
+                if await self._bank_final(tid):
+                    return
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 3.0)
         if time.monotonic() >= deadline:

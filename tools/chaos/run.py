@@ -22,6 +22,7 @@ import httpx
 import structlog
 from rich.console import Console
 from temporalio.client import Client
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from infra import lifecycle
 from infra.schedules import OUTBOX_SWEEP
@@ -141,7 +142,11 @@ async def _run(stack: Any, plan: ChaosPlan, policies: Any, task_queue: str, say:
     started = time.monotonic()
     # The stack's own data dir: its processes seal payloads with the key generated there.
     sealing = data_converter(stack.settings.model_copy(update={"data_dir": stack.opts.data_dir}))
-    client = await Client.connect(stack.temporal_address, data_converter=sealing)
+    # The client's own retries while Temporal restarts are expected: its core logs errors only.
+    quiet = Runtime(
+        telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR")))
+    )
+    client = await Client.connect(stack.temporal_address, data_converter=sealing, runtime=quiet)
     pool = await create_pool(stack.dsn, max_size=8)
     opts = stack.opts
     try:
