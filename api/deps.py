@@ -16,11 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import forbidden, refused, unauthorized
+from api.limits import RateLimiter
 from api.queries import groups
 from api.queries.common import PageParams
+from api.queries.officers import Directory
 from api.schemas import GroupOut
 from infra.temporal import connect
-from jps.auth import TokenError, decode_token
+from jps.auth import TokenError, decode_claims
 from jps.domain.actions import ActionSpec
 from jps.domain.models import Officer
 from jps.domain.programs import Program, ProgramPolicy, load_policies
@@ -55,10 +57,19 @@ class Services:
     pool: asyncpg.Pool
     temporal: TemporalConnection
     policies: dict[Program, ProgramPolicy]
+    directory: Directory
+    sign_in_limiter: RateLimiter
 
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool, client: Client | None = None) -> Services:
-        return cls(settings, pool, TemporalConnection(settings, client), load_policies(settings.policy_file))
+        return cls(
+            settings,
+            pool,
+            TemporalConnection(settings, client),
+            load_policies(settings.policy_file),
+            Directory(pool, settings.officer_cache_s),
+            RateLimiter(settings.signin_per_minute),
+        )
 
 
 # Dependencies are `async def` even when they do no I/O: FastAPI runs a plain `def` dependency in a
@@ -95,20 +106,33 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 
-_bearer = HTTPBearer(auto_error=False, description="An officer token from `jps token`")
+_bearer = HTTPBearer(auto_error=False, description="An officer token from `POST /auth/token` or `jps token`")
+
+
+async def officer_of_token(services: Services, token: str) -> Officer:
+    """The officer a token names, as the directory has it now: 401 unless the token is valid, the
+    officer is in the directory, active, and the token carries the officer's current token version.
+    The roles and regions are the directory's, never the token's."""
+    try:
+        claimed, version = decode_claims(token, services.settings.jwt_secret)
+    except TokenError as exc:
+        raise unauthorized(f"Invalid token: {exc}") from None
+    record = await services.directory.lookup(claimed.id)
+    if record is None or not record.active:
+        raise unauthorized("Unknown or inactive officer")
+    if record.token_version != version:
+        raise unauthorized("Token revoked: sign in again")
+    return record.officer()
 
 
 async def _current_officer(
     request: Request,
-    settings: SettingsDep,
+    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Officer:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized()
-    try:
-        officer = decode_token(credentials.credentials, settings.jwt_secret)
-    except TokenError as exc:
-        raise unauthorized(f"Invalid token: {exc}") from None
+    officer = await officer_of_token(services, credentials.credentials)
     structlog.contextvars.bind_contextvars(officer=officer.id)
     request.state.officer = officer  # who a 403 is audited against (api.errors.http_exception_handler)
     return officer
@@ -140,6 +164,7 @@ def require(*roles: Role) -> Callable[[Officer], Awaitable[Officer]]:
 
 
 Registrar = Annotated[Officer, Depends(require(Role.REGISTRAR))]
+Admin = Annotated[Officer, Depends(require(Role.ADMIN))]
 Auditor = Annotated[Officer, Depends(require(Role.AUDITOR))]
 
 

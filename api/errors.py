@@ -48,6 +48,8 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "No such group (or resource)",
     409: "Not allowed in the group's current stage, or a NIK already in another active group",
     422: "Invalid body: `detail` names the field and the reason",
+    423: "The account is locked after too many failed sign-ins",
+    429: "Too many requests from this client; try again later",
     503: "A backing service (PostgreSQL or Temporal) is unavailable",
 }
 _EXAMPLES: dict[int, Any] = {
@@ -56,6 +58,8 @@ _EXAMPLES: dict[int, Any] = {
     404: "no such group",
     409: "stage is training; verify is allowed in verification only",
     422: [{"loc": ["body", "requested_amount"], "msg": "above the programme ceiling", "type": "policy"}],
+    423: "too many failed sign-ins: account locked",
+    429: "too many sign-in attempts; wait a minute",
     503: "temporal unavailable",
 }
 

@@ -1,8 +1,14 @@
 """The request body limit, enforced as the body arrives: before FastAPI parses a form or spools an
 upload to disk. A declared `Content-Length` over the limit is refused at once; a body sent without
-one (chunked) is counted as it streams and refused the moment it passes the limit. Either way: 413."""
+one (chunked) is counted as it streams and refused the moment it passes the limit. Either way: 413.
+
+Beside it `RateLimiter`, at most N events per key a minute: sign-in uses it per client address (429),
+and so can any endpoint that anyone may call."""
 
 from __future__ import annotations
+
+import time
+from collections import deque
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,3 +71,40 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RateLimiter:
+    """At most `per_minute` events per key (a client's address) in any sliding minute: `admit(key)`
+    answers False beyond it. In memory, per process: one more lock beside the account lock, not the
+    only one. Reusable by any endpoint that anyone may call (sign-in; the public grievance forms)."""
+
+    def __init__(self, per_minute: int, *, window_s: float = 60.0, max_keys: int = 100_000) -> None:
+        self.per_minute = per_minute
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._events: dict[str, deque[float]] = {}
+
+    def admit(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        events = self._events.get(key)
+        if events is None:
+            if len(self._events) >= self.max_keys:
+                self._prune(now)
+            events = self._events[key] = deque()
+        while events and now - events[0] >= self.window_s:
+            events.popleft()
+        if len(events) >= self.per_minute:
+            return False
+        events.append(now)
+        return True
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        events = self._events.get(key)
+        return max(1, int(self.window_s - (now - events[0])) + 1) if events else 1
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, ev in self._events.items() if not ev or now - ev[-1] >= self.window_s]:
+            del self._events[key]
+        if len(self._events) >= self.max_keys:
+            self._events.clear()

@@ -19,12 +19,14 @@ from api.errors import http_exception_handler, validation_error_handler
 from api.limits import BodyLimitMiddleware
 from api.routes import (
     audit,
+    auth,
     budget,
     codec,
     groups,
     health,
     imports,
     metrics,
+    officers,
     payments,
     reconciliation,
     reports,
@@ -52,10 +54,12 @@ log = structlog.get_logger()
 DESCRIPTION = """
 JPS Flow: the officers' API for the Jaring Pengaman Sosial groups of Kemnaker (TKM and Padat Karya).
 
-Every endpoint but `/health`, `/metrics` and the bank's `/payments/callback` needs
-`Authorization: Bearer <token>` (`jps token --officer ID --role ROLE --region CODE`).
-Missing or bad token: 401; role or region not allowed: 403; step not allowed in the group's
-current stage: 409; invalid body: 422 with `detail` naming the field. NIKs are masked in every answer.
+Every endpoint but `/health`, `/metrics`, `/auth/token` and the bank's `/payments/callback` needs
+`Authorization: Bearer <token>`: sign in with `POST /auth/token` (username, password, and a one-time
+code where a second factor is required), or `jps token --officer ID` for an officer in the directory.
+Missing or bad token, unknown or inactive officer: 401; role or region not allowed: 403; step not
+allowed in the group's current stage: 409; invalid body: 422 with `detail` naming the field. NIKs are
+masked in every answer.
 """
 
 TAGS = [
@@ -67,6 +71,8 @@ TAGS = [
     {"name": "budget", "description": "Allocations per programme and region; disbursement freezes"},
     {"name": "reconciliation", "description": "Mismatches between our payments and the bank's statement"},
     {"name": "audit", "description": "The hash-chained audit log"},
+    {"name": "auth", "description": "Sign-in: a short-lived bearer token for an officer in the directory"},
+    {"name": "officers", "description": "The officer directory (admin)"},
     {"name": "payments", "description": "The bank gateway's signed callbacks"},
     {"name": "health", "description": "Liveness"},
     {"name": "metrics", "description": "Prometheus"},
@@ -137,6 +143,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         reconciliation,
         audit,
         codec,
+        auth,
+        officers,
         payments,
         metrics,
     ):

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import structlog
 
+from infra.officers import ensure_officer_sync
 from jps.auth import mint_token
 from jps.domain.calendar import local_date
 from jps.domain.roles import NATIONAL, Role
@@ -79,11 +80,18 @@ class Team:
     niks: dict[str, list[str]]  # group id -> its members' NIKs
     secret: str
     idle_poll_s: float = IDLE_POLL_S
+    dsn: str = ""  # the directory the officers are put in before their tokens are minted
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     stats: Stats = field(default_factory=Stats)
     next_visit: dict[str, int] = field(default_factory=dict)
 
     def token(self, officer_id: str, roles: list[Role], regions: list[str]) -> str:
+        """A token for the officer, put in the directory first (the API trusts only the directory)."""
+        version = 1
+        if self.dsn:
+            version = ensure_officer_sync(
+                self.dsn, officer_id=officer_id, roles=roles, regions=regions, name=officer_id
+            )
         return mint_token(
             self.secret,
             officer_id=officer_id,
@@ -91,6 +99,7 @@ class Team:
             regions=regions,
             name=officer_id,
             ttl=timedelta(hours=12),
+            version=version,
         )
 
     async def pause(self, seconds: float) -> None:

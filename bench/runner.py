@@ -115,7 +115,11 @@ class BenchRun:
         limits = httpx.Limits(max_connections=cfg.officers + cfg.readers + 10)
         async with httpx.AsyncClient(base_url=self.stack.api_url, timeout=120, limits=limits) as http:
             team = Team(
-                http=http, niks=niks, secret=self.stack.settings.jwt_secret, idle_poll_s=cfg.idle_poll_s
+                http=http,
+                niks=niks,
+                secret=self.stack.settings.jwt_secret,
+                idle_poll_s=cfg.idle_poll_s,
+                dsn=self.stack.dsn,
             )
 
             # -- 1. lifecycle ---------------------------------------------------------------------

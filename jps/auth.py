@@ -1,7 +1,9 @@
 """Officer tokens: HS256 JWTs signed with `JPS_JWT_SECRET`.
 
 Claims (DESIGN.md, "Auth"): `sub` (officer id), `name`, `roles` (list), `regions` (list of `*`,
-2-digit province or 4-digit regency prefixes), `exp`. A token whose claims do not describe a real
+2-digit province or 4-digit regency prefixes), `exp`, `iss` (always `jps-flow`, required) and `ver`,
+the officer's token version in the directory (a token of an older version is refused by the API). A
+lifetime is capped at `MAX_TTL`. A token whose claims do not describe a real
 officer (an unknown role, a malformed region) is as bad as a wrong signature: `decode_token` refuses it.
 """
 
@@ -18,6 +20,8 @@ from jps.domain.models import Officer
 from jps.domain.roles import NATIONAL, Role
 
 ALGORITHM = "HS256"
+ISSUER = "jps-flow"
+MAX_TTL = timedelta(hours=12)
 _REGION_SCOPE_RE = re.compile(r"^(\d{2}|\d{4})$")
 
 
@@ -34,10 +38,14 @@ def mint_token(
     name: str = "",
     ttl: timedelta = timedelta(hours=12),
     now: datetime | None = None,
+    version: int = 1,
 ) -> str:
     issued = now or datetime.now(UTC)
+    ttl = min(ttl, MAX_TTL)
     claims: dict[str, Any] = {
+        "iss": ISSUER,
         "sub": officer_id,
+        "ver": version,
         "name": name or officer_id,
         "roles": [Role(r).value for r in roles],
         "regions": list(regions),
@@ -49,8 +57,19 @@ def mint_token(
 
 
 def decode_token(token: str, secret: str) -> Officer:
+    return decode_claims(token, secret)[0]
+
+
+def decode_claims(token: str, secret: str) -> tuple[Officer, int]:
+    """The officer the token names (its claims' roles and regions) and its token version."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
     roles = claims.get("roles")
@@ -62,9 +81,13 @@ def decode_token(token: str, secret: str) -> Officer:
     except ValueError:
         raise TokenError(f"unknown role in token: {roles}") from None
     _check_regions(regions)
-    return Officer(
+    version = claims.get("ver", 1)
+    if not isinstance(version, int):
+        raise TokenError("token claim ver must be an integer")
+    officer = Officer(
         id=str(claims["sub"]), name=str(claims.get("name") or ""), roles=parsed_roles, regions=regions
     )
+    return officer, version
 
 
 def _check_regions(regions: Sequence[object]) -> None:

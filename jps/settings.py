@@ -31,7 +31,15 @@ class Settings(BaseSettings):
 
     # Auth
     jwt_secret: str = Field("dev-only-jwt-secret-change-me-in-production", validation_alias="JPS_JWT_SECRET")
-    jwt_ttl_hours: int = Field(12, validation_alias="JPS_JWT_TTL_HOURS")
+    # Capped at 12 (jps.auth.MAX_TTL).
+    jwt_ttl_hours: int = Field(12, ge=1, le=12, validation_alias="JPS_JWT_TTL_HOURS")
+    # The officer directory (infra/officers.py): how long the API trusts what it read of an officer
+    # (a deactivation or role change takes effect within this), sign-in failures before a lock, the
+    # lock's length, and sign-in attempts per client and minute (429 beyond).
+    officer_cache_s: float = Field(30.0, ge=0, le=60, validation_alias="JPS_OFFICER_CACHE_S")
+    signin_max_failures: int = Field(5, ge=1, validation_alias="JPS_SIGNIN_MAX_FAILURES")
+    signin_lock_s: float = Field(900.0, ge=0, validation_alias="JPS_SIGNIN_LOCK_S")
+    signin_per_minute: int = Field(20, ge=1, validation_alias="JPS_SIGNIN_PER_MINUTE")
     # Seals officers' second-factor (TOTP) secrets at rest.
     totp_seal_key: str = Field(
         "dev-only-totp-seal-key-change-me-in-production", validation_alias="JPS_TOTP_SEAL_KEY"

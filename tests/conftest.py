@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -15,11 +16,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.db import create_pool, migrate
 from infra.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from infra.officers import ensure_officer_sync
 from infra.payload_keys import data_converter
 from infra.temporal import register_search_attributes
+from jps.auth import mint_token
 from jps.contracts.names import SEARCH_ATTRIBUTES
+from jps.domain.roles import Role
 from jps.logging import configure_logging
-from jps.settings import get_settings
+from jps.settings import Settings, get_settings
 
 configure_logging(level="WARNING")
 
@@ -122,3 +126,29 @@ def dev_client(dev_env: WorkflowEnvironment) -> Client:
 # ---- Bank and notification gateway simulators (external-service side) ----
 # Fixtures `simulators`, `bank_sim`, `notify_sim` and `callback_sink`: see tests/sim_fixtures.py.
 pytest_plugins = ["tests.sim_fixtures"]
+
+
+def directory_token(
+    settings: Settings,
+    *,
+    officer_id: str,
+    roles: Sequence[Role],
+    regions: Sequence[str],
+    name: str = "",
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
+    """The tests' one token helper: the officer is upserted into the directory of
+    `settings.database_url` with exactly these roles and regions, then a token of its version minted
+    with `settings.jwt_secret`. Synchronous (helpers call it inside a running loop)."""
+    version = ensure_officer_sync(
+        settings.database_url, officer_id=officer_id, roles=list(roles), regions=list(regions), name=name
+    )
+    return mint_token(
+        settings.jwt_secret,
+        officer_id=officer_id,
+        roles=roles,
+        regions=regions,
+        name=name,
+        ttl=ttl,
+        version=version,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -225,7 +226,18 @@ def test_stack_starts_stops_cleanly_and_keeps_its_data(
         claims = jwt.decode(token, Settings().jwt_secret, algorithms=["HS256"])
         assert set(claims["roles"]) == {r.value for r in Role}
         assert claims["regions"] == [NATIONAL]
-        assert claims["sub"] and claims["exp"] > time.time()
+        assert claims["sub"] and claims["exp"] > time.time() and claims["iss"] == "jps-flow"
+        # the token is the directory's dev-officer (admin too); each demo officer signs in
+        officers = httpx.get(f"{run.api}/officers", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert officers.status_code == 200, officers.text
+        ids = {o["id"] for o in officers.json()["items"]}
+        assert {"dev-officer", "verifier-31", "verifier-pusat", "admin-31"} <= ids, ids
+        printed = re.search(r"^\s+verifier-31\s+password=(\S+)", run.text(), re.MULTILINE)
+        assert printed, run.text()[-4000:]
+        signed = httpx.post(
+            f"{run.api}/auth/token", data={"username": "verifier-31", "password": printed.group(1)}, timeout=5
+        )
+        assert signed.status_code == 200, signed.text
 
         out = run.text()
         for url in (run.api, f"{run.api}/docs", f"http://127.0.0.1:{ports['temporal_ui']}"):

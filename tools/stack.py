@@ -42,6 +42,7 @@ from tools.processes import Child, stop_children
 from tools.stack_setup import (
     DEV_OFFICER_ID,
     STATE_FILE,
+    DemoOfficer,
     StackError,
     StackOptions,
     check_parts_exist,
@@ -83,6 +84,7 @@ class Stack:
             settings.temporal_ui_url if self.external_temporal else options.url(options.temporal_ui_port)
         )
         self.dsn = settings.database_url
+        self.demo_officers: list[DemoOfficer] = []
 
     # -- the whole run --------------------------------------------------------------------------
     def run(self) -> int:
@@ -143,7 +145,7 @@ class Stack:
             def alive() -> bool:
                 return self.temporal is None or self.temporal.exited() is None
 
-            await asyncio.gather(
+            _, self.demo_officers = await asyncio.gather(
                 wait_for_temporal(self.temporal_address, self.settings.temporal_namespace, deadline, alive),
                 prepare_database(self.dsn),
             )
@@ -295,7 +297,18 @@ class Stack:
         for label, value in rows:
             table.add_row(label, value)
         self.console.print(Panel(table, title="JPS Flow is running", border_style="green", expand=False))
-        token = officer_token(self.settings)
+        self.console.print(
+            "Demo officers (new passwords each start): sign in at the console, or "
+            f"curl -d username=ID -d password=PW {api}/auth/token"
+        )
+        for demo in self.demo_officers:
+            # Plain print: one line each, never wrapped, so a password can be copied.
+            roles = ",".join(r.value for r in demo.roles)
+            print(
+                f"  {demo.id:<18} password={demo.password}  roles={roles}  regions={','.join(demo.regions)}"
+            )
+        dev = next((d for d in self.demo_officers if d.id == DEV_OFFICER_ID), None)
+        token = officer_token(self.settings, dev.token_version if dev else 1)
         self.console.print(
             f"Officer token ([bold]{DEV_OFFICER_ID}[/bold], every role, national scope, "
             f"valid {self.settings.jwt_ttl_hours} h):"

@@ -1,14 +1,15 @@
 """What the local stack is and stands on, apart from the launcher itself (`tools.stack`): its options
 (data dir and ports), the error that stops a start, its state file (`stack.json`), the checks and
 waits before and while it starts (a free port, Temporal answering, the database migrated and
-funded, `GET /health`), the demo officer's token, and the DSN other commands use
-(`database_url`: `DATABASE_URL`, else the embedded PostgreSQL under the data dir)."""
+funded, the demo officers in the directory, `GET /health`), `dev-officer`'s token, and the DSN other
+commands use (`database_url`: `DATABASE_URL`, else the embedded PostgreSQL under the data dir)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import structlog
 
@@ -169,10 +171,55 @@ async def wait_for_temporal(address: str, namespace: str, deadline: float, alive
     raise StackError(f"Temporal at {address} did not answer in time: {last}")
 
 
-async def prepare_database(dsn: str) -> None:
+@dataclass(frozen=True)
+class DemoOfficer:
+    id: str
+    roles: list[Role]
+    regions: list[str]
+    password: str
+    token_version: int
+
+
+DEMO_PROVINCE = "31"  # DKI Jakarta
+
+
+def demo_officers() -> list[tuple[str, str, list[Role], list[str]]]:
+    """`dev-officer` (every role, `admin` too, national), then for each role one officer of a
+    province (`verifier-31`) and one national (`verifier-pusat`)."""
+    officers = [(DEV_OFFICER_ID, DEV_OFFICER_NAME, list(Role), [NATIONAL])]
+    for role in Role:
+        officers.append(
+            (f"{role.value}-{DEMO_PROVINCE}", f"Petugas {role.value} DKI", [role], [DEMO_PROVINCE])
+        )
+        officers.append((f"{role.value}-pusat", f"Petugas {role.value} pusat", [role], [NATIONAL]))
+    return officers
+
+
+async def prepare_database(dsn: str) -> list[DemoOfficer]:
     applied = await migrate(dsn)
     log.info("migrations_done", applied_now=applied)
     await _load_demo_allocations(dsn)
+    return await load_demo_officers(dsn)
+
+
+async def load_demo_officers(dsn: str) -> list[DemoOfficer]:
+    """The demo officers in the directory, each with a fresh password (printed when the stack is up):
+    a second start gives new ones."""
+    from infra.officers import ensure_officer
+
+    conn = await asyncpg.connect(dsn)
+    made: list[DemoOfficer] = []
+    try:
+        for officer_id, name, roles, regions in demo_officers():
+            password = secrets.token_urlsafe(12)
+            version = await ensure_officer(
+                conn, officer_id=officer_id, roles=roles, regions=regions, name=name, password=password
+            )
+            made.append(DemoOfficer(officer_id, roles, regions, password, version))
+    finally:
+        await conn.close()
+    log.info("demo_officers_loaded", officers=len(made))
+    return made
 
 
 async def _load_demo_allocations(dsn: str) -> None:
@@ -192,8 +239,8 @@ def health(url: str) -> tuple[int, Any]:
         return response.status_code, response.text
 
 
-def officer_token(settings: Settings) -> str:
-    """A token for a demo officer holding every role, national scope."""
+def officer_token(settings: Settings, token_version: int = 1) -> str:
+    """A token for `dev-officer` (every role, national scope), of its token version in the directory."""
     from jps.auth import mint_token
 
     return mint_token(
@@ -203,6 +250,7 @@ def officer_token(settings: Settings) -> str:
         regions=[NATIONAL],
         name=DEV_OFFICER_NAME,
         ttl=timedelta(hours=settings.jwt_ttl_hours),
+        version=token_version,
     )
 
 

@@ -42,14 +42,46 @@ _TEXTS: dict[str, tuple[str, str]] = {
     # sign in
     "sign_in_title": ("Masuk", "Sign in"),
     "sign_in_intro": (
-        "Tempelkan token petugas Anda. Token dibuat dengan perintah {cmd}; "
-        "{run} mencetak satu token siap pakai.",
-        "Paste your officer token. Tokens are made with the {cmd} command; {run} prints one ready to use.",
+        "Masuk dengan nama pengguna dan kata sandi dari admin. Petugas keuangan dan supervisor juga "
+        "memasukkan kode sekali pakai dari aplikasi autentikator.",
+        "Sign in with the username and password your admin gave you. Finance officers and supervisors "
+        "also enter the one-time code from their authenticator app.",
+    ),
+    "username_label": ("Nama pengguna", "Username"),
+    "password_label": ("Kata sandi", "Password"),
+    "otp_label": ("Kode sekali pakai (bila diminta)", "One-time code (where asked)"),
+    "sign_in_with_token": ("Masuk dengan token", "Sign in with a token"),
+    "sign_in_token_intro": (
+        "Untuk skrip dan pengembang: tempelkan token dari {cmd}.",
+        "For scripts and developers: paste a token from {cmd}.",
     ),
     "token_label": ("Token petugas (JWT)", "Officer token (JWT)"),
     "sign_in_button": ("Masuk", "Sign in"),
     "sign_in_bad_token": ("Token tidak berlaku", "The token is not valid"),
     "sign_in_empty": ("Token wajib diisi.", "Please paste a token."),
+    "sign_in_failed": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
+    "sign_in_locked": (
+        "Terlalu banyak percobaan gagal: akun dikunci sementara. Coba lagi nanti atau hubungi admin.",
+        "Too many failed attempts: the account is locked for a while. Try later or ask your admin.",
+    ),
+    "sign_in_too_many": (
+        "Terlalu banyak percobaan masuk. Tunggu satu menit.",
+        "Too many sign-in attempts. Wait a minute.",
+    ),
+    "sign_in_bad_otp": (
+        "Kode sekali pakai wajib diisi dan harus benar.",
+        "A correct one-time code is required.",
+    ),
+    "enrol_title": ("Daftarkan faktor kedua", "Enrol a second factor"),
+    "enrol_intro": (
+        "Peran Anda memerlukan kode sekali pakai. Pindai kode QR ini dengan aplikasi autentikator, "
+        "lalu masukkan kata sandi dan kode yang ditampilkan aplikasi.",
+        "Your role needs a one-time code. Scan this QR code with an authenticator app, then enter your "
+        "password and the code the app shows.",
+    ),
+    "enrol_qr_title": ("Kode QR faktor kedua", "Second-factor QR code"),
+    "enrol_secret": ("Atau ketik kunci ini:", "Or type this key:"),
+    "enrol_button": ("Daftarkan dan masuk", "Enrol and sign in"),
     "signed_out": ("Anda telah keluar.", "You have signed out."),
     "session_expired": (
         "Sesi Anda berakhir atau belum masuk. Silakan masuk lagi.",

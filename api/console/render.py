@@ -162,14 +162,14 @@ class ConsoleRoute(APIRoute):
             except HTTPException as exc:
                 if exc.status_code == 401:
                     return sign_in_redirect(request, clear=TOKEN_COOKIE in request.cookies)
-                ctx = optional_ctx(request)
+                ctx = await optional_ctx(request)
                 await audit_forbidden(request, exc, ctx.officer)  # a 403 on a page is audited too
                 return error_page(ctx, exc.status_code, exc.detail)
             except RequestValidationError as exc:
-                return error_page(optional_ctx(request), 422, list(exc.errors()))
+                return error_page(await optional_ctx(request), 422, list(exc.errors()))
             except Exception as exc:
                 log.exception("console_page_failed", path=request.url.path, error=repr(exc))
-                return error_page(optional_ctx(request), 500, None)
+                return error_page(await optional_ctx(request), 500, None)
 
         return handle
 

@@ -16,9 +16,8 @@ import structlog
 from fastapi import Depends, HTTPException, Request, status
 
 from api.console.i18n import DEFAULT_LANG, Lang, Translator, parse_lang
-from api.deps import Services
+from api.deps import Services, officer_of_token
 from api.errors import unauthorized
-from jps.auth import TokenError, decode_token
 from jps.domain.models import Officer
 from jps.domain.roles import Role
 
@@ -61,15 +60,13 @@ def language_of(request: Request) -> tuple[Lang, bool]:
     return parse_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG, False
 
 
-def officer_from_cookie(request: Request, services: Services) -> Officer:
-    """The signed-in officer, or 401 (the console answers that with the sign-in page)."""
+async def officer_from_cookie(request: Request, services: Services) -> Officer:
+    """The signed-in officer as the directory has it, or 401 (the console answers that with the
+    sign-in page): the same check as the API's (`api.deps.officer_of_token`)."""
     token = request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise unauthorized()
-    try:
-        officer = decode_token(token, services.settings.jwt_secret)
-    except TokenError as exc:
-        raise unauthorized(f"Invalid token: {exc}") from None
+    officer = await officer_of_token(services, token)
     structlog.contextvars.bind_contextvars(officer=officer.id)
     return officer
 
@@ -103,7 +100,7 @@ async def _officer_ctx(request: Request) -> Ctx:
     check_same_origin(request)
     lang, remember = language_of(request)
     services = _services(request)
-    return Ctx(request, services, lang, remember, officer=officer_from_cookie(request, services))
+    return Ctx(request, services, lang, remember, officer=await officer_from_cookie(request, services))
 
 
 PublicCtx = Annotated[Ctx, Depends(_public_ctx)]
@@ -115,12 +112,12 @@ def signed_in(ctx: Ctx) -> Officer:
     return ctx.officer
 
 
-def optional_ctx(request: Request) -> Ctx:
+async def optional_ctx(request: Request) -> Ctx:
     """For error pages: the language and, when the cookie holds a good token, the officer."""
     lang, remember = language_of(request)
     services = _services(request)
     try:
-        officer: Officer | None = officer_from_cookie(request, services)
+        officer: Officer | None = await officer_from_cookie(request, services)
     except HTTPException:
         officer = None
     return Ctx(request, services, lang, remember, officer=officer)

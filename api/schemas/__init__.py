@@ -20,6 +20,7 @@ from api.schemas.groups import (
     VisitOut,
 )
 from api.schemas.imports import BulkItemOut, BulkOut, ImportJobOut, RowResult
+from api.schemas.officers import OfficerIn, OfficerOut, OfficerPatch, SignInForm, TokenOut
 from api.schemas.payments import PaymentCallbackOut
 from api.schemas.reconciliation import MismatchOut, MismatchResolveIn
 from api.schemas.reports import ProgramSummaryOut, StageSummaryOut, SummaryOut
@@ -48,14 +49,19 @@ __all__ = [
     "MemberOut",
     "MismatchOut",
     "MismatchResolveIn",
+    "OfficerIn",
+    "OfficerOut",
+    "OfficerPatch",
     "Page",
     "PaymentCallbackOut",
     "PaymentOut",
     "ProgramSummaryOut",
     "RowResult",
+    "SignInForm",
     "StageSummaryOut",
     "SummaryOut",
     "TaskOut",
+    "TokenOut",
     "TrainingOut",
     "VisitOut",
     "example_config",

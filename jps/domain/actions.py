@@ -120,7 +120,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(
             "claim",
             m.ClaimTaskArgs,
-            tuple(r for r in Role if r is not Role.AUDITOR),
+            tuple(r for r in Role if r not in (Role.AUDITOR, Role.ADMIN)),
             tuple(Stage),
             "Claim (or release) the open task so colleagues see who is on it",
         ),

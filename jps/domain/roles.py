@@ -16,9 +16,10 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # authorizes large payments, cancels, receives escalations
     MENTOR = "mentor"
     AUDITOR = "auditor"  # reads everything, changes nothing
+    ADMIN = "admin"  # manages officers (the directory), nothing else
 
 
-OFFICER_ROLES: frozenset[Role] = frozenset(r for r in Role if r is not Role.AUDITOR)
+OFFICER_ROLES: frozenset[Role] = frozenset(r for r in Role if r not in (Role.AUDITOR, Role.ADMIN))
 
 
 def region_in_scope(region_code: str, scopes: Iterable[str]) -> bool:

@@ -24,7 +24,6 @@ from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
 from infra.ledger import set_allocation
-from jps.auth import mint_token
 from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
@@ -32,7 +31,7 @@ from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
-from tests.conftest import SEALING_CONVERTER
+from tests.conftest import SEALING_CONVERTER, directory_token
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from worker import WORKFLOWS, build_activities
 
@@ -54,9 +53,11 @@ class Stack:
         regions: list[str] | None = None,
         ttl: timedelta = timedelta(hours=1),
     ) -> str:
+        """A token for this officer, who is put in the directory with exactly these roles and
+        regions first (`infra.officers.ensure_officer`)."""
         roles = role if isinstance(role, list) else [role]
-        return mint_token(
-            JWT_SECRET,
+        return directory_token(
+            self.settings,
             officer_id=officer or f"{roles[0].value}-1",
             roles=roles,
             regions=regions if regions is not None else ["31"],
@@ -100,6 +101,8 @@ async def api_stack(
             "database_url": migrated_dsn,
             "jwt_secret": JWT_SECRET,
             "db_pool_max": 20,
+            "officer_cache_s": 0,  # tokens are minted and roles changed between requests
+            "signin_per_minute": 10_000,  # every test signs in from 127.0.0.1 (the limiter's own test: 3)
         }
     )
     server = ThreadedServer(create_app(settings), "api").start()

@@ -200,7 +200,7 @@ async def test_listing_filters_and_masks(stack: Stack, http: httpx.AsyncClient) 
 
 async def test_openapi_declares_errors_and_examples(stack: Stack, http: httpx.AsyncClient) -> None:
     spec = (await http.get("/openapi.json")).json()
-    public = {"/health", "/metrics", "/payments/callback"}
+    public = {"/health", "/metrics", "/payments/callback", "/auth/token"}
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
             codes = set(op["responses"])

@@ -259,17 +259,18 @@ async def test_jps_import_command(stack: Stack, tmp_path: Path) -> None:
     path = tmp_path / "kelompok.csv"
     path.write_bytes(to_csv(rows_of("C-1", good) + bad_rows))
 
-    code, out = await run_cli(
-        stack, "import", str(path), "--officer", "registrar-1", "--region", "31", "--dry-run"
-    )
+    stack.token(Role.REGISTRAR)  # registrar-1 of region 31, in the directory
+    code, out = await run_cli(stack, "import", str(path), "--officer", "unknown-registrar", "--dry-run")
+    assert code == 1 and "not an active officer" in out, out
+    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1", "--dry-run")
     assert code == 1, out
     assert "C-2" in out and "phone" in out and "1 valid" in out
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 0
 
-    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1", "--region", "31")
+    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1")
     assert code == 1 and "1 created" in out, out
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 1
 
     path.write_bytes(to_csv(rows_of("C-1", good)))
-    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1", "--region", "31")
+    code, out = await run_cli(stack, "import", str(path), "--officer", "registrar-1")
     assert code == 0 and "1 already imported" in out, out

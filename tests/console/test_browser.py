@@ -15,11 +15,14 @@ from typing import Any
 import httpx
 from playwright.async_api import async_playwright, expect
 
+from infra.officers import ensure_officer
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import Stack, state_of, submit
 from tests.console.conftest import CHROMIUM
+
+PASSWORD = "kata-sandi-peramban"
 
 
 async def test_an_officer_signs_in_opens_the_inbox_and_a_group_in_a_real_browser(
@@ -39,10 +42,12 @@ async def test_an_officer_signs_in_opens_the_inbox_and_a_group_in_a_real_browser
 
             await page.goto(f"{stack.url}/")
             await expect(page.locator("h1")).to_have_text("Masuk")  # sent to the sign-in form
-            await page.get_by_label("Token petugas (JWT)").fill(
-                stack.token(Role.VERIFIER, officer="verifier-7")
+            await ensure_officer(
+                stack.pool, officer_id="verifier-7", roles=[Role.VERIFIER], regions=["31"], password=PASSWORD
             )
-            await page.get_by_role("button", name="Masuk").click()
+            await page.get_by_label("Nama pengguna").fill("verifier-7")
+            await page.get_by_label("Kata sandi").fill(PASSWORD)
+            await page.get_by_role("button", name="Masuk").first.click()
 
             await expect(page.locator("h1")).to_have_text("Kotak tugas")
             assert await page.locator("html").get_attribute("lang") == "id"

@@ -33,11 +33,10 @@ from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
-from jps.auth import mint_token
 from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
-from tests.conftest import SEALING_CONVERTER
+from tests.conftest import SEALING_CONVERTER, directory_token
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from tests.workflows.harness import Harness
 from worker import WORKFLOWS, build_activities
@@ -95,8 +94,8 @@ class Rig:
         self, role: Role | list[Role], officer: str | None = None, regions: list[str] | None = None
     ) -> dict[str, str]:
         roles = role if isinstance(role, list) else [role]
-        token = mint_token(
-            JWT_SECRET,
+        token = directory_token(
+            self.settings,
             officer_id=officer or f"{roles[0].value}-1",
             roles=roles,
             regions=regions if regions is not None else ["31"],
@@ -122,6 +121,7 @@ async def disb_api(
             "temporal_task_queue": f"disb-{uuid.uuid4().hex[:8]}",
             "database_url": migrated_dsn,
             "jwt_secret": JWT_SECRET,
+            "officer_cache_s": 0,  # tokens are minted and roles changed between requests
             "policy_file": policy_file,
             "log_level": "WARNING",
         }

@@ -3,17 +3,17 @@
 One typer app (`common.py`); commands that belong together live in sub-apps (`jps audit verify`).
 Each module here holds the commands of one part of the system: `dev` (the local stack: dev, migrate,
 token), `temporal` (temporal-setup), `data` (report, import, seed-demo, audit verify), `money`
-(reconcile, repair-failed), `runs` (chaos, bench, on stacks of their own); they are registered below,
-in the order `jps --help` lists them. To add a command, put its function in the module of the part
-it belongs to and register it here; import heavy modules inside the function (so `jps --help` stays
-fast and the local-stack commands do not need the API's dependencies), read configuration only
-through `get_settings()`, and reach PostgreSQL through `database_url(...)`, which also works when no
-stack is running.
+(reconcile, repair-failed), `officers` (officer add|set|deactivate|list, the directory), `runs`
+(chaos, bench, on stacks of their own); they are registered below, in the order `jps --help` lists
+them. To add a command, put its function in the module of the part it belongs to and register it
+here; import heavy modules inside the function (so `jps --help` stays fast and the local-stack
+commands do not need the API's dependencies), read configuration only through `get_settings()`, and
+reach PostgreSQL through `database_url(...)`, which also works when no stack is running.
 """
 
 from __future__ import annotations
 
-from tools.cli import data, dev, money, runs, temporal
+from tools.cli import data, dev, money, officers, runs, temporal
 from tools.cli.common import app, audit_app
 
 __all__ = ["app"]
@@ -23,6 +23,7 @@ app.command()(dev.dev)
 app.command()(dev.migrate)
 app.command("temporal-setup")(temporal.temporal_setup)
 app.command()(dev.token)
+app.add_typer(officers.officer_app, name="officer")
 app.command()(data.report)
 app.command("import")(data.import_groups)
 app.command("seed-demo")(data.seed_demo)

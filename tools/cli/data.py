@@ -89,8 +89,9 @@ def report(
 
 def import_groups(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV or XLSX file")],
-    officer: Annotated[str, typer.Option(help="The registrar the groups are submitted as")] = "registrar-cli",
-    region: Annotated[list[str] | None, typer.Option(help="The registrar's region scope; repeat [*]")] = None,
+    officer: Annotated[
+        str, typer.Option(help="The registrar the groups are submitted as (an officer of the directory)")
+    ] = "registrar-cli",
     dry_run: Annotated[bool, typer.Option(help="Validate only; change nothing")] = False,
     api_url: Annotated[str | None, typer.Option(help="The API [JPS_API_BASE_URL]")] = None,
 ) -> None:
@@ -103,13 +104,10 @@ def import_groups(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from jps.auth import mint_token
-    from jps.domain.roles import NATIONAL, Role
+    from tools.cli.officers import directory_token
 
     settings = get_settings()
-    token = mint_token(
-        settings.jwt_secret, officer_id=officer, roles=[Role.REGISTRAR], regions=region or [NATIONAL]
-    )
+    token = directory_token(settings, officer)
     with httpx.Client(
         base_url=api_url or settings.api_base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as http:

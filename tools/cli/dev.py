@@ -85,36 +85,11 @@ def migrate(
 
 
 def token(
-    officer: Annotated[str, typer.Option(help="Officer id (the token's sub)")],
-    role: Annotated[list[str], typer.Option(help="A role; repeat for several")],
-    region: Annotated[
-        list[str] | None, typer.Option(help="Region scope: *, 2-digit province or 4-digit regency; repeat")
-    ] = None,
-    name: Annotated[str, typer.Option(help="Officer's display name")] = "",
-    ttl_hours: Annotated[int | None, typer.Option(help="Validity (JPS_JWT_TTL_HOURS)")] = None,
+    officer: Annotated[str, typer.Option(help="Officer id, in the directory (`jps officer list`)")],
+    ttl_hours: Annotated[int | None, typer.Option(help="Validity, at most JPS_JWT_TTL_HOURS")] = None,
 ) -> None:
-    """Print an officer token (HS256 JWT signed with JPS_JWT_SECRET)."""
-    from datetime import timedelta
+    """Print a token for an active officer of the directory (HS256 JWT signed with JPS_JWT_SECRET),
+    with the directory's roles and regions; refuses an officer who is not there."""
+    from tools.cli.officers import directory_token
 
-    from jps.auth import TokenError, mint_token
-    from jps.domain.roles import NATIONAL, Role
-
-    settings = get_settings()
-    valid_roles = {r.value for r in Role}
-    unknown = [r for r in role if r not in valid_roles]
-    if unknown:
-        err_console.print(f"[red]unknown role(s) {unknown}[/red]; choose from {sorted(valid_roles)}")
-        raise typer.Exit(2)
-    try:
-        minted = mint_token(
-            settings.jwt_secret,
-            officer_id=officer,
-            roles=role,
-            regions=region or [NATIONAL],
-            name=name,
-            ttl=timedelta(hours=ttl_hours or settings.jwt_ttl_hours),
-        )
-    except TokenError as err:
-        err_console.print(f"[red]{err}[/red]")
-        raise typer.Exit(2) from None
-    print(minted)
+    print(directory_token(get_settings(), officer, ttl_hours))
