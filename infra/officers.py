@@ -260,9 +260,11 @@ async def record_sign_in(
     client: str,
     max_failures: int,
     lock_s: float,
+    counted: bool = True,
 ) -> None:
     """After a sign-in attempt: a success clears the failures, a failure counts one and locks the
-    account at `max_failures` for `lock_s` seconds. Either is audited (never the password)."""
+    account at `max_failures` for `lock_s` seconds (an attempt while locked is not `counted`: it
+    neither extends the lock nor starts the next count). Either is audited (never the password)."""
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         roles: list[str] = []
@@ -277,6 +279,9 @@ async def record_sign_in(
             )
             event = "sign_in"
             details: dict[str, Any] = {"client": client}
+        elif not counted:
+            event = "sign_in_failed"
+            details = {"client": client, "reason": reason}
         else:
             row = await conn.fetchrow(
                 """UPDATE officers SET failed_attempts = failed_attempts + 1,

@@ -69,6 +69,7 @@ async def check_password(services: Services, username: str, password: str, clien
     async def fail(reason: str, status_code: int = 401, detail: str = "wrong username or password") -> None:
         await record_sign_in(
             services.pool,
+            counted=reason != "locked",
             officer_id=username,
             ok=False,
             reason=reason,

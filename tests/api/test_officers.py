@@ -226,10 +226,14 @@ async def test_five_failures_lock_the_account_until_the_lock_time_passes(stack: 
         assert locked.status_code == 423 and "locked" in locked.json()["detail"]
         listed = await client.get("/officers/locked-1", headers=stack.auth(Role.ADMIN, officer="admin-1"))
         assert listed.json()["locked_until"] is not None
+        until = await stack.pool.fetchval("SELECT locked_until FROM officers WHERE id = 'locked-1'")
+        # attempts while locked neither count nor extend the lock
+        assert {(await _sign_in(client, "locked-1", "wrong-password")).status_code for _ in range(5)} == {423}
+        assert await stack.pool.fetchval("SELECT locked_until FROM officers WHERE id = 'locked-1'") == until
         await asyncio.sleep(2.1)
         assert (await _sign_in(client, "locked-1")).status_code == 200
     reasons = [r["details"]["reason"] for r in await _audit(stack, "sign_in_failed")]
-    assert reasons == ["wrong_password"] * 5 + ["locked"]
+    assert reasons == ["wrong_password"] * 5 + ["locked"] * 6
 
 
 async def test_the_limiter_answers_429_per_client(stack: Stack) -> None:
