@@ -3,7 +3,7 @@ continue-as-new would carry."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -53,7 +53,9 @@ class PaymentEngine(BaseModel):
     sent: bool = Field(False, description="The attempt's batch reached the bank-sending step")
     instructed_at: datetime | None = None
     polls: int = Field(0, description="Status polls of this attempt (their interval doubles)")
-    retry_at: datetime | None = Field(None, description="A new transfer after a passing failure waits until")
+    retry_wait: timedelta | None = Field(
+        None, description="A new transfer after a passing failure waits this long first"
+    )
 
 
 class LifecycleRuntime(BaseModel):

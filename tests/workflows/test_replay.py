@@ -24,11 +24,16 @@ FILES = sorted(HISTORIES.glob("*.json"))
 HISTORY_TEXT = {p: p.read_text() for p in FILES}
 
 
-def _programme(path: Path) -> str:
+def _programme(path: Path) -> str | None:
+    """The programme of a plain history's group; None for a sealed one (recorded since the payload
+    codec: its input is ciphertext, and its replay below proves it opens)."""
     started = json.loads(path.read_text())["events"][0]
     assert started["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
-    payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]["data"]
-    program: str = json.loads(base64.b64decode(payload))["proposal"]["program"]
+    payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+    encoding = base64.b64decode(payload.get("metadata", {}).get("encoding", "")).decode()
+    if encoding == "binary/encrypted":
+        return None
+    program: str = json.loads(base64.b64decode(payload["data"]))["proposal"]["program"]
     return program
 
 

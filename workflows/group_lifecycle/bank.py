@@ -98,20 +98,38 @@ class BankSteps(LifecycleBase):
                 if i not in engine.confirmed:
                     engine.bank_results.pop(i, None)
 
+    def _poll_interval(self, n: int) -> timedelta:
+        """The wait before the n-th status poll (0-based): doubling from bank_poll_after, capped."""
+        return min(self.policy.bank_poll_after * (2 ** min(n, 20)), self.policy.bank_poll_max)
+
     def _next_poll(self) -> timedelta:
         engine = self.state.runtime.payments
-        interval = min(self.policy.bank_poll_after * (2 ** min(engine.polls, 20)), self.policy.bank_poll_max)
+        interval = self._poll_interval(engine.polls)
+        if workflow.patched(patches.INVESTIGATION_BY_POLLS):
+            return interval
+        # Before the patch: the wait was cut short to wake at the investigation's due time.
         if engine.instructed_at is not None and self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is None:
             until_due = engine.instructed_at + self.policy.payment_investigation_after - workflow.now()
             if until_due > timedelta(0):
                 interval = min(interval, until_due)
         return interval
 
+    def _waited(self) -> timedelta:
+        """How long the attempt has waited for the bank, counted in the polls' own intervals (each
+        poll follows its wait's deadline): no reading of the clock (see tasks.py)."""
+        polls = self.state.runtime.payments.polls
+        return sum((self._poll_interval(i) for i in range(polls)), timedelta(0))
+
     async def _open_investigation_when_due(self, ids: list[str], note: str = "") -> None:
         engine = self.state.runtime.payments
-        due = engine.instructed_at is not None and (
-            workflow.now() >= engine.instructed_at + self.policy.payment_investigation_after
-        )
+        if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
+            return
+        if workflow.patched(patches.INVESTIGATION_BY_POLLS):
+            due = engine.sent and self._waited() >= self.policy.payment_investigation_after
+        else:  # compared with the clock: histories recorded before the patch replay it
+            due = engine.instructed_at is not None and (
+                workflow.now() >= engine.instructed_at + self.policy.payment_investigation_after
+            )
         if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None or not (due or note):
             return
         waiting = [i for i in ids if i not in engine.bank_results]

@@ -16,3 +16,7 @@ BANK_STATUS_DECIDES = "bank-status-decides-v1"
 # A group whose history passes the policy's length continues as new, carrying its whole state (a
 # check at the top of every main-loop turn; histories that grew long before it replay without it).
 CONTINUE_AS_NEW = "continue-as-new-v1"
+# The investigation of an overdue bank answer opens after the polls' own intervals add up to the
+# policy's period, not by reading the clock (a worker's first task after another one died can read an
+# earlier time than its replay: a time comparison there is a non-determinism waiting to happen).
+INVESTIGATION_BY_POLLS = "investigation-by-polls-v1"

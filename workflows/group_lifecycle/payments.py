@@ -54,11 +54,12 @@ class PaymentEngine(BankSteps):
         engine = self.state.runtime.payments
         wait: Wait | None = None
         batch: PaymentBatch | None = None
-        if engine.retry_at is not None and workflow.now() < engine.retry_at:
-            # A new transfer after a passing failure waits its backoff; a cancel ends the wait.
-            await self._await_task(
-                lambda: False, poll=engine.retry_at - workflow.now(), stop=lambda: not self._paying()
-            )
+        if engine.retry_wait is not None:
+            # A new transfer after a passing failure waits its backoff; a cancel ends the wait. The
+            # wait's own deadline says when it is over (no comparison with the clock: see tasks.py).
+            await self._await_task(lambda: False, poll=engine.retry_wait, stop=lambda: not self._paying())
+            if self.tasks.deadline_reached:
+                engine.retry_wait = None
             return
         async with self.lock:
             if not self._paying():
@@ -266,7 +267,7 @@ class PaymentEngine(BankSteps):
                 engine.auto_retries += 1
                 engine.ready_to_pay = True
                 if by_status:
-                    engine.retry_at = workflow.now() + self.policy.bank_poll_after * (2**engine.auto_retries)
+                    engine.retry_wait = self.policy.bank_poll_after * (2**engine.auto_retries)
                 await self._record("payment_retry", reason=reason, details=details, settle=settle)
             else:
                 self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)
