@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run migrate test lint typecheck pytest bench chaos clean
+.PHONY: install run migrate test lint typecheck pytest fuzz bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ pytest: install chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Schemathesis over every operation of the OpenAPI document against the real stack, with a bigger budget
+# than `make test`'s (tests/api/test_fuzz.py): no 5xx, every answer as declared. FUZZ_EXAMPLES per operation.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	JPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz.py -s
 
 bench: install
 	$(BIN)/jps bench

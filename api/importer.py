@@ -159,9 +159,14 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise FileError("the file is not UTF-8 or Windows-1252 text")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for record in reader:
-        yield reader.line_num, [c.strip() for c in record]
+    # newline="": a bare carriage return ends a line as the csv module expects (read as "\n"-only
+    # lines, one inside an unquoted cell raised csv.Error, a 500); what it still cannot read is a 422.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            yield reader.line_num, [c.strip() for c in record]
+    except csv.Error as exc:
+        raise FileError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
 
 
 # A hostile XLSX costs what it declares, not what it weighs: a 1.6 KB sheet declaring A1:XFD1048576

@@ -33,6 +33,7 @@ from api.routes import (
     tasks,
 )
 from api.routes.metrics import MetricsMiddleware
+from api.url_guard import NulGuardMiddleware
 from infra.db import create_pool
 from infra.payload_keys import load_payload_keys
 from jps.logging import configure_logging
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes)
+    app.add_middleware(NulGuardMiddleware)  # a NUL in the URL: 422 before any route (api/url_guard.py)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
     for module in (

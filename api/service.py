@@ -6,7 +6,7 @@ checks what is cheap to check first, calls `infra.lifecycle`, and turns refusals
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -24,7 +24,7 @@ from infra import lifecycle
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
-from jps.domain.models import GroupSummary, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal, declare_no_control_characters
 from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
@@ -80,11 +80,21 @@ def _body_model(
             fields[name] = (annotation, info)
     model: type[BaseModel] = create_model(
         f"{_pascal(spec.name)}{suffix}",
-        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [ACTION_EXAMPLES[spec.name]]}),
+        __config__=ConfigDict(extra="forbid", json_schema_extra=_schema_extra(spec.name)),
         __doc__=f"{spec.summary}. The acting officer comes from the bearer token.",
         **fields,
     )
     return model
+
+
+def _schema_extra(action: str) -> Callable[[dict[str, Any]], None]:
+    """The body's example, and the arguments' own rule on text (no control characters)."""
+
+    def complete(schema: dict[str, Any], *_: Any) -> None:
+        schema["examples"] = [ACTION_EXAMPLES[action]]
+        declare_no_control_characters(schema)
+
+    return complete
 
 
 ACTION_BODIES: dict[str, type[BaseModel]] = {name: _body_model(spec) for name, spec in ACTIONS.items()}

@@ -14,6 +14,8 @@ from jps.domain.roles import is_national
 # A pool or one of its connections: every query function takes either.
 Db = asyncpg.Pool | asyncpg.Connection
 
+BIGINT_MAX = 2**63 - 1
+
 
 class Where:
     def __init__(self) -> None:
@@ -50,4 +52,5 @@ class PageParams:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        # A page far past the end is empty, not a 500: OFFSET is a bigint (asyncpg raised on more).
+        return min((self.page - 1) * self.size, BIGINT_MAX)

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from api.deps import CurrentOfficer, PoolDep, TemporalDep, authorize, require
 from api.errors import AUTHED, responses
 from api.queries import budget
+from api.queries.common import BIGINT_MAX
 from api.schemas import REGION_PATTERN, AllocationIn, AllocationOut, FreezeIn, FreezeOut, LiftIn
 from jps.domain.models import Officer
 from jps.domain.programs import Program
@@ -142,7 +143,12 @@ async def freeze(officer: CurrentOfficer, pool: PoolDep, body: FreezeIn) -> Free
     responses=responses(*AUTHED, 404, 409, 422),
 )
 async def lift(
-    officer: CurrentOfficer, pool: PoolDep, client: TemporalDep, freeze_id: int, body: LiftIn
+    officer: CurrentOfficer,
+    pool: PoolDep,
+    client: TemporalDep,
+    # A bigint column: an id beyond it is a 422, not a 500 from asyncpg.
+    freeze_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+    body: LiftIn,
 ) -> FreezeOut:
     _national(officer, (Role.SUPERVISOR,), "lifting a freeze")
     try:

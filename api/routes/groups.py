@@ -27,8 +27,16 @@ from api.deps import (
 )
 from api.errors import AUTHED, responses
 from api.queries import groups
-from api.schemas import BulkItemOut, BulkOut, GroupOut, GroupSummaryOut, HistoryOut, Page, example_of
-from api.service import ACTION_BODIES, BULK_ACTIONS, BULK_ARG_BODIES, full_args, perform_action, submit
+from api.schemas import BulkItemOut, BulkOut, GroupOut, GroupSummaryOut, HistoryOut, Page
+from api.service import (
+    ACTION_BODIES,
+    ACTION_EXAMPLES,
+    BULK_ACTIONS,
+    BULK_ARG_BODIES,
+    full_args,
+    perform_action,
+    submit,
+)
 from jps.domain.actions import ACTIONS, ActionSpec
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
@@ -205,7 +213,7 @@ def _bulk_route(spec: ActionSpec) -> None:
     )
     request_model.model_config["json_schema_extra"] = {
         "examples": [
-            {"group_ids": ["TKM-3171-AB12CD34EF", "TKM-3171-ZX98YW76VU"], "args": example_of(args_model)}
+            {"group_ids": ["TKM-3171-AB12CD34EF", "TKM-3171-ZX98YW76VU"], "args": ACTION_EXAMPLES[spec.name]}
         ]
     }
     request_model.model_rebuild(force=True)

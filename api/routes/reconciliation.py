@@ -11,6 +11,7 @@ from api import service
 from api.deps import CurrentOfficer, Paging, PoolDep, require
 from api.errors import AUTHED, responses
 from api.queries import reconciliation
+from api.queries.common import BIGINT_MAX
 from api.schemas import Page
 from api.schemas.budget import REGION_PATTERN
 from api.schemas.reconciliation import MismatchOut, MismatchResolveIn, MismatchStatus
@@ -65,7 +66,7 @@ async def list_mismatches(
 async def resolve_mismatch(
     officer: CurrentOfficer,
     pool: PoolDep,
-    mismatch_id: Annotated[int, Path(ge=1)],
+    mismatch_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],  # a bigint column: beyond it 422, not 500
     body: Annotated[MismatchResolveIn, Body()],
 ) -> MismatchOut:
     return await service.resolve_mismatch(pool, officer, mismatch_id, body)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import Reason
 from jps.domain.programs import Program
 
 REGION_PATTERN = r"^\d{2}(\d{2})?$"
@@ -45,7 +46,7 @@ class AllocationIn(BaseModel):
     amount: int = Field(
         ge=0, le=10**14, description="Whole rupiah; not below what is already reserved and spent"
     )
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 class FreezeIn(BaseModel):
@@ -55,12 +56,12 @@ class FreezeIn(BaseModel):
     )
     program: Program | None = Field(None, description="null: every programme")
     region_code: str | None = Field(None, pattern=REGION_PATTERN, description="null: the whole country")
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 class LiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "audit closed"}]})
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Reason
 
 
 class FreezeOut(BaseModel):

@@ -3,11 +3,33 @@ and the health answer."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("control characters are not allowed")
+    return v
+
+
+# An officer's reason for a budget step, as the audit log keeps it: PostgreSQL refuses a NUL in text
+# (a 500 before), so control characters are a 422 naming the field; the pattern tells OpenAPI clients.
+Reason = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=500,
+        json_schema_extra={"pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"},
+    ),
+    AfterValidator(_no_control_characters),
+]
 
 
 def mask_account(account_no: str | None) -> str | None:

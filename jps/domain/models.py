@@ -25,14 +25,30 @@ Rupiah = Annotated[int, Field(gt=0, le=10**12, description="Whole rupiah", examp
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same rule as a JSON Schema pattern, so that OpenAPI clients (and the fuzzer) know it.
+NO_CONTROL_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
 Notes = Annotated[str, Field(max_length=2000)]
+
+
+def declare_no_control_characters(schema: dict[str, Any], *_: Any) -> None:
+    """A model's JSON Schema, completed: each free-text property (a string without a pattern, format
+    or enum of its own) says it takes no control characters, which `_Input` refuses."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", [])]:
+            if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(variant):
+                variant["pattern"] = NO_CONTROL_PATTERN
 
 
 class _Input(BaseModel):
     """What a client sends. Text may not carry control characters (PostgreSQL refuses NUL, and a
     step that cannot be written would wedge the group): a 422 naming the field instead."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, str_max_length=4000)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        str_max_length=4000,
+        json_schema_extra=declare_no_control_characters,
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -53,11 +69,12 @@ class BankAccount(_Input):
 class Member(_Input):
     """Anggota kelompok."""
 
-    nik: str = Field(examples=["3171014507900001"])
+    # The patterns (schema only) say what the validators check; these name the field in their own words.
+    nik: str = Field(examples=["3171014507900001"], json_schema_extra={"pattern": "^[0-9]{16}$"})
     name: str = Field(min_length=1, max_length=120)
     birth_date: date | None = None
     gender: Gender | None = None
-    phone: str = Field(examples=["+6281234567890"])
+    phone: str = Field(examples=["+6281234567890"], json_schema_extra={"pattern": PHONE_RE.pattern})
     is_leader: bool = False
     bank_account: BankAccount | None = Field(None, description="Padat Karya: the worker's own wage account")
 
@@ -83,7 +100,12 @@ class Proposal(_Input):
 
     program: Program
     name: str = Field(min_length=3, max_length=160, examples=["Kelompok Usaha Maju Jaya"])
-    region_code: str = Field(description="4-digit regency/city code (kode wilayah)", examples=["3171"])
+    region_code: str = Field(
+        description="4-digit regency/city code (kode wilayah)",
+        examples=["3171"],
+        # What `_region` checks, for OpenAPI clients; the validator names the field in its own words.
+        json_schema_extra={"pattern": f"^({'|'.join(sorted(PROVINCE_CODES))})(0[1-9]|[1-9][0-9])$"},
+    )
     description: str = Field("", max_length=2000, description="Business plan (TKM) or facility (Padat Karya)")
     requested_amount: Rupiah
     bank_account: BankAccount = Field(description="The group's account (TKM aid is paid here)")
