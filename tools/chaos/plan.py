@@ -93,7 +93,7 @@ class ChaosPlan:
             disrupt_until_s=15.0,
             min_gap_s=3.0,
             wait_s=75.0,
-            drain_s=40.0,
+            drain_s=90.0,  # a loaded CI machine: the outbox gets time to drain (ends as soon as it has)
             payment_investigation_after=8.0,
             bank_faults=faults,
         )
