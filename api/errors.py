@@ -9,7 +9,6 @@ a minute: a flood of refusals must not fill the log; the next row counts those l
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -22,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorOut
-from infra.audit import append_audit
+from infra.audit import append_officer_audit
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.models import Officer
@@ -185,17 +184,8 @@ async def _audit_refusal(
         details = {**details, "refusals_left_out": left_out}
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await append_audit(
-                conn,
-                group_id=group_id,
-                seq=None,
-                at=datetime.now(UTC),
-                actor=officer.id,
-                actor_roles=[r.value for r in officer.roles],
-                event=event,
-                stage=stage,
-                reason=reason,
-                details=details,
+            await append_officer_audit(
+                conn, officer, event, group_id=group_id, stage=stage, reason=reason, details=details
             )
     except (asyncpg.PostgresError, OSError) as exc:
         log.error("refusal_not_audited", group_id=group_id, error=str(exc), **details)

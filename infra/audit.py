@@ -29,6 +29,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from jps.domain.models import Officer
 from jps.settings import Settings
 
 log = structlog.get_logger()
@@ -123,6 +124,33 @@ async def append_audit(
         run_id,
     )
     return True
+
+
+async def append_officer_audit(
+    conn: asyncpg.Connection,
+    officer: Officer,
+    event: str,
+    *,
+    group_id: str | None = None,
+    stage: str | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """An officer's act outside a group's step (a budget change, a refusal, a decode, a resolution):
+    one row in the caller's transaction, stamped now unless `at` is given."""
+    return await append_audit(
+        conn,
+        group_id=group_id,
+        seq=None,
+        at=at or datetime.now(UTC),
+        actor=officer.id,
+        actor_roles=[r.value for r in officer.roles],
+        event=event,
+        stage=stage,
+        reason=reason,
+        details=details,
+    )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra.audit import append_audit
+from infra.audit import append_audit, append_officer_audit
 from jps.domain.models import Officer
 from jps.domain.roles import Role
 
@@ -129,17 +129,7 @@ async def get_record(db: asyncpg.Pool | asyncpg.Connection, officer_id: str) -> 
 async def _audit(
     conn: asyncpg.Connection, actor: Officer, event: str, officer_id: str, details: dict[str, Any]
 ) -> None:
-    await append_audit(
-        conn,
-        group_id=None,
-        seq=None,
-        at=datetime.now(UTC),
-        actor=actor.id,
-        actor_roles=[r.value for r in actor.roles],
-        event=event,
-        stage=None,
-        details={"officer": officer_id, **details},
-    )
+    await append_officer_audit(conn, actor, event, details={"officer": officer_id, **details})
 
 
 async def create_officer(

@@ -4,7 +4,6 @@ writer, `infra.ledger.set_allocation`. Reservations and spending are the ledger 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -12,7 +11,7 @@ import asyncpg
 from api.queries.common import Db, Where, region_filter
 from api.queries.tasks import groups_waiting_on
 from api.schemas import AllocationOut, FreezeOut
-from infra.audit import append_audit
+from infra.audit import append_officer_audit
 from infra.ledger import ALLOCATION_COLUMNS
 from infra.ledger import set_allocation as write_allocation
 from jps.domain.models import Officer
@@ -33,18 +32,7 @@ class FreezeAlreadyLifted(ValueError):
 async def _audit(
     conn: asyncpg.Connection, officer: Officer, event: str, reason: str, details: dict[str, Any]
 ) -> None:
-    await append_audit(
-        conn,
-        group_id=None,
-        seq=None,
-        at=datetime.now(UTC),
-        actor=officer.id,
-        actor_roles=[r.value for r in officer.roles],
-        event=event,
-        stage=None,
-        reason=reason,
-        details=details,
-    )
+    await append_officer_audit(conn, officer, event, reason=reason, details=details)
 
 
 async def allocations(db: Db, *, officer: Officer) -> list[AllocationOut]:

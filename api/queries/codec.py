@@ -3,11 +3,9 @@ payloads; never the payloads."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import asyncpg
 
-from infra.audit import append_audit
+from infra.audit import append_officer_audit
 from jps.domain.models import Officer
 
 DECODE_EVENT = "payloads_decoded"
@@ -17,14 +15,6 @@ async def record_decode(
     pool: asyncpg.Pool, *, officer: Officer, group_id: str | None, namespace: str, count: int
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await append_audit(
-            conn,
-            group_id=group_id,
-            seq=None,
-            at=datetime.now(UTC),
-            actor=officer.id,
-            actor_roles=[r.value for r in officer.roles],
-            event=DECODE_EVENT,
-            stage=None,
-            details={"count": count, "namespace": namespace},
+        await append_officer_audit(
+            conn, officer, DECODE_EVENT, group_id=group_id, details={"count": count, "namespace": namespace}
         )

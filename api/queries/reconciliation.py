@@ -8,7 +8,6 @@ transfer nobody here instructed) has no region: only national officers see and r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,7 +15,7 @@ import asyncpg
 from api.queries.common import Db, PageParams, Where, region_filter
 from api.schemas import Page
 from api.schemas.reconciliation import MismatchOut, MismatchStatus, Resolution
-from infra.audit import append_audit
+from infra.audit import append_officer_audit
 from jps.contracts.activities import MismatchKind
 from jps.domain.models import Officer
 
@@ -107,14 +106,12 @@ async def resolve_mismatch(
                 raise MismatchAlreadyResolved(f"mismatch {mismatch_id} is already resolved")
             raise MismatchNotFound(f"no mismatch {mismatch_id}")
         stage = await conn.fetchval("SELECT stage FROM groups WHERE group_id = $1", row["group_id"])
-        await append_audit(
+        await append_officer_audit(
             conn,
+            officer,
+            RESOLVED_EVENT,
             group_id=row["group_id"],
-            seq=None,
-            at=row["resolved_at"] or datetime.now(UTC),
-            actor=officer.id,
-            actor_roles=[r.value for r in officer.roles],
-            event=RESOLVED_EVENT,
+            at=row["resolved_at"],
             stage=stage,
             reason=reason,
             details={
