@@ -1,7 +1,8 @@
 """Small scheduled workflows: the outbox sweep, the supervisors' daily digest (ringkasan harian) and
 the daily reconciliation of our payments with the bank's statement (rekonsiliasi).
 
-Each runs one activity; Temporal Schedules start them (see infra/schedules.py)."""
+Each runs one activity, called through a typed reference; Temporal Schedules start them (see
+infra/schedules.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities
+    from activities.reconciliation import ReconciliationActivities
     from jps.contracts.activities import ReconcileInput, ReconcileRequest, ReconcileResult
 
 _RETRY = RetryPolicy(
@@ -25,20 +28,22 @@ RECONCILE_HEARTBEAT = timedelta(minutes=1)
 class OutboxSweepWorkflow:
     @workflow.run
     async def run(self) -> int:
-        sent: int = await workflow.execute_activity(
-            "dispatch_outbox", start_to_close_timeout=timedelta(minutes=5), retry_policy=_RETRY
+        return await workflow.execute_activity_method(
+            NotificationActivities.dispatch_outbox,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=_RETRY,
         )
-        return sent
 
 
 @workflow.defn
 class DailyDigestWorkflow:
     @workflow.run
     async def run(self) -> int:
-        regions: int = await workflow.execute_activity(
-            "send_daily_digest", start_to_close_timeout=timedelta(minutes=5), retry_policy=_RETRY
+        return await workflow.execute_activity_method(
+            NotificationActivities.send_daily_digest,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=_RETRY,
         )
-        return regions
 
 
 @workflow.defn
@@ -57,12 +62,10 @@ class ReconciliationWorkflow:
         request = ReconcileRequest(
             run_id=workflow.info().workflow_id, since=since, full=inp.full, pending_grace=inp.pending_grace
         )
-        result: ReconcileResult = await workflow.execute_activity(
-            "reconcile_payments",
+        return await workflow.execute_activity_method(
+            ReconciliationActivities.reconcile_payments,
             request,
-            result_type=ReconcileResult,
             start_to_close_timeout=RECONCILE_TIMEOUT,
             heartbeat_timeout=RECONCILE_HEARTBEAT,
             retry_policy=_RETRY,
         )
-        return result
