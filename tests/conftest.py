@@ -3,6 +3,7 @@ each started once; every test that asks for `db` gets a clean database."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -73,7 +74,16 @@ async def truncate_all(pool: asyncpg.Pool) -> None:
     )
     if tables:
         names = ", ".join(f'"{r["tablename"]}"' for r in tables)
-        await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # A previous test's background work (an outbox round, an anchor) may still hold row locks:
+        # PostgreSQL then picks the TRUNCATE as a deadlock's victim. Try again, it is alone soon.
+        for attempt in range(5):
+            try:
+                await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                break
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
     _forget_anchors()
 
 

@@ -14,7 +14,10 @@ Hypothesis is derandomized: the same document draws the same cases."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
+import pkgutil
 import time
 from collections import Counter
 from typing import Any
@@ -33,6 +36,13 @@ from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests.api.conftest import Stack, act, submit
 from tests.factories import member, proposal
+
+# Every schemathesis module imported now, at collection, before any test's stack runs threads: pytest
+# assertion-rewrites the package of a pytest11 plugin as it is imported (ast.parse), and a lazy import
+# inside the running stack failed on CPython 3.11 ("AST constructor recursion depth mismatch").
+for _module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
+    with contextlib.suppress(Exception):  # optional extras whose dependencies are not installed
+        importlib.import_module(_module.name)
 
 EXAMPLES = int(os.environ.get("JPS_FUZZ_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
