@@ -1,5 +1,5 @@
 """`python -m tools.cli …`: the `jps` command without its console script."""
 
-from tools.cli import app
+from tools.cli import main
 
-app()
+main()
