@@ -8,8 +8,9 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +80,22 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(None, validation_alias="JPS_POLICY_FILE")
     worker_metrics_port: int = Field(9464, validation_alias="JPS_WORKER_METRICS_PORT")
 
+    # Evidence files (receipts, photos of goods and worksites): content-addressed, by sha256
+    # (infra/filestore.py). `filesystem` keeps them under JPS_FILES_DIR (empty: JPS_DATA_DIR/files);
+    # `s3` in a bucket of S3-compatible storage (MinIO, a cloud's object store). Without an access
+    # key the S3 client takes its credentials from its usual chain (environment, instance role).
+    file_store: Literal["filesystem", "s3"] = Field("filesystem", validation_alias="JPS_FILE_STORE")
+    files_dir: Path | None = Field(None, validation_alias="JPS_FILES_DIR")
+    s3_endpoint_url: str = Field("", validation_alias="JPS_S3_ENDPOINT_URL")  # empty: the AWS default
+    s3_bucket: str = Field("jps-files", validation_alias="JPS_S3_BUCKET")
+    s3_region: str = Field("us-east-1", validation_alias="JPS_S3_REGION")
+    s3_access_key: str = Field("", validation_alias="JPS_S3_ACCESS_KEY")
+    # A SecretStr: printed settings (a repr, a log line) show asterisks, never the key.
+    s3_secret_key: SecretStr = Field(SecretStr(""), validation_alias="JPS_S3_SECRET_KEY")
+    # The largest evidence file accepted (413 beyond); the upload route's body limit is this plus
+    # room for the form's other fields.
+    max_file_bytes: int = Field(10 * 1024 * 1024, gt=0, validation_alias="JPS_MAX_FILE_BYTES")
+
     @property
     def production(self) -> bool:
         return self.env == "production"
@@ -86,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def anchor_file(self) -> Path:
         return self.audit_anchor_path or self.data_dir / "audit" / "anchors.jsonl"
+
+    @property
+    def files_path(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
 
 
 # ---- secrets a production process refuses to start without ----
