@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from api.queries import dashboard
 from api.queries.common import Db, Where, region_filter
 from api.schemas import ProgramSummaryOut, StageSummaryOut, SummaryOut
+from api.schemas.dashboard import AidAccountsOut
 from jps.domain.models import Officer
 from jps.domain.programs import PROGRAM_LABELS, Program
 from jps.domain.stages import STAGE_ORDER
@@ -54,8 +56,10 @@ async def _summary_rows(db: Db, scope: list[str] | None, cutoff: datetime | None
 
 
 async def summary(db: Db, *, officer: Officer, as_of: date | None = None) -> SummaryOut:
-    """Per programme and stage, in the officer's scope; `as_of` a day (its end in WIB), None = now."""
+    """Per programme and stage, in the officer's scope; `as_of` a day (its end in WIB), None = now.
+    With it, per programme and province, what became of the aid paid (`dashboard.aid_accounts`)."""
     rows = await _summary_rows(db, region_filter(officer), cutoff_of(as_of) if as_of else None)
+    accounts = await dashboard.aid_accounts(db, officer=officer, as_of=as_of)
     by_key = {(r["program"], r["stage"]): r for r in rows}
     programs: list[ProgramSummaryOut] = []
     for program in Program:
@@ -85,6 +89,22 @@ async def summary(db: Db, *, officer: Officer, as_of: date | None = None) -> Sum
                 approved_amount=sum(s.approved_amount for s in stages),
                 paid_amount=sum(s.paid_amount for s in stages),
                 stages=stages,
+                accounts=_total(program, [a for a in accounts if a.program == program]),
             )
         )
-    return SummaryOut(as_of=as_of, regions=officer.regions, programs=programs)
+    return SummaryOut(as_of=as_of, regions=officer.regions, programs=programs, accounts=accounts)
+
+
+def _total(program: Program, rows: list[AidAccountsOut]) -> AidAccountsOut:
+    fields = (
+        "paid",
+        "no_lpj_owed",
+        "accounted",
+        "awaiting_lpj",
+        "under_recovery",
+        "recovered",
+        "written_off",
+    )
+    return AidAccountsOut(
+        program=program, region_code="*", **{f: sum(getattr(r, f) for r in rows) for f in fields}
+    )

@@ -20,9 +20,10 @@ from temporalio.client import Client
 
 from api.deps import CurrentOfficer, PoolDep, TemporalDep, authorize, require
 from api.errors import AUTHED, responses
-from api.queries import budget
+from api.queries import budget, dashboard
 from api.queries.common import BIGINT_MAX
 from api.schemas import REGION_PATTERN, AllocationIn, AllocationOut, FreezeIn, FreezeOut, LiftIn
+from api.schemas.dashboard import LedgerRowOut
 from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.roles import NATIONAL, Role, region_in_scope
@@ -64,6 +65,21 @@ def _national(officer: Officer, roles: tuple[Role, ...], what: str) -> None:
 )
 async def allocations(officer: BudgetReader, pool: PoolDep) -> list[AllocationOut]:
     return await budget.allocations(pool, officer=officer)
+
+
+@router.get(
+    "/ledger",
+    response_model=list[LedgerRowOut],
+    summary="The budget ledger: each allocation in my scope, and what became of the aid it paid",
+    description=(
+        "Per allocation: `spent` (the ledger) and `accounts`: paid (by the bank, to the groups whose "
+        "settled reservations drew on it) = no LPJ owed + accounted + awaiting LPJ + under recovery + "
+        "recovered + written off."
+    ),
+    responses=responses(*AUTHED),
+)
+async def ledger(officer: BudgetReader, pool: PoolDep) -> list[LedgerRowOut]:
+    return await dashboard.ledger(pool, officer=officer)
 
 
 @router.put(

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from api.schemas.common import example_config, example_of
+from api.schemas.dashboard import AidAccountsOut
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
 
@@ -40,6 +41,7 @@ class ProgramSummaryOut(BaseModel):
         approved_amount=19_850_000_000,
         paid_amount=19_850_000_000,
         stages=[example_of(StageSummaryOut)],
+        accounts={**example_of(AidAccountsOut), "region_code": "*"},
     )
     program: Program
     label: str
@@ -51,6 +53,9 @@ class ProgramSummaryOut(BaseModel):
     approved_amount: int
     paid_amount: int
     stages: list[StageSummaryOut]
+    accounts: AidAccountsOut = Field(
+        description="The programme's aid paid and what became of it over the scope (`region_code` *)"
+    )
 
 
 class SummaryOut(BaseModel):
@@ -58,7 +63,12 @@ class SummaryOut(BaseModel):
         as_of="2020-10-02",
         regions=["*"],
         programs=[example_of(ProgramSummaryOut)],
+        accounts=[example_of(AidAccountsOut)],
     )
     as_of: date | None = Field(description="End of this day (Asia/Jakarta); null = now")
     regions: list[str] = Field(description="The officer's region scope the figures cover")
     programs: list[ProgramSummaryOut]
+    accounts: list[AidAccountsOut] = Field(
+        description="Per programme and province: aid paid = no LPJ owed + accounted + awaiting LPJ + under "
+        "recovery + recovered + written off"
+    )

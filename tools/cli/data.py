@@ -50,6 +50,42 @@ def _print_summary(summary: object) -> None:
             f"{program.label}: aid disbursed to {program.disbursed_groups:,} groups / "
             f"{program.disbursed_people:,} people ({rupiah(program.paid_amount)})"
         )
+    _print_accounts(summary)
+
+
+def _print_accounts(summary: object) -> None:
+    """What became of the aid paid, per programme and province; the parts add up to `paid`."""
+    from rich.table import Table
+
+    from api.schemas import SummaryOut
+
+    assert isinstance(summary, SummaryOut)
+    fields = (
+        "paid",
+        "no_lpj_owed",
+        "accounted",
+        "awaiting_lpj",
+        "under_recovery",
+        "recovered",
+        "written_off",
+    )
+    table = Table(title="Aid paid and what became of it (paid = the other columns added up)")
+    table.add_column("programme")
+    table.add_column("region")
+    for f in fields:
+        table.add_column(f.replace("_", " "), justify="right")
+    labels = {p.program: p.label for p in summary.programs}
+    for row in summary.accounts:
+        table.add_row(labels[row.program], row.region_code, *(rupiah(getattr(row, f)) for f in fields))
+    for program in summary.programs:
+        total = program.accounts
+        table.add_row(
+            f"[bold]{program.label}[/bold]",
+            "[bold]all[/bold]",
+            *(rupiah(getattr(total, f)) for f in fields),
+            end_section=True,
+        )
+    console.print(table)
 
 
 async def _summary(dsn: str, as_of: object = None, regions: list[str] | None = None) -> object:
