@@ -21,6 +21,7 @@ from api.queries import groups
 from api.queries.common import PageParams
 from api.queries.officers import Directory
 from api.schemas import GroupOut
+from infra.filestore import FileStore, file_store
 from infra.temporal import connect
 from jps.auth import TokenError, decode_claims
 from jps.domain.actions import ActionSpec
@@ -59,6 +60,7 @@ class Services:
     policies: dict[Program, ProgramPolicy]
     directory: Directory
     sign_in_limiter: RateLimiter
+    files: FileStore  # evidence files (infra/filestore.py), as JPS_FILE_STORE chooses
 
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool, client: Client | None = None) -> Services:
@@ -69,6 +71,7 @@ class Services:
             load_policies(settings.policy_file),
             Directory(pool, settings.officer_cache_s),
             RateLimiter(settings.signin_per_minute),
+            file_store(settings),
         )
 
 
@@ -101,10 +104,15 @@ async def _temporal(request: Request) -> Client:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="temporal unavailable") from None
 
 
+async def _files(request: Request) -> FileStore:
+    return _services(request).files
+
+
 ServicesDep = Annotated[Services, Depends(_services_dep)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+FilesDep = Annotated[FileStore, Depends(_files)]
 
 _bearer = HTTPBearer(auto_error=False, description="An officer token from `POST /auth/token` or `jps token`")
 

@@ -1,14 +1,21 @@
 """The request body limit, enforced as the body arrives: before FastAPI parses a form or spools an
 upload to disk. A declared `Content-Length` over the limit is refused at once; a body sent without
 one (chunked) is counted as it streams and refused the moment it passes the limit. Either way: 413.
+A route may have a limit of its own (`RouteLimit`: an evidence upload takes up to the file limit plus
+its form's other fields, whatever the general limit), and its refusal may name the field.
 
 Beside it `RateLimiter`, at most N events per key a minute: sign-in uses it per client address (429),
 and so can any endpoint that anyone may call."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,22 +25,41 @@ class BodyTooLarge(HTTPException):
     """Raised from `receive` mid-body. An HTTPException, so FastAPI's body parsing passes it on as
     it is (any other exception there becomes a 400) and the app answers 413."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, detail=f"request body larger than {limit} bytes")
+    def __init__(self, limit: int, detail: Any = None) -> None:
+        super().__init__(413, detail=detail or f"request body larger than {limit} bytes")
+
+
+@dataclass(frozen=True)
+class RouteLimit:
+    """A body limit of one route's own, instead of the general one: requests whose method is `method`
+    and whose path matches `path` in full. `detail` is what its 413 says (None: the general sentence)."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+    detail: Any = None
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, routes: Sequence[RouteLimit] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = tuple(routes)
+
+    def _limit_of(self, scope: Scope) -> tuple[int, Any]:
+        for route in self.routes:
+            if scope["method"] == route.method and route.path.fullmatch(scope["path"]):
+                return route.max_bytes, route.detail
+        return self.max_bytes, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, detail = self._limit_of(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(send, max_bytes, detail)
             return
         received = 0
         started = False
@@ -43,8 +69,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes, detail)
             return message
 
         async def watched(message: Message) -> None:
@@ -56,10 +82,10 @@ class BodyLimitMiddleware:
             await self.app(scope, counted, watched)
         except BodyTooLarge:  # raised where no handler answered it (outside a route's body parsing)
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes, detail)
 
-    async def _refuse(self, send: Send) -> None:
-        body = f'{{"detail":"request body larger than {self.max_bytes} bytes"}}'.encode()
+    async def _refuse(self, send: Send, max_bytes: int, detail: Any) -> None:
+        body = json.dumps({"detail": detail or f"request body larger than {max_bytes} bytes"}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -22,6 +22,7 @@ from api.routes import (
     auth,
     budget,
     codec,
+    files,
     groups,
     health,
     imports,
@@ -67,6 +68,7 @@ TAGS = [
     {"name": "groups", "description": "Submit, list and read groups (kelompok); their timeline"},
     {"name": "actions", "description": "Officers' steps: one workflow update each, singly or in bulk"},
     {"name": "imports", "description": "CSV / XLSX upload of many proposals"},
+    {"name": "files", "description": "Evidence files (bukti): receipts and photos, stored by their hash"},
     {"name": "tasks", "description": "The inbox: open tasks for my roles and regions"},
     {"name": "reports", "description": "Figures per programme and stage"},
     {"name": "budget", "description": "Allocations per programme and region; disbursement freezes"},
@@ -131,7 +133,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes)
+    # Every route's body limit, but the evidence upload's own (the file limit and its form).
+    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes, routes=[files.upload_limit(cfg)])
     app.add_middleware(NulGuardMiddleware)  # a NUL in the URL: 422 before any route (api/url_guard.py)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         health,
         imports,
         groups,
+        files,
         tasks,
         reports,
         budget,

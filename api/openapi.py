@@ -30,6 +30,13 @@ _EXAMPLES: dict[str, Any] = {
         "type": "greater_than",
     },
     "Body_import_groups_groups_import_post": {"file": "kelompok.csv"},
+    "Body_upload_file_groups__group_id__files_post": {
+        "file": "kwitansi.jpg",
+        "purpose": "goods_photo",
+        "lat": -6.2088,
+        "lon": 106.8456,
+        "captured_at": "2020-11-02T09:30:00+07:00",
+    },
 }
 
 

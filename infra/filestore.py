@@ -29,7 +29,7 @@ from typing import Protocol
 import boto3
 import structlog
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jps.settings import Settings
 
@@ -44,6 +44,11 @@ class FileNotStored(LookupError):
 
 class FileCorrupted(RuntimeError):
     """The stored bytes no longer hash to their name."""
+
+
+class FileStoreUnavailable(RuntimeError):
+    """The store could not be reached or written (a full disk, S3 down, a refused credential). The
+    cause is logged and chained; the message names no host or key."""
 
 
 class FileStore(Protocol):
@@ -70,6 +75,11 @@ def object_key(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def _unavailable(what: str, exc: Exception) -> FileStoreUnavailable:
+    log.error("file_store_failed", operation=what, error=repr(exc))
+    return FileStoreUnavailable(f"the file store failed to {what} a file")
+
+
 def _checked(sha256: str, data: bytes) -> bytes:
     if sha256_of(data) != sha256:
         log.error("file_corrupted", sha256=sha256)
@@ -86,7 +96,11 @@ class FilesystemStore:
 
     async def put(self, data: bytes) -> str:
         sha256 = sha256_of(data)
-        await asyncio.to_thread(self._write, self.path_of(sha256), data)
+        path = self.path_of(sha256)
+        try:
+            await asyncio.to_thread(self._write, path, data)
+        except OSError as exc:
+            raise _unavailable("put", exc) from exc
         return sha256
 
     @staticmethod
@@ -110,10 +124,13 @@ class FilesystemStore:
             data = await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             raise FileNotStored(sha256) from None
+        except OSError as exc:
+            raise _unavailable("get", exc) from exc
         return _checked(sha256, data)
 
     async def exists(self, sha256: str) -> bool:
-        return await asyncio.to_thread(self.path_of(sha256).is_file)
+        path = self.path_of(sha256)
+        return await asyncio.to_thread(path.is_file)
 
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
@@ -222,17 +239,28 @@ class S3Store:
 
     async def put(self, data: bytes) -> str:
         sha256 = sha256_of(data)
-        await self.ensure_bucket()
-        await asyncio.to_thread(self._put, object_key(sha256), data, sha256)
+        key = object_key(sha256)
+        try:
+            await self.ensure_bucket()
+            await asyncio.to_thread(self._put, key, data, sha256)
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("put", exc) from exc
         return sha256
 
     async def get(self, sha256: str) -> bytes:
         key = object_key(sha256)
-        return _checked(sha256, await asyncio.to_thread(self._get, key))
+        try:
+            data = await asyncio.to_thread(self._get, key)
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("get", exc) from exc
+        return _checked(sha256, data)
 
     async def exists(self, sha256: str) -> bool:
         key = object_key(sha256)
-        return await asyncio.to_thread(self._exists, key)
+        try:
+            return await asyncio.to_thread(self._exists, key)
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("check", exc) from exc
 
 
 def file_store(settings: Settings) -> FileStore:

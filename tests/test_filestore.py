@@ -17,6 +17,7 @@ from infra.filestore import (
     FileCorrupted,
     FileNotStored,
     FileStore,
+    FileStoreUnavailable,
     FilesystemStore,
     S3Store,
     file_store,
@@ -131,3 +132,14 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
     assert "a-secret-never-printed" not in repr(s3)
     settings = Settings(JPS_S3_SECRET_KEY="a-secret-never-printed")
     assert "a-secret-never-printed" not in repr(settings) + str(settings.model_dump())
+
+
+async def test_a_store_that_cannot_be_reached_or_written_says_so(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the store's directory should be")
+    with pytest.raises(FileStoreUnavailable):
+        await FilesystemStore(blocked).put(PDF)
+    unreachable = s3_store("http://127.0.0.1:9", "jps-nowhere")  # the discard port: nothing listens
+    with pytest.raises(FileStoreUnavailable) as failed:
+        await unreachable.put(PDF)
+    assert "127.0.0.1" not in str(failed.value)

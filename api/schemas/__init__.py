@@ -10,6 +10,7 @@ built from carried them in clear (the workflow's own state does).
 from api.schemas.audit import AuditRowOut, AuditVerifyOut, HistoryEventOut, HistoryOut
 from api.schemas.budget import REGION_PATTERN, AllocationIn, AllocationOut, FreezeIn, FreezeOut, LiftIn
 from api.schemas.common import ErrorOut, HealthOut, Page, example_config, example_of, mask_account
+from api.schemas.files import FileOut, FileUploadedOut
 from api.schemas.groups import (
     BankAccountOut,
     GroupOut,
@@ -36,6 +37,8 @@ __all__ = [
     "BulkItemOut",
     "BulkOut",
     "ErrorOut",
+    "FileOut",
+    "FileUploadedOut",
     "FreezeIn",
     "FreezeOut",
     "GroupOut",

@@ -6,10 +6,12 @@ gets a clean database, a reset bank and funded budgets."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -103,6 +105,7 @@ async def api_stack(
             "db_pool_max": 20,
             "officer_cache_s": 0,  # tokens are minted and roles changed between requests
             "signin_per_minute": 10_000,  # every test signs in from 127.0.0.1 (the limiter's own test: 3)
+            "files_dir": Path(tempfile.mkdtemp(prefix="jps-test-files-")),  # never .data's evidence
         }
     )
     server = ThreadedServer(create_app(settings), "api").start()
