@@ -167,3 +167,17 @@ def test_dockerfile_builds_a_slim_non_root_image_from_this_repo() -> None:
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = set(Path(PROJECT_ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", ".data"} <= ignored
+
+
+def test_the_api_and_worker_keep_evidence_files_in_minio(services: dict[str, dict[str, Any]]) -> None:
+    assert services["minio"]["image"].startswith("minio/minio")
+    minio_env = services["minio"]["environment"]
+    for name in ("api", "worker"):
+        env = services[name]["environment"]
+        assert env["JPS_FILE_STORE"] == "s3", name
+        assert env["JPS_S3_ENDPOINT_URL"].endswith("//minio:9000}"), name
+        assert env["JPS_S3_ACCESS_KEY"] == minio_env["MINIO_ROOT_USER"], name
+        assert env["JPS_S3_SECRET_KEY"] == minio_env["MINIO_ROOT_PASSWORD"], name
+        assert re.fullmatch(r"\$\{MINIO_ROOT_PASSWORD:\?.+\}", env["JPS_S3_SECRET_KEY"]), name
+        assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy", name
+        assert env["DATABASE_URL"] and env["JPS_ENV"] == "production", name  # the app's own, merged
