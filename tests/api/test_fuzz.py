@@ -4,7 +4,8 @@ answer is a 5xx, and every answer conforms to the status codes and schemas the d
 
 The fuzzer reaches the group operations because the path's `group_id` is drawn mostly from groups
 submitted first (a fresh TKM group, a fresh Padat Karya group, one past verification), and a bulk
-body's `group_ids` from the same; `freeze_id` from a freeze created first. A proposal's members are a
+body's `group_ids` from the same; `freeze_id` from a freeze created first; `file_id` from an evidence
+file uploaded first (so a download answers its bytes). A proposal's members are a
 valid roster from the test factories (the rest of its body is generated), so submissions reach the
 workflow. Other ids (import jobs, mismatches, officers) are generated and mostly answer 404.
 
@@ -35,6 +36,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests.api.conftest import Stack, act, submit
+from tests.evidence_files import pdf
 from tests.factories import member, proposal
 
 # Every schemathesis module imported now, at collection, before any test's stack runs threads: pytest
@@ -112,7 +114,18 @@ async def test_fuzz_every_operation(stack: Stack, http: httpx.AsyncClient) -> No
         "/budget/freezes", json={"reason": "fuzz seed", "region_code": "35"}, headers=supervisor
     )
     assert freeze.status_code == 201, freeze.text
-    ids: dict[str, list[Any]] = {"group_id": groups, "freeze_id": [freeze.json()["freeze_id"]]}
+    evidence = await http.post(
+        f"/groups/{groups[0]}/files",
+        files={"file": ("kwitansi.pdf", pdf(), "application/pdf")},
+        data={"purpose": "receipt"},
+        headers=stack.auth(Role.MENTOR, regions=["*"]),
+    )
+    assert evidence.status_code == 201, evidence.text
+    ids: dict[str, list[Any]] = {
+        "group_id": groups,
+        "freeze_id": [freeze.json()["freeze_id"]],
+        "file_id": [evidence.json()["file_id"]],
+    }
     token = stack.token(list(Role), officer="fuzz-officer", regions=["*"])
 
     schema = schemathesis.openapi.from_dict(
