@@ -12,6 +12,7 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from api.console.texts_dashboard import TEXTS as DASHBOARD_TEXTS
 from api.console.texts_payments import TEXTS as PAYMENT_TEXTS
 from api.console.texts_reconciliation import TEXTS as RECONCILIATION_TEXTS
 
@@ -383,6 +384,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 _TEXTS.update(RECONCILIATION_TEXTS)
 _TEXTS.update(PAYMENT_TEXTS)
+_TEXTS.update(DASHBOARD_TEXTS)
 
 _INDEX: dict[Lang, int] = {"id": 0, "en": 1}
 

@@ -161,7 +161,11 @@ async def sign_out(ctx: PublicCtx) -> RedirectResponse:
 
 # ---- static files: one stylesheet, one small script ----
 
-_STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+_STATIC = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "dasbor.js": "text/javascript; charset=utf-8",  # the dashboard's charts (api/console/dashboard.py)
+}
 
 
 @router.get("/aset/{name}")

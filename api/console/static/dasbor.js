@@ -1,0 +1,132 @@
+// JPS Flow dashboard: draws the four charts of /dasbor with Plotly (served by the API, no CDN) from
+// the figures the page carries in #dash-data (those of the JSON reports). Every figure is also in the
+// table under its chart; without this script the page still reads.
+(function () {
+  "use strict";
+  // The console's Content-Security-Policy (style-src 'self') refuses style *attributes*; Plotly (d3)
+  // sets a few with setAttribute("style", ...) (the heatmap's pixelated image, empty ones on rects).
+  // Setting the same declarations through the CSSOM is allowed, so on this page a style attribute
+  // becomes style.cssText: the policy stays strict and nothing is refused.
+  var setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (name, value) {
+    if (typeof name === "string" && name.toLowerCase() === "style" && this.style) {
+      this.style.cssText = String(value);
+      return;
+    }
+    return setAttribute.call(this, name, value);
+  };
+  var block = document.getElementById("dash-data");
+  if (!block || !window.Plotly) return;
+  var d = JSON.parse(block.textContent);
+  var L = d.labels;
+  var id = L.lang === "id";
+  var base = {
+    separators: id ? ",." : ".,",
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    margin: { l: 160, r: 20, t: 10, b: 40 },
+    legend: { orientation: "h", y: -0.12 }
+  };
+  var config = { displayModeBar: false, responsive: true };
+  function layout(extra) {
+    var out = {};
+    Object.keys(base).forEach(function (k) { out[k] = base[k]; });
+    Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
+    return out;
+  }
+  function province(code) { return code + " " + (L.province[code] || ""); }
+  var jobs = [];
+  function draw(elId, traces, lay) {
+    var el = document.getElementById(elId);
+    if (el) jobs.push(window.Plotly.newPlot(el, traces, lay, config));
+  }
+
+  // 1. the funnel: one trace per programme, stages in the lifecycle's order
+  var colours = ["#1f4e9c", "#d9822b"];
+  draw("chart-funnel", d.funnel.programs.map(function (p, i) {
+    return {
+      type: "funnel",
+      name: L.program[p.program],
+      y: p.stages.map(function (s) { return L.stage[s.stage]; }),
+      x: p.stages.map(function (s) { return s.groups; }),
+      textinfo: "value",
+      connector: { visible: false },
+      marker: { color: colours[i % colours.length] }
+    };
+  }), layout({ funnelmode: "group", height: 380 }));
+
+  // 2. the heatmap: provinces × stages, colour = median days, text = median and overdue
+  var st = d.stalls;
+  if (st.cells.length) {
+    var cell = {};
+    st.cells.forEach(function (c) { cell[c.province + "|" + c.step] = c; });
+    var z = [], text = [], overdue = [];
+    st.provinces.forEach(function (p) {
+      var zr = [], tr = [], orow = [];
+      st.steps.forEach(function (s) {
+        var c = cell[p.code + "|" + s];
+        var days = c && c.median_days !== null ? c.median_days : null;
+        zr.push(days);
+        orow.push(c ? c.overdue : 0);
+        var label = days === null ? "" : days.toFixed(1).replace(".", id ? "," : ".") + " " + L.dash_days_short;
+        if (c && c.overdue) label += (label ? "<br>" : "") + "⚠ " + c.overdue;
+        tr.push(label);
+      });
+      z.push(zr); text.push(tr); overdue.push(orow);
+    });
+    draw("chart-stalls", [{
+      type: "heatmap",
+      x: st.steps.map(function (s) { return L.stage[s]; }),
+      y: st.provinces.map(function (p) { return p.code + " " + p.name; }),
+      z: z,
+      text: text,
+      texttemplate: "%{text}",
+      customdata: overdue,
+      hovertemplate: "%{y} · %{x}<br>" + L.dash_median_days + ": %{z:.1f}<br>" + L.dash_overdue +
+        ": %{customdata}<extra></extra>",
+      colorscale: "YlOrRd",
+      hoverongaps: false,
+      colorbar: { title: { text: L.dash_median_days } }
+    }], layout({ height: Math.max(260, 90 + 32 * st.provinces.length), yaxis: { autorange: "reversed" } }));
+  }
+
+  // 3. disbursed and reserved against the allocation, per programme and region
+  var items = d.allocation.items;
+  if (items.length) {
+    var names = items.map(function (a) { return L.program[a.program].split(" (")[0] + " · " + province(a.region_code); });
+    function series(name, key, colour) {
+      return { type: "bar", orientation: "h", name: name, y: names, x: items.map(function (a) { return a[key]; }),
+               marker: { color: colour }, hovertemplate: "%{y}<br>" + name + ": Rp %{x:,.0f}<extra></extra>" };
+    }
+    draw("chart-allocation", [
+      series(L.dash_allocation, "amount", "#c7d3e8"),
+      series(L.dash_spent, "spent", "#1f4e9c"),
+      series(L.dash_reserved, "reserved", "#d9822b")
+    ], layout({ barmode: "group", height: Math.max(260, 80 + 42 * items.length),
+                yaxis: { autorange: "reversed" }, xaxis: { title: { text: L.dash_rupiah } },
+                margin: { l: 260, r: 20, t: 10, b: 60 } }));
+  }
+
+  // 4. LPJ: groups on time, overdue and under recovery, per programme and province
+  var rows = d.lpj.items;
+  if (rows.length) {
+    var most = Math.max.apply(null, rows.map(function (r) {
+      return r.on_time_groups + r.overdue_groups + r.under_recovery_groups;
+    }));
+    var who = rows.map(function (r) { return L.program[r.program].split(" (")[0] + " · " + province(r.region_code); });
+    function stack(name, key, colour) {
+      return { type: "bar", orientation: "h", name: name, y: who, x: rows.map(function (r) { return r[key]; }),
+               marker: { color: colour } };
+    }
+    draw("chart-lpj", [
+      stack(L.dash_on_time, "on_time_groups", "#2e7d32"),
+      stack(L.dash_lpj_overdue, "overdue_groups", "#f0a202"),
+      stack(L.dash_under_recovery, "under_recovery_groups", "#c62828")
+    ], layout({ barmode: "stack", height: Math.max(220, 80 + 32 * rows.length), yaxis: { autorange: "reversed" },
+                xaxis: { title: { text: L.dash_groups }, tickformat: ",d", dtick: most <= 10 ? 1 : null }, margin: { l: 260, r: 20, t: 10, b: 60 } }));
+  }
+
+  // a mark the browser test and the bench wait for: every chart drawn
+  Promise.all(jobs).then(function () { document.body.setAttribute("data-charts", "ready"); });
+})();
