@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, Response, UploadFile, status
 from pydantic import AwareDatetime
 
 from api.deps import CurrentOfficer, FilesDep, PoolDep, SettingsDep, authorize
@@ -87,6 +87,7 @@ async def _audit_out_of_scope(
 
 
 async def _group_in_scope(
+    request: Request,
     group_id: Annotated[str, Path(description="The group id, e.g. TKM-3171-AB12CD34EF")],
     officer: CurrentOfficer,
     pool: PoolDep,
@@ -101,7 +102,7 @@ async def _group_in_scope(
             group_id=group_id,
             region_code=place.region_code,
             stage=place.stage,
-            action="group_files",
+            action="upload_file" if request.method == "POST" else "list_files",
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
     return place

@@ -278,7 +278,7 @@ async def test_other_regions_get_the_answer_of_an_unknown_group(
         "SELECT details->>'action' AS action FROM audit_log"
         " WHERE event = 'request_refused' AND actor = 'mentor-32' ORDER BY id"
     )
-    assert [r["action"] for r in attempts] == ["group_files", "group_files", "download_file"]
+    assert [r["action"] for r in attempts] == ["upload_file", "list_files", "download_file"]
 
 
 async def test_only_registrars_mentors_and_verifiers_upload(
