@@ -47,7 +47,7 @@ FUZZ_EXAMPLES ?= 100
 fuzz: install
 	JPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz.py -s
 
-bench: install
+bench: install chromium
 	$(BIN)/jps bench
 
 # 300 groups on a stack of its own while the bank, the SMS gateway, PostgreSQL, Temporal and the worker

@@ -28,6 +28,7 @@ class BenchConfig:
     readers: int = 2
     idle_poll_s: float = 5.0  # an officer with an empty inbox looks again after this long
     probe_per_endpoint: int = 100
+    dashboard_runs: int = 5  # loads of /dasbor in Chromium after the first (bench.dashboard)
     timeout_s: float = 3600.0
     data_dir: Path | None = None
     keep_data: bool = False

@@ -57,6 +57,8 @@ def figures(
         "action_p99_ms": action["p99_ms"],
         "read_p99_ms": latency_summary(read_all)["p99_ms"],
         "worker_peak_mb": max(worker_peaks) if worker_peaks else None,
+        "dashboard_render_ms": m["dashboard"].get("median_ms"),
+        "dashboard": m["dashboard"],
         "config": {
             "officers": cfg.officers,
             "workers": cfg.workers,

@@ -5,7 +5,8 @@ PostgreSQL, worker(s), simulators, API), started on free ports under `.data/benc
 
 1. lifecycle: fund the budget, upload the cohort (`POST /groups/import`), and let the simulated
    officers drive every group to completed while dashboard readers read;
-2. reads at rest: each read endpoint probed with the whole cohort loaded and nothing else running;
+2. reads at rest: each read endpoint probed with the whole cohort loaded and nothing else running,
+   then the managers' dashboard rendered in Chromium (`bench.dashboard`: `dashboard_render_ms`);
 3. histories: a sample of real groups' Temporal histories gives the skeleton its counts;
 4. skeleton: as many bare-Temporal groups as real ones, against the same dev server, with as many
    skeleton worker processes as the lifecycle had workers.
@@ -30,6 +31,7 @@ import structlog
 
 from bench import cohort as cohort_mod
 from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
+from bench.dashboard import render_dashboard
 from bench.figures import figures, headline, write_results
 from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
@@ -38,6 +40,7 @@ from bench.stack import BenchStack, wait_pollers
 from bench.temporal_figures import history_profile, worker_metrics
 from infra import lifecycle
 from jps.domain.programs import Program
+from jps.domain.roles import NATIONAL, Role
 from jps.settings import PROJECT_ROOT
 
 __all__ = ["BenchConfig", "BenchRun", "headline", "run_bench", "write_results"]
@@ -167,6 +170,15 @@ class BenchRun:
             rest = Reader(team, list(niks), rng=random.Random(99))
             await rest.probe(cfg.probe_per_endpoint)
 
+            # -- 2b. the managers' dashboard in Chromium, over the whole cohort ---------------------
+            self.say("rendering the dashboard in Chromium")
+            dashboard = await render_dashboard(
+                self.stack.api_url,
+                team.token("dashboard-render", [Role.SUPERVISOR], [NATIONAL]),
+                runs=cfg.dashboard_runs,
+            )
+            self.say(f"dashboard: {dashboard}")
+
         # -- 3. histories ----------------------------------------------------------------------------
         self.say("reading Temporal histories")
         sample = _history_sample(program_of, per_program=20)
@@ -241,6 +253,7 @@ class BenchRun:
             stages=stages,
             events=events,
             stage_counts=stage_counts,
+            dashboard=dashboard,
         )
 
     async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:

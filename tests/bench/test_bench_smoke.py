@@ -29,6 +29,7 @@ REQUIRED = (
     "action_p99_ms",
     "read_p99_ms",
     "worker_peak_mb",
+    "dashboard_render_ms",
     "machine",
     "import",
     "stages",
@@ -55,6 +56,7 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
         workers=1,
         readers=1,
         probe_per_endpoint=5,
+        dashboard_runs=1,
         skeleton_concurrency=4,
         idle_poll_s=0.5,
         out=tmp_path,
@@ -94,5 +96,9 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
     assert result["postgres"]["rows"]["groups"] == 4 and result["postgres"]["rows"]["members"] == 80
     assert result["final_stages"] == {"completed": 4}
     assert result["machine"]["cores"] >= 1
+    # The dashboard drew its charts over the cohort in Chromium (make test installs it)
+    assert result["dashboard"]["charts"] >= 3 and 0 < result["dashboard_render_ms"] < 60_000, result[
+        "dashboard"
+    ]
     # The stack is gone and its data with it.
     assert not data_dir.exists()
