@@ -35,7 +35,11 @@
     Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
     return out;
   }
-  function province(code) { return code + " " + (L.province[code] || ""); }
+  // A province by its name; a regency's allocation by its code and its province's name
+  function province(code) {
+    var name = L.province[code.slice(0, 2)] || "";
+    return code.length > 2 ? code + " (" + name + ")" : code + " " + name;
+  }
   var jobs = [];
   function draw(elId, traces, lay) {
     var el = document.getElementById(elId);
@@ -126,7 +130,7 @@
     draw("chart-allocation", traces, layout({
       barmode: "stack", height: 440, margin: { l: 60, r: 20, t: 10, b: 150 },
       yaxis: { title: { text: "% " + L.dash_allocation }, rangemode: "tozero", ticksuffix: " %" },
-      xaxis: { tickangle: -45, automargin: true }, legend: { orientation: "h", y: 1.12 }
+      xaxis: { type: "category", tickangle: -45, automargin: true }, legend: { orientation: "h", y: 1.12 }
     }));
   }
 
@@ -147,7 +151,7 @@
       stack(L.dash_lpj_overdue, "overdue_groups", "#f0a202"),
       stack(L.dash_under_recovery, "under_recovery_groups", "#c62828")
     ], layout({ barmode: "stack", height: 420, margin: { l: 60, r: 20, t: 10, b: 150 },
-                xaxis: { tickangle: -45, automargin: true },
+                xaxis: { type: "category", tickangle: -45, automargin: true },
                 yaxis: { title: { text: L.dash_groups }, tickformat: ",d", dtick: most <= 10 ? 1 : null },
                 legend: { orientation: "h", y: 1.12 } }));
   }
