@@ -61,7 +61,8 @@ async def test_the_dashboard_draws_its_charts_and_tables_in_a_real_browser(
                 assert await page.locator(f"#chart-{chart} svg.main-svg").count() >= 1, chart
             assert await page.locator("#chart-funnel .funnellayer .trace").count() == 2
             assert await page.locator("#chart-stalls .heatmaplayer image").count() == 1
-            assert await page.locator("#chart-allocation .barlayer .trace").count() == 4  # 2 programmes × spent, reserved
+            # a programme each: spent and reserved
+            assert await page.locator("#chart-allocation .barlayer .trace").count() == 4
             assert await page.locator("#chart-lpj .barlayer .trace").count() == 3
 
             # the tables under the charts, with the figures of the rows (as of 30 September 2020)
