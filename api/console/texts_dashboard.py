@@ -70,4 +70,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "dash_lpj_list_xlsx": ("XLSX", "XLSX"),
     "stage_recovery": ("Penagihan (TGR)", "Recovery"),
+    # the summary's accounts of the aid paid (/ringkasan)
+    "accounts_title": ("Bantuan yang dibayar dan pertanggungjawabannya", "Aid paid and what became of it"),
+    "accounts_note": (
+        "Dibayar = tanpa LPJ + dipertanggungjawabkan + menunggu LPJ + dalam penagihan + dikembalikan + "
+        "dihapuskan. Tanpa LPJ: upah Padat Karya (dibayar atas daftar hadir yang diterima) dan kelompok TKM "
+        "yang diajukan sebelum aturan LPJ.",
+        "Paid = no LPJ owed + accounted for + awaiting LPJ + under recovery + recovered + written off. No "
+        "LPJ owed: Padat Karya wages (paid against accepted muster rolls) and TKM groups submitted before "
+        "the LPJ rule.",
+    ),
+    "accounts_paid": ("Dibayar", "Paid"),
+    "accounts_no_lpj_owed": ("Tanpa LPJ", "No LPJ owed"),
+    "accounts_accounted": ("Dipertanggungjawabkan", "Accounted for"),
+    "accounts_awaiting_lpj": ("Menunggu LPJ", "Awaiting LPJ"),
+    "accounts_under_recovery": ("Dalam penagihan", "Under recovery"),
+    "accounts_recovered": ("Dikembalikan", "Recovered"),
+    "accounts_written_off": ("Dihapuskan", "Written off"),
 }

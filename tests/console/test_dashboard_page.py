@@ -47,3 +47,23 @@ async def test_a_province_officer_sees_only_the_province(
         bad = await aceh.get(url)
         assert bad.status_code == 422, url
         assert field in alerts(bad.text), url
+
+
+async def test_the_summary_page_shows_the_aid_accounts(stack: Stack, console: ConsoleLogin) -> None:
+    await rows.insert(stack.pool)
+    auditor = await console(Role.AUDITOR, officer="auditor-pusat", regions=["*"])
+    page = (await auditor.get("/ringkasan?lang=en")).text
+    table = page.split('id="table-accounts"')[1].split("</table>")[0]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", table, re.S)]
+    # TKM in DKI Jakarta: paid 20M = 10M accounted + 5M under recovery + 3M recovered + 2M written off
+    row = cells.index("31", cells.index("Tenaga Kerja Mandiri (TKM)")) + 1
+    assert cells[row : row + 7] == [
+        "Rp 20.000.000",
+        "Rp 0",
+        "Rp 10.000.000",
+        "Rp 0",
+        "Rp 5.000.000",
+        "Rp 3.000.000",
+        "Rp 2.000.000",
+    ]
+    assert "Aid paid and what became of it" in page
