@@ -23,11 +23,14 @@ from temporalio.worker import Worker
 
 from activities.bank_client import BankClient
 from activities.db import ReadModelActivities
+from activities.grievances import GrievanceActivities
 from activities.ledger import LedgerActivities
+from activities.muster import MusterActivities
 from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
 from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
+from activities.verification import VerificationActivities
 from infra.audit import AuditAnchors
 from infra.db import create_pool
 from infra.embedded import start_postgres
@@ -42,14 +45,24 @@ from jps.settings import (
     check_production_secrets,
     get_settings,
 )
+from workflows.grievance import GrievanceWorkflow
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
+from workflows.verification import DailyVerificationWorkflow, PaymentCheckWorkflow
 
 log = structlog.get_logger()
 
 WORKER_SECRETS = (PAYLOAD_KEYS, AUDIT_ANCHOR_KEY)
 
-WORKFLOWS = [GroupLifecycleWorkflow, OutboxSweepWorkflow, DailyDigestWorkflow, ReconciliationWorkflow]
+WORKFLOWS = [
+    GroupLifecycleWorkflow,
+    GrievanceWorkflow,
+    OutboxSweepWorkflow,
+    DailyDigestWorkflow,
+    ReconciliationWorkflow,
+    DailyVerificationWorkflow,
+    PaymentCheckWorkflow,
+]
 
 
 def build_activities(
@@ -62,8 +75,13 @@ def build_activities(
     ledger = LedgerActivities(pool)
     payments = PaymentActivities(pool, bank)
     reconciliation = ReconciliationActivities(pool, bank)
+    muster = MusterActivities(pool)
+    grievances = GrievanceActivities(
+        pool, bank, phone_key=get_settings().phone_hash_key, on_outbox=notifications.deliver_group
+    )
     return [
         read_model.record_transition,
+        muster.record_muster,
         ledger.check_freeze,
         ledger.reserve_budget,
         ledger.settle_budget,
@@ -74,6 +92,21 @@ def build_activities(
         notifications.dispatch_outbox,
         notifications.send_daily_digest,
         reconciliation.reconcile_payments,
+        *verification_activities(VerificationActivities(pool, on_outbox=notifications.deliver_group)),
+        grievances.register_grievance,
+        grievances.check_transfer,
+        grievances.record_grievance_step,
+    ]
+
+
+def verification_activities(verification: VerificationActivities) -> list[Callable[..., Any]]:
+    """The post-payment verification's activities (a test's own worker registers them too)."""
+    return [
+        verification.draw_verification_sample,
+        verification.ask_payment_check,
+        verification.record_payment_answer,
+        verification.close_payment_check,
+        verification.open_payment_grievance,
     ]
 
 

@@ -20,13 +20,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import settle_reservation
+from activities.lpj_store import write_lpj
+from activities.muster import draw_reservation, write_wage_weeks
 from activities.steps import Step, append_step, fresh_messages
 from jps.contracts.activities import TransitionRecord
 from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.notifications import TEMPLATES
-from jps.domain.stages import TERMINAL_STAGES
+from jps.domain.stages import ACTIVE_STAGES, TERMINAL_STAGES
 
 log = structlog.get_logger()
 
@@ -81,6 +83,10 @@ def render(template: str, record: TransitionRecord, state: GroupSummary) -> str:
         values.update(
             starts_on=last.starts_on.isoformat(), ends_on=last.ends_on.isoformat(), venue=last.venue
         )
+    if state.lpj is not None:
+        values.update(lpj_due_on=state.lpj.due_on.isoformat())
+    if state.receivable is not None:
+        values.update(receivable=f"{state.receivable.outstanding:,}")
     upcoming = next((v for v in state.visits if v.reported_on is None), None)
     if upcoming:
         values.update(visit_no=upcoming.visit_no, due_on=upcoming.due_on.isoformat())
@@ -114,7 +120,7 @@ class ReadModelActivities:
                     await self._write_tasks(conn, state)
                 if record.proposal is not None:
                     await self._write_members(conn, state, record.proposal)
-                if record.stage in TERMINAL_STAGES:
+                if record.stage not in ACTIVE_STAGES:  # closed, or under recovery: NIKs are free
                     await conn.execute(
                         "UPDATE members SET active = false WHERE group_id = $1", state.group_id
                     )
@@ -132,6 +138,11 @@ class ReadModelActivities:
                         record.reason,
                     )
                 await self._sync_payments(conn, state)
+                await write_lpj(conn, record, state)
+                if record.wage_weeks:
+                    await write_wage_weeks(conn, record.group_id, record.wage_weeks)
+                if record.draw is not None:  # before a settlement: it releases what was never drawn
+                    await draw_reservation(conn, record.draw)
                 if record.settle is not None:
                     await settle_reservation(conn, record.settle)
                 queued = await self._queue_notifications(conn, record, state, step)
@@ -271,7 +282,7 @@ class ReadModelActivities:
                     m.is_leader,
                     m.bank_account.bank_code if m.bank_account else None,
                     m.bank_account.account_no if m.bank_account else None,
-                    state.stage not in TERMINAL_STAGES,
+                    state.stage in ACTIVE_STAGES,
                 )
                 for i, m in enumerate(proposal.members)
             ],

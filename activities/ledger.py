@@ -103,21 +103,23 @@ async def settle_reservation(conn: asyncpg.Connection, req: BudgetSettlement) ->
     )
     if res is None or res["status"] != "reserved":
         return
-    paid = min(req.paid_amount, res["amount"])
+    # A Padat Karya wage bill paid week by week has drawn part of it already (activities/muster.py).
+    remaining = res["amount"] - res["drawn"]
+    paid = min(req.paid_amount, remaining)
     await conn.execute(
         """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $4, updated_at = now()
            WHERE program = $1 AND region_code = $2""",
         res["program"],
         res["region_code"],
-        res["amount"],
+        remaining,
         paid,
     )
     await conn.execute(
         "UPDATE budget_reservations SET status = $2, updated_at = now() WHERE reservation_id = $1",
         req.reservation_id,
-        "settled" if paid > 0 else "released",
+        "settled" if paid > 0 or res["drawn"] > 0 else "released",
     )
-    log.info("budget_settled", reservation_id=req.reservation_id, paid=paid, released=res["amount"] - paid)
+    log.info("budget_settled", reservation_id=req.reservation_id, paid=paid, released=remaining - paid)
 
 
 async def active_freeze(

@@ -8,6 +8,7 @@ a minute: a flood of refusals must not fill the log; the next row counts those l
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -81,8 +82,13 @@ AUTHED = (401, 403)
 
 
 def field_error(field: str, reason: str, kind: str = "value_error") -> list[dict[str, Any]]:
-    """A 422 `detail` in FastAPI's own shape, naming the field."""
-    return [{"loc": ["body", *field.split(".")], "msg": reason, "type": kind}]
+    """A 422 `detail` in FastAPI's own shape, naming the field: `lines[2].file_id` (or
+    `lines.2.file_id`) becomes the location `["body", "lines", 2, "file_id"]`, as pydantic says it."""
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in _FIELD_PARTS.findall(field)]
+    return [{"loc": ["body", *parts], "msg": reason, "type": kind}]
+
+
+_FIELD_PARTS = re.compile(r"[^.\[\]]+")
 
 
 def unprocessable(errors: list[tuple[str, str]], kind: str = "policy") -> HTTPException:

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import console, openapi
+from api import console, openapi, verification_reply
+from api.console.lpj import lpj_form_limit
 from api.deps import Services
 from api.errors import http_exception_handler, validation_error_handler
 from api.limits import BodyLimitMiddleware
@@ -23,15 +24,20 @@ from api.routes import (
     budget,
     codec,
     files,
+    grievances,
     groups,
     health,
     imports,
+    inbound,
     metrics,
     officers,
     payments,
+    public_status,
     reconciliation,
     reports,
     tasks,
+    verification,
+    wages,
 )
 from api.routes.metrics import MetricsMiddleware
 from api.url_guard import NulGuardMiddleware
@@ -77,6 +83,9 @@ TAGS = [
     {"name": "auth", "description": "Sign-in: a short-lived bearer token for an officer in the directory"},
     {"name": "officers", "description": "The officer directory (admin)"},
     {"name": "payments", "description": "The bank gateway's signed callbacks"},
+    {"name": "grievances", "description": "Grievances (pengaduan): the public forms and the officers' cases"},
+    {"name": "inbound", "description": "The notification gateway's signed inbound SMS"},
+    {"name": "public", "description": "For members, no sign-in (rate-limited): the status of their group"},
     {"name": "health", "description": "Liveness"},
     {"name": "metrics", "description": "Prometheus"},
 ]
@@ -133,8 +142,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.add_middleware(MetricsMiddleware)
-    # Every route's body limit, but the evidence upload's own (the file limit and its form).
-    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes, routes=[files.upload_limit(cfg)])
+    # Every route's body limit, but the evidence uploads' own: the API's (the file limit and its form)
+    # and the console's LPJ form (a receipt and a photo per row).
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=cfg.max_request_bytes,
+        routes=[files.upload_limit(cfg), lpj_form_limit(cfg)],
+    )
     app.add_middleware(NulGuardMiddleware)  # a NUL in the URL: 422 before any route (api/url_guard.py)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)  # every 403 audited
@@ -152,10 +166,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         auth,
         officers,
         payments,
+        wages,
+        public_status,
+        verification,
+        grievances,
+        inbound,
         metrics,
     ):
         app.include_router(module.router)
     app.include_router(console.router)  # the officers' web console at / (api/console)
+    verification_reply.register()  # a YA / TIDAK from a member asked after a payment (POST /inbound/sms)
     openapi.install(app)
     return app
 

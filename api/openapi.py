@@ -10,6 +10,20 @@ from fastapi.openapi.utils import get_openapi
 
 from api.routes.groups import PROPOSAL_EXAMPLE
 
+_WEEK: dict[str, Any] = {
+    "week_starts_on": "2020-10-05",
+    "status": "settled",
+    "workers": 8,
+    "workdays": 3,
+    "worker_days": 20,
+    "exceptions": 1,
+    "struck": 1,
+    "total": 2_000_000,
+    "paid": 2_000_000,
+    "owed": 0,
+    "released": 0,
+}
+
 _EXAMPLES: dict[str, Any] = {
     "Proposal": PROPOSAL_EXAMPLE,
     "Member": PROPOSAL_EXAMPLE["members"][0],
@@ -30,6 +44,20 @@ _EXAMPLES: dict[str, Any] = {
         "type": "greater_than",
     },
     "Body_import_groups_groups_import_post": {"file": "kelompok.csv"},
+    "Worksite": {"lat": -6.2, "lon": 106.85, "radius_m": 200},
+    "WeekTotals": _WEEK,
+    "WageTotals": {
+        "planned_workdays": 10,
+        "workdays_worked": 3,
+        "ceiling": 10_000_000,
+        "reserved": True,
+        "drawn": 1_000_000,
+        "released": 0,
+        "weeks": [_WEEK],
+    },
+    "MusterEntry": {"nik": "3171014507900001", "date": "2020-10-05", "hours": 8},
+    "DayEvidence": {"date": "2020-10-05", "file_ids": ["F-0123456789ABCDEFGHJKMNPQRS"]},
+    "MusterDecision": {"nik": "3171014507900001", "date": "2020-10-07", "accept": False, "reason": "absent"},
     "Body_upload_file_groups__group_id__files_post": {
         "file": "kwitansi.jpg",
         "purpose": "goods_photo",

@@ -19,12 +19,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import ActionContext, Services, authorize
 from api.errors import forbidden, http_error, refused, unprocessable
 from api.queries import groups, reconciliation
+from api.queries.evidence import lpj_problems
 from api.schemas.reconciliation import MismatchOut, MismatchResolveIn
 from infra import lifecycle
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
-from jps.domain.models import GroupSummary, Officer, Proposal, declare_no_control_characters
+from jps.domain.models import GroupSummary, Officer, Proposal, SubmitLpjArgs, declare_no_control_characters
 from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
@@ -55,6 +56,45 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "release-share": {"member_nik": "3171014507900001", "reason": "the worker moved away; account closed"},
     "cancel": {"reason": "the group dissolved before training"},
+    "submit-muster": {
+        "week_starts_on": "2020-10-05",
+        "entries": [
+            {"nik": "3171014507900001", "date": "2020-10-05", "hours": 8},
+            {"nik": "3171011203880002", "date": "2020-10-05", "hours": 7},
+        ],
+        "evidence": [{"date": "2020-10-05", "file_ids": ["F-0123456789ABCDEFGHJKMNPQRS"]}],
+        "notes": "saluran irigasi: galian 40 m",
+    },
+    "review-muster": {
+        "week_starts_on": "2020-10-05",
+        "decisions": [
+            {"nik": "3171014507900001", "date": "2020-10-07", "accept": True, "reason": "head's photo"}
+        ],
+    },
+    "approve-wages": {"week_starts_on": "2020-10-05", "notes": "roll checked against the site diary"},
+    "authorize-wages": {"week_starts_on": "2020-10-05", "notes": "above the weekly threshold; checked"},
+    "submit-lpj": {
+        "lines": [
+            {
+                "category": "capital_goods",
+                "amount": 7_000_000,
+                "spent_on": "2020-11-20",
+                "supplier": "Toko Mesin Jaya",
+                "file_id": "F-01HZX8Q2M4N6P8R0T2V4X6Z8B0",
+            },
+            {
+                "category": "working_capital",
+                "amount": 3_000_000,
+                "spent_on": "2020-11-25",
+                "supplier": "UD Sumber Bahan",
+                "file_id": "F-01HZX8Q2M4N6P8R0T2V4X6Z8B1",
+            },
+        ],
+        "notes": "nota asli terlampir",
+    },
+    "review-lpj": {"decision": "revise", "notes": "nota baris 2 tidak terbaca; unggah ulang"},
+    "record-repayment": {"amount": 1_000_000, "paid_on": "2021-03-01", "reference": "NTPN 0A1B2C3D4E5F6G7H"},
+    "write-off-receivable": {"amount": 500_000, "reason": "usaha tutup; anggota tidak mampu membayar"},
     "claim": {"release": False, "task": "verify"},
 }
 
@@ -157,10 +197,22 @@ def scoped_refusal(refusal: Refusal, officer: Officer) -> Refusal:
     return Refusal(refusal.kind, message, refusal.details)
 
 
+async def prepared(services: Services, ctx: ActionContext, args: BaseModel) -> BaseModel:
+    """What only the API can add to a step's arguments (the workflow sees no database): an LPJ's
+    receipts resolved to their files and content hashes, each problem a 422 naming its line."""
+    if isinstance(args, SubmitLpjArgs):
+        filled, problems = await lpj_problems(services.pool, ctx.group_id, args)
+        if problems:
+            raise unprocessable(problems, kind="evidence")
+        return filled
+    return args
+
+
 async def perform_action(
     services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
 ) -> GroupSummary:
     """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
+    args = await prepared(services, ctx, args)
     try:
         return await _answered(lifecycle.act(client, ctx.group_id, spec.update_name, args))
     except Refusal as refusal:

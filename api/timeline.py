@@ -21,7 +21,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.queries import audit
+from api.queries import audit, grievances
 from api.schemas import HistoryEventOut, HistoryOut
 from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
@@ -119,12 +119,28 @@ async def build(
             raise
         events = await audit.group_timeline(pool, group_id=group_id)
         source = "audit_log"
+    events = sorted([*events, *await _grievance_events(pool, group_id, officer)], key=lambda e: e.at)
     return HistoryOut(
         group_id=group_id,
         source=source,
         temporal_ui_url=ui_url(settings, group_id) if Role.AUDITOR in officer.roles else None,
         events=events,
     )
+
+
+async def _grievance_events(pool: asyncpg.Pool, group_id: str, officer: Officer) -> list[HistoryEventOut]:
+    """The group's grievances (pengaduan), each step a line `grievance_<step>` naming its case; none
+    about this officer (a misconduct case's `about_officer` never sees it)."""
+    rows = await grievances.grievances_of_group(pool, group_id=group_id, officer=officer)
+    return [
+        HistoryEventOut(
+            at=r["at"],
+            event=f"grievance_{r['event']}",
+            officer=r["officer"],
+            details={"grievance_id": r["grievance_id"], "category": r["category"], "status": r["status"]},
+        )
+        for r in rows
+    ]
 
 
 CSV_COLUMNS = ("at", "event", "stage", "officer", "reason", "details")

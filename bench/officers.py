@@ -9,6 +9,12 @@ its inbox (`GET /tasks?kind=…`) and does what an officer would with what it fi
 - finance: approves a page of disbursements for the requested amounts (bulk); the bank pays;
 - mentor: reports the group's visits (`report-visit`, one request per visit). Time is compressed, so
   every visit falls due within minutes; the mentor reports each as soon as the previous one is in.
+  A paid TKM group also owes its LPJ: the mentor uploads a receipt per spending line
+  (`POST /groups/{id}/files`, a small PDF of the group's own) and submits them (`submit-lpj`);
+- verifier, again: accepts each LPJ waiting for review (`review-lpj`, one request per group).
+
+With fewer than four officers, one officer holds several roles; a verifier who is also the mentor
+cannot review the LPJ it submitted (the workflow refuses), so run at least four.
 
 Officers of one role split the cohort's regencies between them; when there are more officers than
 regencies, those sharing a regency split its groups by a hash of the group id, as a team divides its
@@ -46,11 +52,13 @@ IDLE_POLL_S = 5.0  # an officer with an empty inbox looks again after this long
 
 # Inbox task kinds each role works on, and whether it decides them in bulk.
 ROLE_TASKS: dict[Role, tuple[str, ...]] = {
-    Role.VERIFIER: ("verify",),
+    Role.VERIFIER: ("verify", "review_lpj"),
     Role.TRAINER: ("schedule_training", "record_attendance"),
     Role.FINANCE: ("approve_disbursement",),
-    Role.MENTOR: ("report_visit",),
+    Role.MENTOR: ("report_visit", "submit_lpj"),
 }
+# The LPJ's spending lines: the aid split 70/30 between the policy's categories (at least 60% capital goods).
+LPJ_SPLIT = (("capital_goods", 70, "Toko Alat Usaha"), ("working_capital", 30, "UD Bahan Baku"))
 BULK_ACTION = {
     "verify": ("verify", {"decision": "approve", "notes": "dokumen dan cek lapangan lengkap"}),
     "schedule_training": ("schedule-training", None),  # dates filled in at the time of the request
@@ -190,6 +198,16 @@ class SimulatedOfficer:
             elif kind == "report_visit":
                 for gid in items:
                     await self._visits(gid)
+            elif kind == "submit_lpj":
+                for gid in items:
+                    await self._lpj(gid)
+            elif kind == "review_lpj":
+                for gid in items:
+                    await self._post(
+                        f"/groups/{gid}/actions/review-lpj",
+                        {"decision": "accept", "notes": "kwitansi sesuai"},
+                        "review-lpj",
+                    )
         return worked
 
     async def _inbox(self, kind: str) -> list[str]:
@@ -266,6 +284,73 @@ class SimulatedOfficer:
                 return  # refused for another reason: the inbox brings the group back later
             visit = pending[0]
             self.team.next_visit[group_id] = visit
+
+    async def _lpj(self, group_id: str) -> None:
+        """Upload a receipt per spending line and submit the LPJ for the whole aid paid."""
+        detail = await self.team.http.get(f"/groups/{group_id}", headers=self.headers)
+        if detail.status_code != 200:
+            self.team.stats.error(f"submit-lpj {group_id}: reading the group: {detail.status_code}")
+            return
+        paid: int = detail.json()["paid_amount"]
+        lines = []
+        left = paid
+        for i, (category, percent, supplier) in enumerate(LPJ_SPLIT):
+            amount = left if i == len(LPJ_SPLIT) - 1 else paid * percent // 100
+            left -= amount
+            file_id = await self._upload(group_id, receipt_pdf(f"Kwitansi {group_id} {category} Rp {amount}"))
+            if file_id is None:
+                return
+            lines.append(
+                {
+                    "category": category,
+                    "amount": amount,
+                    "spent_on": today(),
+                    "supplier": supplier,
+                    "file_id": file_id,
+                }
+            )
+        body = {"lines": lines, "notes": "nota asli disimpan kelompok"}
+        await self._post(f"/groups/{group_id}/actions/submit-lpj", body, "submit-lpj")
+
+    async def _upload(self, group_id: str, data: bytes) -> str | None:
+        started = time.perf_counter()
+        resp = await self.team.http.post(
+            f"/groups/{group_id}/files",
+            files={"file": ("kwitansi.pdf", data, "application/pdf")},
+            data={"purpose": "receipt"},
+            headers=self.headers,
+        )
+        self.team.stats.actions["upload-file"].append((time.perf_counter() - started) * 1000)
+        self.team.stats.statuses[f"upload-file:{resp.status_code}"] += 1
+        if resp.status_code != 201:
+            self.team.stats.error(f"upload {group_id}: {resp.status_code} {resp.text[:300]}")
+            return None
+        file_id: str = resp.json()["file_id"]
+        return file_id
+
+
+def receipt_pdf(text: str) -> bytes:
+    """A one-page PDF receipt saying `text` (with its cross-reference table right): the group id in
+    the text makes every group's receipts its own, as a receipt may account for one group only."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
 
 
 @dataclass

@@ -64,6 +64,9 @@ def policy_overrides(seconds_per_day: float, bank_poll_after_s: float) -> dict[s
                 data[key] = value.total_seconds()
         data["sla"] = {k.value: v.total_seconds() for k, v in policy.sla.items()}
         data["mentoring"]["interval"] = policy.mentoring.interval.total_seconds()
+        if policy.lpj is not None:  # TKM's LPJ: due 90 days after payment, compressed like the rest
+            data["lpj"]["due_after"] = policy.lpj.due_after.total_seconds()
+            data["lpj"]["revision_within"] = policy.lpj.revision_within.total_seconds()
         data["bank_poll_after"] = bank_poll_after_s
         doc[program.value] = data
     return doc

@@ -1,5 +1,6 @@
-"""The Temporal Schedules JPS Flow runs: the outbox sweep (every minute), the daily digest and the
-daily reconciliation of our payments with the bank's statement.
+"""The Temporal Schedules JPS Flow runs: the outbox sweep (every minute), the daily digest, the
+daily reconciliation of our payments with the bank's statement and the daily post-payment
+verification's draw.
 
 `ensure_schedules` creates them or updates them in place; the dev stack and the worker deployment
 call it at start-up. Workflows are named by type so this module imports nothing from workflows/.
@@ -27,6 +28,7 @@ from jps.settings import Settings, get_settings
 OUTBOX_SWEEP = "jps-outbox-sweep"
 DAILY_DIGEST = "jps-daily-digest"
 RECONCILIATION = "jps-reconciliation"
+PAYMENT_VERIFICATION = "jps-payment-verification"
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -45,6 +47,14 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             action=ScheduleActionStartWorkflow("ReconciliationWorkflow", id=RECONCILIATION, task_queue=queue),
             # 03:00 WIB (20:00 UTC): after the bank's day has closed, before the digest at 07:00.
             spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(20)])]),
+        ),
+        PAYMENT_VERIFICATION: Schedule(
+            action=ScheduleActionStartWorkflow(
+                "DailyVerificationWorkflow", id=PAYMENT_VERIFICATION, task_queue=queue
+            ),
+            # 08:00 WIB (01:00 UTC): yesterday's (WIB) settled payments sampled, the SMS sent as the
+            # day starts.
+            spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(1)])]),
         ),
     }
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(5, ge=1, validation_alias="JPS_SIGNIN_MAX_FAILURES")
     signin_lock_s: float = Field(900.0, ge=0, validation_alias="JPS_SIGNIN_LOCK_S")
     signin_per_minute: int = Field(20, ge=1, validation_alias="JPS_SIGNIN_PER_MINUTE")
+    # The public status lookup (no sign-in): lookups a minute per client address, then 429.
+    public_status_per_minute: int = Field(10, ge=1, validation_alias="JPS_PUBLIC_STATUS_PER_MINUTE")
     # Seals officers' second-factor (TOTP) secrets at rest.
     totp_seal_key: str = Field(
         "dev-only-totp-seal-key-change-me-in-production", validation_alias="JPS_TOTP_SEAL_KEY"
@@ -72,6 +74,13 @@ class Settings(BaseSettings):
     # Per bank call; a call that outlives it is retried with the same idempotency key.
     bank_timeout_s: float = Field(10.0, gt=0, validation_alias="JPS_BANK_TIMEOUT_S")
     notify_url: str = Field("http://127.0.0.1:8200", validation_alias="JPS_NOTIFY_URL")
+    # Grievances (issue 14): the gateway's inbound SMS are signed like the bank's callbacks, with their
+    # own secret; a complainant's number is matched to a reply by a keyed hash (never stored in clear);
+    # the public forms take this many requests per client a minute (429 beyond); the SLAs' file.
+    sms_hmac_secret: str = Field("dev-sms-inbound-secret", validation_alias="JPS_SMS_HMAC_SECRET")
+    phone_hash_key: str = Field("dev-only-phone-hash-key-change-me", validation_alias="JPS_PHONE_HASH_KEY")
+    public_per_minute: int = Field(20, ge=1, validation_alias="JPS_PUBLIC_PER_MINUTE")
+    grievance_policy_file: Path | None = Field(None, validation_alias="JPS_GRIEVANCE_POLICY_FILE")
 
     # Local stack
     data_dir: Path = Field(PROJECT_ROOT / ".data", validation_alias="JPS_DATA_DIR")

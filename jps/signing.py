@@ -54,3 +54,15 @@ def verify(
     if abs(current - ts) > max_age_s:
         return False
     return hmac.compare_digest(sign(body, secret, ts), signature.strip().lower())
+
+
+# The notification gateway's inbound SMS (`POST /inbound/sms`) are signed the same way, with their own
+# secret (`JPS_SMS_HMAC_SECRET`) and headers of their own; `verify` checks them.
+GATEWAY_SIGNATURE_HEADER = "X-Gateway-Signature"
+GATEWAY_TIMESTAMP_HEADER = "X-Gateway-Timestamp"
+
+
+def gateway_headers(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """The two headers a signed inbound SMS carries (timestamp defaults to now)."""
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    return {GATEWAY_TIMESTAMP_HEADER: str(ts), GATEWAY_SIGNATURE_HEADER: sign(body, secret, ts)}

@@ -13,16 +13,27 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags):
 - `error_rate`: a request answers 503 before doing anything (nothing stored).
 - `down`: every non-admin request answers 503 until it is turned off (an outage).
 - `seed`: re-seeds the RNG behind `error_rate`.
+
+The inbound side (issue 14): `POST /admin/inbound` makes the gateway deliver members' SMS to the
+product's webhook (`inbound_url`, default `JPS_API_BASE_URL/inbound/sms`), signed with the inbound
+secret (`JPS_SMS_HMAC_SECRET`) as `jps.signing.gateway_headers` says, one POST per message, and
+answers what the webhook answered to each. Faults per call: `duplicates` (each message delivered
+that many more times, with the same id), `out_of_order` (the messages delivered last first),
+`bad_signature` (signed with a wrong secret: the webhook must answer 401). `GET/POST
+/admin/inbound/config` reads or sets the URL and secret.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import httpx
 import structlog
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
@@ -31,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.http import KEEP_ALIVE_S
+from jps.signing import gateway_headers
 
 log = structlog.get_logger()
 
@@ -62,8 +74,37 @@ class Faults(BaseModel):
     seed: int | None = None
 
 
+class InboundConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inbound_url: str = Field("", max_length=500, description="The product's webhook (POST /inbound/sms)")
+    inbound_secret: str = Field("", max_length=500, description="The HMAC secret the product checks")
+
+
+class InboundMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_phone: str = Field(min_length=1, max_length=20)
+    text: str = Field(max_length=2000)
+    message_id: str | None = Field(None, max_length=200, description="Default: a fresh id")
+    received_at: datetime | None = None
+
+
+class InboundDelivery(BaseModel):
+    """Members' SMS to deliver to the product, with this call's faults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[InboundMessage] = Field(min_length=1, max_length=100)
+    duplicates: int = Field(0, ge=0, le=10, description="Deliver each message this many more times")
+    out_of_order: bool = Field(False, description="Deliver the messages last first")
+    bad_signature: bool = Field(False, description="Sign with a wrong secret")
+
+
 class NotifySimulator:
-    def __init__(self, faults: Faults | None = None) -> None:
+    def __init__(self, faults: Faults | None = None, inbound: InboundConfig | None = None) -> None:
+        self._initial_inbound = inbound or InboundConfig()
+        self.inbound = self._initial_inbound.model_copy()
         self._initial_faults = faults or Faults()
         self.faults = self._initial_faults.model_copy()
         self.rng = random.Random(self.faults.seed)
@@ -76,6 +117,7 @@ class NotifySimulator:
         log.info("notify_faults_set", **faults.model_dump(exclude_defaults=True))
 
     def reset(self) -> None:
+        self.inbound = self._initial_inbound.model_copy()
         self.set_faults(self._initial_faults.model_copy())
         self.messages.clear()
         self.refused = 0
@@ -90,6 +132,37 @@ class NotifySimulator:
         self.messages[key] = msg
         log.debug("message_received", key=key, template=msg.template, channel=msg.channel)
         return msg, False
+
+    async def deliver_inbound(self, req: InboundDelivery) -> list[dict[str, Any]]:
+        """POST each message to the product's webhook, signed (or not, as the faults say)."""
+        if not self.inbound.inbound_url:
+            raise HTTPException(409, "no inbound_url configured (POST /admin/inbound/config)")
+        bodies = []
+        for m in req.messages:
+            payload = {
+                "message_id": m.message_id or f"sim-{uuid.uuid4().hex[:16]}",
+                "from_phone": m.from_phone,
+                "text": m.text,
+                "received_at": (m.received_at or datetime.now(UTC)).isoformat(),
+            }
+            bodies.extend([json.dumps(payload).encode()] * (1 + req.duplicates))
+        if req.out_of_order:
+            bodies.reverse()
+        secret = "not-the-secret" if req.bad_signature else self.inbound.inbound_secret
+        answers: list[dict[str, Any]] = []
+        async with httpx.AsyncClient(timeout=30) as http:
+            for body in bodies:
+                headers = {"content-type": "application/json", **gateway_headers(body, secret)}
+                resp = await http.post(self.inbound.inbound_url, content=body, headers=headers)
+                try:
+                    answer: Any = resp.json()
+                except ValueError:
+                    answer = resp.text[:200]
+                answers.append(
+                    {"message_id": json.loads(body)["message_id"], "status": resp.status_code, "answer": answer}
+                )
+                log.info("inbound_delivered", status=resp.status_code)
+        return answers
 
     def stats(self) -> dict[str, int]:
         return {
@@ -166,6 +239,20 @@ def create_app(sim: NotifySimulator) -> FastAPI:
         sim.set_faults(faults)
         return sim.faults
 
+    @app.get("/admin/inbound/config")
+    async def get_inbound_config() -> InboundConfig:
+        return sim.inbound
+
+    @app.post("/admin/inbound/config")
+    async def set_inbound_config(config: InboundConfig) -> InboundConfig:
+        sim.inbound = config
+        return sim.inbound
+
+    @app.post("/admin/inbound")
+    async def deliver_inbound(req: InboundDelivery) -> dict[str, Any]:
+        deliveries = await sim.deliver_inbound(req)
+        return {"deliveries": deliveries}
+
     @app.post("/admin/reset", status_code=204)
     async def reset() -> Response:
         sim.reset()
@@ -192,9 +279,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--down", action="store_true")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--inbound-url", default=None, help="the product's webhook (default: the API's)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
+    inbound = InboundConfig(
+        inbound_url=args.inbound_url or f"{settings.api_base_url}/inbound/sms",
+        inbound_secret=settings.sms_hmac_secret,
+    )
     configure_logging(json=settings.production, level=settings.log_level, process="notify-sim")
     faults = Faults(
         latency_ms=args.latency_ms,
@@ -204,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
     )
     log.info("notify_sim_starting", host=args.host, port=args.port)
-    app = create_app(NotifySimulator(faults))
+    app = create_app(NotifySimulator(faults, inbound))
     uvicorn.run(
         app,
         host=args.host,

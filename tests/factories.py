@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import date
+from typing import Any
 
 from jps.domain.models import BankAccount, Member, Officer, Proposal
 from jps.domain.nik import Gender, make_nik
@@ -59,3 +61,26 @@ def officer(role: Role, *, officer_id: str | None = None, regions: list[str] | N
         roles=[role],
         regions=regions if regions is not None else ["31"],
     )
+
+
+def lpj_lines(paid: int, spent_on: date, *, tag: str, capital_percent: int = 70) -> list[dict[str, Any]]:
+    """An LPJ's spending lines for `paid` rupiah (capital goods / working capital), each with a
+    receipt whose content hash is unique to `tag` (as the API fills it in from the file store)."""
+    capital = paid * capital_percent // 100
+    amounts = {"capital_goods": capital, "working_capital": paid - capital}
+    lines = []
+    for i, (category, amount) in enumerate(amounts.items()):
+        if amount <= 0:
+            continue
+        digest = hashlib.sha256(f"receipt {tag} {i}".encode()).hexdigest()
+        lines.append(
+            {
+                "category": category,
+                "amount": amount,
+                "spent_on": spent_on,
+                "supplier": f"Toko {category.replace('_', ' ').title()}",
+                "file_id": "F-" + digest[:26].upper(),
+                "receipt_sha256": digest,
+            }
+        )
+    return lines

@@ -139,6 +139,18 @@ class NotifyAdmin(_Admin):
     def stats(self) -> dict[str, int]:
         return self._get("/admin/stats")
 
+    def inbound_config(self, *, inbound_url: str, inbound_secret: str) -> None:
+        resp = self.http.post("/admin/inbound/config", json={"inbound_url": inbound_url, "inbound_secret": inbound_secret})
+        resp.raise_for_status()
+
+    def deliver(self, *messages: dict[str, Any], **faults: Any) -> list[dict[str, Any]]:
+        """Members' SMS delivered to the configured webhook (faults: duplicates, out_of_order,
+        bad_signature); what the webhook answered to each delivery."""
+        resp = self.http.post("/admin/inbound", json={"messages": list(messages), **faults}, timeout=60)
+        resp.raise_for_status()
+        deliveries: list[dict[str, Any]] = resp.json()["deliveries"]
+        return deliveries
+
 
 @dataclass
 class Simulators:

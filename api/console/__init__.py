@@ -2,12 +2,16 @@
 
 from fastapi import APIRouter
 
-from api.console import dashboard, public, reconciliation, routes
+from api.console import dashboard, public, reconciliation, routes, verification, wages
+from api.console.lpj import router as lpj_router
 
 router = APIRouter()
 router.include_router(public.router)  # sign in and out, static files
 router.include_router(routes.router)  # the officers' pages
+router.include_router(lpj_router)  # a group's LPJ form and its evidence files
 router.include_router(reconciliation.router)  # the bank reconciliation's mismatches
 router.include_router(dashboard.router)  # the managers' dashboard, and Plotly's script
+router.include_router(wages.router)  # a Padat Karya group's muster rolls and weekly wage runs
+router.include_router(verification.router)  # the public status page; the verification report
 
 __all__ = ["router"]

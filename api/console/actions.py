@@ -34,9 +34,16 @@ ACTION_TASK: dict[str, TaskKind | None] = {
     "resolve-payment": TaskKind.INVESTIGATE_PAYMENT,
     "release-share": TaskKind.UPDATE_BANK_ACCOUNT,
     "report-visit": TaskKind.REPORT_VISIT,
+    "submit-lpj": TaskKind.SUBMIT_LPJ,
+    "review-lpj": TaskKind.REVIEW_LPJ,
+    "record-repayment": TaskKind.RECOVER_RECEIVABLE,
+    "write-off-receivable": TaskKind.RECOVER_RECEIVABLE,
     "cancel": None,
 }
-FORM_ACTIONS = tuple(ACTION_TASK)
+# The LPJ carries files: its form is multipart and posts to its own route (`api.console.lpj`); every
+# other action's form posts to `/kelompok/{id}/aksi/{action}`.
+MULTIPART_ACTIONS = ("submit-lpj",)
+FORM_ACTIONS = tuple(name for name in ACTION_TASK if name not in MULTIPART_ACTIONS)
 
 
 class FormError(ValueError):
@@ -53,7 +60,7 @@ def available(officer: Officer, group: GroupOut) -> list[str]:
     task the officer's roles answer (a group may wait on several at once), and cancel."""
     shown = []
     open_kinds = {t.kind for t in group.open_tasks}
-    for name in FORM_ACTIONS:
+    for name in ACTION_TASK:
         spec = ACTIONS[name]
         if not set(officer.roles) & set(spec.roles) or group.stage not in spec.stages:
             continue
@@ -114,7 +121,7 @@ def _optional(form: dict[str, Any], name: str) -> str | None:
     return _text(form, name) or None
 
 
-def _rupiah(form: dict[str, Any], name: str, *, required: bool) -> int | None:
+def rupiah_field(form: dict[str, Any], name: str, *, required: bool) -> int | None:
     """'10.000.000', 'Rp 10.000.000' or '10000000' -> 10000000 (whole rupiah, no decimals)."""
     raw = _text(form, name)
     cleaned = raw.lower().removeprefix("rp").replace(".", "").replace(" ", "").replace("\u00a0", "")
@@ -179,7 +186,7 @@ async def read_form(
     elif action == "decide-training":
         body = {"decision": _text(form, "decision"), "notes": _text(form, "notes")}
     elif action == "approve-disbursement":
-        body = {"amount": _rupiah(form, "amount", required=True), "notes": _text(form, "notes")}
+        body = {"amount": rupiah_field(form, "amount", required=True), "notes": _text(form, "notes")}
     elif action == "authorize-disbursement":
         body = {"notes": _text(form, "notes")}
     elif action == "update-bank-account":
@@ -207,10 +214,20 @@ async def read_form(
             "visit_no": _text(form, "visit_no"),
             "visited_on": _optional(form, "visited_on"),
             "business_status": _text(form, "business_status"),
-            "monthly_revenue": _rupiah(form, "monthly_revenue", required=False),
+            "monthly_revenue": rupiah_field(form, "monthly_revenue", required=False),
             "progress_percent": int(progress) if progress else None,
             "notes": _text(form, "notes"),
         }
+    elif action == "review-lpj":
+        body = {"decision": _text(form, "decision"), "notes": _text(form, "notes")}
+    elif action == "record-repayment":
+        body = {
+            "amount": rupiah_field(form, "amount", required=True),
+            "paid_on": _optional(form, "paid_on"),
+            "reference": _text(form, "reference"),
+        }
+    elif action == "write-off-receivable":
+        body = {"amount": rupiah_field(form, "amount", required=True), "reason": _text(form, "reason")}
     elif action == "cancel":
         body = {"reason": _text(form, "reason")}
     else:

@@ -13,8 +13,11 @@ from typing import Literal
 from markupsafe import Markup
 
 from api.console.texts_dashboard import TEXTS as DASHBOARD_TEXTS
+from api.console.texts_lpj import TEXTS as LPJ_TEXTS
 from api.console.texts_payments import TEXTS as PAYMENT_TEXTS
 from api.console.texts_reconciliation import TEXTS as RECONCILIATION_TEXTS
+from api.console.texts_verification import TEXTS as VERIFICATION_TEXTS
+from api.console.texts_wages import TEXTS as WAGE_TEXTS
 
 Lang = Literal["id", "en"]
 LANGS: tuple[Lang, ...] = ("id", "en")
@@ -264,6 +267,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "stage_training": ("Pelatihan", "Training"),
     "stage_disbursement": ("Penyaluran", "Disbursement"),
     "stage_mentoring": ("Pendampingan", "Mentoring"),
+    "stage_recovery": ("Pemulihan (TGR)", "Recovery"),
     "stage_completed": ("Selesai", "Completed"),
     "stage_rejected": ("Ditolak", "Rejected"),
     "stage_cancelled": ("Dibatalkan", "Cancelled"),
@@ -281,6 +285,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "task_update_bank_account": ("Perbaiki data rekening", "Fix the bank details"),
     "task_investigate_payment": ("Telusuri status pembayaran", "Investigate the payment"),
     "task_report_visit": ("Laporkan kunjungan pendampingan", "Report the mentoring visit"),
+    "task_submit_lpj": ("Ajukan LPJ penggunaan bantuan", "Submit the use-of-funds report (LPJ)"),
+    "task_review_lpj": ("Periksa LPJ", "Review the LPJ"),
+    "task_recover_receivable": ("Pulihkan dana (TGR)", "Recover the aid owed back"),
+    "task_submit_muster": ("Kirim daftar hadir mingguan", "Submit the week's muster roll"),
+    "task_review_muster": ("Periksa pengecualian daftar hadir", "Review the muster roll's exceptions"),
+    "task_approve_wages": ("Setujui upah mingguan", "Release the week's wages"),
+    "task_authorize_wages": ("Otorisasi upah mingguan", "Authorize the week's wages"),
+    "task_fix_wage_account": ("Perbaiki rekening pekerja", "Fix a worker's wage account"),
+    "task_report_progress": ("Laporkan kemajuan mingguan", "Report the week's progress"),
     # escalation levels
     "escalation_0": ("Petugas", "Assignee"),
     "escalation_1": ("Pengingat terkirim", "Reminded"),
@@ -383,8 +396,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 _TEXTS.update(RECONCILIATION_TEXTS)
+_TEXTS.update(VERIFICATION_TEXTS)
 _TEXTS.update(PAYMENT_TEXTS)
+_TEXTS.update(LPJ_TEXTS)
 _TEXTS.update(DASHBOARD_TEXTS)
+_TEXTS.update(WAGE_TEXTS)
 
 _INDEX: dict[Lang, int] = {"id": 0, "en": 1}
 

@@ -18,7 +18,7 @@ from api.queries import reconciliation
 from api.queries.common import PageParams
 from api.schemas.reconciliation import RESOLUTIONS, MismatchResolveIn
 from api.service import resolve_mismatch
-from jps.contracts.activities import MISMATCH_KINDS
+from jps.contracts.activities import LISTED_MISMATCH_KINDS
 from jps.domain.roles import Role
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -42,7 +42,7 @@ async def _page(
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.FINANCE, Role.AUDITOR), what="the reconciliation mismatches")
     problems: list[str] = []
-    kind_f = next((k for k in MISMATCH_KINDS if k == kind), None)
+    kind_f = next((k for k in LISTED_MISMATCH_KINDS if k == kind), None)
     if kind and kind_f is None:
         problems.append(ctx.t("invalid_filter", field=ctx.t("mismatch_kind")))
         kind = ""
@@ -63,7 +63,7 @@ async def _page(
         page=page,
         pages=max(1, -(-found.total // PAGE_SIZE)),
         f={"show": "resolved" if show == "resolved" else "open", "kind": kind},
-        kinds=MISMATCH_KINDS,
+        kinds=LISTED_MISMATCH_KINDS,
         resolutions=RESOLUTIONS,
         can_resolve=Role.FINANCE in officer.roles,
         problems=problems,

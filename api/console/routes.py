@@ -20,7 +20,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import timeline
+from api.console import formatting
 from api.console.actions import (
+    ACTION_TASK,
     FORM_ACTIONS,
     FormError,
     available,
@@ -33,13 +35,14 @@ from api.console.actions import (
 from api.console.render import ConsoleRoute, readable, render, safe_next, validation_lines
 from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import Services, ServicesDep, TemporalDep, authorize, guard_action, read_group
-from api.queries import audit, groups, reports, tasks
+from api.queries import audit, files, groups, lpj, reports, tasks
 from api.queries.common import PageParams
 from api.schemas import GroupSummaryOut, Page
 from api.service import full_args, perform_action
 from infra.audit import AuditAnchors
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
+from jps.domain.files import EvidencePurpose
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.domain.stages import STAGE_ORDER, Stage
@@ -47,6 +50,7 @@ from jps.domain.stages import STAGE_ORDER, Stage
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
+LPJ_ROWS = 10  # spending lines on the LPJ form; empty rows are ignored, longer reports go by the API
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
 
@@ -105,7 +109,7 @@ async def claim(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: T
     except HTTPException as exc:
         if exc.status_code == 401:
             raise
-        return await _group_page(
+        return await group_page_html(
             ctx,
             services,
             group_id,
@@ -176,7 +180,7 @@ def _enum(kind: Any, value: str, name: str, problems: list[str], ctx: Ctx) -> An
         return None
 
 
-async def _group_page(
+async def group_page_html(
     ctx: Ctx,
     services: Services,
     group_id: str,
@@ -185,11 +189,16 @@ async def _group_page(
     errors: list[str] | None = None,
     failed: str | None = None,
     done: str | None = None,
+    lpj_rows: list[dict[str, str]] | None = None,
 ) -> HTMLResponse:
+    """A group's page; after a refused form, with the refusal (and the LPJ form's rows as posted)."""
     officer = signed_in(ctx)
     group = await read_group(services.pool, officer, group_id)
     ctx.page_url = f"/kelompok/{quote(group_id)}"
     policy = services.policies[group.program]
+    group_lpj = await lpj.lpj_of(services.pool, group_id=group_id)
+    evidence = await files.group_files(services.pool, group_id=group_id) if group_lpj else []
+    rows = lpj_rows or _lpj_rows(group_lpj)
     return render(
         ctx,
         "group.html",
@@ -200,19 +209,45 @@ async def _group_page(
         claimable=[task.kind for task in group.open_tasks if can_claim(officer, task)],
         errors=errors or [],
         failed=failed,
-        done=done if done in (*FORM_ACTIONS, "claim") else None,
+        done=done if done in (*ACTION_TASK, "claim") else None,
         failed_members=failed_members(group),
         releasable_members=releasable_members(group),
         pending_transfers=pending_transfers(group),
         policy=policy,
         today=local_date(datetime.now(UTC)),
         group_url=ctx.page_url,
+        lpj=group_lpj,
+        receivable=await lpj.receivable_of(services.pool, group_id=group_id),
+        receipts=[f for f in evidence if f.purpose == EvidencePurpose.RECEIPT],
+        photos=[f for f in evidence if f.purpose == EvidencePurpose.GOODS_PHOTO],
+        lpj_rows=rows,
+        lpj_row_count=LPJ_ROWS,
+        # Rows past these sit folded under "more lines" (no script needed): three, or as many as are filled.
+        lpj_rows_shown=max([3] + [i + 1 for i, r in enumerate(rows) if any(r.values())]),
+        max_file_mb=services.settings.max_file_bytes // (1024 * 1024),
     )
+
+
+def _lpj_rows(group_lpj: lpj.Lpj | None) -> list[dict[str, str]]:
+    """The LPJ form's rows: empty, or for a revision the lines sent back, to be corrected."""
+    empty = dict.fromkeys(("category", "amount", "spent_on", "supplier", "receipt", "photo"), "")
+    rows = [dict(empty) for _ in range(LPJ_ROWS)]
+    if group_lpj and group_lpj.status == "revise" and group_lpj.submissions:
+        for i, line in enumerate(group_lpj.submissions[0].lines[:LPJ_ROWS]):
+            rows[i] = {
+                "category": line.category,
+                "amount": formatting.number(line.amount),
+                "spent_on": line.spent_on.isoformat(),
+                "supplier": line.supplier,
+                "receipt": line.file_id,
+                "photo": line.photo_file_id or "",
+            }
+    return rows
 
 
 @router.get("/kelompok/{group_id}", response_class=HTMLResponse)
 async def group_page(group_id: str, ctx: OfficerCtx, services: ServicesDep, done: str = "") -> HTMLResponse:
-    return await _group_page(ctx, services, group_id, done=done or None)
+    return await group_page_html(ctx, services, group_id, done=done or None)
 
 
 @router.post("/kelompok/{group_id}/aksi/{action}")
@@ -244,7 +279,7 @@ async def group_action(
             raise
         code, errors = exc.status_code, readable(exc.detail, ctx.t)
     if errors:
-        return await _group_page(ctx, services, group_id, status_code=code, errors=errors, failed=action)
+        return await group_page_html(ctx, services, group_id, status_code=code, errors=errors, failed=action)
     return RedirectResponse(
         f"/kelompok/{quote(group_id)}?done={action}", status_code=status.HTTP_303_SEE_OTHER
     )

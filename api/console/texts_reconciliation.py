@@ -23,6 +23,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind_paid_not_recorded": ("Dibayar bank, tidak tercatat", "Paid by the bank, not recorded"),
     "kind_recorded_not_paid": ("Tercatat dibayar, tidak di bank", "Recorded paid, not at the bank"),
     "kind_amount_differs": ("Jumlah berbeda", "Amounts differ"),
+    "kind_member_denied": (
+        "Penerima menyatakan belum menerima (verifikasi)",
+        "The beneficiary says it did not arrive (verification)",
+    ),
     "ours_side": ("Catatan kami", "Our record"),
     "bank_side": ("Kata bank", "The bank's word"),
     "instructed_at": ("Diperintahkan ke bank", "Instructed"),

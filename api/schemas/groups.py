@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import example_config, example_of, mask_account
 from api.schemas.tasks import TaskOut, task_out, tasks_out
-from jps.domain.models import GroupSummary, Proposal
+from jps.domain.models import GroupSummary, LpjState, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
+from jps.domain.wages import WageTotals
 
 
 class BankAccountOut(BaseModel):
@@ -147,6 +148,25 @@ class GroupSummaryOut(BaseModel):
     updated_at: datetime
 
 
+class ReceivableOut(BaseModel):
+    """Aid not accounted for (tuntutan ganti rugi), and what became of it."""
+
+    amount: int
+    reason: str = Field(description="overdue, rejected or short")
+    opened_at: datetime
+    recovered: int
+    written_off: int
+    outstanding: int
+    repayments: int
+
+
+def _receivable_out(r: Mapping[str, Any] | None) -> ReceivableOut | None:
+    if not r:
+        return None
+    outstanding = r["amount"] - r.get("recovered", 0) - r.get("written_off", 0)
+    return ReceivableOut.model_validate({**r, "outstanding": outstanding})
+
+
 class GroupOut(BaseModel):
     """A group (kelompok) as an officer sees it: stage, masked members, open task, money, visits."""
 
@@ -200,6 +220,11 @@ class GroupOut(BaseModel):
     payments: list[PaymentOut] = Field(default_factory=list)
     visits: list[VisitOut] = Field(default_factory=list)
     training: list[TrainingOut] = Field(default_factory=list)
+    lpj: LpjState | None = Field(None, description="TKM, once paid: the use-of-funds report (LPJ)")
+    receivable: ReceivableOut | None = Field(None, description="Aid not accounted for, being recovered")
+    wages: WageTotals | None = Field(
+        None, description="Padat Karya paid by muster rolls: workdays planned and worked, the weeks' wages"
+    )
     decision_notes: str = ""
     outcome_reason: str = ""
 
@@ -241,6 +266,9 @@ class GroupOut(BaseModel):
             payments=payments,
             visits=[VisitOut.model_validate(mask_niks_in(v)) for v in d.get("visits") or []],
             training=[TrainingOut.model_validate(mask_niks_in(t)) for t in d.get("training") or []],
+            lpj=LpjState.model_validate(mask_niks_in(d["lpj"])) if d.get("lpj") else None,
+            receivable=_receivable_out(d.get("receivable")),
+            wages=WageTotals.model_validate(d["wages"]) if d.get("wages") else None,
             decision_notes=mask_niks_in(d.get("decision_notes") or ""),
             outcome_reason=mask_niks_in(d.get("outcome_reason") or ""),
         )

@@ -7,12 +7,13 @@ crosses, and what the histories record (kept small: bulky data stays in PostgreS
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from jps.domain.models import GroupSummary, Proposal
+from jps.contracts.wages import BudgetDraw, WageWeekRecord
+from jps.domain.models import GroupSummary, Proposal, SpendingLine
 from jps.domain.stages import Stage
 
 # ---- the recorded step (record_transition) ----
@@ -53,6 +54,22 @@ class TransitionRecord(BaseModel):
         None, description="Only when the members changed: rewrite them (and their NIK claims)"
     )
     settle: BudgetSettlement | None = Field(None, description="Settle the budget in the same transaction")
+    lpj_lines: list[SpendingLine] | None = Field(
+        None, description="An LPJ submission (version state.lpj.version): its lines, written once"
+    )
+    receivable_event: ReceivableEvent | None = Field(None, description="A receivable's movement")
+    wage_weeks: list[WageWeekRecord] | None = Field(None, description="Muster-roll weeks changed: their rows")
+    draw: BudgetDraw | None = Field(None, description="Draw a wage batch's payment from the reservation")
+
+
+class ReceivableEvent(BaseModel):
+    """A receivable opened, a repayment recorded or an amount written off (receivable_events)."""
+
+    kind: Literal["opened", "repayment", "write_off"]
+    amount: int = Field(gt=0)
+    paid_on: date | None = None
+    reference: str = ""
+    reason: str = ""
 
 
 # ---- budget (ledger activities) ----
@@ -246,8 +263,12 @@ class StatusRequest(BaseModel):
 
 # ---- reconciliation ----
 
-MismatchKind = Literal["paid_not_recorded", "recorded_not_paid", "amount_differs"]
+# member_denied: not the bank's statement but a person asked after the payment answered "TIDAK" (the
+# post-payment verification, activities/verification.py); finance resolves it like the others.
+MismatchKind = Literal["paid_not_recorded", "recorded_not_paid", "amount_differs", "member_denied"]
+# What a reconciliation run finds (its counts), and what the list shows.
 MISMATCH_KINDS: tuple[MismatchKind, ...] = ("paid_not_recorded", "recorded_not_paid", "amount_differs")
+LISTED_MISMATCH_KINDS: tuple[MismatchKind, ...] = (*MISMATCH_KINDS, "member_denied")
 DEFAULT_PENDING_GRACE = timedelta(days=2)
 # What a run did with a mismatch it found: recorded it as a new open row, found it already open (the
 # row's figures refreshed), or left it resolved (an officer resolved the same facts before).

@@ -23,3 +23,16 @@ SA_REGION = SearchAttributeKey.for_keyword("JpsRegion")
 SA_ESCALATION = SearchAttributeKey.for_int("JpsEscalationLevel")
 
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey, ...] = (SA_PROGRAM, SA_STAGE, SA_REGION, SA_ESCALATION)
+
+# Grievances (pengaduan; issue 14): one workflow per case, workflow id = grievance id (`GRV-…`). The
+# officers' steps are updates named `grievance_<action>` (`jps.domain.grievances.GRIEVANCE_ACTIONS`).
+GRIEVANCE_WORKFLOW_TYPE = "GrievanceWorkflow"
+GRIEVANCE_FILED_UPDATE = "grievance_filed"  # update-with-start: answers once the case is written
+GRIEVANCE_PROVIDE_INFO_UPDATE = "grievance_provide_info"  # the complainant answers (web or SMS)
+GRIEVANCE_COMPLAINANT_REOPEN_UPDATE = "grievance_complainant_reopen"
+GRIEVANCE_STATE_QUERY = "grievance_state"
+
+# Post-payment verification (issue 14): the daily draw, each sampled person's check and its answer.
+VERIFICATION_DAY_WORKFLOW = "DailyVerificationWorkflow"
+PAYMENT_CHECK_WORKFLOW = "PaymentCheckWorkflow"
+PAYMENT_ANSWER_SIGNAL = "payment_answer"

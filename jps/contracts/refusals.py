@@ -25,3 +25,4 @@ class ErrorType(StrEnum):
     NIK_CONFLICT = RefusalKind.NIK_CONFLICT.value
     BANK_REJECTED = "BankRejectedError"  # the bank refused the request itself (4xx)
     IDEMPOTENCY_CONFLICT = "IdempotencyConflictError"  # the bank's 409 for a key it holds
+    RECEIPT_REUSED = "ReceiptReused"  # an LPJ receipt already accounts for another group's aid

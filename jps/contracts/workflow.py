@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from jps.contracts.activities import PaymentResult
 from jps.contracts.refusals import RefusalKind
+from jps.contracts.wages import WageRuntime
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.programs import ProgramPolicy
 
@@ -65,6 +66,7 @@ class LifecycleRuntime(BaseModel):
     extra_training_attempts: int = 0
     task_token: int = Field(0, description="Changes whenever a task opens or closes: waits see it")
     payments: PaymentEngine = Field(default_factory=PaymentEngine)
+    wages: WageRuntime | None = Field(None, description="Padat Karya paid by muster rolls: the work period")
 
 
 class GroupState(GroupSummary):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from jps.domain import models as m
+from jps.domain import muster
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
 
@@ -93,7 +94,8 @@ ACTIONS: dict[str, ActionSpec] = {
             "report-visit",
             m.ReportVisitArgs,
             (Role.MENTOR,),
-            (Stage.MENTORING,),
+            # Padat Karya paid by muster rolls: weekly progress reports during the work period too.
+            (Stage.DISBURSEMENT, Stage.MENTORING),
             "Report a mentoring visit (pendampingan)",
         ),
         ActionSpec(
@@ -116,6 +118,62 @@ ACTIONS: dict[str, ActionSpec] = {
             (Role.SUPERVISOR,),
             (Stage.DISBURSEMENT,),
             "Give up a Padat Karya worker's unpaid share so that the group goes on",
+        ),
+        ActionSpec(
+            "submit-lpj",
+            m.SubmitLpjArgs,
+            (Role.MENTOR, Role.REGISTRAR),
+            (Stage.MENTORING,),
+            "Submit the use-of-funds report (LPJ): spending lines with receipts",
+        ),
+        ActionSpec(
+            "review-lpj",
+            m.ReviewLpjArgs,
+            (Role.VERIFIER,),
+            (Stage.MENTORING,),
+            "Review the LPJ: accept, send back for revision, or reject",
+        ),
+        ActionSpec(
+            "record-repayment",
+            m.RecordRepaymentArgs,
+            (Role.FINANCE,),
+            (Stage.MENTORING, Stage.RECOVERY),
+            "Record a repayment of aid not accounted for (an instalment)",
+        ),
+        ActionSpec(
+            "write-off-receivable",
+            m.WriteOffReceivableArgs,
+            (Role.SUPERVISOR,),
+            (Stage.MENTORING, Stage.RECOVERY),
+            "Write off what cannot be recovered, with a reason",
+        ),
+        ActionSpec(
+            "submit-muster",
+            muster.SubmitMusterArgs,
+            (Role.MENTOR,),
+            (Stage.DISBURSEMENT,),
+            "Submit the week's muster roll (Padat Karya): who worked which day, with worksite photos",
+        ),
+        ActionSpec(
+            "review-muster",
+            muster.ReviewMusterArgs,
+            (Role.SUPERVISOR,),
+            (Stage.DISBURSEMENT,),
+            "Accept or strike each exception of a muster roll, with a reason",
+        ),
+        ActionSpec(
+            "approve-wages",
+            muster.ApproveWagesArgs,
+            (Role.FINANCE,),
+            (Stage.DISBURSEMENT,),
+            "Release the week's wage run the system computed (maker)",
+        ),
+        ActionSpec(
+            "authorize-wages",
+            muster.AuthorizeWagesArgs,
+            (Role.SUPERVISOR,),
+            (Stage.DISBURSEMENT,),
+            "Authorize a weekly wage run above the threshold (checker)",
         ),
         ActionSpec(
             "claim",

@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from jps.domain.nik import PROVINCE_CODES, Gender, NikError, check_nik_consistency
-from jps.domain.programs import Program, ProgramPolicy
+from jps.domain.programs import LpjCategory, Program, ProgramPolicy
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
+from jps.domain.wages import WageTotals, WorkRole, Worksite
 
 PHONE_RE = re.compile(r"^\+628\d{7,11}$")
 REGION_RE = re.compile(r"^\d{4}$")
@@ -77,6 +78,9 @@ class Member(_Input):
     phone: str = Field(examples=["+6281234567890"], json_schema_extra={"pattern": PHONE_RE.pattern})
     is_leader: bool = False
     bank_account: BankAccount | None = Field(None, description="Padat Karya: the worker's own wage account")
+    work_role: WorkRole = Field(
+        WorkRole.WORKER, description="Padat Karya: worker, skilled or foreman (the daily rate depends on it)"
+    )
 
     @field_validator("phone")
     @classmethod
@@ -110,6 +114,9 @@ class Proposal(_Input):
     requested_amount: Rupiah
     bank_account: BankAccount = Field(description="The group's account (TKM aid is paid here)")
     members: list[Member] = Field(min_length=1)
+    worksite: Worksite | None = Field(
+        None, description="Padat Karya: where the facility is built (workday photos are checked against it)"
+    )
 
     @field_validator("region_code")
     @classmethod
@@ -142,6 +149,8 @@ class Proposal(_Input):
             errors.append(("members", f"group size {n} outside {policy.min_members}-{policy.max_members}"))
         if self.requested_amount > policy.aid_ceiling:
             errors.append(("requested_amount", f"above the programme ceiling of Rp {policy.aid_ceiling:,}"))
+        if self.program == Program.PADAT_KARYA and policy.wages is not None and self.worksite is None:
+            errors.append(("worksite", "a Padat Karya proposal names its worksite (lat, lon, radius_m)"))
         return errors
 
 
@@ -222,6 +231,7 @@ class ReportVisitArgs(ActionBase):
     monthly_revenue: int | None = Field(None, ge=0, le=10**12)
     notes: Notes = ""
     progress_percent: int | None = Field(None, ge=0, le=100, description="Padat Karya: construction progress")
+    handover: bool = Field(False, description="Padat Karya paid by muster rolls: the handover report")
 
 
 class ResolvePaymentArgs(ActionBase):
@@ -241,6 +251,56 @@ class ReleaseShareArgs(ActionBase):
 
 
 class CancelArgs(ActionBase):
+    reason: Notes = Field(min_length=3)
+
+
+FILE_ID_PATTERN = r"^F-[A-Za-z0-9]{8,40}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class SpendingLine(_Input):
+    """One line of an LPJ: what part of the aid bought what, with its receipt (an uploaded file)."""
+
+    category: LpjCategory
+    amount: Rupiah
+    spent_on: OfficerDate
+    supplier: str = Field(min_length=2, max_length=200)
+    file_id: str = Field(pattern=FILE_ID_PATTERN, description="The receipt: a file uploaded to the group")
+    photo_file_id: str | None = Field(
+        None, pattern=FILE_ID_PATTERN, description="A photo of the goods (it may carry its location)"
+    )
+    receipt_sha256: str | None = Field(
+        None,
+        pattern=SHA256_PATTERN,
+        description="Filled by the API from the file store (the receipt's content hash); a value sent "
+        "is replaced",
+    )
+
+
+class SubmitLpjArgs(ActionBase):
+    lines: list[SpendingLine] = Field(min_length=1, max_length=500)
+    notes: Notes = ""
+
+
+class ReviewLpjArgs(ActionBase):
+    decision: Literal["accept", "revise", "reject"]
+    notes: Notes = ""
+
+    @model_validator(mode="after")
+    def _notes_when_not_accepted(self) -> ReviewLpjArgs:
+        if self.decision != "accept" and len(self.notes) < 3:
+            raise ValueError("notes: say what must change, or why it is rejected")
+        return self
+
+
+class RecordRepaymentArgs(ActionBase):
+    amount: Rupiah
+    paid_on: OfficerDate
+    reference: str = Field(min_length=3, max_length=80, description="The deposit's reference (e.g. NTPN)")
+
+
+class WriteOffReceivableArgs(ActionBase):
+    amount: Rupiah
     reason: Notes = Field(min_length=3)
 
 
@@ -303,6 +363,37 @@ class Visit(BaseModel):
     notes: str = ""
 
 
+class LpjState(BaseModel):
+    """Where the group's use-of-funds report stands (its lines are in PostgreSQL, by version)."""
+
+    paid: int = Field(description="The aid it accounts for")
+    due_at: datetime = Field(description="The payment plus the policy's due_after")
+    due_on: date = Field(description="due_at's day (WIB)")
+    status: Literal["due", "under_review", "revise", "accepted", "rejected", "overdue"] = "due"
+    version: int = Field(0, description="Submissions so far")
+    submitted: int = Field(0, description="The last submission's total")
+    by_category: dict[str, int] = Field(default_factory=dict, description="The last submission, per category")
+    accounted: int = Field(0, description="Accepted: what the accepted lines account for")
+    submitted_by: str | None = None
+    reviewed_by: str | None = None
+    notes: str = ""
+
+
+class Receivable(BaseModel):
+    """Aid not accounted for (tuntutan ganti rugi): recovered in instalments or written off."""
+
+    amount: int
+    reason: Literal["overdue", "rejected", "short"]
+    opened_at: datetime
+    recovered: int = 0
+    written_off: int = 0
+    repayments: int = 0
+
+    @property
+    def outstanding(self) -> int:
+        return self.amount - self.recovered - self.written_off
+
+
 class GroupSummary(BaseModel):
     """A group's state without its proposal: what each recorded step carries and what every update
     answers (the members travel only when they change, which keeps every step's history event small;
@@ -327,6 +418,11 @@ class GroupSummary(BaseModel):
     training: list[TrainingSession] = Field(default_factory=list)
     payments: list[Payment] = Field(default_factory=list)
     visits: list[Visit] = Field(default_factory=list)
+    lpj: LpjState | None = Field(None, description="TKM, once paid: the use-of-funds report")
+    receivable: Receivable | None = Field(None, description="Aid not accounted for, being recovered")
+    wages: WageTotals | None = Field(
+        None, description="Padat Karya paid by muster rolls: the work period's weeks and wages (no NIKs)"
+    )
     decision_notes: str = ""
     outcome_reason: str = ""
     request_hash: str = Field("", description="sha256 of the submitted body (Idempotency-Key checks)")

@@ -65,6 +65,20 @@ TEMPLATES: dict[str, Template] = {
     "visit_due": Template(
         True, ("mentor",), "Kunjungan pendampingan ke-{visit_no} untuk {name} jatuh tempo {due_on}."
     ),
+    "lpj_due": Template(
+        True,
+        ("mentor",),
+        "Laporan pertanggungjawaban (LPJ) bantuan {name} ({group_id}) jatuh tempo {lpj_due_on}.",
+    ),
+    "lpj_submitted": Template(False, ("verifier",), "LPJ {name} ({group_id}) diajukan; mohon diperiksa."),
+    "lpj_revise": Template(True, ("mentor",), "LPJ {name} ({group_id}) perlu diperbaiki: {reason}"),
+    "lpj_accepted": Template(True, ("mentor",), "LPJ {name} ({group_id}) diterima."),
+    "recovery_opened": Template(
+        True,
+        ("finance", "supervisor"),
+        "Bantuan {name} ({group_id}) yang belum dipertanggungjawabkan Rp {receivable} wajib "
+        "dikembalikan: {reason}",
+    ),
     "completed": Template(True, (), "Program kelompok {name} ({group_id}) telah selesai. Terima kasih."),
     "cancelled": Template(True, ("registrar",), "Kelompok {name} ({group_id}) dibatalkan: {reason}"),
     "reminder": Template(

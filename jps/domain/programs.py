@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from jps.domain.stages import TaskKind
+from jps.domain.verification import VerificationPolicy
+from jps.domain.wages import WagePolicy
 
 
 class Program(StrEnum):
@@ -38,6 +40,35 @@ class MentoringSchedule(BaseModel):
         description="Time between visits; the first is due one interval after payment"
     )
     handover_last: bool = Field(False, description="The last visit is the facility's handover report")
+
+
+class LpjCategory(StrEnum):
+    """What a TKM group's aid may be spent on (the LPJ's spending lines)."""
+
+    CAPITAL_GOODS = "capital_goods"  # barang modal: equipment, tools
+    WORKING_CAPITAL = "working_capital"  # modal kerja: stock, materials, rent
+
+
+class PercentRange(BaseModel):
+    min: int = Field(0, ge=0, le=100)
+    max: int = Field(100, ge=0, le=100)
+
+
+class LpjPolicy(BaseModel):
+    """The use-of-funds report (LPJ, laporan pertanggungjawaban) a paid group owes."""
+
+    due_after: timedelta = Field(90 * DAY, description="From the payment to the LPJ's due date")
+    revision_within: timedelta = Field(
+        14 * DAY, description="An LPJ sent back is due again this long after (or by its due date)"
+    )
+    split: dict[LpjCategory, PercentRange] = Field(
+        default_factory=lambda: {
+            LpjCategory.CAPITAL_GOODS: PercentRange(min=60, max=100),
+            LpjCategory.WORKING_CAPITAL: PercentRange(min=0, max=40),
+        },
+        description="Each category's share of the lines' total, in percent (default 60/40)",
+    )
+    max_lines: int = Field(100, ge=1, le=500)
 
 
 class ProgramPolicy(BaseModel):
@@ -69,6 +100,23 @@ class ProgramPolicy(BaseModel):
     )
     payment_auto_retries: int = Field(3, ge=0, description="New transfers after passing bank failures")
     budget_retry_every: timedelta = Field(DAY, description="Re-check a missing budget or a freeze this often")
+    wages: WagePolicy | None = Field(
+        None,
+        description=(
+            "Padat Karya: weekly wages from muster rolls (jps/domain/wages.py). None: the earlier rule, "
+            "one wage bill in equal shares (every group submitted before the rule keeps it)"
+        ),
+    )
+    lpj: LpjPolicy | None = Field(
+        None,
+        description="The use-of-funds report owed once paid (TKM); None: none (and groups submitted "
+        "before the LPJ existed, whose policy travels without it)",
+    )
+    verification: VerificationPolicy = Field(
+        default_factory=VerificationPolicy,
+        description="Post-payment verification: who is asked whether the money arrived "
+        "(jps/domain/verification.py)",
+    )
 
     def sla_for(self, kind: TaskKind) -> timedelta:
         return self.sla.get(kind, 7 * DAY)
@@ -88,6 +136,8 @@ _COMMON_SLA: dict[TaskKind, timedelta] = {
     TaskKind.INVESTIGATE_PAYMENT: 5 * DAY,
     TaskKind.UPDATE_BANK_ACCOUNT: 7 * DAY,
     TaskKind.REPORT_VISIT: 7 * DAY,  # counted from the visit's due date
+    TaskKind.REVIEW_LPJ: 7 * DAY,
+    TaskKind.RECOVER_RECEIVABLE: 90 * DAY,
 }
 
 DEFAULT_POLICIES: dict[Program, ProgramPolicy] = {
@@ -99,6 +149,7 @@ DEFAULT_POLICIES: dict[Program, ProgramPolicy] = {
         maker_checker_threshold=15_000_000,
         sla=dict(_COMMON_SLA),
         mentoring=MentoringSchedule(visits=3, interval=30 * DAY),
+        lpj=LpjPolicy(),
     ),
     Program.PADAT_KARYA: ProgramPolicy(
         program=Program.PADAT_KARYA,
@@ -149,5 +200,10 @@ def compressed_policies(seconds_per_day: float) -> dict[Program, ProgramPolicy]:
                 data[key] = value * factor
         data["sla"] = {k: v * factor for k, v in data["sla"].items()}
         data["mentoring"]["interval"] = data["mentoring"]["interval"] * factor
+        if data.get("lpj"):
+            for key in ("due_after", "revision_within"):
+                data["lpj"][key] = data["lpj"][key] * factor
+        for key in ("reminder_after", "answer_within"):
+            data["verification"][key] = data["verification"][key] * factor
         out[program] = ProgramPolicy.model_validate(data)
     return out

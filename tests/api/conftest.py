@@ -105,6 +105,8 @@ async def api_stack(
             "db_pool_max": 20,
             "officer_cache_s": 0,  # tokens are minted and roles changed between requests
             "signin_per_minute": 10_000,  # every test signs in from 127.0.0.1 (the limiter's own test: 3)
+            "public_status_per_minute": 10_000,  # likewise the public status lookup (its flood test: 3)
+            "public_per_minute": 10_000,  # the public forms, likewise (their limiter's own test: 3)
             "files_dir": Path(tempfile.mkdtemp(prefix="jps-test-files-")),  # never .data's evidence
         }
     )

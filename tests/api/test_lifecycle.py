@@ -8,6 +8,7 @@ from jps.domain.programs import Program
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import Stack, act, state_of, submit, today, wait_for_stage, wait_for_task
+from tests.api.lpj_steps import account_for_the_aid
 from tests.sim_fixtures import BankAdmin
 
 
@@ -54,6 +55,8 @@ async def test_tkm_group_from_proposal_to_completed(stack: Stack, http: httpx.As
     assert [p["status"] for p in g["payments"]] == ["paid"]
     assert len(g["visits"]) == 3 and g["open_task"]["kind"] == "report_visit"
 
+    g = await account_for_the_aid(http, stack, gid, 10_000_000)  # the LPJ, before the last visit
+    assert g["lpj"]["status"] == "accepted" and g["stage"] == "mentoring"
     for visit_no in (1, 2, 3):
         g = await act(
             http,

@@ -1,6 +1,7 @@
 """The bench machinery end to end at a tiny scale: its own stack on free ports, four groups imported
-and driven to completed by simulated officers through the HTTP API, the skeleton on the same dev
-server, and a results file with every figure the README table and DESIGN.md name.
+and driven to completed by simulated officers through the HTTP API (the TKM groups' LPJs included),
+the skeleton on the same dev server, and a results file with every figure the README table and
+DESIGN.md name.
 
 A behaviour test, not a timing assertion: the figures must exist and be sane, not fast."""
 
@@ -79,7 +80,15 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
     # Every single-group action and bulk decision was accepted; nothing failed on the way.
     assert result["actions"]["record-attendance"]["n"] == 4
     assert result["actions"]["report-visit"]["n"] == 3 * 3 + 5  # TKM 3 visits, Padat Karya 5
-    assert all(s.endswith(":200") for s in result["statuses"] if "[item]" not in s and "inbox" not in s)
+    # Each TKM group's LPJ: a receipt uploaded per line (two lines), submitted once, accepted once.
+    assert result["actions"]["upload-file"]["n"] == 3 * 2
+    assert result["actions"]["submit-lpj"]["n"] == 3 and result["actions"]["review-lpj"]["n"] == 3
+    assert result["statuses"]["upload-file:201"] == 3 * 2
+    assert all(
+        s.endswith(":200")
+        for s in result["statuses"]
+        if "[item]" not in s and "inbox" not in s and s != "upload-file:201"
+    )
     assert 0 < result["action_p50_ms"] <= result["action_p95_ms"] <= result["action_p99_ms"]
     for endpoint in ("list", "detail", "inbox", "summary"):
         assert result["reads_at_rest"][endpoint]["n"] == 5

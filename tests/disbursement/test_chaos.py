@@ -9,7 +9,7 @@ reservations balanced, the audit chain intact, the outbox drained and no message
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 
@@ -176,3 +176,76 @@ async def test_the_budget_and_outbox_checks_see_what_breaks(db: asyncpg.Pool) ->
     assert drained.startswith("1 of 3 messages unsent") and figures["unsent"] == 1
     assert once.startswith("1 messages stored twice ['m1'], 1 not from our outbox ['stranger'], 1 marked")
     assert (await check_outbox(db, [{"message_id": "m1"}, {"message_id": "m3"}]))[1] == "ok"
+
+
+async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyncpg.Pool) -> None:
+    """Padat Karya paid by muster rolls (issue 13): a worker's wage of a week paid twice (the second
+    time under a retry's new key) is a duplicate, a wage line never paid is lost, whatever the
+    account; the reservation of the wage bill must have drawn exactly what the bank paid."""
+    from jps.contracts.wages import WageLine, WageRuntime, WeekRun
+    from jps.domain.wages import WorkRole
+
+    pk = proposal(Program.PADAT_KARYA, size=10, amount=3_000_000)
+    week = "20201005"
+    lines = [
+        WageLine(
+            nik=m.nik,
+            member_no=i,
+            role=WorkRole.WORKER,
+            days=2,
+            hours=16,
+            rate=100_000,
+            amount=200_000,
+            status="paid",
+            transfer_id=f"G-w-W{week}-{i:02d}",
+        )
+        for i, m in enumerate(pk.members[:3])
+    ]
+    run = WeekRun(
+        week_starts_on=date(2020, 10, 5),
+        status="settled",
+        submitted_by="m",
+        submitted_at=datetime.now(UTC),
+        lines=lines,
+    )
+    state = GroupState(
+        group_id="G-w",
+        program=pk.program,
+        name=pk.name,
+        region_code=pk.region_code,
+        stage=Stage.MENTORING,
+        proposal=pk,
+        submitted_by="r",
+        submitted_at=datetime.now(UTC),
+        requested_amount=3_000_000,
+        approved_amount=3_000_000,
+    )
+    state.runtime.wages = WageRuntime(weeks=[run])
+    paid_ids = [f"G-w-W{week}-00", f"G-w-W{week}-01", f"G-w-W{week}-01-R1"]  # worker 2 never paid
+    await db.executemany(
+        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                 bank_code, account_no, amount, status)
+           VALUES ($1, $1, 'G-w', 'B', 1, 'x', '002', '1', 200000, 'paid')""",
+        [(tid,) for tid in paid_ids],
+    )
+    statement = [{"transfer_id": tid, "account_no": "1", "amount": 200_000} for tid in paid_ids]
+    figures = await check_exactly_once(db, statement, [("G-w", pk)], [state])
+    assert (figures.duplicates, figures.lost, figures.stuck) == (1, 1, 0), figures.problems
+    assert f"G-w: the wage ('W{week}', '01') paid 2 times" in figures.problems
+
+    await db.execute(
+        """INSERT INTO groups (group_id, program, name, region_code, stage, member_count, requested_amount,
+                               submitted_by, submitted_at, updated_at, state)
+           VALUES ('G-w', 'padat_karya', 'G-w', '3171', 'mentoring', 10, 3000000, 'r', now(), now(), '{}')"""
+    )
+    await db.execute(
+        """INSERT INTO budget_reservations (reservation_id, group_id, program, region_code, amount, status,
+                                           drawn)
+           VALUES ('G-w:0', 'G-w', 'padat_karya', '3171', 3000000, 'settled', 400000)"""
+    )
+    await db.execute(
+        """INSERT INTO budget_allocations (program, region_code, amount, reserved, spent)
+           VALUES ('padat_karya', '3171', 100000000, 0, 400000)"""
+    )
+    verdict = await check_budget(db, statement)
+    assert verdict == "G-w:0: drew Rp 400,000, the bank paid Rp 600,000", verdict

@@ -19,7 +19,7 @@ from jps.contracts.workflow import GroupState
 from jps.domain.models import GroupSummary
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
-from tests.factories import officer
+from tests.factories import lpj_lines, officer
 from tests.workflows.harness import Harness, fund, running_worker, today_at
 
 
@@ -82,8 +82,15 @@ async def wait_stage(
 
 
 async def mentor_to_completion(env: WorkflowEnvironment, h: Harness, handle: WorkflowHandle) -> GroupSummary:
+    """Each visit on its due date; a TKM group's LPJ (the whole aid, receipts' hashes as the API
+    fills them in) submitted and accepted before the last one."""
     state: GroupSummary = await h.state(handle)
     for visit in state.visits:
+        if state.lpj is not None and state.lpj.status == "due" and visit.visit_no == len(state.visits):
+            spent_on = today_at(await env.get_current_time())
+            lines = lpj_lines(state.lpj.paid, spent_on, tag=state.group_id)
+            await h.act(handle, "submit-lpj", MENTOR, lines=lines)
+            await h.act(handle, "review-lpj", VERIFIER, decision="accept")
         now = await env.get_current_time()
         wait = (visit.due_on - today_at(now)).days
         if wait > 0:

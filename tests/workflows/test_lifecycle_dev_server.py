@@ -32,7 +32,7 @@ from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
 from jps.settings import get_settings
-from tests.factories import officer, proposal
+from tests.factories import lpj_lines, officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker
 from worker import WORKFLOWS, build_activities
 
@@ -84,6 +84,9 @@ async def test_full_lifecycle_read_model_audit_notifications(h: Harness, notify_
         return s if s.stage == Stage.MENTORING else None
 
     state = await eventually(in_mentoring)
+    lines = lpj_lines(9_500_000, local_date(state.paid_at), tag=gid)
+    await h.act(handle, "submit-lpj", MENTOR, lines=lines)
+    await h.act(handle, "review-lpj", VERIFIER, decision="accept")
     for visit in state.visits:
         await h.act(
             handle,

@@ -23,6 +23,7 @@ message once and nothing our outbox did not send, and a reconciliation run finds
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -104,8 +105,14 @@ async def check_exactly_once(
         if not finished and gid not in excused:
             figures.stuck += 1
             figures.problems.append(f"{gid}: stuck ({'no state' if state is None else _where(state)})")
-        # Transfer ids are `<group id>-A<attempt>-<nn>`: the bank's lines of this group.
-        paid = [line for line in statement if line["transfer_id"].startswith(f"{gid}-A")]
+        # Transfer ids are `<group id>-A<attempt>-<nn>`, or for weekly wages `<group id>-W<yyyymmdd>-<nn>`
+        # (`-R<k>` after a failure): the bank's lines of this group.
+        paid = [line for line in statement if _of_group(line["transfer_id"]) == gid]
+        if state is not None and state.runtime.wages is not None:
+            _check_weekly(figures, gid, state, paid, finished)
+            paid_ids = {line["transfer_id"] for line in paid}
+            _check_ledger(figures, gid, paid_ids, ours_paid, ours_pending, finished)
+            continue
         per_account = Counter(line["account_no"] for line in paid)
         owed = beneficiaries(proposal)
         for account in owed:
@@ -118,18 +125,7 @@ async def check_exactly_once(
         for account in set(per_account) - set(owed):
             figures.duplicates += per_account[account]
             figures.problems.append(f"{gid}: paid account ...{account[-4:]} that it does not owe")
-        bank_ids = {line["transfer_id"] for line in paid}
-        our_ids = {tid for tid, r in ours_paid.items() if r["group_id"] == gid}
-        for tid in sorted(bank_ids - our_ids):
-            if tid in ours_pending and not finished:
-                # Still pending on our side in a group that has not finished: counted as stuck.
-                figures.problems.append(f"{tid}: paid by the bank, still pending in our ledger")
-                continue
-            figures.duplicates += 1
-            figures.problems.append(f"{tid}: paid by the bank, not paid in our ledger")
-        for tid in sorted(our_ids - bank_ids):
-            figures.lost += 1
-            figures.problems.append(f"{tid}: paid in our ledger, not by the bank")
+        _check_ledger(figures, gid, {line["transfer_id"] for line in paid}, ours_paid, ours_pending, finished)
         total = sum(line["amount"] for line in paid)
         if finished and state is not None and total != state.approved_amount:
             figures.problems.append(
@@ -141,6 +137,81 @@ async def check_exactly_once(
                 else:
                     figures.lost += 1
     return figures
+
+
+_TRANSFER = re.compile(r"^(?P<group>.+)-(?:A(?P<attempt>\d+)|(?P<week>W\d{8}))-(?P<nn>\d{2})(?:-R\d+)?$")
+
+
+def _of_group(transfer_id: str) -> str | None:
+    found = _TRANSFER.match(transfer_id)
+    return found["group"] if found else None
+
+
+def _reservation_of(transfer_id: str) -> str:
+    """`<group>:<attempt>` for an aid transfer; `<group>:0` (the wage bill) for a weekly wage."""
+    found = _TRANSFER.match(transfer_id)
+    if found is None:
+        return transfer_id
+    return f"{found['group']}:{found['attempt'] or 0}"
+
+
+def _check_ledger(
+    figures: ChaosFigures,
+    gid: str,
+    bank_ids: set[str],
+    ours_paid: dict[str, Any],
+    ours_pending: set[str],
+    finished: bool,
+) -> None:
+    """The bank's paid transfers of a group against our ledger's, one by one."""
+    our_ids = {tid for tid, r in ours_paid.items() if r["group_id"] == gid}
+    for tid in sorted(bank_ids - our_ids):
+        if tid in ours_pending and not finished:
+            # Still pending on our side in a group that has not finished: counted as stuck.
+            figures.problems.append(f"{tid}: paid by the bank, still pending in our ledger")
+            continue
+        figures.duplicates += 1
+        figures.problems.append(f"{tid}: paid by the bank, not paid in our ledger")
+    for tid in sorted(our_ids - bank_ids):
+        figures.lost += 1
+        figures.problems.append(f"{tid}: paid in our ledger, not by the bank")
+
+
+def _check_weekly(
+    figures: ChaosFigures, gid: str, state: GroupState, paid: list[dict[str, Any]], finished: bool
+) -> None:
+    """A group paid by muster rolls: each worker's wage of each week paid once, its amount."""
+    per_line: Counter[tuple[str, str]] = Counter()
+    amounts: dict[tuple[str, str], int] = {}
+    for line in paid:
+        found = _TRANSFER.match(line["transfer_id"])
+        assert found is not None
+        key = (found["week"] or f"A{found['attempt']}", found["nn"])
+        per_line[key] += 1
+        amounts[key] = line["amount"]
+    wages = state.runtime.wages
+    assert wages is not None
+    expected: dict[tuple[str, str], int] = {}
+    for run in wages.weeks:
+        for ln in run.lines:
+            if ln.status != "released":
+                expected[(f"W{run.week_starts_on:%Y%m%d}", f"{ln.member_no:02d}")] = ln.amount
+    for key, n in per_line.items():
+        if key not in expected:
+            figures.duplicates += n
+            figures.problems.append(f"{gid}: paid {key} that no wage line owes")
+        elif n > 1:
+            figures.duplicates += n - 1
+            figures.problems.append(f"{gid}: the wage {key} paid {n} times")
+        elif amounts[key] != expected[key]:
+            figures.duplicates += 1
+            figures.problems.append(
+                f"{gid}: the wage {key} paid Rp {amounts[key]:,}, owed Rp {expected[key]:,}"
+            )
+    if finished:
+        for key in sorted(set(expected) - set(per_line)):
+            figures.lost += 1
+            figures.problems.append(f"{gid}: the wage {key} never paid")
 
 
 def waiting_on_the_bank(states: Sequence[GroupState | None], bank_pending: set[str]) -> set[str]:
@@ -192,8 +263,7 @@ async def check_budget(pool: asyncpg.Pool, statement: list[dict[str, Any]]) -> s
     against a reservation that was released. The run's database holds the run's groups only."""
     paid_per_attempt: Counter[str] = Counter()  # "<group>:<attempt>" -> rupiah the bank paid
     for line in statement:
-        group, attempt = line["transfer_id"].rsplit("-A", 1)
-        paid_per_attempt[f"{group}:{int(attempt.split('-')[0])}"] += line["amount"]
+        paid_per_attempt[_reservation_of(line["transfer_id"])] += line["amount"]
     reservations = await pool.fetch("SELECT * FROM budget_reservations")
     allocations = await pool.fetch("SELECT * FROM budget_allocations")
     stages = dict(await pool.fetch("SELECT group_id, stage FROM groups"))
@@ -203,6 +273,16 @@ async def check_budget(pool: asyncpg.Pool, statement: list[dict[str, Any]]) -> s
     for r in reservations:
         where = (r["program"], r["region_code"])
         paid = paid_per_attempt.pop(r["reservation_id"], 0)
+        if r["drawn"] or r["reservation_id"].endswith(":0"):
+            # A wage bill paid week by week: what was drawn is spent, the rest held until the end.
+            spent[where] += r["drawn"]
+            if r["drawn"] != paid:
+                wrong.append(f"{r['reservation_id']}: drew Rp {r['drawn']:,}, the bank paid Rp {paid:,}")
+            if r["status"] == "reserved":
+                held[where] += r["amount"] - r["drawn"]
+                if stages.get(r["group_id"]) in FINISHED:
+                    wrong.append(f"{r['reservation_id']} still reserved, the work period is over")
+            continue
         if r["status"] == "reserved":
             held[where] += r["amount"]
             if stages.get(r["group_id"]) in FINISHED:

@@ -45,10 +45,12 @@ from jps.domain.models import (
     UpdateBankAccountArgs,
     VerifyArgs,
 )
+from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.roles import NATIONAL, Role
 from jps.domain.stages import Stage, TaskKind
 from tools import seed
+from tools.chaos import wages
 from tools.chaos.plan import ChaosGroup
 
 log = structlog.get_logger()
@@ -56,7 +58,17 @@ T = TypeVar("T")
 
 FINISHED = frozenset({Stage.MENTORING, Stage.COMPLETED})
 ENDED = FINISHED | {Stage.REJECTED, Stage.CANCELLED}
-FINANCE_TASKS = frozenset({TaskKind.INVESTIGATE_PAYMENT, TaskKind.UPDATE_BANK_ACCOUNT})
+FINANCE_TASKS = frozenset(
+    {TaskKind.INVESTIGATE_PAYMENT, TaskKind.UPDATE_BANK_ACCOUNT, TaskKind.FIX_WAGE_ACCOUNT}
+)
+# The tasks of a Padat Karya work period (muster rolls): their steps need the workflow's whole state.
+WAGE_TASKS = frozenset(
+    {TaskKind.SUBMIT_MUSTER, TaskKind.APPROVE_WAGES, TaskKind.AUTHORIZE_WAGES, TaskKind.FIX_WAGE_ACCOUNT}
+)
+UPDATE_OF = {
+    TaskKind.INVESTIGATE_PAYMENT: "resolve_payment",
+    TaskKind.FIX_WAGE_ACCOUNT: "update_bank_account",
+}
 CALL_TIMEOUT_S = 30.0
 LOOK_AGAIN_S = 60.0
 
@@ -223,6 +235,8 @@ class Officers:
         """One officer step on an open task; None when nothing is for an officer to do now."""
         gid, proposal = group.group_id, group.proposal
         today = local_date(datetime.now(UTC))
+        if any(t.kind in WAGE_TASKS for t in state.open_tasks) and not isinstance(state, GroupState):
+            state = await self._call(gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline)
         for task in state.open_tasks:
             args: BaseModel | None
             match task.kind:
@@ -243,11 +257,21 @@ class Officers:
                     args = await self._resolution(gid, state)
                 case TaskKind.UPDATE_BANK_ACCOUNT:
                     args = await self._account_fix(group, state, task.note)
+                case TaskKind.SUBMIT_MUSTER if isinstance(state, GroupState):
+                    args = await wages.next_roll(self, group, state, deadline)
+                case TaskKind.APPROVE_WAGES if isinstance(state, GroupState):
+                    week = wages.week_in(state, "accepted")
+                    args = ApproveWagesArgs(week_starts_on=week, officer=FINANCE) if week else None
+                case TaskKind.AUTHORIZE_WAGES if isinstance(state, GroupState):
+                    week = wages.week_in(state, "to_authorize")
+                    args = AuthorizeWagesArgs(week_starts_on=week, officer=SUPERVISOR) if week else None
+                case TaskKind.FIX_WAGE_ACCOUNT if isinstance(state, GroupState):
+                    args = await wages.account_fix(self, group, state, ACCOUNTS)
                 case _:
                     args = None  # automated waits (bank, budget, freeze), mentoring: nothing to do
             if args is None:
                 continue
-            update = "resolve_payment" if task.kind == TaskKind.INVESTIGATE_PAYMENT else task.kind.value
+            update = UPDATE_OF.get(task.kind, task.kind.value)
             # The same step on the same target once per recorded step of the workflow: an accepted
             # fix whose task stays open until the bank answers, or a refusal, is not sent again
             # before the workflow records something new.

@@ -12,6 +12,7 @@ from typing import Any
 from infra import lifecycle
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, ProgramPolicy, compressed_policies, load_policies
+from jps.domain.wages import Worksite
 from tools import seed
 
 # Every bank fault mode at once. The bank client's timeout (CHAOS_BANK_TIMEOUT_S) is well below
@@ -41,6 +42,11 @@ CHAOS_SETTLE_DELAY_MS = 1000
 # A slow notification gateway: every message is stored, its answer comes 5 s later.
 CHAOS_NOTIFY_FAULTS: dict[str, Any] = {"answer_delay_ms": 5000}
 ABOVE_THRESHOLD = {Program.TKM: 20_000_000, Program.PADAT_KARYA: 40_000_000}
+# Padat Karya groups are paid by muster rolls (issue 13): two weeks of two workdays each, the week's
+# run above this needing a supervisor's authorization (the groups above the maker-checker threshold
+# have every member at work, the others half of them: runs of Rp 4,000,000 and Rp 2,000,000).
+WAGE_RULE: dict[str, Any] = {"planned_workdays": 4, "authorize_weekly_above": 3_000_000}
+WORKSITE = Worksite(lat=-6.2, lon=106.85, radius_m=300)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class ChaosPlan:
     bank_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_FAULTS))
     notify_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_NOTIFY_FAULTS))
     seed: int = 20201007
+    weekly_wages: bool = True  # Padat Karya paid by weekly muster rolls (False: the equal split)
 
     @classmethod
     def full(cls, per_programme: int = 150, **overrides: Any) -> ChaosPlan:
@@ -114,6 +121,8 @@ class ChaosPlan:
                 payment_investigation_after=self.payment_investigation_after,
                 budget_retry_every=self.budget_retry_every,
             )
+            if program == Program.PADAT_KARYA and self.weekly_wages:
+                data["wages"] = dict(WAGE_RULE)
             out[program.value] = data
         return out
 
@@ -154,6 +163,8 @@ def chaos_groups(per_programme: int, run: str) -> list[ChaosGroup]:
     for n in range(per_programme):
         for program in Program:
             proposal = seed.demo_proposal(program, n)
+            if program == Program.PADAT_KARYA:
+                proposal = proposal.model_copy(update={"worksite": WORKSITE})
             if n % 2:
                 proposal = proposal.model_copy(update={"requested_amount": ABOVE_THRESHOLD[program]})
             out.append(ChaosGroup(f"chaos-{run}-{program.value}-{n}", proposal))

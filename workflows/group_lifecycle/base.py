@@ -19,16 +19,17 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.db import ReadModelActivities
-    from jps.contracts.activities import BudgetSettlement, TransitionRecord
+    from jps.contracts.activities import BudgetSettlement, ReceivableEvent, TransitionRecord
     from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
-    from jps.contracts.refusals import RefusalKind
+    from jps.contracts.refusals import ErrorType, RefusalKind
+    from jps.contracts.wages import BudgetDraw, WageWeekRecord
     from jps.contracts.workflow import GroupInput, GroupState
     from jps.domain.calendar import local_date
-    from jps.domain.models import Officer, Task
+    from jps.domain.models import Officer, SpendingLine, Task
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
 
@@ -36,6 +37,10 @@ from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.guards import authorize, refuse
 from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 from workflows.group_lifecycle.tasks import Escalation, TaskBoard
+
+# A step's own transaction can refuse what only PostgreSQL can see (an LPJ receipt another group
+# submitted a moment earlier): the officer gets a refusal naming the field, and nothing stays.
+REFUSED_BY_THE_DATABASE: dict[str, RefusalKind] = {ErrorType.RECEIPT_REUSED: RefusalKind.INVALID}
 
 
 class LifecycleBase:
@@ -59,6 +64,10 @@ class LifecycleBase:
         notify: list[str] | None = None,
         write_members: bool = False,
         settle: BudgetSettlement | None = None,
+        lpj_lines: list[SpendingLine] | None = None,
+        receivable_event: ReceivableEvent | None = None,
+        wage_weeks: list[WageWeekRecord] | None = None,
+        draw: BudgetDraw | None = None,
     ) -> None:
         self.state.seq += 1
         record = TransitionRecord(
@@ -77,6 +86,10 @@ class LifecycleBase:
             state=self.state.summary(),
             proposal=self.state.proposal if write_members else None,
             settle=settle,
+            lpj_lines=lpj_lines,
+            receivable_event=receivable_event,
+            wage_weeks=wage_weeks,
+            draw=draw,
         )
         try:
             await workflow.execute_activity_method(
@@ -157,11 +170,14 @@ class LifecycleBase:
             recorded = self.state.seq
             try:
                 yield
-            except ActivityError:
+            except ActivityError as err:
                 # The step's record failed for good: nothing of it was written, so nothing of it
                 # stays (before the patch the half-changed state stayed: old histories replay that).
                 if self.state.seq == recorded and workflow.patched(patches.BANK_STATUS_DECIDES):
                     restore_in_place(self.state, before)
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type in REFUSED_BY_THE_DATABASE:
+                    raise refuse(REFUSED_BY_THE_DATABASE[cause.type], cause.message) from None
                 raise
             except FailureError:
                 raise  # a refusal: the handlers refuse before they change anything

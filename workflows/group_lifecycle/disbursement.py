@@ -8,6 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
+    from jps.contracts.wages import WageRuntime
     from jps.domain.models import (
         ApproveDisbursementArgs,
         AuthorizeDisbursementArgs,
@@ -19,10 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.programs import Program
     from jps.domain.stages import Stage, TaskKind
 
-from workflows.group_lifecycle import patches
+from workflows.group_lifecycle import patches, wage_money
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
-from workflows.group_lifecycle.mentoring import open_visit_task, schedule_visits
+from workflows.group_lifecycle.mentoring import start_mentoring
 from workflows.group_lifecycle.money import failed_unresolved
 
 
@@ -34,6 +35,15 @@ class DisbursementSteps(LifecycleBase):
             officer = self._officer(args)
             self.state.approved_amount = args.amount
             self.state.approved_by = officer.id
+            if (
+                self.state.program == Program.PADAT_KARYA
+                and self.policy.wages is not None
+                and self.state.runtime.wages is None
+                and workflow.patched(patches.WEEKLY_WAGES)
+            ):
+                # Paid by the week from muster rolls (wages.py): the amount is the wage bill's ceiling.
+                self.state.runtime.wages = WageRuntime()
+                self.state.wages = wage_money.totals(self.state.runtime.wages, self.policy.wages, args.amount)
             details = {"amount": args.amount, "threshold": self.policy.maker_checker_threshold}
             if args.amount > self.policy.maker_checker_threshold:
                 self._open_task(TaskKind.AUTHORIZE_DISBURSEMENT, note="above the maker-checker threshold")
@@ -99,6 +109,8 @@ class DisbursementSteps(LifecycleBase):
             self._validate_update_bank_account(args)
             officer = self._officer(args)
             engine = self.state.runtime.payments
+            if self.state.runtime.wages is not None and args.member_nik is not None:
+                return await self._wage_account_fixed(args, officer.id)
             if args.member_nik is None:
                 self.state.proposal.bank_account = args.bank_account
                 whose = "group"
@@ -130,6 +142,35 @@ class DisbursementSteps(LifecycleBase):
             await self._record("bank_account_updated", officer=officer, write_members=True, details=details)
             return self.state.summary()
 
+    async def _wage_account_fixed(self, args: UpdateBankAccountArgs, officer_id: str) -> GroupSummary:
+        """A worker paid by muster rolls has a new account: the owed wages go out again (wages.py);
+        the others were never held back."""
+        wages, engine = self.state.runtime.wages, self.state.runtime.payments
+        assert wages is not None and args.member_nik is not None and self.policy.wages is not None
+        for member in self.state.proposal.members:
+            if member.nik == args.member_nik:
+                member.bank_account = args.bank_account
+        runs = wage_money.owed_again(wages, args.member_nik)
+        _add(engine.account_changed_by, officer_id)
+        still = sorted(mask_nik(n) for n in wage_money.owed_niks(wages))
+        if not still:
+            self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
+        engine.ready_to_pay = True
+        self.state.wages = wage_money.totals(wages, self.policy.wages, self.state.approved_amount or 0)
+        details = {
+            "account_of": mask_nik(args.member_nik),
+            "bank_code": args.bank_account.bank_code,
+            "still_to_fix": still,
+        }
+        await self._record(
+            "bank_account_updated",
+            officer=self._officer(args),
+            write_members=True,
+            details=details,
+            wage_weeks=wage_money.week_records(runs),
+        )
+        return self.state.summary()
+
     def _accounts_to_fix(self) -> list[str]:
         """Masked NIKs of the workers whose refused account is still to be fixed. On the bank-status
         path only the permanently refused ones: a passing failure is retried, not an officer's."""
@@ -144,7 +185,9 @@ class DisbursementSteps(LifecycleBase):
 
     @update_bank_account.validator
     def _validate_update_bank_account(self, args: UpdateBankAccountArgs) -> None:
-        officer = self._authorize("update-bank-account", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
+        officer = self._authorize(
+            "update-bank-account", args.officer, (TaskKind.UPDATE_BANK_ACCOUNT, TaskKind.FIX_WAGE_ACCOUNT)
+        )
         if officer.id == self.state.approved_by:
             # Separation of duties: whoever approved the amount never also says where it goes. A
             # validator's refusal writes nothing to the history, so no patch guards it.
@@ -153,6 +196,8 @@ class DisbursementSteps(LifecycleBase):
                 "maker-checker: the officer who approved the amount cannot change the bank details",
             )
         failed_niks = {p.member_nik for p in failed_unresolved(self.state.payments)}
+        if self.state.runtime.wages is not None:  # paid by the week: the wages owed, whichever week
+            failed_niks = set(wage_money.owed_niks(self.state.runtime.wages))
         if self.state.program == Program.PADAT_KARYA:
             if args.member_nik is None:
                 raise refuse(
@@ -180,6 +225,8 @@ class ShareRelease(DisbursementSteps):
         async with self._officer_step():
             self._validate_release_share(args)
             officer = self._officer(args)
+            if self.state.runtime.wages is not None:
+                return await self._release_owed_wages(args)
             share = next(p for p in failed_unresolved(self.state.payments) if p.member_nik == args.member_nik)
             share.released_by = officer.id
             share.reason = f"released: {args.reason}"[:500]
@@ -199,21 +246,45 @@ class ShareRelease(DisbursementSteps):
                 await self._record("share_released", officer=officer, reason=args.reason, details=details)
             else:
                 # Nobody else is owed anything: the aid is paid, mentoring begins.
-                self.state.paid_at = workflow.now()
-                self.state.visits = schedule_visits(self.policy, workflow.now())
-                open_visit_task(self.tasks, self.policy, self.state.visits[0])
+                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks)]
                 await self._transition(
                     Stage.MENTORING,
                     "share_released",
                     officer,
                     reason=args.reason,
                     details=details,
-                    notify=["aid_paid", "visit_due"],
+                    notify=notify,
                 )
             return self.state.summary()
 
+    async def _release_owed_wages(self, args: ReleaseShareArgs) -> GroupSummary:
+        """Paid by the week: the worker's failed wages are given up; the reservation keeps them
+        until the work period ends, when what was never drawn is released."""
+        wages = self.state.runtime.wages
+        assert wages is not None and self.policy.wages is not None
+        amount, runs = wage_money.give_up(wages, args.member_nik, args.reason)
+        still = sorted(mask_nik(n) for n in wage_money.owed_niks(wages))
+        if not still:
+            self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
+            self.state.runtime.payments.ready_to_pay = True  # the main loop sees whether the work is done
+        self.state.wages = wage_money.totals(wages, self.policy.wages, self.state.approved_amount or 0)
+        details = {"member": mask_nik(args.member_nik), "amount": amount, "still_to_fix": still}
+        await self._record(
+            "share_released",
+            officer=self._officer(args),
+            reason=args.reason,
+            details=details,
+            wage_weeks=wage_money.week_records(runs),
+        )
+        return self.state.summary()
+
     @release_share.validator
     def _validate_release_share(self, args: ReleaseShareArgs) -> None:
+        if self.state.runtime.wages is not None:
+            self._authorize("release-share", args.officer, TaskKind.FIX_WAGE_ACCOUNT)
+            if args.member_nik not in wage_money.owed_niks(self.state.runtime.wages):
+                raise refuse(RefusalKind.INVALID, "member_nik: no wage owed to this worker")
+            return
         self._authorize("release-share", args.officer, TaskKind.UPDATE_BANK_ACCOUNT)
         if self.state.program != Program.PADAT_KARYA:
             raise refuse(RefusalKind.INVALID, "member_nik: only a Padat Karya worker's share can be released")

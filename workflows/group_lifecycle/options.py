@@ -24,7 +24,7 @@ DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=[ErrorType.NIK_CONFLICT, ErrorType.INVALID_DATA],
+    non_retryable_error_types=[ErrorType.NIK_CONFLICT, ErrorType.INVALID_DATA, ErrorType.RECEIPT_REUSED],
 )
 BANK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -20,3 +20,9 @@ CONTINUE_AS_NEW = "continue-as-new-v1"
 # policy's period, not by reading the clock (a worker's first task after another one died can read an
 # earlier time than its replay: a time comparison there is a non-determinism waiting to happen).
 INVESTIGATION_BY_POLLS = "investigation-by-polls-v1"
+# Issue 12: a paid TKM group owes an LPJ (use-of-funds report) beside mentoring; what it does not
+# account for becomes a receivable (recovery). Only groups whose policy carries `lpj` reach it.
+LPJ = "lpj-v1"
+# Issue 13: Padat Karya paid by muster rolls, weekly (muster.py, wages.py). Only groups whose policy
+# carries `wages` reach it; the approval of such a group's wage bill marks the history with it.
+WEEKLY_WAGES = "weekly-wages-v1"

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.bank import BankSteps
-from workflows.group_lifecycle.mentoring import open_visit_task, schedule_visits
+from workflows.group_lifecycle.mentoring import start_mentoring
 from workflows.group_lifecycle.money import amount_still_due, payment_batch, transfers_for_attempt
 from workflows.group_lifecycle.options import (
     ACTIVITY_TIMEOUT,
@@ -246,17 +246,10 @@ class PaymentEngine(BankSteps):
             reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
             details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}
             if not failures:
-                self.state.paid_at = workflow.now()
-                self.state.visits = schedule_visits(self.policy, workflow.now())
-                open_visit_task(self.tasks, self.policy, self.state.visits[0])
+                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks)]
                 paid = {"amount": self.state.approved_amount or 0, "transfers": len(self.state.payments)}
                 await self._transition(
-                    Stage.MENTORING,
-                    "aid_paid",
-                    None,
-                    details=paid,
-                    notify=["aid_paid", "visit_due"],
-                    settle=settle,
+                    Stage.MENTORING, "aid_paid", None, details=paid, notify=notify, settle=settle
                 )
             elif (
                 not any(f.permanent for f in failures)

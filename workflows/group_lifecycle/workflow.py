@@ -38,10 +38,13 @@ from workflows.group_lifecycle.mentoring import MentoringSteps
 from workflows.group_lifecycle.proposal import ProposalSteps
 from workflows.group_lifecycle.tasks import TaskBoard
 from workflows.group_lifecycle.training import TrainingSteps
+from workflows.group_lifecycle.wages import WageSteps
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class GroupLifecycleWorkflow(ProposalSteps, TrainingSteps, ShareRelease, MentoringSteps, CancelAndClaimSteps):
+class GroupLifecycleWorkflow(
+    WageSteps, ProposalSteps, TrainingSteps, ShareRelease, MentoringSteps, CancelAndClaimSteps
+):
     @workflow.init
     def __init__(self, inp: GroupInput) -> None:
         p = inp.proposal

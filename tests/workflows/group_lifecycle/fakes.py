@@ -48,6 +48,7 @@ from jps.contracts.activities import (
     TransitionRecord,
 )
 from jps.contracts.names import BUDGET_SIGNAL, PAYMENT_SIGNAL, REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.wages import MusterRequest, MusterResult
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
@@ -76,6 +77,8 @@ __all__ = [
     "GroupInput",
     "GroupState",
     "GroupSummary",
+    "MusterRequest",
+    "MusterResult",
     "Officer",
     "PaymentBatch",
     "PaymentResult",
@@ -134,6 +137,12 @@ class FakeActivities:
     refuse: dict[str, ApplicationError] = field(default_factory=dict)
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
 
+    # record_muster: the group's uploaded files by id (rows as in `files`: content_type, purpose, lat,
+    # lon, captured_at, sha256); the (nik, day)s rolls hold so far, and the requests it was sent.
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    days_held: dict[tuple[str, date], str] = field(default_factory=dict)
+    musters: list[MusterRequest] = field(default_factory=list)
+
     records: list[TransitionRecord] = field(default_factory=list)
     budget_requests: list[BudgetRequest] = field(default_factory=list)
     freeze_checks: list[BudgetRequest] = field(default_factory=list)
@@ -160,7 +169,32 @@ class FakeActivities:
             self.poll_payments,
             self.send_transfers,
             self.transfer_statuses,
+            self.record_muster,
         ]
+
+    @activity.defn(name="record_muster")
+    async def record_muster(self, req: MusterRequest) -> MusterResult:
+        """The roll's checks of activities/muster.py (its pure `judge`) over `files`; a worker's day
+        held by another roll is refused, as the unique index does."""
+        from activities.muster import IMAGES, judge
+
+        self.musters.append(req)
+        for i, ev in enumerate(req.evidence):
+            for j, fid in enumerate(ev.file_ids):
+                f = self.files.get(fid)
+                if f is None:
+                    return MusterResult(refusal=f"evidence.{i}.file_ids.{j}: {fid} is not this group's")
+                if f["content_type"] not in IMAGES:
+                    return MusterResult(refusal=f"evidence.{i}.file_ids.{j}: {fid} is not an image")
+        for i, e in enumerate(req.entries):
+            other = self.days_held.get((e.nik, e.date))
+            if other is not None and e.nik in req.members:
+                return MusterResult(refusal=f"entries.{i}: on the roll of group {other}", conflict=True)
+        result, _ = judge(req, self.files)
+        for e in req.entries:
+            if e.nik in req.members:
+                self.days_held[(e.nik, e.date)] = req.group_id
+        return result
 
     @activity.defn(name="record_transition")
     async def record_transition(self, record: TransitionRecord) -> bool:

@@ -10,10 +10,11 @@ from temporalio.client import WorkflowHandle
 
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.stages import Stage, TaskKind
-from tests.factories import proposal
+from tests.factories import lpj_lines, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     MENTOR,
+    VERIFIER,
     BudgetSettlement,
     FakeActivities,
     Flow,
@@ -22,16 +23,31 @@ from tests.workflows.group_lifecycle.fakes import (
 )
 
 
+async def account_for_the_aid(flow: Flow, handle: WorkflowHandle[Any, Any]) -> GroupSummary:
+    """A TKM group's LPJ for the whole aid (70/30), submitted by the mentor and accepted."""
+    state: GroupSummary = await flow.state(handle)
+    assert state.lpj is not None and state.task_of(TaskKind.SUBMIT_LPJ) is not None
+    lines = lpj_lines(state.lpj.paid, await flow.today(), tag=state.group_id)
+    state = await flow.act(handle, "submit-lpj", MENTOR, lines=lines, notes="nota lengkap")
+    assert state.lpj is not None and state.lpj.status == "under_review"
+    return await flow.act(handle, "review-lpj", VERIFIER, decision="accept")
+
+
 async def mentor_to_completion(flow: Flow, handle: WorkflowHandle[Any, Any]) -> GroupSummary:
-    """Each visit reported on its due date (skipping the time to it), in order."""
+    """Each visit reported on its due date (skipping the time to it), in order; a TKM group accounts
+    for its aid (LPJ) before the last visit."""
     state: GroupSummary = await flow.idle(handle)
     for visit in state.visits:
-        assert task_kind(state) == TaskKind.REPORT_VISIT and state.open_task is not None
-        assert state.open_task.note.startswith(f"visit {visit.visit_no}")
+        due = state.lpj is not None and state.lpj.status in ("due", "revise")
+        if due and visit.visit_no == len(state.visits):
+            await account_for_the_aid(flow, handle)
+        task = state.task_of(TaskKind.REPORT_VISIT)
+        assert task is not None and task.note.startswith(f"visit {visit.visit_no}")
         wait = (visit.due_on - await flow.today()).days
         if wait > 0:
             await flow.sleep(handle, timedelta(days=wait))
-        assert (await flow.state(handle)).escalation_level == 0  # reported on its due date: on time
+        visit_task = (await flow.state(handle)).task_of(TaskKind.REPORT_VISIT)
+        assert visit_task is not None and visit_task.escalation_level == 0  # on its due date: on time
         state = await flow.act(
             handle,
             "report-visit",
@@ -87,9 +103,11 @@ async def test_tkm_from_proposal_to_completed(flow: Flow, fakes: FakeActivities)
         "aid_paid",
         "visit_reported",
         "visit_reported",
+        "lpj_submitted",
+        "lpj_accepted",
         "visit_reported",
     ]
-    assert [r.seq for r in fakes.records] == list(range(1, 11)) and result.seq == 10
+    assert [r.seq for r in fakes.records] == list(range(1, 13)) and result.seq == 12
     assert [r.stage for r in fakes.records if r.from_stage is not None] == [
         Stage.TRAINING,
         Stage.DISBURSEMENT,

@@ -1,0 +1,71 @@
+"""The notification gateway's inbound SMS: HMAC-checked like the bank's callbacks (`jps.signing.verify`,
+with `JPS_SMS_HMAC_SECRET` and the gateway's headers), taken once per message id, then handed to the
+registered handlers (`api/inbound.py`) until one consumes it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from pydantic import ValidationError
+
+from api import grievance_sms
+from api.deps import ServicesDep, TemporalDep
+from api.errors import responses
+from api.inbound import InboundSms, claim_message, dispatch, handled_by, release_message
+from api.schemas.grievances import InboundOut
+from jps.signing import GATEWAY_SIGNATURE_HEADER, GATEWAY_TIMESTAMP_HEADER, verify
+
+log = structlog.get_logger()
+router = APIRouter(prefix="/inbound", tags=["inbound"])
+
+grievance_sms.register()  # the grievance keyword, and replies to a request for information (a fallback)
+
+
+@router.post(
+    "/sms",
+    response_model=InboundOut,
+    summary="Gateway: a member's SMS (HMAC-signed; a duplicated message id does nothing twice)",
+    description=(
+        f"Signed with HMAC-SHA256 over `{{timestamp}}.{{body}}` with `JPS_SMS_HMAC_SECRET`; the hex digest in "
+        f"`{GATEWAY_SIGNATURE_HEADER}`, the Unix timestamp in `{GATEWAY_TIMESTAMP_HEADER}` (at most 5 minutes "
+        "old). Body `{message_id, from_phone, text, received_at}` (`from` is accepted for `from_phone`). "
+        "A message no handler takes (a reply from a number nobody asked) is logged and ignored: "
+        "`handled: false`."
+    ),
+    responses={**responses(401, 422, 503), 200: {"description": "Taken, ignored, or a duplicate"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": InboundSms.model_json_schema()}},
+        }
+    },
+)
+async def inbound_sms(
+    request: Request,
+    services: ServicesDep,
+    client: TemporalDep,
+    x_gateway_timestamp: Annotated[str | None, Header(alias=GATEWAY_TIMESTAMP_HEADER)] = None,
+    x_gateway_signature: Annotated[str | None, Header(alias=GATEWAY_SIGNATURE_HEADER)] = None,
+) -> InboundOut:
+    body = await request.body()  # the signature covers the raw bytes: parsed only after the check
+    if not verify(body, services.settings.sms_hmac_secret, x_gateway_timestamp, x_gateway_signature):
+        log.warning("inbound_sms_bad_signature")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="bad or stale gateway signature")
+    try:
+        sms = InboundSms.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False, include_context=False)
+        ) from None
+    if not await claim_message(services, sms):
+        log.info("inbound_sms_duplicate", message_id=sms.message_id, sender=sms.masked_from)
+        first = await handled_by(services, sms.message_id)
+        return InboundOut(message_id=sms.message_id, handled=first is not None, handler=first, duplicate=True)
+    try:
+        handler = await dispatch(services, client, sms)
+    except BaseException:
+        await release_message(services, sms)  # the gateway's retry tries again
+        raise
+    return InboundOut(message_id=sms.message_id, handled=handler is not None, handler=handler)

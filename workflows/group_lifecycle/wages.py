@@ -1,0 +1,389 @@
+"""The weekly wage run of a Padat Karya group paid by muster rolls (upah mingguan).
+
+After training, finance approves the wage bill once (`approve-disbursement`, maker-checker as for
+any aid): it is the ceiling, reserved once (here, in the main loop). Each accepted roll becomes a
+week's wage run (`muster.py`); finance releases it (`approve-wages`) and above the policy's weekly
+threshold a supervisor who did not release it authorizes it (`authorize-wages`). Then one transfer
+per worker, through the same exactly-once machinery as every payment (`bank.py`: the transfers are
+recorded before the bank hears of them, keyed per worker per week; only the bank's status decides;
+its answers for a batch come back as one activity result). What the bank paid is drawn from the
+reservation in the step that records it. A worker whose transfer failed is owed the wage until the
+account is fixed (`update-bank-account`), without holding back the others. When the planned
+workdays are worked and nothing is owed or in flight, the rest of the reservation is released and
+the group moves to mentoring, where the handover report completes it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ledger import LedgerActivities
+    from jps.contracts.activities import BudgetRequest, BudgetSettlement
+    from jps.contracts.refusals import RefusalKind
+    from jps.contracts.wages import BudgetDraw, WageLine, WeekRun
+    from jps.domain.models import GroupSummary, Officer, Visit
+    from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
+    from jps.domain.nik import mask_nik
+    from jps.domain.stages import Stage, TaskKind
+    from jps.domain.wages import WorkRole
+
+from workflows.group_lifecycle import wage_money
+from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.mentoring import open_progress_visit, open_visit_task
+from workflows.group_lifecycle.muster import MusterSteps
+from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
+from workflows.group_lifecycle.payments import PaymentEngine
+
+WEEK = timedelta(days=7)
+
+
+class WageSteps(MusterSteps, PaymentEngine):
+    # ---- which rule
+
+    def _paying(self) -> bool:
+        wages = self.state.runtime.wages
+        if wages is None:
+            return super()._paying()
+        return self.state.stage == Stage.DISBURSEMENT and (
+            self.state.runtime.payments.ready_to_pay or (self._work_done() and not wages.finished)
+        )
+
+    async def _disburse(self) -> None:
+        if self.state.runtime.wages is None:
+            await super()._disburse()
+            return
+        await self._wage_turn()
+
+    async def _resume_payment(self) -> None:
+        wages = self.state.runtime.wages
+        if wages is None:
+            await super()._resume_payment()
+            return
+        # A batch in flight after a continue-as-new or an activity error: the same transfers and keys.
+        batch = None
+        if not self.state.runtime.payments.sent:
+            transfers = [p for p in self.state.payments if p.transfer_id in wages.batch]
+            batch = wage_money.wage_batch(
+                self.state.group_id,
+                self.state.program.value,
+                self.state.region_code,
+                wages.batch_id or "",
+                self.state.runtime.payments.attempt,
+                transfers,
+            )
+        await self._pay_until_final(batch, list(wages.batch))
+        await self._settle_wage_batch()
+
+    # ---- the main loop's turn
+
+    def _work_done(self) -> bool:
+        wages = self.state.runtime.wages
+        if wages is None or wages.reservation_id is None:
+            return False
+        policy = self._wage_policy()
+        return (
+            wage_money.workdays_worked(wages) >= policy.planned_workdays
+            and all(r.status == "settled" for r in wages.weeks)
+            and not any(ln.status in ("due", "pending", "failed") for r in wages.weeks for ln in r.lines)
+        )
+
+    def _next_batch(self) -> list[tuple[WeekRun, WageLine]]:
+        """The first approved week's lines; else the lines due again after a fixed account."""
+        wages = self._wages()
+        approved = next((r for r in wages.weeks if r.status == "approved"), None)
+        if approved is not None:
+            return [(approved, ln) for ln in approved.lines if ln.status == "due"]
+        return [(r, ln) for r, ln in wage_money.due_lines(wages) if r.status == "settled"]
+
+    async def _wage_turn(self) -> None:
+        wages = self._wages()
+        engine = self.state.runtime.payments
+        if wages.reservation_id is None:
+            await self._reserve_wage_bill()
+            return
+        async with self.lock:
+            if self._work_done() and not wages.finished:
+                await self._finish_work_period()
+                return
+            lines = self._next_batch()
+            if not lines:
+                engine.ready_to_pay = False
+                return
+            engine.attempt += 1
+            first = lines[0][0]
+            repay = first.status == "settled"
+            wages.batch_id = f"{self.state.group_id}-{wage_money.week_key(first.week_starts_on)}" + (
+                f"-R{engine.attempt}" if repay else ""
+            )
+            for _, line in lines:  # a line sent before (and failed) gets a new transfer, a new key
+                line.tries += 1 if line.transfer_id is not None else 0
+            transfers = wage_money.batch_transfers(
+                self.state.group_id, self.state.proposal, lines, engine.attempt
+            )
+            for (run, line), t in zip(lines, transfers, strict=True):
+                line.status, line.transfer_id = "pending", t.transfer_id
+                if run.status == "approved":
+                    run.status = "paying"
+            wages.batch = [t.transfer_id for t in transfers]
+            self.state.payments.extend(transfers)
+            engine.in_flight, engine.status_path = True, True
+            self._open_task(TaskKind.AWAIT_BANK)
+            self._sync_wage_totals()
+            runs = list({id(r): r for r, _ in lines}.values())
+            details = {
+                "batch": wages.batch_id,
+                "transfers": len(transfers),
+                "amount": sum(t.amount for t in transfers),
+                "repay": repay,
+            }
+            await self._record("wages_instructed", details=details, wage_weeks=self._week_record(*runs))
+        batch = wage_money.wage_batch(
+            self.state.group_id,
+            self.state.program.value,
+            self.state.region_code,
+            wages.batch_id,
+            engine.attempt,
+            transfers,
+        )
+        await self._pay_until_final(batch, list(wages.batch))
+        await self._settle_wage_batch()
+
+    async def _reserve_wage_bill(self) -> None:
+        """The approved wage bill reserved once (reservation `{group}:0`); or a visible wait."""
+        engine = self.state.runtime.payments
+        wages = self._wages()
+        waiting = False
+        async with self.lock:
+            if not self._paying():
+                return
+            engine.budget_recheck = False
+            amount = self.state.approved_amount or 0
+            request = BudgetRequest(
+                group_id=self.state.group_id,
+                program=self.state.program.value,
+                region_code=self.state.region_code,
+                amount=amount,
+                attempt=0,
+            )
+            budget = await workflow.execute_activity_method(
+                LedgerActivities.reserve_budget,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            if not budget.reserved:
+                waiting = True
+                kind = TaskKind.AWAIT_UNFREEZE if budget.frozen else TaskKind.AWAIT_BUDGET
+                event = "disbursement_frozen" if budget.frozen else "budget_unavailable"
+                if self.state.task_of(kind) is None:
+                    self._open_task(kind, note=budget.reason)
+                    await self._record(event, reason=budget.reason, notify=[event])
+            else:
+                wages.reservation_id = engine.reservation_id = budget.reservation_id
+                engine.ready_to_pay = False
+                self._close_task()  # the stage's waits (budget, freeze)
+                self._open_muster_task()
+                open_progress_visit(self.state, self.policy, self.tasks, self._today())
+                self._sync_wage_totals()
+                await self._record(
+                    "wage_bill_reserved",
+                    details={"amount": amount, "planned_workdays": self._wage_policy().planned_workdays},
+                    notify=["visit_due"],
+                )
+        if waiting:
+            await self._await_task(
+                lambda: False,
+                poll=self.policy.budget_retry_every,
+                stop=lambda: not self._paying() or engine.budget_recheck,
+            )
+
+    async def _settle_wage_batch(self) -> None:
+        """The bank's final word on every transfer of the batch: paid is drawn from the reservation,
+        failed is owed until the worker's account is fixed."""
+        wages = self._wages()
+        engine = self.state.runtime.payments
+        async with self.lock:
+            if not engine.in_flight:
+                return
+            ids = set(wages.batch)
+            paid_now, failed = 0, []
+            for p in self.state.payments:
+                if p.transfer_id in ids:
+                    result = engine.bank_results[p.transfer_id]
+                    p.status, p.reason = result.status, result.reason
+                    p.permanent = result.status == "failed" and result.permanent
+            runs: list[WeekRun] = []
+            for run in wages.weeks:
+                touched = False
+                for line in run.lines:
+                    if line.transfer_id in ids and line.status == "pending":
+                        result = engine.bank_results[line.transfer_id]
+                        line.status, line.reason = result.status, result.reason
+                        touched = True
+                        if result.status == "paid":
+                            paid_now += line.amount
+                        else:
+                            failed.append(line)
+                if touched:
+                    runs.append(run)
+                    if run.status == "paying":
+                        run.status = "settled"
+            draw = BudgetDraw(
+                reservation_id=wages.reservation_id or "", draw_id=wages.batch_id or "", amount=paid_now
+            )
+            engine.in_flight, engine.sent, engine.polls, engine.instructed_at, engine.held = (
+                False,
+                False,
+                0,
+                None,
+                [],
+            )
+            wages.batch, wages.batch_id = [], None
+            for kind in (TaskKind.INVESTIGATE_PAYMENT, TaskKind.AWAIT_BANK):
+                if self.state.task_of(kind) is not None:
+                    self._close_task(kind)
+            if failed:
+                owed = sorted(
+                    {mask_nik(ln.nik) for r in wages.weeks for ln in r.lines if ln.status == "failed"}
+                )
+                self._open_task(TaskKind.FIX_WAGE_ACCOUNT, note="wages owed to " + ", ".join(owed))
+            engine.ready_to_pay = bool(self._next_batch())
+            self._sync_wage_totals()
+            reason = "; ".join(sorted({ln.reason or "refused" for ln in failed}))
+            details = {"paid_amount": paid_now, "failed": len(failed), "attempt": engine.attempt}
+            await self._record(
+                "wages_paid" if not failed else "wages_partly_paid",
+                reason=reason,
+                details=details,
+                notify=["bank_account_rejected"] if failed else [],
+                wage_weeks=self._week_record(*runs),
+                draw=draw,
+            )
+
+    async def _finish_work_period(self) -> None:
+        """Planned days worked, everything paid: release the rest, then mentoring (the handover).
+        Under the lock."""
+        wages = self._wages()
+        engine = self.state.runtime.payments
+        paid = wage_money.drawn(wages)
+        settle = BudgetSettlement(reservation_id=wages.reservation_id or "", paid_amount=0)
+        wages.released = (self.state.approved_amount or 0) - paid
+        wages.reservation_id = engine.reservation_id = None
+        wages.finished = True
+        engine.ready_to_pay = False
+        for kind in (TaskKind.SUBMIT_MUSTER, TaskKind.REPORT_PROGRESS, TaskKind.FIX_WAGE_ACCOUNT):
+            if self.state.task_of(kind) is not None:
+                self._close_task(kind)
+        self.state.paid_at = workflow.now()
+        self.state.visits = [v for v in self.state.visits if v.reported_on is not None]
+        handover = Visit(visit_no=len(self.state.visits) + 1, due_on=self._today() + WEEK, handover=True)
+        self.state.visits.append(handover)
+        open_visit_task(self.tasks, self.policy, handover)
+        self._sync_wage_totals()
+        details = {
+            "paid_amount": paid,
+            "released": wages.released,
+            "workdays": wage_money.workdays_worked(wages),
+        }
+        await self._transition(
+            Stage.MENTORING,
+            "work_period_completed",
+            None,
+            details=details,
+            notify=["aid_paid", "visit_due"],
+            settle=settle,
+        )
+
+    # ---- approve-wages (maker), authorize-wages (checker)
+
+    def _run_of(self, week: object, status: str, what: str) -> WeekRun:
+        run = self._week(week)
+        if run is None or run.status != status:
+            now = f"it is {run.status}" if run is not None else "there is no roll of that week"
+            raise refuse(
+                RefusalKind.INVALID, f"week_starts_on: no wage run of that week waits for {what} ({now})"
+            )
+        return run
+
+    @workflow.update
+    async def approve_wages(self, args: ApproveWagesArgs) -> GroupSummary:
+        async with self._officer_step():
+            self._validate_approve_wages(args)
+            officer = self._officer(args)
+            run = self._run_of(args.week_starts_on, "accepted", "approval")
+            run.approved_by = officer.id
+            above = run.total > self._wage_policy().authorize_weekly_above
+            if above:
+                run.status = "to_authorize"
+                self._open_task(
+                    TaskKind.AUTHORIZE_WAGES, note=f"week of {run.week_starts_on}: Rp {run.total:,}"
+                )
+            else:
+                run.status = "approved"
+                self.state.runtime.payments.ready_to_pay = True
+            if not any(r.status == "accepted" for r in self._wages().weeks):
+                self._close_task(TaskKind.APPROVE_WAGES)
+            await self._wage_step("wages_approved", officer, args.notes, run, authorize=above)
+            return self.state.summary()
+
+    @approve_wages.validator
+    def _validate_approve_wages(self, args: ApproveWagesArgs) -> None:
+        self._authorize("approve-wages", args.officer, TaskKind.APPROVE_WAGES)
+        run = self._run_of(args.week_starts_on, "accepted", "approval")
+        rates = self._wage_policy().rates_for(self.state.region_code)
+        for role, rate in (args.rates or {}).items():
+            name, policy_rate = WorkRole(role).value, rates[WorkRole(role)]
+            if rate != policy_rate:
+                raise refuse(
+                    RefusalKind.INVALID,
+                    f"rates.{name}: Rp {rate:,} is not the policy's rate (Rp {policy_rate:,})",
+                )
+        left = (self.state.approved_amount or 0) - wage_money.committed(self._wages()) + run.total
+        if run.total > left:
+            raise refuse(RefusalKind.INVALID, f"week_starts_on: Rp {run.total:,} exceeds the wage bill left")
+
+    @workflow.update
+    async def authorize_wages(self, args: AuthorizeWagesArgs) -> GroupSummary:
+        async with self._officer_step():
+            self._validate_authorize_wages(args)
+            officer = self._officer(args)
+            run = self._run_of(args.week_starts_on, "to_authorize", "authorization")
+            run.authorized_by = officer.id
+            run.status = "approved"
+            self.state.runtime.payments.ready_to_pay = True
+            if not any(r.status == "to_authorize" for r in self._wages().weeks):
+                self._close_task(TaskKind.AUTHORIZE_WAGES)
+            await self._wage_step("wages_authorized", officer, args.notes, run)
+            return self.state.summary()
+
+    @authorize_wages.validator
+    def _validate_authorize_wages(self, args: AuthorizeWagesArgs) -> None:
+        officer = self._authorize("authorize-wages", args.officer, TaskKind.AUTHORIZE_WAGES)
+        run = self._run_of(args.week_starts_on, "to_authorize", "authorization")
+        if officer.id == run.approved_by:
+            raise refuse(
+                RefusalKind.FORBIDDEN,
+                "maker-checker: the officer who released the wage run cannot authorize it",
+            )
+
+    async def _wage_step(
+        self, event: str, officer: Officer, notes: str, run: WeekRun, *, authorize: bool = False
+    ) -> None:
+        self._sync_wage_totals()
+        details = {
+            "week_starts_on": run.week_starts_on.isoformat(),
+            "total": run.total,
+            "workers": len(run.lines),
+            "threshold": self._wage_policy().authorize_weekly_above,
+        }
+        await self._record(
+            event,
+            officer=officer,
+            reason=notes,
+            details=details,
+            notify=["authorization_needed"] if authorize else [],
+            wage_weeks=self._week_record(run),
+        )
