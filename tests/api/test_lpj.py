@@ -214,3 +214,16 @@ async def test_an_overdue_lpj_becomes_recovery_partly_repaid_the_rest_written_of
         ("repayment", 1_500_000),
         ("write_off", 6_000_000),
     ]
+
+    # The summary report and the budget ledger agree with the receivable, to the rupiah: this test's
+    # database holds only this group, so its programme's province shows exactly its figures.
+    auditor = stack.auth(Role.AUDITOR, regions=["*"])
+    summary = (await hurried.get("/reports/summary", headers=auditor)).json()
+    [tkm] = [a for a in summary["accounts"] if a["program"] == "tkm" and a["region_code"] == "31"]
+    ledger = (await hurried.get("/budget/ledger", headers=stack.auth(Role.FINANCE, regions=["*"]))).json()
+    [row] = [r for r in ledger if r["program"] == "tkm" and r["region_code"] == "31"]
+    for accounts in (tkm, row["accounts"]):
+        assert accounts["paid"] == PAID and accounts["recovered"] == 4_000_000
+        assert accounts["written_off"] == 6_000_000 and accounts["under_recovery"] == 0
+        assert accounts["accounted"] == accounts["awaiting_lpj"] == accounts["no_lpj_owed"] == 0
+    assert row["spent"] == PAID
