@@ -87,6 +87,7 @@ async def test_an_lpj_sent_back_is_resubmitted_accepted_and_the_group_completes(
     final = await mentor_to_completion(flow, handle)
     assert final.stage == Stage.COMPLETED and final.open_tasks == []
     assert fakes.events.count("lpj_submitted") == 2 and "lpj_revision_requested" in fakes.events
+    assert await asked_for_the_patch(handle)
 
 
 async def test_lines_that_do_not_add_up_are_refused_naming_the_field(flow: Flow) -> None:
@@ -99,9 +100,7 @@ async def test_lines_that_do_not_add_up_are_refused_naming_the_field(flow: Flow)
     over = lpj_lines(PAID + 10, today, tag="over")
     assert (await refused(over)).startswith("Invalid: lines: the lines add up to 11,000,010")
     mostly_working = lpj_lines(PAID, today, tag="split", capital_percent=50)
-    assert "capital_goods is 50% of the total; the policy asks at least 60%" in await refused(
-        mostly_working
-    )
+    assert "capital_goods is 50% of the total; the policy asks at least 60%" in await refused(mostly_working)
     future = lpj_lines(PAID, today + timedelta(days=1), tag="future")
     assert (await refused(future)).startswith("Invalid: lines[0].spent_on: a date in the future")
     before = lpj_lines(PAID, today - timedelta(days=1), tag="before")
@@ -198,3 +197,25 @@ async def test_a_rejected_lpj_ends_mentoring_and_opens_recovery_for_the_whole_ai
     assert state.stage == Stage.RECOVERY and state.receivable is not None
     assert state.receivable.amount == PAID and state.receivable.reason == "rejected"
     assert [t.kind for t in state.open_tasks] == [TaskKind.RECOVER_RECEIVABLE]
+
+
+async def test_a_group_submitted_before_the_lpj_completes_after_its_visits(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """The rule travels with the group: a policy without an LPJ (every TKM group submitted before
+    this change) completes after its visits, with no LPJ task and no patch marker asked for."""
+    before = DEFAULT_POLICIES[Program.TKM].model_copy(update={"lpj": None})
+    handle, _ = await flow.submit(proposal(Program.TKM, amount=12_000_000), policy=before)
+    await flow.through_training(handle)
+    await flow.act(handle, "approve-disbursement", FINANCE, amount=PAID)
+    state = await flow.idle(handle)
+    assert state.lpj is None and state.task_of(TaskKind.SUBMIT_LPJ) is None
+    final = await mentor_to_completion(flow, handle)
+    assert final.stage == Stage.COMPLETED and "lpj_submitted" not in fakes.events
+    assert not await asked_for_the_patch(handle)
+
+
+async def asked_for_the_patch(handle: WorkflowHandle[Any, Any]) -> bool:
+    history = await handle.fetch_history()
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    return any(b"lpj-v1" in e.marker_recorded_event_attributes.SerializeToString() for e in markers)
