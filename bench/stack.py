@@ -54,22 +54,26 @@ def free_ports(count: int) -> list[int]:
 
 
 def policy_overrides(seconds_per_day: float, bank_poll_after_s: float) -> dict[str, Any]:
-    """The compressed policies as a `JPS_POLICY_FILE` document (durations in seconds)."""
+    """The compressed policies as a `JPS_POLICY_FILE` document (durations in seconds, at any depth:
+    the SLAs, the mentoring interval, the LPJ's due date and whatever a policy nests next)."""
     doc: dict[str, Any] = {}
     for program, policy in compressed_policies(seconds_per_day).items():
-        data = policy.model_dump(mode="python")
+        data = _in_seconds(policy.model_dump(mode="python"))
         data.pop("program")
-        for key, value in list(data.items()):
-            if isinstance(value, timedelta):
-                data[key] = value.total_seconds()
-        data["sla"] = {k.value: v.total_seconds() for k, v in policy.sla.items()}
-        data["mentoring"]["interval"] = policy.mentoring.interval.total_seconds()
-        if policy.lpj is not None:  # TKM's LPJ: due 90 days after payment, compressed like the rest
-            data["lpj"]["due_after"] = policy.lpj.due_after.total_seconds()
-            data["lpj"]["revision_within"] = policy.lpj.revision_within.total_seconds()
         data["bank_poll_after"] = bank_poll_after_s
         doc[program.value] = data
     return doc
+
+
+def _in_seconds(value: Any) -> Any:
+    """A dumped policy with every timedelta as seconds and every enum key as its value."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {getattr(k, "value", k): _in_seconds(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_seconds(v) for v in value]
+    return value
 
 
 @contextlib.contextmanager
