@@ -84,7 +84,9 @@ class GrievanceActivities:
         answer = await self.bank.get_transfer(transfer_id)
         return BankCheck(
             transfer_id=transfer_id,
-            amount=(answer.amount if answer and answer.amount is not None else (ours["amount"] if ours else None)),
+            amount=(
+                answer.amount if answer and answer.amount is not None else (ours["amount"] if ours else None)
+            ),
             our_status=ours["status"] if ours else None,
             bank_status=answer.status if answer else None,
             bank_reason=(answer.reason[:200] if answer else ""),
@@ -194,7 +196,8 @@ class GrievanceActivities:
         if state.task is not None:
             t = state.task
             await conn.execute(
-                """INSERT INTO grievance_tasks (grievance_id, kind, roles, opened_at, due_at, escalation_level)
+                """INSERT INTO grievance_tasks
+                       (grievance_id, kind, roles, opened_at, due_at, escalation_level)
                    VALUES ($1, $2, $3, $4, $5, $6)""",
                 state.grievance_id,
                 t.kind.value,

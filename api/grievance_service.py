@@ -93,7 +93,9 @@ async def file_walk_in(
     if not region_in_scope(region, officer.regions):
         raise await refused(
             services.pool,
-            HTTPException(status.HTTP_403_FORBIDDEN, detail=f"region {region} is outside the officer's scope"),
+            HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"region {region} is outside the officer's scope"
+            ),
             officer=officer,
             group_id=body.group_id,
             stage=None,

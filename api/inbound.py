@@ -49,7 +49,10 @@ class InboundSms(BaseModel):
     )
     message_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")
     from_phone: str = Field(
-        min_length=4, max_length=20, validation_alias=AliasChoices("from_phone", "from"), pattern=r"^\+?[0-9]+$"
+        min_length=4,
+        max_length=20,
+        validation_alias=AliasChoices("from_phone", "from"),
+        pattern=r"^\+?[0-9]+$",
     )
     text: str = Field(max_length=SMS_TEXT_MAX)
     received_at: datetime

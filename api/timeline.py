@@ -119,7 +119,9 @@ async def build(
             raise
         events = await audit.group_timeline(pool, group_id=group_id)
         source = "audit_log"
-    events = sorted([*events, *await _grievance_events(pool, group_id, officer)], key=lambda e: e.at)
+    grievance_events = await _grievance_events(pool, group_id, officer)
+    if grievance_events:  # merged by time (a stable sort: the group's own steps keep their order)
+        events = sorted([*events, *grievance_events], key=lambda e: e.at)
     return HistoryOut(
         group_id=group_id,
         source=source,

@@ -37,7 +37,9 @@ ID_PREFIX = "GRV-"
 
 def grievance_id_for(request_id: str | None) -> str:
     """`GRV-` and 10 base32 characters: from the request id when there is one, else random."""
-    raw = hashlib.sha256(f"grievance\n{request_id}".encode()).digest() if request_id else secrets.token_bytes(8)
+    raw = (
+        hashlib.sha256(f"grievance\n{request_id}".encode()).digest() if request_id else secrets.token_bytes(8)
+    )
     return ID_PREFIX + base64.b32encode(raw).decode()[:10]
 
 
@@ -104,7 +106,9 @@ async def file_grievance(
     return ref
 
 
-async def grievance_step(client: Client, grievance_id: str, update_name: str, args: BaseModel) -> GrievanceRef:
+async def grievance_step(
+    client: Client, grievance_id: str, update_name: str, args: BaseModel
+) -> GrievanceRef:
     """One step (an officer's, or the complainant's) as a workflow update; a refusal as `Refusal`."""
     handle = client.get_workflow_handle(grievance_id)
     try:

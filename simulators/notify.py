@@ -159,7 +159,11 @@ class NotifySimulator:
                 except ValueError:
                     answer = resp.text[:200]
                 answers.append(
-                    {"message_id": json.loads(body)["message_id"], "status": resp.status_code, "answer": answer}
+                    {
+                        "message_id": json.loads(body)["message_id"],
+                        "status": resp.status_code,
+                        "answer": answer,
+                    }
                 )
                 log.info("inbound_delivered", status=resp.status_code)
         return answers

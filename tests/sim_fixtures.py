@@ -140,7 +140,9 @@ class NotifyAdmin(_Admin):
         return self._get("/admin/stats")
 
     def inbound_config(self, *, inbound_url: str, inbound_secret: str) -> None:
-        resp = self.http.post("/admin/inbound/config", json={"inbound_url": inbound_url, "inbound_secret": inbound_secret})
+        resp = self.http.post(
+            "/admin/inbound/config", json={"inbound_url": inbound_url, "inbound_secret": inbound_secret}
+        )
         resp.raise_for_status()
 
     def deliver(self, *messages: dict[str, Any], **faults: Any) -> list[dict[str, Any]]:

@@ -286,6 +286,7 @@ class Stack:
             ("Console", f"{api}/"),
             ("API", api),
             ("API docs", f"{api}/docs"),
+            ("Grievance form", f"{api}/pengaduan-baru (public, no sign-in; by SMS: README, Grievances)"),
             ("Health", f"{api}/health"),
             ("Temporal UI", self.temporal_ui_url),
             ("Temporal", self.temporal_address + ("" if self.external_temporal else " (dev server)")),

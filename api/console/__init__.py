@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.console import dashboard, public, reconciliation, routes, verification, wages
+from api.console import dashboard, grievances, public, reconciliation, routes, verification, wages
 from api.console.lpj import router as lpj_router
 
 router = APIRouter()
@@ -13,5 +13,6 @@ router.include_router(reconciliation.router)  # the bank reconciliation's mismat
 router.include_router(dashboard.router)  # the managers' dashboard, and Plotly's script
 router.include_router(wages.router)  # a Padat Karya group's muster rolls and weekly wage runs
 router.include_router(verification.router)  # the public status page; the verification report
+router.include_router(grievances.router)  # grievances: the officers' cases, the public form
 
 __all__ = ["router"]

@@ -13,6 +13,7 @@ from typing import Literal
 from markupsafe import Markup
 
 from api.console.texts_dashboard import TEXTS as DASHBOARD_TEXTS
+from api.console.texts_grievances import TEXTS as GRIEVANCE_TEXTS
 from api.console.texts_lpj import TEXTS as LPJ_TEXTS
 from api.console.texts_payments import TEXTS as PAYMENT_TEXTS
 from api.console.texts_reconciliation import TEXTS as RECONCILIATION_TEXTS
@@ -401,6 +402,7 @@ _TEXTS.update(PAYMENT_TEXTS)
 _TEXTS.update(LPJ_TEXTS)
 _TEXTS.update(DASHBOARD_TEXTS)
 _TEXTS.update(WAGE_TEXTS)
+_TEXTS.update(GRIEVANCE_TEXTS)
 
 _INDEX: dict[Lang, int] = {"id": 0, "en": 1}
 

@@ -35,7 +35,7 @@ from api.console.actions import (
 from api.console.render import ConsoleRoute, readable, render, safe_next, validation_lines
 from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import Services, ServicesDep, TemporalDep, authorize, guard_action, read_group
-from api.queries import audit, files, groups, lpj, reports, tasks
+from api.queries import audit, files, grievances, groups, lpj, reports, tasks
 from api.queries.common import PageParams
 from api.schemas import GroupSummaryOut, Page
 from api.service import full_args, perform_action
@@ -78,9 +78,18 @@ async def inbox_page(
         overdue=True if overdue == "1" else None,
         claimed=claimed if claimed in ("me", "nobody", "others") else None,
     )
+    waiting = await grievances.list_grievances(  # the grievances waiting on my roles, beside the tasks
+        services.pool,
+        officer=officer,
+        paging=PageParams(1, PAGE_SIZE),
+        mine=True,
+        overdue=overdue == "1" or None,
+    )
     return render(
         ctx,
         "inbox.html",
+        grievance_items=waiting.items,
+        grievance_total=waiting.total,
         title=ctx.t("inbox_title"),
         items=found.items,
         total=found.total,

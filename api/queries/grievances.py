@@ -121,10 +121,15 @@ async def get_grievance(db: Db, *, grievance_id: str, officer: Officer) -> Griev
               FROM {_FROM} WHERE g.grievance_id = $1""",
         grievance_id,
     )
-    if row is None or row["about_officer"] == officer.id or not region_in_scope(row["region_code"], officer.regions):
+    if (
+        row is None
+        or row["about_officer"] == officer.id
+        or not region_in_scope(row["region_code"], officer.regions)
+    ):
         return None
     events = await db.fetch(
-        "SELECT seq, at, event, officer, text, details FROM grievance_events WHERE grievance_id = $1 ORDER BY seq",
+        """SELECT seq, at, event, officer, text, details FROM grievance_events
+            WHERE grievance_id = $1 ORDER BY seq""",
         grievance_id,
     )
     now = datetime.now(UTC)
@@ -162,7 +167,9 @@ def actions_for(case: GrievanceOut, officer: Officer) -> list[str]:
     roles = {r.value for r in officer.roles}
     found = []
     for name, spec in GRIEVANCE_ACTIONS.items():
-        allowed = {Role.SUPERVISOR.value} if spec.supervisor_only else {case.handler_role, Role.SUPERVISOR.value}
+        allowed = (
+            {Role.SUPERVISOR.value} if spec.supervisor_only else {case.handler_role, Role.SUPERVISOR.value}
+        )
         if roles & allowed and case.status in spec.statuses:
             found.append(name)
     return found

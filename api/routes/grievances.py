@@ -53,7 +53,9 @@ READERS = (*sorted(OFFICER_ROLES), Role.AUDITOR)
     dependencies=[PublicLimit],
     responses=responses(422, 429, 503),
 )
-async def file_public_grievance(body: GrievanceIn, services: ServicesDep, client: TemporalDep) -> GrievanceRefOut:
+async def file_public_grievance(
+    body: GrievanceIn, services: ServicesDep, client: TemporalDep
+) -> GrievanceRefOut:
     return await file_public(services, client, body)
 
 
@@ -77,7 +79,9 @@ async def provide_info(
     dependencies=[PublicLimit],
     responses=responses(404, 409, 422, 429, 503),
 )
-async def reopen_public(grievance_id: GrievanceId, body: ComplainantIn, client: TemporalDep) -> GrievanceRefOut:
+async def reopen_public(
+    grievance_id: GrievanceId, body: ComplainantIn, client: TemporalDep
+) -> GrievanceRefOut:
     return await complainant_step(client, grievance_id, body, reopen=True)
 
 
@@ -119,7 +123,9 @@ async def list_grievances(
     summary="One grievance: the complaint, the bank's status of a payment grievance, every step",
     responses=responses(401, 403, 404, 422),
 )
-async def get_grievance(grievance_id: GrievanceId, officer: CurrentOfficer, services: ServicesDep) -> GrievanceOut:
+async def get_grievance(
+    grievance_id: GrievanceId, officer: CurrentOfficer, services: ServicesDep
+) -> GrievanceOut:
     authorize(officer, roles=READERS, what="grievances")
     case = await queries.get_grievance(services.pool, grievance_id=grievance_id, officer=officer)
     if case is None:

@@ -61,12 +61,20 @@ class GrievanceIn(_In):
 
     nik: str = NIK_FIELD
     phone: str = Field(
-        min_length=11, max_length=15, examples=["+6281234567890"], json_schema_extra={"pattern": PHONE_RE.pattern}
+        min_length=11,
+        max_length=15,
+        examples=["+6281234567890"],
+        json_schema_extra={"pattern": PHONE_RE.pattern},
     )
-    group_id: str | None = Field(None, max_length=20, pattern=GROUP_ID_PATTERN, examples=["TKM-3171-AB12CD34EF"])
+    group_id: str | None = Field(
+        None, max_length=20, pattern=GROUP_ID_PATTERN, examples=["TKM-3171-AB12CD34EF"]
+    )
     category: GrievanceCategory
     about_officer: str | None = Field(
-        None, max_length=64, pattern=OFFICER_ID_PATTERN, description="misconduct: the officer complained about"
+        None,
+        max_length=64,
+        pattern=OFFICER_ID_PATTERN,
+        description="misconduct: the officer complained about",
     )
     text: str = TEXT_FIELD
 
@@ -123,7 +131,9 @@ ACTION_BODIES: dict[str, type[_In]] = {
 
 
 class GrievanceRefOut(BaseModel):
-    model_config = example_config(grievance_id="GRV-ABCDEFGHIJ", status="filed", due_at="2020-10-09T02:00:00Z")
+    model_config = example_config(
+        grievance_id="GRV-ABCDEFGHIJ", status="filed", due_at="2020-10-09T02:00:00Z"
+    )
     grievance_id: str
     status: GrievanceStatus
     due_at: datetime | None
@@ -199,7 +209,9 @@ class GrievanceOut(GrievanceItemOut):
 
 
 class InboundOut(BaseModel):
-    model_config = example_config(message_id="sms-0001", handled=True, handler="grievance_keyword", duplicate=False)
+    model_config = example_config(
+        message_id="sms-0001", handled=True, handler="grievance_keyword", duplicate=False
+    )
     message_id: str
     handled: bool
     handler: str | None = None

@@ -77,9 +77,12 @@ class GrievancePolicy(BaseModel):
     answer_within: timedelta = Field(
         14 * DAY, description="The complainant's time to answer a request for information"
     )
-    reopen_within: timedelta = Field(14 * DAY, description="The complainant may reopen this long after a decision")
+    reopen_within: timedelta = Field(
+        14 * DAY, description="The complainant may reopen this long after a decision"
+    )
     archive_after: timedelta = Field(
-        365 * DAY, description="A decided case closes for good (its workflow ends) this long after the decision"
+        365 * DAY,
+        description="A decided case closes for good (its workflow ends) this long after the decision",
     )
 
     def rule(self, category: GrievanceCategory) -> CategoryRule:
@@ -144,7 +147,7 @@ GRIEVANCE_ACTIONS: dict[str, GrievanceActionSpec] = {
         GrievanceActionSpec(
             name="request-info",
             statuses=(GrievanceStatus.ACKNOWLEDGED,),
-            summary="Ask the complainant for more information (by SMS; they answer by SMS or on the public page)",
+            summary="Ask the complainant for more information (by SMS; answered by SMS or on the web)",
         ),
         GrievanceActionSpec(
             name="resolve",
@@ -159,7 +162,6 @@ GRIEVANCE_ACTIONS: dict[str, GrievanceActionSpec] = {
         ),
     )
 }
-
 
 
 # ---- text rules ----
@@ -262,7 +264,9 @@ SMS_TEXTS: dict[str, str] = {
         "Balas SMS ini, atau jawab di halaman pengaduan dengan nomor pengaduan dan NIK Anda, "
         "paling lambat {answer_on}."
     ),
-    "grievance_info_received": "JPS Kemnaker: keterangan Anda untuk pengaduan {grievance_id} sudah kami terima.",
+    "grievance_info_received": (
+        "JPS Kemnaker: keterangan Anda untuk pengaduan {grievance_id} sudah kami terima."
+    ),
     "grievance_resolved": (
         "JPS Kemnaker: pengaduan {grievance_id} diputuskan: {decision}. Alasan: {reason} "
         "Tidak setuju? Buka kembali sampai {reopen_on} di halaman pengaduan."

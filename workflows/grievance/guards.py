@@ -41,9 +41,13 @@ def authorize_officer(
     if not state.registered:
         raise refuse(RefusalKind.WRONG_STAGE, "the grievance is not registered yet")
     if not region_in_scope(state.region_code, officer.regions):
-        raise refuse(RefusalKind.FORBIDDEN, f"grievance region {state.region_code} is outside the officer's scope")
+        raise refuse(
+            RefusalKind.FORBIDDEN, f"grievance region {state.region_code} is outside the officer's scope"
+        )
     if state.status not in spec.statuses:
-        raise refuse(RefusalKind.WRONG_STAGE, f"{action} is not allowed while the grievance is {state.status.value}")
+        raise refuse(
+            RefusalKind.WRONG_STAGE, f"{action} is not allowed while the grievance is {state.status.value}"
+        )
     return officer
 
 

@@ -44,12 +44,12 @@ with workflow.unsafe.imports_passed_through():
         GRIEVANCE_STATE_QUERY,
         GRIEVANCE_WORKFLOW_TYPE,
     )
+    from jps.contracts.refusals import RefusalKind
     from jps.domain.grievances import (
         GrievanceCategory,
         GrievanceStatus,
         GrievanceTaskKind,
     )
-    from jps.contracts.refusals import RefusalKind
     from jps.domain.models import Officer
     from jps.domain.roles import Role
 
@@ -228,7 +228,9 @@ class GrievanceWorkflow:
                 schedule_to_close_timeout=BANK_ASK_WITHIN,
             )
         except ActivityError:
-            workflow.logger.warning("grievance_bank_unanswered", extra={"grievance_id": self.state.grievance_id})
+            workflow.logger.warning(
+                "grievance_bank_unanswered", extra={"grievance_id": self.state.grievance_id}
+            )
             return self.state.bank
 
     @asynccontextmanager

@@ -58,8 +58,13 @@ class Fakes:
 
     @activity.defn(name="check_grievance_transfer")
     async def check(self, transfer_id: str) -> BankCheck:
-        return BankCheck(transfer_id=transfer_id, amount=10_000_000, our_status="paid", bank_status="failed",
-                         checked_at=activity.info().scheduled_time)
+        return BankCheck(
+            transfer_id=transfer_id,
+            amount=10_000_000,
+            our_status="paid",
+            bank_status="failed",
+            checked_at=activity.info().scheduled_time,
+        )
 
     @activity.defn(name="record_grievance_step")
     async def record(self, step: GrievanceStep) -> bool:
@@ -77,13 +82,24 @@ class Env:
     queue: str
     handles: list[WorkflowHandle] = field(default_factory=list)
 
-    async def file(self, category: GrievanceCategory = GrievanceCategory.PAYMENT_NOT_RECEIVED, **kw: object) -> WorkflowHandle:
+    async def file(
+        self, category: GrievanceCategory = GrievanceCategory.PAYMENT_NOT_RECEIVED, **kw: object
+    ) -> WorkflowHandle:
         gid = f"GRV-{uuid.uuid4().hex[:10].upper()}"
-        inp = GrievanceInput(grievance_id=gid, nik=NIK, phone=PHONE, group_id="TKM-3171-ABCDEFGHIJ",
-                             category=category, text="Bantuan belum masuk", channel="web",
-                             policy=DEFAULT_GRIEVANCE_POLICY, **kw)
-        handle = await self.client.start_workflow(GRIEVANCE_WORKFLOW_TYPE, inp, id=gid, task_queue=self.queue,
-                                                  result_type=GrievanceState)
+        inp = GrievanceInput(
+            grievance_id=gid,
+            nik=NIK,
+            phone=PHONE,
+            group_id="TKM-3171-ABCDEFGHIJ",
+            category=category,
+            text="Bantuan belum masuk",
+            channel="web",
+            policy=DEFAULT_GRIEVANCE_POLICY,
+            **kw,
+        )
+        handle = await self.client.start_workflow(
+            GRIEVANCE_WORKFLOW_TYPE, inp, id=gid, task_queue=self.queue, result_type=GrievanceState
+        )
         self.handles.append(handle)
         ref = await handle.execute_update(GRIEVANCE_FILED_UPDATE, result_type=GrievanceRef)
         assert ref.status == GrievanceStatus.FILED
@@ -94,8 +110,12 @@ class Env:
 async def env(time_env: WorkflowEnvironment) -> AsyncIterator[Env]:
     fakes = Fakes()
     queue = f"grievance-{uuid.uuid4().hex[:8]}"
-    async with Worker(time_env.client, task_queue=queue, workflows=[GrievanceWorkflow],
-                      activities=[fakes.register, fakes.check, fakes.record]):
+    async with Worker(
+        time_env.client,
+        task_queue=queue,
+        workflows=[GrievanceWorkflow],
+        activities=[fakes.register, fakes.check, fakes.record],
+    ):
         env = Env(time_env.client, fakes, queue)
         yield env
         # A case left running would hold the shared server's clock: its timers fire on a queue no
@@ -114,26 +134,54 @@ async def test_acknowledged_asked_answered_and_resolved_with_the_bank_status(env
     s = await state(h)
     assert s.bank is not None and s.bank.bank_status == "failed"  # the bank's own word, for finance
     assert s.task is not None and s.task.roles == [Role.FINANCE]
-    await h.execute_update("grievance_acknowledge", AcknowledgeArgs(officer=FINANCE), result_type=GrievanceRef)
-    await h.execute_update("grievance_request_info", RequestInfoArgs(officer=FINANCE, question="Rekening apa?"),
-                           result_type=GrievanceRef)
+    await h.execute_update(
+        "grievance_acknowledge", AcknowledgeArgs(officer=FINANCE), result_type=GrievanceRef
+    )
+    await h.execute_update(
+        "grievance_request_info",
+        RequestInfoArgs(officer=FINANCE, question="Rekening apa?"),
+        result_type=GrievanceRef,
+    )
     with pytest.raises(WorkflowUpdateFailedError) as refused:  # not the complainant's NIK: no such case
-        await h.execute_update(GRIEVANCE_PROVIDE_INFO_UPDATE, ComplainantArgs(nik="3171014507900002", text="x"),
-                               result_type=GrievanceRef)
+        await h.execute_update(
+            GRIEVANCE_PROVIDE_INFO_UPDATE,
+            ComplainantArgs(nik="3171014507900002", text="x"),
+            result_type=GrievanceRef,
+        )
     assert "no such grievance" in str(refused.value.cause)
-    ref = await h.execute_update(GRIEVANCE_PROVIDE_INFO_UPDATE,
-                                 ComplainantArgs(via="sms", phone=PHONE, text="BRI 1234"), result_type=GrievanceRef)
+    ref = await h.execute_update(
+        GRIEVANCE_PROVIDE_INFO_UPDATE,
+        ComplainantArgs(via="sms", phone=PHONE, text="BRI 1234"),
+        result_type=GrievanceRef,
+    )
     assert ref.status == GrievanceStatus.ACKNOWLEDGED
-    await h.execute_update("grievance_resolve", ResolveArgs(officer=FINANCE, decision=Decision.UPHELD,
-                                                            reason="Dana dikirim ulang"), result_type=GrievanceRef)
-    ref = await h.execute_update(GRIEVANCE_COMPLAINANT_REOPEN_UPDATE, ComplainantArgs(nik=NIK, text="Belum juga"),
-                                 result_type=GrievanceRef)
+    await h.execute_update(
+        "grievance_resolve",
+        ResolveArgs(officer=FINANCE, decision=Decision.UPHELD, reason="Dana dikirim ulang"),
+        result_type=GrievanceRef,
+    )
+    ref = await h.execute_update(
+        GRIEVANCE_COMPLAINANT_REOPEN_UPDATE,
+        ComplainantArgs(nik=NIK, text="Belum juga"),
+        result_type=GrievanceRef,
+    )
     assert ref.status == GrievanceStatus.ACKNOWLEDGED
-    assert env.fakes.events() == ["filed", "acknowledged", "info_requested", "info_provided", "resolved",
-                                  "reopened_by_complainant"]
-    assert [s.sms for s in env.fakes.steps] == ["grievance_filed", "grievance_acknowledged",
-                                                "grievance_info_requested", "grievance_info_received",
-                                                "grievance_resolved", "grievance_reopened"]
+    assert env.fakes.events() == [
+        "filed",
+        "acknowledged",
+        "info_requested",
+        "info_provided",
+        "resolved",
+        "reopened_by_complainant",
+    ]
+    assert [s.sms for s in env.fakes.steps] == [
+        "grievance_filed",
+        "grievance_acknowledged",
+        "grievance_info_requested",
+        "grievance_info_received",
+        "grievance_resolved",
+        "grievance_reopened",
+    ]
 
 
 async def test_a_case_left_alone_escalates_at_its_offsets(env: Env, time_env: WorkflowEnvironment) -> None:
@@ -156,27 +204,42 @@ async def test_refusals_role_region_status_and_the_officer_complained_about(env:
     ]
     for who, words in cases:
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await h.execute_update("grievance_acknowledge", AcknowledgeArgs(officer=who), result_type=GrievanceRef)
+            await h.execute_update(
+                "grievance_acknowledge", AcknowledgeArgs(officer=who), result_type=GrievanceRef
+            )
         assert words in str(refused.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await h.execute_update("grievance_resolve", ResolveArgs(officer=officer(Role.SUPERVISOR),
-                                                                decision=Decision.REJECTED, reason="x"),
-                               result_type=GrievanceRef)
+        await h.execute_update(
+            "grievance_resolve",
+            ResolveArgs(officer=officer(Role.SUPERVISOR), decision=Decision.REJECTED, reason="x"),
+            result_type=GrievanceRef,
+        )
     assert "not allowed while the grievance is filed" in str(refused.value.cause)
     assert env.fakes.events() == ["filed"]
 
 
-async def test_the_complainant_may_not_reopen_after_fourteen_days(env: Env, time_env: WorkflowEnvironment) -> None:
+async def test_the_complainant_may_not_reopen_after_fourteen_days(
+    env: Env, time_env: WorkflowEnvironment
+) -> None:
     h = await env.file(GrievanceCategory.OTHER)
     reg = officer(Role.REGISTRAR)
     await h.execute_update("grievance_acknowledge", AcknowledgeArgs(officer=reg), result_type=GrievanceRef)
-    await h.execute_update("grievance_resolve", ResolveArgs(officer=reg, decision=Decision.REFERRED, reason="Dinsos"),
-                           result_type=GrievanceRef)
+    await h.execute_update(
+        "grievance_resolve",
+        ResolveArgs(officer=reg, decision=Decision.REFERRED, reason="Dinsos"),
+        result_type=GrievanceRef,
+    )
     await time_env.sleep(timedelta(days=15))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await h.execute_update(GRIEVANCE_COMPLAINANT_REOPEN_UPDATE, ComplainantArgs(nik=NIK, text="Tidak setuju"),
-                               result_type=GrievanceRef)
+        await h.execute_update(
+            GRIEVANCE_COMPLAINANT_REOPEN_UPDATE,
+            ComplainantArgs(nik=NIK, text="Tidak setuju"),
+            result_type=GrievanceRef,
+        )
     assert "older than 14 days" in str(refused.value.cause)
-    ref = await h.execute_update("grievance_reopen", {"officer": officer(Role.SUPERVISOR).model_dump(), "reason": "Tinjau"},
-                                 result_type=GrievanceRef)
+    ref = await h.execute_update(
+        "grievance_reopen",
+        {"officer": officer(Role.SUPERVISOR).model_dump(), "reason": "Tinjau"},
+        result_type=GrievanceRef,
+    )
     assert ref.status == GrievanceStatus.ACKNOWLEDGED
