@@ -69,7 +69,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Download the groups without an accepted LPJ (CSV)",
     ),
     "dash_lpj_list_xlsx": ("XLSX", "XLSX"),
-    "stage_recovery": ("Penagihan (TGR)", "Recovery"),
     # the summary's accounts of the aid paid (/ringkasan)
     "accounts_title": ("Bantuan yang dibayar dan pertanggungjawabannya", "Aid paid and what became of it"),
     "accounts_note": (
