@@ -8,10 +8,12 @@ API tests file through `infra.grievances.file_grievance` on the dev server."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -43,6 +45,7 @@ from jps.domain.roles import Role
 from tests.factories import officer
 from workflows.grievance import GrievanceWorkflow
 
+RECORD_ENV = "JPS_RECORD_HISTORIES"
 NIK = "3171014507900001"
 PHONE = "+6281234567890"
 FINANCE = officer(Role.FINANCE, regions=["31"])
@@ -107,7 +110,7 @@ class Env:
 
 
 @pytest.fixture
-async def env(time_env: WorkflowEnvironment) -> AsyncIterator[Env]:
+async def env(time_env: WorkflowEnvironment, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     fakes = Fakes()
     queue = f"grievance-{uuid.uuid4().hex[:8]}"
     async with Worker(
@@ -118,9 +121,16 @@ async def env(time_env: WorkflowEnvironment) -> AsyncIterator[Env]:
     ):
         env = Env(time_env.client, fakes, queue)
         yield env
-        # A case left running would hold the shared server's clock: its timers fire on a queue no
-        # worker polls any more, and the next test's time skipping waits for them.
-        for handle in env.handles:
+        # With JPS_RECORD_HISTORIES=<dir>, each case's history so far is written there for
+        # tests/workflows/grievance/test_replay.py (their own folder: tests/histories/grievance).
+        record_dir = os.environ.get(RECORD_ENV)
+        for n, handle in enumerate(env.handles):
+            if record_dir:
+                history = await handle.fetch_history()
+                target = Path(record_dir) / f"{request.node.name}-{n}.json"
+                target.write_text(history.to_json())
+            # A case left running would hold the shared server's clock: its timers fire on a queue no
+            # worker polls any more, and the next test's time skipping waits for them.
             await handle.terminate("test over")
 
 
