@@ -113,6 +113,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "public_grievance_follow_kind": ("Saya ingin", "I want to"),
     "public_grievance_follow_info": ("memberi keterangan", "give information"),
     "public_grievance_follow_reopen": ("membuka kembali pengaduan", "reopen the grievance"),
+    "public_grievance_follow_text": ("Keterangan Anda", "Your words"),
     "public_grievance_follow_button": ("Kirim", "Send"),
     "public_grievance_follow_sent": ("Terima kasih, sudah kami terima.", "Thank you, received."),
     "public_grievance_not_found": (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.schemas.common import example_config
 from jps.domain.grievances import (
@@ -87,6 +87,13 @@ class GrievanceIn(_In):
         if not PHONE_RE.match(v):
             raise ValueError("must be an Indonesian mobile number like +6281234567890")
         return v
+
+    @field_validator("about_officer")
+    @classmethod
+    def _about(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v and info.data.get("category") not in (None, GrievanceCategory.MISCONDUCT):
+            raise ValueError("only a misconduct grievance names the officer complained about")
+        return v or None
 
 
 class ComplainantIn(_In):

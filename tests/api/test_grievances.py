@@ -111,6 +111,16 @@ async def test_a_web_grievance_is_acknowledged_and_resolved_within_its_sla(
         ({"nik": member.nik, "phone": member.phone, "category": "other", "text": "a\x07b"}, "text"),
         ({"nik": member.nik, "phone": member.phone, "category": "other", "text": "x" * 2001}, "text"),
         ({"nik": member.nik, "phone": member.phone, "category": "bribe", "text": "x"}, "category"),
+        (
+            {
+                "nik": member.nik,
+                "phone": member.phone,
+                "category": "other",
+                "about_officer": "x",
+                "text": "x",
+            },
+            "about_officer",
+        ),
     ):
         resp = await http.post("/public/grievances", json=body)
         assert resp.status_code == 422, resp.text

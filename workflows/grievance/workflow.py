@@ -130,7 +130,9 @@ class GrievanceWorkflow:
     async def _wait_for_step(self, until: Any) -> bool:
         """True when a step came before `until` (a durable timer), False when it passed."""
         token = self.state.task_token
-        timeout = max(0.0, (until - workflow.now()).total_seconds()) if until is not None else None
+        timeout = (until - workflow.now()).total_seconds() if until is not None else None
+        if timeout is not None and timeout <= 0:
+            return False  # already past: no zero-length timer
         try:
             await workflow.wait_condition(lambda: self.state.task_token != token, timeout=timeout)
         except TimeoutError:
