@@ -23,7 +23,13 @@ from infra.grievances import file_grievance, grievance_step
 from infra.lifecycle import Refusal
 from jps.contracts.grievances import ComplainantArgs
 from jps.contracts.names import GRIEVANCE_PROVIDE_INFO_UPDATE
-from jps.domain.grievances import SmsParseError, parse_sms_grievance, phone_digest, text_problem
+from jps.domain.grievances import (
+    SmsParseError,
+    normalize_phone,
+    parse_sms_grievance,
+    phone_digest,
+    text_problem,
+)
 from jps.domain.models import PHONE_RE
 from jps.domain.nik import NikError, parse_nik
 
@@ -39,7 +45,8 @@ async def grievance_keyword(services: Services, client: Client, sms: InboundSms)
         return True
     if parsed is None:
         return False
-    if not PHONE_RE.match(sms.from_phone):
+    phone = normalize_phone(sms.from_phone)
+    if not PHONE_RE.match(phone):
         bound.info("sms_grievance_foreign_number")
         return True
     try:
@@ -47,26 +54,31 @@ async def grievance_keyword(services: Services, client: Client, sms: InboundSms)
     except NikError:
         bound.info("sms_grievance_malformed", part="NIK")
         return True
-    ref = await file_grievance(
-        client,
-        nik=parsed.nik,
-        phone=sms.from_phone,
-        group_id=parsed.group_id,
-        category=parsed.category,
-        text=parsed.text,
-        channel="sms",
-        request_id=f"sms:{sms.message_id}",
-        task_queue=services.settings.temporal_task_queue,
-        policy=policy_of(services),
-    )
+    try:
+        ref = await file_grievance(
+            client,
+            nik=parsed.nik,
+            phone=phone,
+            group_id=parsed.group_id,
+            category=parsed.category,
+            text=parsed.text,
+            channel="sms",
+            request_id=f"sms:{sms.message_id}",
+            task_queue=services.settings.temporal_task_queue,
+            policy=policy_of(services),
+        )
+    except Refusal as refusal:
+        bound.info("sms_grievance_refused", kind=refusal.kind)
+        return True
     bound.info("grievance_filed", grievance_id=ref.grievance_id, channel="sms")
     return True
 
 
 async def grievance_reply(services: Services, client: Client, sms: InboundSms) -> bool:
     bound = log.bind(message_id=sms.message_id, sender=sms.masked_from)
+    phone = normalize_phone(sms.from_phone)
     grievance_id = await asked_grievance(
-        services.pool, phone_hash=phone_digest(sms.from_phone, services.settings.phone_hash_key)
+        services.pool, phone_hash=phone_digest(phone, services.settings.phone_hash_key)
     )
     if grievance_id is None:
         bound.info("sms_reply_from_unasked_number")
@@ -75,7 +87,7 @@ async def grievance_reply(services: Services, client: Client, sms: InboundSms) -
     if text_problem(text):
         bound.info("sms_reply_refused", grievance_id=grievance_id, problem=text_problem(text))
         return True
-    args = ComplainantArgs(via="sms", phone=sms.from_phone, text=text, message_id=sms.message_id)
+    args = ComplainantArgs(via="sms", phone=phone, text=text, message_id=sms.message_id)
     try:
         await grievance_step(client, grievance_id, GRIEVANCE_PROVIDE_INFO_UPDATE, args)
     except Refusal as refusal:

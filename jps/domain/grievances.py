@@ -235,6 +235,16 @@ def parse_sms_grievance(text: str) -> SmsGrievance | None:
 # ---- the complainant's phone: masked for people, a keyed hash for matching a reply ----
 
 
+def normalize_phone(phone: str) -> str:
+    """A gateway's sender as we store numbers: `08…` and `628…` become `+628…`."""
+    phone = phone.strip()
+    if phone.startswith("08"):
+        return "+62" + phone[1:]
+    if phone.startswith("62"):
+        return "+" + phone
+    return phone
+
+
 def mask_phone(phone: str) -> str:
     """`+62812*****890`: the operator prefix and the last three digits stay readable."""
     if len(phone) < 8:
