@@ -10,7 +10,6 @@ sample's id as its request id.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
@@ -115,7 +114,7 @@ class VerificationActivities:
         async with self.pool.acquire() as conn, conn.transaction():
             # One draw of a day at a time; the second finds the first's rows.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('verification_day:' || $1::text))", req.day
+                "SELECT pg_advisory_xact_lock(hashtext('verification_day:' || $1::text))", req.day.isoformat()
             )
             if await conn.fetchval("SELECT 1 FROM verification_days WHERE sample_day = $1", req.day):
                 return await self._drawn(conn, req.day, already=True)
@@ -270,12 +269,12 @@ class VerificationActivities:
                 await conn.execute(
                     """INSERT INTO reconciliation_mismatches
                            (run_id, transfer_id, kind, ours, bank, group_id, last_run_id, last_seen_at)
-                       VALUES ($1, $2, $3, $4::jsonb, NULL, $5, $1, now())
+                       VALUES ($1, $2, $3, $4, NULL, $5, $1, now())
                        ON CONFLICT DO NOTHING""",
                     rec.sample_id,
                     row["transfer_id"],
                     MISMATCH_KIND,
-                    json.dumps(ours),
+                    ours,
                     row["group_id"],
                 )
         log.info("payment_check_answered", group_id=row["group_id"], sample_id=rec.sample_id, outcome=outcome)

@@ -287,6 +287,8 @@ class Stack:
             ("API", api),
             ("API docs", f"{api}/docs"),
             ("Grievance form", f"{api}/pengaduan-baru (public, no sign-in; by SMS: README, Grievances)"),
+            ("Status lookup", f"{api}/cek-status (public, no sign-in: a group's id and a member's NIK)"),
+            ("Verification", f"{api}/verifikasi-pembayaran (officers: who confirmed their payment by SMS)"),
             ("Health", f"{api}/health"),
             ("Temporal UI", self.temporal_ui_url),
             ("Temporal", self.temporal_address + ("" if self.external_temporal else " (dev server)")),

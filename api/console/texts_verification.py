@@ -82,5 +82,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "verification_interval": ("Selang 95 %", "95 % interval"),
     "verification_totals": ("Jumlah per program", "Totals per programme"),
     "verification_empty": ("Belum ada sampel.", "No sample yet."),
-    "verification_json": ("Data JSON", "JSON data"),
+    "verification_json": (
+        "Data yang sama untuk aplikasi (JSON, token petugas)",
+        "The same figures as JSON (officer token)",
+    ),
 }

@@ -160,7 +160,8 @@ async def test_the_public_page_shows_the_same_answer_in_both_languages(
     english = await http.post("/cek-status?lang=en", data={"group_id": gid, "nik": nik})
     assert '<html lang="en">' in english.text and "Aid paid; mentoring" in english.text
 
-    wrong = await http.post("/cek-status", data={"group_id": gid, "nik": factories.member(95).nik})
+    # ?lang=en stays remembered in a cookie: ?lang=id switches back.
+    wrong = await http.post("/cek-status?lang=id", data={"group_id": gid, "nik": factories.member(95).nik})
     unknown = await http.post("/cek-status", data={"group_id": "TKM-3171-ZZZZZZZZZZ", "nik": nik})
     assert wrong.status_code == unknown.status_code == 404
     assert "Data tidak ditemukan" in wrong.text and "Data tidak ditemukan" in unknown.text

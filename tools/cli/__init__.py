@@ -3,10 +3,10 @@
 One typer app (`common.py`); commands that belong together live in sub-apps (`jps audit verify`).
 Each module here holds the commands of one part of the system: `dev` (the local stack: dev, migrate,
 token), `temporal` (temporal-setup), `data` (report, import, seed-demo, audit verify), `money`
-(reconcile, repair-failed), `officers` (officer add|set|deactivate|list, the directory), `runs`
-(chaos, bench, on stacks of their own); they are registered below, in the order `jps --help` lists
-them. To add a command, put its function in the module of the part it belongs to and register it
-here; import heavy modules inside the function (so `jps --help` stays fast and the local-stack
+(reconcile, repair-failed, verify-payments), `officers` (officer add|set|deactivate|list, the
+directory), `runs` (chaos, bench, on stacks of their own); they are registered below, in the order
+`jps --help` lists them. To add a command, put its function in the module of the part it belongs to
+and register it here; import heavy modules inside the function (so `jps --help` stays fast and the local-stack
 commands do not need the API's dependencies), read configuration only through `get_settings()`, and
 reach PostgreSQL through `database_url(...)`, which also works when no stack is running.
 """
@@ -34,6 +34,7 @@ app.command("seed-demo")(data.seed_demo)
 audit_app.command("verify")(data.audit_verify)
 app.command()(money.reconcile)
 app.command("repair-failed")(money.repair_failed)
+app.command("verify-payments")(money.verify_payments)
 app.command()(runs.chaos)
 app.command()(runs.bench)
 

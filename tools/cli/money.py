@@ -154,3 +154,53 @@ def repair_failed(
 
     with database_url(settings) as dsn:
         raise typer.Exit(asyncio.run(run(dsn)))
+
+
+def verify_payments(
+    day: Annotated[
+        str | None,
+        typer.Option(help="The WIB day (YYYY-MM-DD) whose settled payments are sampled [yesterday]"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the draw")] = 120.0,
+) -> None:
+    """Draw the post-payment verification's sample now (what the 08:00 WIB schedule does for
+    yesterday) and print who is asked: each gets the SMS "Balas YA atau TIDAK". A day is drawn once:
+    again, it prints the same people and asks nobody twice. Runs DailyVerificationWorkflow on the
+    worker (make run); the answers and the report: GET /reports/payment-verification, the console's
+    Verifikasi pembayaran page."""
+    import secrets
+    from datetime import date, timedelta
+
+    from infra.temporal import connect
+    from jps.contracts.names import VERIFICATION_DAY_WORKFLOW
+    from jps.contracts.verification import DrawResult, VerificationDayInput
+
+    setup_logging("verify-payments")
+    settings = get_settings()
+    try:
+        wanted = date.fromisoformat(day) if day else None
+    except ValueError:
+        err_console.print(f"[red]--day {day!r} is not a date (YYYY-MM-DD)[/red]")
+        raise typer.Exit(2) from None
+
+    async def run() -> DrawResult:
+        client = await connect(settings)
+        result: DrawResult = await client.execute_workflow(
+            VERIFICATION_DAY_WORKFLOW,
+            VerificationDayInput(day=wanted),
+            id=f"jps-verify-payments-{secrets.token_hex(4)}",
+            task_queue=settings.temporal_task_queue,
+            result_type=DrawResult,
+            execution_timeout=timedelta(seconds=timeout),
+        )
+        return result
+
+    result = asyncio.run(run())
+    for sample in result.samples:
+        console.print(f"  {sample.sample_id}")
+    again = " (drawn before: the same people)" if result.already_drawn else ""
+    console.print(
+        f"payments settled {result.day.isoformat()}: {result.units} people could be asked, "
+        f"{len(result.samples)} sampled{again}",
+        soft_wrap=True,
+    )
