@@ -130,7 +130,7 @@ async def env(time_env: WorkflowEnvironment, request: pytest.FixtureRequest) -> 
 async def answer(handle: WorkflowHandle, word: str, message_id: str = "sms-1") -> None:
     await handle.signal(
         PAYMENT_ANSWER_SIGNAL,
-        PaymentAnswer(answer=word, message_id=message_id, received_at=datetime.now(UTC)),  # type: ignore[arg-type]
+        PaymentAnswer(answer=word, message_id=message_id, received_at=datetime.now(UTC)),
     )
 
 
