@@ -34,6 +34,7 @@ from jps.domain.calendar import WIB, end_of_local_day
 from jps.domain.grievances import GrievanceCategory
 from jps.domain.programs import Program, ProgramPolicy, load_policies
 from jps.domain.verification import Stratum, Unit, VerificationPolicy, draw, question_text, rupiah
+from jps.settings import get_settings
 
 log = structlog.get_logger()
 
@@ -100,7 +101,8 @@ class VerificationActivities:
         on_outbox: Callable[[str], Awaitable[Any]] | None = None,
     ) -> None:
         self.pool = pool
-        self.policies = policies or load_policies()
+        # The policies in force (JPS_POLICY_FILE), unless a caller hands its own (tests: compressed).
+        self.policies = policies or load_policies(get_settings().policy_file)
         # Called with a group id once a question is in the outbox (the notification dispatcher's
         # background try); the outbox sweep sends whatever it leaves.
         self.on_outbox = on_outbox

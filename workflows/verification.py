@@ -143,5 +143,5 @@ class PaymentCheckWorkflow:
                 start_to_close_timeout=_TIMEOUT,
                 retry_policy=_GRIEVANCE_RETRY,
             )
-            result = result.model_copy(update={"grievance_id": grievance_id})
+            result = result.model_copy(update={"grievance_id": grievance_id or None})  # "": refused
         return result
