@@ -52,12 +52,25 @@ def _text(v: str) -> str:
     return v
 
 
+def _in_config(**example: Any) -> ConfigDict:
+    """An input model's config: unknown fields refused, text stripped, one example for /docs."""
+    return ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [example]})
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = _in_config()
 
 
 class GrievanceIn(_In):
     """A grievance filed by the member (public page) or by an officer on their behalf (walk-in)."""
+
+    model_config = _in_config(
+        nik="3171014507900001",
+        phone="+6281234567890",
+        group_id="TKM-3171-AB2CD3EF4G",
+        category="payment_not_received",
+        text="Bantuan kelompok kami belum masuk ke rekening sejak bulan lalu.",
+    )
 
     nik: str = NIK_FIELD
     phone: str = Field(
@@ -99,6 +112,8 @@ class GrievanceIn(_In):
 class ComplainantIn(_In):
     """The complainant's answer to a request for information, or their reopening: proven by the NIK."""
 
+    model_config = _in_config(nik="3171014507900001", text="Rekening BRI atas nama ketua kelompok.")
+
     nik: str = NIK_FIELD
     text: str = TEXT_FIELD
 
@@ -107,16 +122,19 @@ class ComplainantIn(_In):
 
 
 class AcknowledgeIn(_In):
+    model_config = _in_config(note="Diperiksa dengan bank")
     note: str = Field("", max_length=GRIEVANCE_TEXT_MAX, pattern=NO_CONTROL_PATTERN)
 
 
 class RequestInfoIn(_In):
+    model_config = _in_config(question="Ke rekening mana bantuan seharusnya masuk?")
     question: str = TEXT_FIELD
 
     _t = field_validator("question")(_text)
 
 
 class ResolveIn(_In):
+    model_config = _in_config(decision="upheld", reason="Transfer dikirim ulang ke rekening yang benar")
     decision: Decision
     reason: str = TEXT_FIELD
 
@@ -124,6 +142,7 @@ class ResolveIn(_In):
 
 
 class ReopenIn(_In):
+    model_config = _in_config(reason="Bantuan masih belum diterima")
     reason: str = TEXT_FIELD
 
     _t = field_validator("reason")(_text)
@@ -147,6 +166,14 @@ class GrievanceRefOut(BaseModel):
 
 
 class GrievanceTaskOut(BaseModel):
+    model_config = example_config(
+        kind="grievance_acknowledge",
+        roles=["finance"],
+        opened_at="2020-10-07T02:00:00Z",
+        due_at="2020-10-09T02:00:00Z",
+        escalation_level=0,
+        overdue=False,
+    )
     kind: str
     roles: list[str]
     opened_at: datetime
@@ -185,6 +212,9 @@ class GrievanceItemOut(BaseModel):
 
 
 class GrievanceEventOut(BaseModel):
+    model_config = example_config(
+        seq=2, at="2020-10-08T02:00:00Z", event="acknowledged", officer="finance-1", text="", details={}
+    )
     seq: int
     at: datetime
     event: str
