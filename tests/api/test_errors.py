@@ -361,6 +361,16 @@ HARMLESS: dict[str, dict[str, Any]] = {
     "review-lpj": {"decision": "accept"},
     "record-repayment": {"amount": 1_000, "paid_on": "2020-10-01", "reference": "NTPN-1"},
     "write-off-receivable": {"amount": 1_000, "reason": "tidak mampu"},
+    # Padat Karya paid by muster rolls only: refused for this TKM group in verification.
+    "submit-muster": {
+        "week_starts_on": "2020-10-05",
+        "entries": [{"nik": "3171014507900001", "date": "2020-10-05", "hours": 8}],
+    },
+    "review-muster": {
+        "decisions": [{"nik": "3171014507900001", "date": "2020-10-05", "accept": False, "reason": "absent"}]
+    },
+    "approve-wages": {"week_starts_on": "2020-10-05"},
+    "authorize-wages": {"week_starts_on": "2020-10-05"},
 }
 
 
