@@ -282,10 +282,6 @@ SMS_TEXTS: dict[str, str] = {
         "Tidak setuju? Buka kembali sampai {reopen_on} di halaman pengaduan."
     ),
     "grievance_reopened": "JPS Kemnaker: pengaduan {grievance_id} dibuka kembali dan akan ditinjau ulang.",
-    "grievance_sms_format": (
-        "JPS Kemnaker: format pengaduan: " + SMS_FORMAT + ". Kategori: BELUMTERIMA, JUMLAH, TIDAKTERPILIH, "
-        "PUNGLI, LAINNYA."
-    ),
 }
 
 DECISION_WORDS: dict[Decision, str] = {
