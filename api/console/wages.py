@@ -1,26 +1,53 @@
 """The console's page of a Padat Karya group's muster rolls (daftar hadir) and weekly wage runs: each
 week as a grid of workers × days (hours; an exception marked, a struck day crossed out), the
 worksite's photos per day, the exceptions list with the supervisor's decisions, and the wage run.
-Read from `api.queries.muster`, the same rows as `GET /groups/{id}/rolls`."""
+Read from `api.queries.muster`, the same rows as `GET /groups/{id}/rolls`.
+
+The page also carries the steps a supervisor or finance officer takes on a week: the review of its
+exceptions (accept or strike each, with a reason), the release of its wage run and its authorization.
+Each form posts to `/kelompok/{id}/upah/aksi/{action}`: the same body model, guard and workflow
+update as `POST /groups/{id}/actions/{action}`; a refusal comes back on this page."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from api.console.render import ConsoleRoute, render
-from api.console.session import OfficerCtx, signed_in
-from api.deps import ServicesDep, read_group
+from api.console.render import ConsoleRoute, readable, render, validation_lines
+from api.console.session import Ctx, OfficerCtx, signed_in
+from api.deps import Services, ServicesDep, TemporalDep, guard_action, read_group
 from api.queries import muster
+from api.service import full_args, perform_action
+from jps.domain.actions import ACTIONS
+from jps.domain.roles import Role
+from jps.domain.stages import TaskKind
+
+WEEK_ACTIONS = ("review-muster", "approve-wages", "authorize-wages")
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
 @router.get("/kelompok/{group_id}/upah", response_class=HTMLResponse)
-async def wages_page(group_id: str, ctx: OfficerCtx, services: ServicesDep) -> HTMLResponse:
+async def wages_page(group_id: str, ctx: OfficerCtx, services: ServicesDep, done: str = "") -> HTMLResponse:
+    return await wages_page_html(ctx, services, group_id, done=done if done in WEEK_ACTIONS else None)
+
+
+async def wages_page_html(
+    ctx: Ctx,
+    services: Services,
+    group_id: str,
+    *,
+    status_code: int = 200,
+    errors: list[str] | None = None,
+    failed: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
     officer = signed_in(ctx)
     group = await read_group(services.pool, officer, group_id)
     ctx.page_url = f"/kelompok/{quote(group_id)}/upah"
@@ -42,11 +69,83 @@ async def wages_page(group_id: str, ctx: OfficerCtx, services: ServicesDep) -> H
                 "exceptions": [e for e in week.entries if e.exception],
             }
         )
+    open_kinds = {t.kind for t in group.open_tasks}
+    roles = set(officer.roles)
     return render(
         ctx,
         "wages.html",
+        status_code=status_code,
         title=f"{group.name}: {ctx.t('wages_title')}",
         group=group,
         group_url=f"/kelompok/{quote(group_id)}",
         grids=grids,
+        can_review=Role.SUPERVISOR in roles and TaskKind.REVIEW_MUSTER in open_kinds,
+        can_approve=Role.FINANCE in roles and TaskKind.APPROVE_WAGES in open_kinds,
+        can_authorize=Role.SUPERVISOR in roles and TaskKind.AUTHORIZE_WAGES in open_kinds,
+        errors=errors or [],
+        failed=failed,
+        done=done,
+    )
+
+
+async def week_body(services: Services, group_id: str, action: str, form: Any) -> dict[str, Any]:
+    """The posted form as the action's body. A review carries, per exception `n`, `decision-n`
+    (accept / strike), `reason-n`, `nik-n` (masked, as shown) and `date-n`; exceptions left
+    undecided are not sent."""
+    week = str(form.get("week_starts_on") or "")
+    if action != "review-muster":
+        return {"week_starts_on": week, "notes": str(form.get("notes") or "")}
+    try:
+        niks = await muster.entry_niks(
+            services.pool, group_id=group_id, week_starts_on=date.fromisoformat(week)
+        )
+    except ValueError:
+        niks = {}
+    decisions = []
+    for key in form:
+        if not key.startswith("decision-") or form[key] not in ("accept", "strike"):
+            continue
+        n = key.removeprefix("decision-")
+        day = str(form.get(f"date-{n}") or "")
+        try:
+            nik = niks.get((str(form.get(f"nik-{n}") or ""), date.fromisoformat(day)), "")
+        except ValueError:
+            nik = ""
+        decisions.append(
+            {
+                "nik": nik,
+                "date": day,
+                "accept": form[key] == "accept",
+                "reason": str(form.get(f"reason-{n}") or ""),
+            }
+        )
+    return {"week_starts_on": week, "decisions": decisions}
+
+
+@router.post("/kelompok/{group_id}/upah/aksi/{action}")
+async def week_action(
+    group_id: str, action: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep
+) -> Response:
+    if action not in WEEK_ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no action {action}")
+    officer = signed_in(ctx)
+    spec = ACTIONS[action]
+    form = await ctx.request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    errors: list[str] = []
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    try:
+        action_ctx = await guard_action(services.pool, officer, spec, group_id)
+        body = await week_body(services, group_id, action, fields)
+        await perform_action(services, client, action_ctx, spec, full_args(spec, body, officer))
+    except (ValidationError, RequestValidationError) as exc:
+        errors = validation_lines(exc, ctx.t)
+    except HTTPException as exc:
+        if exc.status_code in (401, 404):
+            raise
+        code, errors = exc.status_code, readable(exc.detail, ctx.t)
+    if errors:
+        return await wages_page_html(ctx, services, group_id, status_code=code, errors=errors, failed=action)
+    return RedirectResponse(
+        f"/kelompok/{quote(group_id)}/upah?done={action}", status_code=status.HTTP_303_SEE_OTHER
     )

@@ -4,6 +4,7 @@ report per group and region. NIKs are read masked."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from api.queries.common import Db, Where, region_filter
 from api.schemas.muster import (
@@ -121,3 +122,14 @@ async def member_names(db: Db, *, group_id: str) -> dict[str, str]:
     """Each member's masked NIK and name (the console's grid shows names beside masked NIKs)."""
     rows = await db.fetch("SELECT nik_masked, name FROM members WHERE group_id = $1", group_id)
     return {r["nik_masked"]: r["name"] for r in rows}
+
+
+async def entry_niks(db: Db, *, group_id: str, week_starts_on: date) -> dict[tuple[str, date], str]:
+    """The NIK behind each (masked NIK, day) of a week's roll: the console's review form names an
+    entry as the page shows it (masked), the workflow needs the worker's NIK."""
+    rows = await db.fetch(
+        "SELECT nik, nik_masked, work_date FROM muster_entries WHERE group_id = $1 AND week_starts_on = $2",
+        group_id,
+        week_starts_on,
+    )
+    return {(r["nik_masked"], r["work_date"]): r["nik"] for r in rows}
