@@ -17,7 +17,9 @@ from typing import Any
 import asyncpg
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from jps.contracts.refusals import ErrorType
 from jps.contracts.wages import (
     BudgetDraw,
     MusterException,
@@ -58,7 +60,13 @@ class MusterActivities:
             if taken:
                 return MusterResult(refusal=taken, conflict=True)
             result, verdicts = judge(req, files)
-            await _write(conn, req, result, verdicts)
+            try:
+                await _write(conn, req, result, verdicts)
+            except (asyncpg.DataError, asyncpg.CheckViolationError) as err:
+                # Refused now, refused on every retry: fail fast (the step refuses, nothing written).
+                raise ApplicationError(
+                    f"data refused by the database: {err}", type=ErrorType.INVALID_DATA, non_retryable=True
+                ) from None
         log.info(
             "muster_recorded",
             group_id=req.group_id,

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from jps.domain.models import ActionBase, Notes, OfficerDate, _Input
 from jps.domain.wages import WorkRole
 
-NIK_PATTERN = r"^\d{16}$"
+NIK_PATTERN = r"^[0-9]{16}$"  # ASCII digits: \d would take any script's
 EVIDENCE_FILE_PATTERN = r"^F-[A-Za-z0-9]{8,40}$"
 MAX_ENTRIES = 7 * 60  # a week of the largest group, with room
 

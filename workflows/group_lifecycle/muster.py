@@ -15,10 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.muster import MusterActivities
-    from jps.contracts.refusals import RefusalKind
+    from jps.contracts.refusals import ErrorType, RefusalKind
     from jps.contracts.wages import MusterRequest, WageRuntime, WageWeekRecord, WeekRun
     from jps.domain.calendar import end_of_local_day
     from jps.domain.models import GroupSummary
@@ -105,12 +106,18 @@ class MusterSteps(LifecycleBase):
                 evidence=args.evidence,
                 photos_per_day=self._wage_policy().photos_per_day,
             )
-            result = await workflow.execute_activity_method(
-                MusterActivities.record_muster,
-                request,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+            try:
+                result = await workflow.execute_activity_method(
+                    MusterActivities.record_muster,
+                    request,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_DATA:
+                    raise refuse(RefusalKind.INVALID, f"entries: {cause.message}"[:500]) from None
+                raise
             if result.refusal:  # nothing was written
                 raise refuse(
                     RefusalKind.NIK_CONFLICT if result.conflict else RefusalKind.INVALID, result.refusal
