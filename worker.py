@@ -40,6 +40,7 @@ from jps.logging import configure_logging
 from jps.settings import (
     AUDIT_ANCHOR_KEY,
     PAYLOAD_KEYS,
+    PHONE_HASH_KEY,
     SecretsError,
     Settings,
     check_production_secrets,
@@ -52,7 +53,7 @@ from workflows.verification import DailyVerificationWorkflow, PaymentCheckWorkfl
 
 log = structlog.get_logger()
 
-WORKER_SECRETS = (PAYLOAD_KEYS, AUDIT_ANCHOR_KEY)
+WORKER_SECRETS = (PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, PHONE_HASH_KEY)  # the key hashes complainants' numbers
 
 WORKFLOWS = [
     GroupLifecycleWorkflow,

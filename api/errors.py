@@ -25,6 +25,7 @@ from api.schemas import ErrorOut
 from infra.audit import append_officer_audit
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
+from jps.domain.grievances import mask_phone
 from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
 
@@ -232,12 +233,33 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     return await fastapi_http_exception_handler(request, exc)
 
 
+# A phone number as a member types it (`+62…`, `62…`, `08…`), not part of a longer number.
+_PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+?62|0)8\d{6,12}(?!\d)")
+
+
+def mask_personal_in(value: Any) -> Any:
+    """An echoed input with every NIK-shaped value masked (a string's, and a number's: a NIK sent as a
+    JSON number) and every phone-shaped run masked too, recursively; a string made encodable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and 10**15 <= abs(value) < 10**16 and value == int(value):
+        return mask_niks_in(str(int(value)))
+    if isinstance(value, str):  # a lone surrogate (JSON's "\\ud800") cannot be encoded: "?"
+        value = value.encode("utf-8", "replace").decode()
+        return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), mask_niks_in(value))
+    if isinstance(value, list):
+        return [mask_personal_in(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_personal_in(v) for k, v in value.items()}
+    return value
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422, with every NIK-shaped value in the echoed `input` masked: an invalid body must
-    not send a NIK back in clear."""
+    """FastAPI's 422, with every NIK- or phone-shaped value in the echoed `input` masked: an invalid
+    body must not send a NIK or a phone number back in clear."""
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k != "ctx"} for e in exc.errors()]
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": mask_niks_in(jsonable_encoder(errors))},
+        content={"detail": mask_personal_in(jsonable_encoder(errors))},
     )

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import Client
 
 from api.deps import Services
@@ -28,6 +28,9 @@ from jps.domain.grievances import SMS_TEXT_MAX, mask_phone
 from jps.domain.nik import mask_niks_in
 
 log = structlog.get_logger()
+
+RECEIVED_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+RECEIVED_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class InboundSms(BaseModel):
@@ -56,6 +59,14 @@ class InboundSms(BaseModel):
     )
     text: str = Field(max_length=SMS_TEXT_MAX)
     received_at: datetime
+
+    @field_validator("received_at")
+    @classmethod
+    def _plausible(cls, v: datetime) -> datetime:
+        """A gateway's clock, not year 1 or 9999: such a time overflows once turned to UTC (a 500)."""
+        if not RECEIVED_EARLIEST <= v.replace(tzinfo=v.tzinfo or UTC) <= RECEIVED_LATEST:
+            raise ValueError("received_at must be between 2000 and 2100")
+        return v
 
     @property
     def masked_from(self) -> str:

@@ -9,6 +9,7 @@ and so can any endpoint that anyone may call."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -99,6 +100,18 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+def client_bucket(key: str) -> str:
+    """The key a client's events count under: an IPv6 address's /64 (one host, or one subscriber, gets
+    a whole /64 and could take a new address for every request); any other key as it is."""
+    try:
+        address = ipaddress.ip_address(key)
+    except ValueError:
+        return key
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return key
+
+
 class RateLimiter:
     """At most `per_minute` events per key (a client's address) in any sliding minute: `admit(key)`
     answers False beyond it. In memory, per process: one more lock beside the account lock, not the
@@ -112,6 +125,7 @@ class RateLimiter:
 
     def admit(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
+        key = client_bucket(key)
         events = self._events.get(key)
         if events is None:
             if len(self._events) >= self.max_keys:
@@ -126,7 +140,7 @@ class RateLimiter:
 
     def retry_after(self, key: str, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
-        events = self._events.get(key)
+        events = self._events.get(client_bucket(key))
         return max(1, int(self.window_s - (now - events[0])) + 1) if events else 1
 
     def _prune(self, now: float) -> None:

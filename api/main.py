@@ -50,6 +50,8 @@ from jps.settings import (
     BANK_HMAC_SECRET,
     JWT_SECRET,
     PAYLOAD_KEYS,
+    PHONE_HASH_KEY,
+    SMS_HMAC_SECRET,
     TOTP_SEAL_KEY,
     SecretsError,
     Settings,
@@ -93,7 +95,16 @@ TAGS = [
 
 # The API verifies tokens and bank callbacks, opens sealed payloads, appends to the audit chain and
 # seals officers' second factors.
-API_SECRETS = (JWT_SECRET, BANK_HMAC_SECRET, PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, TOTP_SEAL_KEY)
+# The inbound SMS key too: with the published default anyone could sign a member's "YA" or a grievance.
+API_SECRETS = (
+    JWT_SECRET,
+    BANK_HMAC_SECRET,
+    PAYLOAD_KEYS,
+    AUDIT_ANCHOR_KEY,
+    TOTP_SEAL_KEY,
+    SMS_HMAC_SECRET,
+    PHONE_HASH_KEY,
+)
 
 
 def refuse_without_secrets(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from typing import Any, Literal
 
@@ -35,11 +36,15 @@ from jps.settings import get_settings
 ID_PREFIX = "GRV-"
 
 
-def grievance_id_for(request_id: str | None) -> str:
-    """`GRV-` and 10 base32 characters: from the request id when there is one, else random."""
-    raw = (
-        hashlib.sha256(f"grievance\n{request_id}".encode()).digest() if request_id else secrets.token_bytes(8)
-    )
+def grievance_id_for(request_id: str | None, key: str) -> str:
+    """`GRV-` and 10 base32 characters: from the request id when there is one, else random. Keyed
+    (`JPS_PHONE_HASH_KEY`, which the API and the worker both hold): a request id may be guessable
+    (a verification sample's is `verify-<transfer id>-<member no>`, an SMS's the gateway's), and a
+    case's id with the complainant's NIK is all the public forms ask; a plain hash would let a
+    co-member find out who answered "TIDAK", and answer for them."""
+    if not request_id:
+        return ID_PREFIX + base64.b32encode(secrets.token_bytes(8)).decode()[:10]
+    raw = hmac.new(key.encode(), f"grievance\n{request_id}".encode(), hashlib.sha256).digest()
     return ID_PREFIX + base64.b32encode(raw).decode()[:10]
 
 
@@ -66,7 +71,7 @@ async def file_grievance(
     settings = get_settings()
     if task_queue is None:
         task_queue = activity.info().task_queue if activity.in_activity() else settings.temporal_task_queue
-    grievance_id = grievance_id_for(request_id)
+    grievance_id = grievance_id_for(request_id, settings.phone_hash_key)
     inp = GrievanceInput(
         grievance_id=grievance_id,
         nik=nik,

@@ -25,14 +25,24 @@ from jps.settings import (
     BANK_HMAC_SECRET,
     JWT_SECRET,
     PAYLOAD_KEYS,
+    PHONE_HASH_KEY,
     PROJECT_ROOT,
+    SMS_HMAC_SECRET,
     TOTP_SEAL_KEY,
     SecretsError,
     Settings,
     check_production_secrets,
 )
 
-ALL = [JWT_SECRET, BANK_HMAC_SECRET, PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, TOTP_SEAL_KEY]
+ALL = [
+    JWT_SECRET,
+    BANK_HMAC_SECRET,
+    PAYLOAD_KEYS,
+    AUDIT_ANCHOR_KEY,
+    TOTP_SEAL_KEY,
+    SMS_HMAC_SECRET,
+    PHONE_HASH_KEY,
+]
 SECRET_VARS = [*ALL, "JPS_PAYLOAD_KEY_FILE"]
 
 
@@ -42,6 +52,8 @@ def good_secrets() -> dict[str, str]:
         BANK_HMAC_SECRET: secrets.token_hex(32),
         AUDIT_ANCHOR_KEY: secrets.token_hex(32),
         TOTP_SEAL_KEY: secrets.token_hex(32),
+        SMS_HMAC_SECRET: secrets.token_hex(32),
+        PHONE_HASH_KEY: secrets.token_hex(32),
         PAYLOAD_KEYS: f"prod2:{base64.b64encode(os.urandom(32)).decode()}",
     }
 
@@ -179,9 +191,9 @@ def test_production_process_with_default_secrets_exits_naming_the_variable(
         stop(proc)
     log = out.read_text(errors="replace")
     assert code != 0, log[-3000:]
-    named = [JWT_SECRET, BANK_HMAC_SECRET, PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, TOTP_SEAL_KEY]
+    named = ALL
     if process == "worker":
-        named = [PAYLOAD_KEYS, AUDIT_ANCHOR_KEY]
+        named = [PAYLOAD_KEYS, AUDIT_ANCHOR_KEY, PHONE_HASH_KEY]
     for variable in named:
         assert variable in log, log[-3000:]
     assert "worker_started" not in log and "Application startup complete" not in log

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
 from pydantic import ValidationError
 
 from api import grievance_sms
 from api.deps import ServicesDep, TemporalDep
-from api.errors import responses
+from api.errors import mask_personal_in, responses
 from api.inbound import InboundSms, claim_message, dispatch, handled_by, release_message
 from api.schemas.grievances import InboundOut
 from jps.signing import GATEWAY_SIGNATURE_HEADER, GATEWAY_TIMESTAMP_HEADER, verify
@@ -61,7 +62,8 @@ async def inbound_sms(
         sms = InboundSms.model_validate_json(body)
     except ValidationError as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False, include_context=False)
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=mask_personal_in(jsonable_encoder(exc.errors(include_url=False, include_context=False))),
         ) from None
     if not await claim_message(services, sms):
         log.info("inbound_sms_duplicate", message_id=sms.message_id, sender=sms.masked_from)

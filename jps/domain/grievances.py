@@ -27,7 +27,7 @@ DAY = timedelta(days=1)
 GRIEVANCE_TEXT_MAX = 2000  # characters of a complaint, an answer or a reason
 SMS_TEXT_MAX = 1600  # an inbound SMS (ten concatenated parts)
 GRIEVANCE_ID_RE = re.compile(r"^GRV-[A-Z2-7]{10}$")
-GROUP_ID_RE = re.compile(r"^(TKM|PK)-\d{4}-[A-Z2-7]{10}$")
+GROUP_ID_RE = re.compile(r"^(TKM|PK)-[0-9]{4}-[A-Z2-7]{10}$")
 
 Channel = Literal["web", "sms", "walk_in", "verification"]
 

@@ -19,8 +19,8 @@ from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 from jps.domain.wages import WageTotals, WorkRole, Worksite
 
-PHONE_RE = re.compile(r"^\+628\d{7,11}$")
-REGION_RE = re.compile(r"^\d{4}$")
+PHONE_RE = re.compile(r"^\+628[0-9]{7,11}$")  # ASCII digits: Python's \d matches any script's
+REGION_RE = re.compile(r"^[0-9]{4}$")
 
 Rupiah = Annotated[int, Field(gt=0, le=10**12, description="Whole rupiah", examples=[10_000_000])]
 
