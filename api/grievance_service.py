@@ -21,7 +21,13 @@ from infra.grievances import file_grievance, grievance_step
 from infra.lifecycle import Refusal
 from jps.contracts import grievances as contracts
 from jps.contracts.names import GRIEVANCE_COMPLAINANT_REOPEN_UPDATE, GRIEVANCE_PROVIDE_INFO_UPDATE
-from jps.domain.grievances import GRIEVANCE_ACTIONS, GrievancePolicy, load_grievance_policy, mask_phone
+from jps.domain.grievances import (
+    GRIEVANCE_ACTIONS,
+    GrievancePolicy,
+    load_grievance_policy,
+    mask_phone,
+    phone_digest,
+)
 from jps.domain.models import Officer
 from jps.domain.roles import OFFICER_ROLES, region_in_scope
 
@@ -61,6 +67,25 @@ def admit_public(request: Request) -> None:
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail="too many requests; wait a minute",
             headers={"Retry-After": str(limiter.retry_after(client))},
+        )
+
+
+def admit_phone(request: Request, phone: str) -> None:
+    """429 past `JPS_PUBLIC_PER_PHONE_PER_HOUR` public filings for this phone number (each sends it an
+    SMS), whichever clients file them; the number is counted by its keyed hash, never kept."""
+    state = request.app.state
+    services: Services = state.services
+    limiter: RateLimiter | None = getattr(state, "grievance_phone_limiter", None)
+    if limiter is None:
+        per_hour = services.settings.public_per_phone_per_hour
+        limiter = state.grievance_phone_limiter = RateLimiter(per_hour, window_s=3600.0)
+    key = phone_digest(phone, services.settings.phone_hash_key)
+    if not limiter.admit(key):
+        log.warning("public_phone_rate_limited", phone=mask_phone(phone), path=request.url.path)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many grievances for this phone number; wait an hour",
+            headers={"Retry-After": str(limiter.retry_after(key))},
         )
 
 

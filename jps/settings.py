@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     sms_hmac_secret: str = Field("dev-sms-inbound-secret", validation_alias="JPS_SMS_HMAC_SECRET")
     phone_hash_key: str = Field("dev-only-phone-hash-key-change-me", validation_alias="JPS_PHONE_HASH_KEY")
     public_per_minute: int = Field(20, ge=1, validation_alias="JPS_PUBLIC_PER_MINUTE")
+    # Grievances filed on the public forms for one phone number an hour, from any client: each sends
+    # that number an SMS, so many clients must not flood one stranger's phone.
+    public_per_phone_per_hour: int = Field(5, ge=1, validation_alias="JPS_PUBLIC_PER_PHONE_PER_HOUR")
     grievance_policy_file: Path | None = Field(None, validation_alias="JPS_GRIEVANCE_POLICY_FILE")
 
     # Local stack

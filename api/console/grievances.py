@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from api.console.render import ConsoleRoute, readable, render, validation_lines
 from api.console.session import Ctx, OfficerCtx, PublicCtx, signed_in
 from api.deps import ServicesDep, TemporalDep, authorize
-from api.grievance_service import admit_public, complainant_step, file_public, officer_step
+from api.grievance_service import admit_phone, admit_public, complainant_step, file_public, officer_step
 from api.queries import grievances as queries
 from api.queries.common import PageParams
 from api.routes.grievances import READERS
@@ -182,6 +182,10 @@ async def public_grievance_send(
         body = GrievanceIn.model_validate(raw)
     except ValidationError as exc:
         return _public_page(ctx, status_code=422, form=form, problems=validation_lines(exc, ctx.t))
+    try:
+        admit_phone(request, body.phone)
+    except HTTPException:
+        return _public_page(ctx, status_code=429, form=form, problems=[str(ctx.t("public_grievance_429"))])
     ref = await file_public(services, client, body)
     return _public_page(ctx, status_code=201, sent=ref)
 

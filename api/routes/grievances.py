@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 
 from api.deps import CurrentOfficer, Paging, ServicesDep, TemporalDep, authorize
 from api.errors import responses
-from api.grievance_service import admit_public, complainant_step, file_public, file_walk_in, officer_step
+from api.grievance_service import (
+    admit_phone,
+    admit_public,
+    complainant_step,
+    file_public,
+    file_walk_in,
+    officer_step,
+)
 from api.queries import grievances as queries
 from api.schemas.common import Page
 from api.schemas.grievances import (
@@ -54,8 +61,9 @@ READERS = (*sorted(OFFICER_ROLES), Role.AUDITOR)
     responses=responses(422, 429, 503),
 )
 async def file_public_grievance(
-    body: GrievanceIn, services: ServicesDep, client: TemporalDep
+    request: Request, body: GrievanceIn, services: ServicesDep, client: TemporalDep
 ) -> GrievanceRefOut:
+    admit_phone(request, body.phone)
     return await file_public(services, client, body)
 
 

@@ -107,6 +107,7 @@ async def api_stack(
             "signin_per_minute": 10_000,  # every test signs in from 127.0.0.1 (the limiter's own test: 3)
             "public_status_per_minute": 10_000,  # likewise the public status lookup (its flood test: 3)
             "public_per_minute": 10_000,  # the public forms, likewise (their limiter's own test: 3)
+            "public_per_phone_per_hour": 10_000,  # and per phone number (its own test: 3)
             "files_dir": Path(tempfile.mkdtemp(prefix="jps-test-files-")),  # never .data's evidence
         }
     )

@@ -243,6 +243,39 @@ async def test_one_host_s_many_ipv6_addresses_share_one_limit(stack: Stack) -> N
     assert codes == [404, 404, 404, 429, 429, 404]
 
 
+async def test_many_clients_cannot_flood_one_phone_with_grievances(stack: Stack) -> None:
+    """Each filing sends the number an SMS: past the per-number limit, 429 whichever client files."""
+    app = create_app(
+        services=Services.build(
+            stack.settings.model_copy(update={"public_per_phone_per_hour": 3}), stack.pool, stack.client
+        )
+    )
+    codes = []
+    async with app.router.lifespan_context(app):
+        for i in range(5):
+            transport = httpx.ASGITransport(app=app, client=(f"10.1.{i}.1", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+                codes.append(
+                    (await http.post("/public/grievances", json=_grievance(OUTSIDER_NIK, None))).status_code
+                )
+        transport = httpx.ASGITransport(app=app, client=("10.1.9.1", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            page = await http.post(
+                "/pengaduan-baru",
+                data={
+                    "nik": OUTSIDER_NIK,
+                    "phone": PHONE,
+                    "category": "other",
+                    "text": "Bantuan belum masuk.",
+                },
+            )
+            other = await http.post(
+                "/public/grievances", json={**_grievance(OUTSIDER_NIK, None), "phone": "+6281234567002"}
+            )
+    assert codes == [201, 201, 201, 429, 429]
+    assert page.status_code == 429 and other.status_code == 201
+
+
 # ---- inbound SMS: forged, stale, replayed ----
 
 
