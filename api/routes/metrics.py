@@ -22,9 +22,13 @@ LATENCY = Histogram(
 )
 
 
+# Any other method token a client makes up is counted as OTHER: one series each would grow without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Counts every request under its route template (`/groups/{group_id}`), never the raw path, so
-    a million group ids make one series, not a million."""
+    a million group ids make one series, not a million (and a made-up method is OTHER)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,7 +51,8 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            labels = (scope["method"], template, str(status_code))
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            labels = (method, template, str(status_code))
             REQUESTS.labels(*labels).inc()
             LATENCY.labels(*labels).observe(time.perf_counter() - started)
 

@@ -276,6 +276,16 @@ async def test_many_clients_cannot_flood_one_phone_with_grievances(stack: Stack)
     assert page.status_code == 429 and other.status_code == 201
 
 
+async def test_made_up_methods_do_not_grow_the_metrics(stack: Stack, http: httpx.AsyncClient) -> None:
+    """Anyone may send any method token: one metric series each would let a client grow memory without
+    bound (and `/metrics` is public)."""
+    for i in range(3):
+        resp = await http.request(f"PROBE{i}X", "/public/status")
+        assert resp.status_code in (404, 405)
+    text = (await http.get("/metrics")).text
+    assert "PROBE0X" not in text and "PROBE2X" not in text
+
+
 # ---- inbound SMS: forged, stale, replayed ----
 
 
@@ -433,6 +443,18 @@ async def test_a_grievance_s_script_is_shown_escaped_under_the_csp(
             assert proposal.members[0].nik not in page.text and PHONE not in page.text, path
         case_page = await console.get(f"/pengaduan/{case_id}")
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in case_page.text
+    # The public pages echo what was typed on a refusal: escaped, attributes included.
+    quote_breaker = '"><script>alert(3)</script>'
+    for path, form in (
+        ("/cek-status", {"group_id": quote_breaker, "nik": "1"}),
+        (
+            "/pengaduan-baru",
+            {"nik": "1", "group_id": quote_breaker, "about_officer": quote_breaker, "text": evil},
+        ),
+    ):
+        page = await http.post(path, data=form)
+        assert page.status_code == 422, f"{path}: {page.status_code}"
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, path
 
 
 # ---- logs ----
