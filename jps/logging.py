@@ -8,6 +8,7 @@ the context bound through `structlog.contextvars` (group_id, workflow_id, office
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -24,6 +25,10 @@ _configured = False
 UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 
 _NIK_KEYS = ("nik", "member_nik", "leader_nik")
+# A NIK as people write it, in groups of four (`3171-0145-0790-0001`, with spaces, dots, or a URL's
+# `+` / `%20`): typed into the wrong field it reaches a log line (a status lookup's group id, the query
+# string of an access line) though it is no 16-digit run.
+_GROUPED_NIK = re.compile(r"(?<!\d)(\d{4})(-|\.| |\+|%20)(\d{4})\2(\d{4})\2(\d{4})(?!\d)")
 _NIK_LIST_KEYS = ("niks", "attended_niks")
 
 
@@ -35,6 +40,11 @@ def _drop_colour_copies(
     return event
 
 
+def _mask_grouped(m: re.Match[str]) -> str:
+    sep = m.group(2)
+    return sep.join((m.group(1), "****", "****", m.group(5)))
+
+
 def _mask_niks(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Last line of defence: NIK fields are masked, and so is any NIK-shaped number in a text value
     (an exception message, a Temporal SDK line that quotes an input) before rendering."""
@@ -44,7 +54,7 @@ def _mask_niks(_logger: object, _name: str, event: MutableMapping[str, Any]) -> 
         elif key in _NIK_LIST_KEYS and isinstance(value, list | tuple):
             event[key] = [mask_nik(n) if isinstance(n, str) else n for n in value]
         elif isinstance(value, str):
-            event[key] = mask_niks_in(value)
+            event[key] = _GROUPED_NIK.sub(_mask_grouped, mask_niks_in(value))
     return event
 
 

@@ -474,6 +474,8 @@ async def test_no_nik_or_phone_in_clear_in_the_log(
 ) -> None:
     nik = "3171014507900001"
     await http.get("/public/status", params={"group_id": UNKNOWN_GROUP, "nik": nik})
+    grouped = "3171-0145-0790-0001"  # a NIK typed into the group id's field, as people write it
+    await http.get("/public/status", params={"group_id": grouped, "nik": nik})
     await http.post("/public/grievances", json=_grievance(nik, None))
     await http.post("/public/grievances", json={**_grievance(nik, None), "text": "a\x01"})
     await http.post("/cek-status", data={"group_id": UNKNOWN_GROUP, "nik": nik})
@@ -489,7 +491,7 @@ async def test_no_nik_or_phone_in_clear_in_the_log(
         await http.post("/inbound/sms", content=(raw := _signed(sms, secret))[0], headers=raw[1])
     # uvicorn's access line (production logs it): a NIK in the query string is masked too.
     access = '%s - "%s %s HTTP/%s" %d'
-    path = f"/public/status?group_id={UNKNOWN_GROUP}&nik={nik}"
+    path = f"/public/status?group_id={UNKNOWN_GROUP}&nik={nik}&x=3171+0145+0790+0001"
     access_log = logging.getLogger("uvicorn.access")
     propagate, access_log.propagate = access_log.propagate, True  # the test server's is off
     try:
@@ -500,5 +502,6 @@ async def test_no_nik_or_phone_in_clear_in_the_log(
         handler.flush()
     text = json_log.getvalue()
     assert "public_status_lookup" in text and f"group_id={UNKNOWN_GROUP}&nik=" in text  # captured
-    assert nik not in text
+    assert nik not in text and grouped not in text and "3171+0145+0790+0001" not in text
+    assert "3171-****-****-0001" in text
     assert PHONE not in text and PHONE[1:] not in text
