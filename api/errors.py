@@ -8,6 +8,7 @@ a minute: a flood of refusals must not fill the log; the next row counts those l
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -239,9 +240,12 @@ _PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+?62|0)8\d{6,12}(?!\d)")
 
 def mask_personal_in(value: Any) -> Any:
     """An echoed input with every NIK-shaped value masked (a string's, and a number's: a NIK sent as a
-    JSON number) and every phone-shaped run masked too, recursively; a string made encodable."""
+    JSON number) and every phone-shaped run masked too, recursively; a string made encodable, a NaN
+    or an infinity made a string (Python's JSON reader takes them; a JSON answer cannot carry them)."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN or 1e999: no JSON to echo
+        return str(value)
     if isinstance(value, int | float) and 10**15 <= abs(value) < 10**16 and value == int(value):
         return mask_niks_in(str(int(value)))
     if isinstance(value, str):  # a lone surrogate (JSON's "\\ud800") cannot be encoded: "?"

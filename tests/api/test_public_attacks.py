@@ -146,6 +146,10 @@ async def test_odd_public_input_is_refused_never_a_500(stack: Stack, http: httpx
         ("POST", "/public/grievances", {"json": {"nik": 3171014507900001, "phone": 1, "text": None}}),
         ("POST", "/public/grievances", {"content": b"[" * 100_000, "headers": _JSON}),
         ("POST", "/public/grievances", {"content": b'{"nik": "\xff\xfe"}', "headers": _JSON}),
+        ("POST", "/public/grievances", {"content": b'{"nik": NaN, "phone": Infinity}', "headers": _JSON}),
+        ("POST", "/public/grievances", {"content": b'{"nik": 1e999, "text": -1e999}', "headers": _JSON}),
+        ("POST", "/public/grievances/GRV-AAAAAAAAAA/info", {"content": b'{"nik": NaN}', "headers": _JSON}),
+        ("GET", "/public/status", {"params": {"group_id": "A" * 60_000, "nik": nik}}),
         ("POST", "/public/grievances", {"content": lone_surrogate, "headers": _JSON}),
         ("POST", "/public/grievances", {"json": {**_grievance(nik, None), "text": "a\x00b"}}),
         ("POST", "/public/grievances", {"json": {**_grievance(nik, None), "text": "x" * 100_000}}),
@@ -365,6 +369,7 @@ async def test_an_inbound_sms_cannot_be_forged_replayed_or_doubled(
         {**sms, "message_id": "atk-odd-4", "text": f"ADUAN TKM-٣١٧١-AAAAAAAAAA {member.nik} LAIN abc"},
         {**sms, "message_id": "atk-odd-5", "from_phone": "+628١٢٣٤٥٦٧٨٩", "text": "YA"},
         {**sms, "message_id": "atk-odd-6", "received_at": 1e300},
+        {**sms, "message_id": "atk-odd-7", "received_at": float("nan"), "text": float("inf")},
         {**sms, "message_id": "x" * 300},
     ):
         resp = await http.post("/inbound/sms", content=(raw := _signed(odd, secret))[0], headers=raw[1])
