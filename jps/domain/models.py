@@ -298,6 +298,11 @@ class RecordRepaymentArgs(ActionBase):
     paid_on: OfficerDate
     reference: str = Field(min_length=3, max_length=80, description="The deposit's reference (e.g. NTPN)")
 
+    @property
+    def normalised_reference(self) -> str:
+        """The reference as a repayment is known by: case and spaces aside ("ntpn 0a1b" = "NTPN0A1B")."""
+        return "".join(self.reference.split()).upper()
+
 
 class WriteOffReceivableArgs(ActionBase):
     amount: Rupiah
@@ -388,6 +393,9 @@ class Receivable(BaseModel):
     recovered: int = 0
     written_off: int = 0
     repayments: int = 0
+    references: list[str] = Field(
+        default_factory=list, description="Each repayment's reference (NTPN), normalised: recorded once"
+    )
 
     @property
     def outstanding(self) -> int:

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from jps.domain.stages import Stage, TaskKind
 
+from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
 
@@ -84,11 +85,15 @@ class RecoverySteps(LifecycleBase):
     @workflow.update
     async def record_repayment(self, args: RecordRepaymentArgs) -> GroupSummary:
         async with self._officer_step():
-            self._validate_record_repayment(args)
+            self._check_record_repayment(args)
+            if workflow.patched(patches.REPAYMENT_ONCE):
+                # Its twin may have been recorded while this one waited for the lock.
+                self._refuse_recorded_reference(args)
             receivable = self.state.receivable
             assert receivable is not None
             receivable.recovered += args.amount
             receivable.repayments += 1
+            receivable.references.append(args.normalised_reference)
             moved = ReceivableEvent(
                 kind="repayment", amount=args.amount, paid_on=args.paid_on, reference=args.reference
             )
@@ -97,6 +102,21 @@ class RecoverySteps(LifecycleBase):
 
     @record_repayment.validator
     def _validate_record_repayment(self, args: RecordRepaymentArgs) -> None:
+        self._check_record_repayment(args)
+        self._refuse_recorded_reference(args)
+
+    def _refuse_recorded_reference(self, args: RecordRepaymentArgs) -> None:
+        """The same deposit sent again (a retry after a 503, a double click) is not a second repayment."""
+        receivable = self.state.receivable
+        if receivable is not None and args.normalised_reference in receivable.references:
+            raise refuse(
+                RefusalKind.WRONG_STAGE,
+                f"reference: the repayment {args.normalised_reference} is already recorded",
+            )
+
+    def _check_record_repayment(self, args: RecordRepaymentArgs) -> None:
+        """The checks the handler repeats under the lock on every history (the reference's, recorded
+        since the repayment-once patch, apart)."""
         self._authorize("record-repayment", args.officer, TaskKind.RECOVER_RECEIVABLE)
         receivable = self._outstanding_receivable(args.amount)
         if args.paid_on > self._today():

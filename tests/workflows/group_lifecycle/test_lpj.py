@@ -4,6 +4,7 @@ short or rejected, each a receivable that repayments and a write-off settle."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -219,3 +220,39 @@ async def asked_for_the_patch(handle: WorkflowHandle[Any, Any]) -> bool:
     history = await handle.fetch_history()
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     return any(b"lpj-v1" in e.marker_recorded_event_attributes.SerializeToString() for e in markers)
+
+
+async def test_a_repayment_sent_twice_is_counted_once(flow: Flow, fakes: FakeActivities) -> None:
+    """A client retrying after a 503 (the update may still have happened) or a double click sends the
+    same deposit again: its reference (NTPN) is recorded once, also when both arrive together."""
+    handle, _ = await paid_group(flow)
+    await flow.act(handle, "submit-lpj", MENTOR, lines=lpj_lines(PAID, await flow.today(), tag="twice"))
+    await flow.act(handle, "review-lpj", VERIFIER, decision="reject", notes="nota fiktif")
+    today = await flow.today()
+    # Both at once: the first waits on its record while the second passes its validator.
+    gate = fakes.hold("repayment_recorded")
+    first = asyncio.create_task(
+        flow.act(handle, "record-repayment", FINANCE, amount=1_000_000, paid_on=today, reference="NTPN 0A1B")
+    )
+    await asyncio.sleep(0.3)
+    second = asyncio.create_task(
+        flow.act(handle, "record-repayment", FINANCE, amount=1_000_000, paid_on=today, reference="ntpn0a1b")
+    )
+    await asyncio.sleep(0.3)
+    gate.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(results[0], GroupSummary) and isinstance(results[1], WorkflowUpdateFailedError)
+    assert isinstance(results[1].cause, ApplicationError) and results[1].cause.type == "WrongStage"
+    assert "reference: the repayment NTPN0A1B is already recorded" in str(results[1].cause.message)
+    # Later, the same deposit again: refused (409), nothing changed.
+    again = await refusal(
+        flow, handle, "record-repayment", FINANCE, amount=1_000_000, paid_on=today, reference="NTPN 0A1B"
+    )
+    assert again.startswith("WrongStage: reference:")
+    held = await flow.state(handle)
+    assert held.receivable is not None and held.receivable.recovered == 1_000_000
+    assert held.receivable.repayments == 1 and fakes.events.count("repayment_recorded") == 1
+    state = await flow.act(
+        handle, "record-repayment", FINANCE, amount=1_000_000, paid_on=today, reference="NTPN 0A1C"
+    )
+    assert state.receivable is not None and state.receivable.recovered == 2_000_000
