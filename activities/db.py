@@ -48,15 +48,19 @@ def masked_state(state: GroupSummary, proposal: Proposal | None = None) -> dict[
     return data
 
 
-def _recipients(template: str, state: GroupSummary, leader_phone: str | None) -> list[tuple[str, str]]:
-    """(recipient, channel) pairs: the leader by WhatsApp, officers by role@region."""
+def _recipients(
+    template: str, state: GroupSummary, leader_phone: str | None, about: str | None = None
+) -> list[tuple[str, str]]:
+    """(recipient, channel) pairs: the leader by WhatsApp, officers by role@region. The assignee is
+    whoever may act on the task the message is `about` (a reminder's), else on the most urgent one."""
     spec = TEMPLATES[template]
     out: list[tuple[str, str]] = []
     if spec.to_leader and leader_phone:
         out.append((leader_phone, "whatsapp"))
+    task = next((t for t in state.open_tasks if t.kind.value == about), None) or state.open_task
     for role in spec.to_roles:
         if role == "assignee":
-            roles = [r.value for r in state.open_task.roles] if state.open_task else []
+            roles = [r.value for r in task.roles] if task else []
         else:
             roles = [role]
         for r in roles:
@@ -319,7 +323,8 @@ class ReadModelActivities:
         rows = []
         for template in record.notify:
             body = render(template, record, state)
-            for n, (recipient, channel) in enumerate(_recipients(template, state, leader_phone)):
+            about = str(record.details.get("task") or "")
+            for n, (recipient, channel) in enumerate(_recipients(template, state, leader_phone, about)):
                 message_id = f"{record.group_id}:{record.seq}:{template}:{n}"
                 rows.append((message_id, record.group_id, recipient, channel, template, body))
         rows = await fresh_messages(conn, step, record, rows)

@@ -17,7 +17,7 @@ from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
 from jps.domain.models import Task
 from jps.domain.roles import Role
-from jps.domain.stages import Stage, TaskKind
+from jps.domain.stages import TASK_ROLES, Stage, TaskKind
 from tests import factories
 from tests.activities.records import step
 
@@ -141,3 +141,31 @@ async def test_the_daily_digest_counts_every_late_or_escalated_task(
     assert "1 tugas terlambat/tereskalasi di wilayah 3273" in digests["supervisor@3273"]
     assert await outbox.send_daily_digest() == 2  # again the same day: the same message ids, none twice
     assert len([m for m in notify_sim.messages() if m["template"] == "daily_digest"]) == 2
+
+
+async def test_a_reminder_goes_to_the_roles_of_the_task_it_is_about(db: asyncpg.Pool) -> None:
+    """A paid TKM group waits on its mentor's visit (due first) and, beside it, on a verifier's LPJ
+    review: the review's reminder goes to the verifiers, its regional escalation to the supervisor,
+    never to the mentor whose visit happens to be due first."""
+    now = datetime.now(UTC)
+    tasks = [
+        Task(kind=k, roles=list(TASK_ROLES[k]), opened_at=now - timedelta(days=9), due_at=now - late)
+        for k, late in ((TaskKind.REPORT_VISIT, timedelta(days=2)), (TaskKind.REVIEW_LPJ, timedelta(days=1)))
+    ]
+    rm = ReadModelActivities(db)
+    group = "TKM-3171-REMINDLPJ1"
+    assert await rm.record_transition(step(group, 1, stage=Stage.MENTORING))
+    for seq, event, level in ((2, "reminder", 1), (3, "escalated_regional", 2)):
+        record = step(
+            group, seq, stage=Stage.MENTORING, event=event, notify=(event,), task="review_lpj", level=level
+        )
+        record.state.open_tasks = tasks
+        assert await rm.record_transition(record)
+    rows = await db.fetch(
+        "SELECT template, recipient, body FROM notification_outbox WHERE group_id = $1 ORDER BY id", group
+    )
+    assert [(r["template"], r["recipient"]) for r in rows] == [
+        ("reminder", "verifier@3171"),
+        ("escalated_regional", "supervisor@3171"),
+    ]
+    assert "tugas review_lpj" in rows[0]["body"]
