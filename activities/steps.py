@@ -99,6 +99,21 @@ async def _rewind(conn: asyncpg.Connection, record: TransitionRecord) -> None:
         record.seq,
         record.at,
     )
+    # The abandoned run's receivable movements from this step on, like its stage transitions (else a
+    # repayment the new run records at another step counts twice); a receivable it opened there goes
+    # too (this step or a later one writes the new run's, whole, from its state).
+    await conn.execute(
+        "DELETE FROM receivable_events WHERE group_id = $1 AND seq >= $2 AND at < $3",
+        record.group_id,
+        record.seq,
+        record.at,
+    )
+    await conn.execute(
+        """DELETE FROM receivables r WHERE group_id = $1 AND updated_at < $2 AND NOT EXISTS
+               (SELECT 1 FROM receivable_events e WHERE e.group_id = r.group_id AND e.kind = 'opened')""",
+        record.group_id,
+        record.at,
+    )
 
 
 async def fresh_messages(

@@ -14,7 +14,8 @@ import asyncpg
 from activities.db import ReadModelActivities
 from infra.audit import verify_chain
 from infra.ledger import set_allocation
-from jps.contracts.activities import BudgetSettlement
+from jps.contracts.activities import BudgetSettlement, ReceivableEvent, TransitionRecord
+from jps.domain.models import Receivable
 from jps.domain.stages import Stage
 from tests import factories
 from tests.activities.records import step
@@ -160,3 +161,49 @@ async def test_steps_of_workflows_from_before_run_ids_keep_the_old_key(db: async
     assert await db.fetchval("SELECT count(*) FROM audit_log WHERE group_id = $1", GROUP) == 2
     async with db.acquire() as conn:
         assert (await verify_chain(conn))["valid"]
+
+
+def _recovery_step(
+    seq: int, run_id: str, at: datetime, recovered: int, moved: ReceivableEvent | None, event: str
+) -> TransitionRecord:
+    """A step of a group under recovery: 10,000,000 owed since `OPENED`, `recovered` repaid so far."""
+    record = step(GROUP, seq, run_id=run_id, at=at, stage=Stage.RECOVERY, event=event)
+    record.state.receivable = Receivable(
+        amount=10_000_000, reason="overdue", opened_at=OPENED, recovered=recovered
+    )
+    return record.model_copy(update={"receivable_event": moved})
+
+
+OPENED = datetime.now(UTC) - timedelta(hours=2)
+
+
+async def test_a_reset_that_records_repayments_in_another_order_counts_each_once(db: asyncpg.Pool) -> None:
+    """The abandoned run recorded repayment A (step 3) then B (step 4); after a reset to step 2 the new
+    run takes B as step 3 and A is never sent again. The receivable's movements are the new run's:
+    B once, and nothing of the abandoned run's A or of its second copy of B."""
+    rm = ReadModelActivities(db)
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    a = ReceivableEvent(kind="repayment", amount=1_000_000, reference="NTPN-A", paid_on=t0.date())
+    b = ReceivableEvent(kind="repayment", amount=2_000_000, reference="NTPN-B", paid_on=t0.date())
+    opened = ReceivableEvent(kind="opened", amount=10_000_000, reason="overdue")
+    assert await rm.record_transition(step(GROUP, 1, run_id=OLD, at=t0))
+    assert await rm.record_transition(_recovery_step(2, OLD, t0, 0, opened, "lpj_overdue"))
+    assert await rm.record_transition(
+        _recovery_step(3, OLD, t0 + timedelta(minutes=1), 1_000_000, a, "repayment_recorded")
+    )
+    assert await rm.record_transition(
+        _recovery_step(4, OLD, t0 + timedelta(minutes=2), 3_000_000, b, "repayment_recorded")
+    )
+
+    assert await rm.record_transition(
+        _recovery_step(3, NEW, datetime.now(UTC), 2_000_000, b, "repayment_recorded")
+    )
+    assert await rm.record_transition(_recovery_step(4, NEW, datetime.now(UTC), 2_000_000, None, "reminder"))
+    events = await db.fetch(
+        "SELECT seq, kind, amount, reference FROM receivable_events WHERE group_id = $1 ORDER BY seq", GROUP
+    )
+    assert [(e["seq"], e["kind"], e["amount"], e["reference"]) for e in events] == [
+        (2, "opened", 10_000_000, ""),
+        (3, "repayment", 2_000_000, "NTPN-B"),
+    ]
+    assert await db.fetchval("SELECT recovered FROM receivables WHERE group_id = $1", GROUP) == 2_000_000
