@@ -62,7 +62,9 @@ async def write_lpj(conn: asyncpg.Connection, record: TransitionRecord, state: G
                                         reason, opened_at, settled_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                ON CONFLICT (group_id) DO UPDATE SET recovered = EXCLUDED.recovered,
-                   written_off = EXCLUDED.written_off, settled_at = EXCLUDED.settled_at,
+                   written_off = EXCLUDED.written_off,
+                   settled_at = CASE WHEN EXCLUDED.settled_at IS NOT NULL
+                                     THEN coalesce(receivables.settled_at, EXCLUDED.settled_at) END,
                    updated_at = EXCLUDED.updated_at
                WHERE receivables.updated_at <= EXCLUDED.updated_at""",
             state.group_id,

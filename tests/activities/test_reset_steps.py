@@ -207,3 +207,22 @@ async def test_a_reset_that_records_repayments_in_another_order_counts_each_once
         (3, "repayment", 2_000_000, "NTPN-B"),
     ]
     assert await db.fetchval("SELECT recovered FROM receivables WHERE group_id = $1", GROUP) == 2_000_000
+
+
+async def test_a_receivable_is_settled_when_its_last_rupiah_moved_not_at_every_later_step(
+    db: asyncpg.Pool,
+) -> None:
+    """A short receivable repaid while the visits go on: it stays settled at the repayment's time
+    while the group's later steps (its visits) are recorded."""
+    rm = ReadModelActivities(db)
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    repaid = ReceivableEvent(kind="repayment", amount=10_000_000, reference="NTPN-ALL", paid_on=t0.date())
+    assert await rm.record_transition(step(GROUP, 1, run_id=OLD, at=t0))
+    assert await rm.record_transition(
+        _recovery_step(2, OLD, t0 + timedelta(minutes=1), 10_000_000, repaid, "repayment_recorded")
+    )
+    assert await rm.record_transition(
+        _recovery_step(3, OLD, t0 + timedelta(minutes=2), 10_000_000, None, "visit_reported")
+    )
+    settled = await db.fetchval("SELECT settled_at FROM receivables WHERE group_id = $1", GROUP)
+    assert settled == t0 + timedelta(minutes=1)
