@@ -308,6 +308,11 @@ class WriteOffReceivableArgs(ActionBase):
     amount: Rupiah
     reason: Notes = Field(min_length=3)
 
+    @property
+    def key(self) -> str:
+        """What tells this write-off from another: its amount and reason, case and spacing aside."""
+        return f"{self.amount}:{' '.join(self.reason.split()).casefold()}"
+
 
 class ClaimTaskArgs(ActionBase):
     release: bool = Field(False, description="True gives the task back to the pool")
@@ -395,6 +400,9 @@ class Receivable(BaseModel):
     repayments: int = 0
     references: list[str] = Field(
         default_factory=list, description="Each repayment's reference (NTPN), normalised: recorded once"
+    )
+    write_offs: list[str] = Field(
+        default_factory=list, description="Each write-off's amount and reason (normalised): recorded once"
     )
 
     @property

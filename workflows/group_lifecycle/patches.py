@@ -29,3 +29,5 @@ WEEKLY_WAGES = "weekly-wages-v1"
 # A repayment's reference (NTPN) is recorded once: the same deposit sent again (a client retrying
 # after a 503, a double click) is refused, also when both arrive together (checked again under the lock).
 REPAYMENT_ONCE = "repayment-once-v1"
+# The same for a write-off: the same amount with the same reason, sent again, writes off once.
+WRITE_OFF_ONCE = "write-off-once-v1"

@@ -127,18 +127,34 @@ class RecoverySteps(LifecycleBase):
     @workflow.update
     async def write_off_receivable(self, args: WriteOffReceivableArgs) -> GroupSummary:
         async with self._officer_step():
-            self._validate_write_off_receivable(args)
+            self._check_write_off_receivable(args)
+            if workflow.patched(patches.WRITE_OFF_ONCE):
+                self._refuse_recorded_write_off(args)  # its twin may have been recorded meanwhile
             receivable = self.state.receivable
             assert receivable is not None
             receivable.written_off += args.amount
+            receivable.write_offs.append(args.key)
             moved = ReceivableEvent(kind="write_off", amount=args.amount, reason=args.reason)
             await self._receivable_moved("receivable_written_off", self._officer(args), moved)
             return self.state.summary()
 
     @write_off_receivable.validator
     def _validate_write_off_receivable(self, args: WriteOffReceivableArgs) -> None:
+        self._check_write_off_receivable(args)
+        self._refuse_recorded_write_off(args)
+
+    def _check_write_off_receivable(self, args: WriteOffReceivableArgs) -> None:
         self._authorize("write-off-receivable", args.officer, TaskKind.RECOVER_RECEIVABLE)
         self._outstanding_receivable(args.amount)
+
+    def _refuse_recorded_write_off(self, args: WriteOffReceivableArgs) -> None:
+        """The same write-off sent again (a retry after a 503, a double click) is not a second one."""
+        receivable = self.state.receivable
+        if receivable is not None and args.key in receivable.write_offs:
+            raise refuse(
+                RefusalKind.WRONG_STAGE,
+                f"reason: this write-off is already recorded (Rp {args.amount:,}, the same reason)",
+            )
 
     def _outstanding_receivable(self, amount: int) -> Receivable:
         receivable = self.state.receivable

@@ -256,3 +256,30 @@ async def test_a_repayment_sent_twice_is_counted_once(flow: Flow, fakes: FakeAct
         handle, "record-repayment", FINANCE, amount=1_000_000, paid_on=today, reference="NTPN 0A1C"
     )
     assert state.receivable is not None and state.receivable.recovered == 2_000_000
+
+
+async def test_a_write_off_sent_twice_is_counted_once(flow: Flow, fakes: FakeActivities) -> None:
+    """The same write-off (amount and reason) sent again, by a retry or a double click, also when
+    both arrive together, writes off once; another reason is another write-off."""
+    handle, _ = await paid_group(flow)
+    await flow.act(handle, "submit-lpj", MENTOR, lines=lpj_lines(PAID, await flow.today(), tag="wo"))
+    await flow.act(handle, "review-lpj", VERIFIER, decision="reject", notes="nota fiktif")
+    gate = fakes.hold("receivable_written_off")
+    args = {"amount": 1_000_000, "reason": "usaha tutup; anggota pindah"}
+    first = asyncio.create_task(flow.act(handle, "write-off-receivable", SUPERVISOR, **args))
+    await asyncio.sleep(0.3)
+    second = asyncio.create_task(flow.act(handle, "write-off-receivable", SUPERVISOR, **args))
+    await asyncio.sleep(0.3)
+    gate.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(results[0], GroupSummary) and isinstance(results[1], WorkflowUpdateFailedError)
+    assert isinstance(results[1].cause, ApplicationError) and results[1].cause.type == "WrongStage"
+    again = await refusal(flow, handle, "write-off-receivable", SUPERVISOR, **args)
+    assert again.startswith("WrongStage: reason: this write-off is already recorded")
+    held = await flow.state(handle)
+    assert held.receivable is not None and held.receivable.written_off == 1_000_000
+    assert fakes.events.count("receivable_written_off") == 1
+    state = await flow.act(
+        handle, "write-off-receivable", SUPERVISOR, amount=1_000_000, reason="anggota wafat"
+    )
+    assert state.receivable is not None and state.receivable.written_off == 2_000_000
