@@ -27,7 +27,7 @@ from jps.contracts.activities import TransitionRecord
 from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
-from jps.domain.notifications import TEMPLATES
+from jps.domain.notifications import OWED_BECAUSE, TEMPLATES
 from jps.domain.stages import ACTIVE_STAGES, TERMINAL_STAGES
 
 log = structlog.get_logger()
@@ -90,7 +90,9 @@ def render(template: str, record: TransitionRecord, state: GroupSummary) -> str:
     if state.lpj is not None:
         values.update(lpj_due_on=state.lpj.due_on.isoformat())
     if state.receivable is not None:
-        values.update(receivable=f"{state.receivable.outstanding:,}")
+        why = state.receivable.reason
+        said = OWED_BECAUSE[why] + (f": {record.reason}" if record.reason and why != "overdue" else "")
+        values.update(receivable=f"{state.receivable.outstanding:,}", owed_because=said)
     upcoming = next((v for v in state.visits if v.reported_on is None), None)
     if upcoming:
         values.update(visit_no=upcoming.visit_no, due_on=upcoming.due_on.isoformat())

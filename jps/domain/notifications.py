@@ -16,6 +16,14 @@ class Template:
     text: str
 
 
+# Why a receivable was opened, as the group's leader reads it (`recovery_opened`'s {owed_because}); the
+# verifier's own words follow, except for an overdue LPJ (the system's reason, in English, is for the audit).
+OWED_BECAUSE: dict[str, str] = {
+    "overdue": "LPJ tidak disampaikan hingga batas waktu",
+    "rejected": "LPJ ditolak",
+    "short": "sisa bantuan yang tidak dipertanggungjawabkan dalam LPJ",
+}
+
 TEMPLATES: dict[str, Template] = {
     "proposal_received": Template(
         True, ("verifier",), "Proposal kelompok {name} ({group_id}) telah diterima."
@@ -77,7 +85,7 @@ TEMPLATES: dict[str, Template] = {
         True,
         ("finance", "supervisor"),
         "Bantuan {name} ({group_id}) yang belum dipertanggungjawabkan Rp {receivable} wajib "
-        "dikembalikan: {reason}",
+        "dikembalikan ({owed_because}).",
     ),
     "completed": Template(True, (), "Program kelompok {name} ({group_id}) telah selesai. Terima kasih."),
     "cancelled": Template(True, ("registrar",), "Kelompok {name} ({group_id}) dibatalkan: {reason}"),

@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from activities.db import ReadModelActivities
+from activities.db import ReadModelActivities, render
 from activities.notifications import NotificationActivities
 from activities.notify_client import NotifyClient
-from jps.domain.models import Task
+from jps.domain.models import Receivable, Task
 from jps.domain.roles import Role
 from jps.domain.stages import TASK_ROLES, Stage, TaskKind
 from tests import factories
@@ -169,3 +169,27 @@ async def test_a_reminder_goes_to_the_roles_of_the_task_it_is_about(db: asyncpg.
         ("escalated_regional", "supervisor@3171"),
     ]
     assert "tugas review_lpj" in rows[0]["body"]
+
+
+@pytest.mark.parametrize(
+    ("why", "reason", "said"),
+    [
+        (
+            "overdue",
+            "no LPJ accepted by 2027-02-28 and its last escalation",
+            "LPJ tidak disampaikan hingga batas waktu",
+        ),
+        ("short", "", "sisa bantuan yang tidak dipertanggungjawabkan dalam LPJ"),
+        ("rejected", "nota fiktif", "LPJ ditolak: nota fiktif"),
+    ],
+)
+def test_the_leader_is_told_in_indonesian_why_aid_is_owed_back(why: str, reason: str, said: str) -> None:
+    """The group's leader reads why in words of their own language: never the system's English reason
+    of an overdue LPJ, nor a colon left hanging when the verifier accepted it short without a note."""
+    record = step("TKM-3171-OWEDBACK01", 9, stage=Stage.RECOVERY, event=f"lpj_{why}").model_copy(
+        update={"reason": reason}
+    )
+    record.state.receivable = Receivable(amount=2_500_000, reason=why, opened_at=datetime.now(UTC))
+    text = render("recovery_opened", record, record.state)
+    assert f"Rp 2,500,000 wajib dikembalikan ({said})." in text, text
+    assert "no LPJ" not in text
