@@ -91,19 +91,12 @@ async def payment_verification(
     return await _report(officer, pool, program, region, date_from, date_to)
 
 
-@router.get(
+# The same report under the brief's shorter path: one handler, two routes.
+router.get(
     "/verification",
     response_model=VerificationReportOut,
     summary="The same report as /reports/payment-verification",
     description=DESCRIPTION,
     responses=responses(*AUTHED, 422),
-)
-async def verification(
-    officer: CurrentOfficer,
-    pool: PoolDep,
-    program: Program | None = None,
-    region: Region = None,
-    date_from: From = None,
-    date_to: To = None,
-) -> VerificationReportOut:
-    return await _report(officer, pool, program, region, date_from, date_to)
+    operation_id="verification_report",
+)(payment_verification)

@@ -154,31 +154,6 @@ class TaskBoard:
                     await escalate(task, escalation)
         return done() or self.state.runtime.task_token != token or (stop is not None and stop())
 
-        while not finished():
-            upcoming = self.next_escalation()
-            deadlines = ([upcoming[1].at] if upcoming else []) + ([poll_at] if poll_at else [])
-            if not deadlines:
-                await workflow.wait_condition(finished)
-                break
-            timeout = (min(deadlines) - workflow.now()).total_seconds()
-            if timeout > 0:
-                try:
-                    await workflow.wait_condition(finished, timeout=timeout)
-                    break
-                except TimeoutError:
-                    pass
-            if poll_at and workflow.now() >= poll_at and not finished():
-                return False
-            if upcoming and workflow.now() >= upcoming[1].at:
-                task, escalation = upcoming
-                async with self.lock:
-                    if finished() or not self.is_open(task):
-                        continue
-                    task.escalation_level = escalation.level
-                    self._sync_level()
-                    await escalate(task, escalation)
-        return done()
-
 
 def _is_stage_task(task: Task) -> bool:
     return task.kind not in PARALLEL_TASKS
