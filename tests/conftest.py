@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -27,6 +28,29 @@ from jps.logging import configure_logging
 from jps.settings import Settings, get_settings
 
 configure_logging(level="WARNING")
+
+
+def _serialize_ast_parse() -> None:
+    """One `ast.parse` at a time in this process. CPython 3.11 keeps the AST converter's recursion
+    depth per interpreter, not per thread (python/cpython#106905), so two threads parsing at once can
+    raise SystemError 'AST constructor recursion depth mismatch'. In a test run several parse: pytest
+    rewriting a plugin's module on its first import, Hypothesis describing a strategy, the traceback
+    module placing its carets, in the test's thread and in the stack's (API, worker) threads. CI's
+    fuzz run once failed its first example of an operation and passed its replay ('Inconsistent
+    results'), as a race like this one would."""
+    import ast
+    import threading
+
+    parse, lock = ast.parse, threading.RLock()
+
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_alone
+
+
+_serialize_ast_parse()
 
 # The audit anchors of the test stacks: a file of this session's, never `.data`'s (whose anchors
 # count the rows of `make run`'s database); emptied with the database (`truncate_all`).

@@ -20,6 +20,7 @@ import importlib
 import os
 import pkgutil
 import time
+import traceback
 from collections import Counter
 from typing import Any
 
@@ -140,8 +141,10 @@ async def test_fuzz_every_operation(stack: Stack, http: httpx.AsyncClient) -> No
         try:
             await asyncio.to_thread(_fuzz_operation, operation, stack.url, token, ids, statuses)
         # Each operation's failure is collected (schemathesis raises a BaseExceptionGroup); the run goes on.
+        # Each with its whole traceback and sub-exceptions: a failure Hypothesis could not reproduce
+        # ("Inconsistent results") says what the first run saw only there.
         except (Exception, BaseExceptionGroup) as exc:
-            failures.append(f"{operation.label}: {exc}")
+            failures.append(f"{operation.label}: {''.join(traceback.format_exception(exc))}")
     elapsed = time.monotonic() - started
     print(f"\nfuzzed {len(operations)} operations x {EXAMPLES} examples in {elapsed:.1f} s")
     for label, statuses in answered.items():

@@ -4,6 +4,7 @@ training, to a stage, and through mentoring."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -51,6 +52,22 @@ async def time_skipping_harness(
         time_env.client, db, simulators.bank_url, simulators.notify_url, record_as=request.node.name
     ) as harness:
         yield harness
+
+
+async def budget_once_recorded(h: Harness, program: str, expected: tuple[int, int]) -> tuple[int, int]:
+    """The program's (reserved, spent), once it is `expected` or after about 10 s of real time. The
+    workflow moves its stage before the activity that records the move (and settles the budget in the
+    same transaction) has run, so a test that saw the stage may read the ledger a moment early."""
+    found = (-1, -1)
+    for _ in range(100):
+        row = await h.pool.fetchrow(
+            "SELECT reserved, spent FROM budget_allocations WHERE program = $1", program
+        )
+        found = (row["reserved"], row["spent"])
+        if found == expected:
+            break
+        await asyncio.sleep(0.1)
+    return found
 
 
 async def through_training(h: Harness, env: WorkflowEnvironment, handle: WorkflowHandle) -> GroupSummary:

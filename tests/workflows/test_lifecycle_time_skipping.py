@@ -29,6 +29,7 @@ from tests.workflows.lifecycle_steps import (
     SUPERVISOR,
     TRAINER,
     VERIFIER,
+    budget_once_recorded,
     mentor_to_completion,
     refusal,
     task_kind,
@@ -77,8 +78,7 @@ async def test_tkm_group_from_proposal_to_completed(time_env: WorkflowEnvironmen
     assert len(events) == result.seq
     async with h.pool.acquire() as conn:
         assert (await verify_chain(conn))["valid"]
-    budget = await h.pool.fetchrow("SELECT reserved, spent FROM budget_allocations WHERE program='tkm'")
-    assert (budget["reserved"], budget["spent"]) == (0, 10_000_000)
+    assert await budget_once_recorded(h, "tkm", (0, 10_000_000)) == (0, 10_000_000)
     assert (
         await h.pool.fetchval("SELECT count(*) FROM members WHERE group_id = $1 AND active", state.group_id)
         == 0

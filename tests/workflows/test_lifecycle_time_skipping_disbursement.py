@@ -30,6 +30,7 @@ from tests.workflows.lifecycle_steps import (
     MENTOR,
     REGISTRAR,
     SUPERVISOR,
+    budget_once_recorded,
     mentor_to_completion,
     refusal,
     task_kind,
@@ -95,8 +96,7 @@ async def test_closed_account_releases_budget_and_waits_for_new_details(
     assert state.open_task is not None and state.open_task.kind == TaskKind.UPDATE_BANK_ACCOUNT
     assert "account_closed" in state.open_task.note
     assert [p.status for p in state.payments] == ["failed"]
-    budget = await h.pool.fetchrow("SELECT reserved, spent FROM budget_allocations WHERE program='tkm'")
-    assert (budget["reserved"], budget["spent"]) == (0, 0)
+    assert await budget_once_recorded(h, "tkm", (0, 0)) == (0, 0)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await h.act(
             handle,
@@ -117,8 +117,7 @@ async def test_closed_account_releases_budget_and_waits_for_new_details(
         ("paid", "1234500000"),
     ]
     assert len({p.idempotency_key for p in state.payments}) == 2
-    budget = await h.pool.fetchrow("SELECT reserved, spent FROM budget_allocations WHERE program='tkm'")
-    assert (budget["reserved"], budget["spent"]) == (0, 10_000_000)
+    assert await budget_once_recorded(h, "tkm", (0, 10_000_000)) == (0, 10_000_000)
     paid = [t for t in bank_sim.statement() if t["transfer_id"].startswith(state.group_id)]
     assert [t["amount"] for t in paid] == [10_000_000]
 
