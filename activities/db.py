@@ -23,6 +23,7 @@ from activities.ledger import settle_reservation
 from activities.lpj_store import write_lpj
 from activities.muster import draw_reservation, write_wage_weeks
 from activities.steps import Step, append_step, fresh_messages
+from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.activities import TransitionRecord
 from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
@@ -328,15 +329,9 @@ class ReadModelActivities:
             about = str(record.details.get("task") or "")
             for n, (recipient, channel) in enumerate(_recipients(template, state, leader_phone, about)):
                 message_id = f"{record.group_id}:{record.seq}:{template}:{n}"
-                rows.append((message_id, record.group_id, recipient, channel, template, body))
+                rows.append(OutboxMessage(message_id, record.group_id, recipient, channel, template, body))
         rows = await fresh_messages(conn, step, record, rows)
-        if rows:
-            await conn.executemany(
-                """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING""",
-                rows,
-            )
-        return bool(rows)
+        return await queue_messages(conn, rows) > 0
 
 
 def _wrote(status: str) -> bool:

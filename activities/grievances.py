@@ -21,6 +21,7 @@ from temporalio import activity
 
 from activities.bank_client import BankClient
 from infra.audit import append_audit
+from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.grievances import BankCheck, GrievanceInput, GrievanceStep, Registration
 from jps.domain.calendar import local_date
 from jps.domain.grievances import DECISION_WORDS, SMS_TEXTS, mask_phone, phone_digest
@@ -216,17 +217,20 @@ class GrievanceActivities:
             where = "national" if role == "directorate" else state.region_code
             body = f"Pengaduan {state.grievance_id} ({state.category.value}): {step.event}"
             rows.append((f"{role}@{where}", "email", step.event, body))
-        for n, (recipient, channel, template, body) in enumerate(rows):
-            await conn.execute(
-                """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING""",
-                f"{step.grievance_id}:{step.seq}:{n}",
-                step.grievance_id,
-                recipient,
-                channel,
-                template,
-                str(mask_niks_in(body)),
-            )
+        await queue_messages(
+            conn,
+            (
+                OutboxMessage(
+                    f"{step.grievance_id}:{step.seq}:{n}",
+                    step.grievance_id,
+                    recipient,
+                    channel,
+                    template,
+                    str(mask_niks_in(body)),
+                )
+                for n, (recipient, channel, template, body) in enumerate(rows)
+            ),
+        )
         return bool(rows)
 
 

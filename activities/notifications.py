@@ -30,6 +30,7 @@ from temporalio import activity
 
 from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError
 from infra.audit import AuditAnchors
+from infra.outbox import OutboxMessage, queue_messages
 from jps.domain.calendar import local_date
 from jps.domain.notifications import TEMPLATES
 
@@ -214,17 +215,19 @@ class NotificationActivities:
         )
         day = local_date(now).isoformat()  # the ministry's (WIB) calendar day
         text = TEMPLATES["daily_digest"].text
-        await self.pool.executemany(
-            """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
-               VALUES ($1, NULL, $2, 'email', 'daily_digest', $3) ON CONFLICT (id) DO NOTHING""",
-            [
-                (
+        await queue_messages(
+            self.pool,
+            (
+                OutboxMessage(
                     f"digest:{day}:{r['region_code']}",
+                    None,
                     f"supervisor@{r['region_code']}",
+                    "email",
+                    "daily_digest",
                     text.format(count=r["n"], region=r["region_code"]),
                 )
                 for r in rows
-            ],
+            ),
         )
         await self.dispatch_outbox()
         log.info("daily_digest_sent", regions=len(rows))

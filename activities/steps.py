@@ -24,11 +24,10 @@ import asyncpg
 import structlog
 
 from infra.audit import append_audit, lock_chain
+from infra.outbox import OutboxMessage
 from jps.contracts.activities import TransitionRecord
 
 log = structlog.get_logger()
-
-OutboxRow = tuple[str, str, str, str, str, str]  # id, group_id, recipient, channel, template, body
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,8 @@ async def _rewind(conn: asyncpg.Connection, record: TransitionRecord) -> None:
 
 
 async def fresh_messages(
-    conn: asyncpg.Connection, step: Step, record: TransitionRecord, rows: list[OutboxRow]
-) -> list[OutboxRow]:
+    conn: asyncpg.Connection, step: Step, record: TransitionRecord, rows: list[OutboxMessage]
+) -> list[OutboxMessage]:
     """The step's outbox rows as they are, or for a re-executed step: the ones the abandoned run did
     not already queue word for word (recipient, template, text), each with an id of this run's."""
     if not step.reexecuted:
@@ -133,8 +132,5 @@ async def fresh_messages(
         )
     }
     run = hashlib.sha256(record.run_id.encode()).hexdigest()[:12]
-    return [
-        (f"{mid}@{run}", group_id, recipient, channel, template, body)
-        for mid, group_id, recipient, channel, template, body in rows
-        if (recipient, template, body) not in queued
-    ]
+    fresh = [row for row in rows if (row.recipient, row.template, row.body) not in queued]
+    return [row._replace(id=f"{row.id}@{run}") for row in fresh]

@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from infra.grievances import file_grievance
 from infra.lifecycle import Refusal
+from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.refusals import ErrorType
 from jps.contracts.verification import (
     AnswerRecord,
@@ -210,15 +211,10 @@ class VerificationActivities:
             suffix, template = (
                 ("reminder", "payment_check_reminder") if req.reminder else ("ask", "payment_check")
             )
-            await conn.execute(
-                """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body)
-                   VALUES ($1, $2, $3, 'sms', $4, $5) ON CONFLICT (id) DO NOTHING""",
-                f"{req.sample_id}:{suffix}",
-                row["group_id"],
-                row["phone"],
-                template,
-                body,
+            message = OutboxMessage(
+                f"{req.sample_id}:{suffix}", row["group_id"], row["phone"], "sms", template, body
             )
+            await queue_messages(conn, [message])
             if req.reminder:
                 await conn.execute(
                     """UPDATE verification_samples

@@ -282,7 +282,32 @@ SMS_TEXTS: dict[str, str] = {
         "Tidak setuju? Buka kembali sampai {reopen_on} di halaman pengaduan."
     ),
     "grievance_reopened": "JPS Kemnaker: pengaduan {grievance_id} dibuka kembali dan akan ditinjau ulang.",
+    # Answers to an ADUAN message that filed nothing (api/grievance_sms.py), at most one an hour a number.
+    "grievance_sms_unreadable": (
+        "JPS Kemnaker: pengaduan Anda belum tercatat, {part} tidak terbaca. Kirim: " + SMS_FORMAT + ". "
+        "Kategori: BELUMTERIMA, JUMLAH, TIDAKTERPILIH, PUNGLI, LAINNYA. Contoh: ADUAN - <NIK Anda> "
+        "BELUMTERIMA bantuan belum masuk"
+    ),
+    "grievance_sms_not_filed": (
+        "JPS Kemnaker: pengaduan Anda tidak dapat dicatat. Periksa id kelompok dan NIK, atau ajukan di "
+        "halaman pengaduan JPS atau kantor Disnaker setempat."
+    ),
 }
+
+# The part of an ADUAN message a `SmsParseError` names, as the sender is told it.
+SMS_PART_WORDS: dict[str, str] = {
+    "format": "susunan pesan",
+    "group id": "id kelompok",
+    "category": "kategori",
+    "NIK": "NIK",
+    "text": "isi pengaduan",
+}
+
+
+def sms_part_word(part: str) -> str:
+    """`SmsParseError`'s part ('text: control character', 'format: …') in the sender's words."""
+    return SMS_PART_WORDS.get(part.split(":", 1)[0], SMS_PART_WORDS["format"])
+
 
 DECISION_WORDS: dict[Decision, str] = {
     Decision.UPHELD: "dikabulkan",

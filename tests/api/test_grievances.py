@@ -400,3 +400,41 @@ async def test_the_public_form_refuses_a_flood(stack: Stack) -> None:
     async with _tight_app(stack) as client:
         codes = [(await client.post("/public/grievances", json={"nik": "bad"})).status_code for _ in range(5)]
     assert codes == [422, 422, 422, 429, 429]
+
+
+async def _answers(stack: Stack, phone: str) -> list[dict[str, Any]]:
+    rows = await stack.pool.fetch(
+        "SELECT id, template, body FROM notification_outbox WHERE recipient = $1 ORDER BY created_at", phone
+    )
+    return [dict(r) for r in rows]
+
+
+async def test_an_unreadable_sms_grievance_is_answered_once_an_hour(
+    stack: Stack, http: httpx.AsyncClient, notify_sim: NotifyAdmin
+) -> None:
+    gid, proposal = await _group(http, stack)
+    member, other = proposal.members[2], proposal.members[3]
+    notify_sim.inbound_config(
+        inbound_url=f"{stack.url}/inbound/sms", inbound_secret=stack.settings.sms_hmac_secret
+    )
+    # A category nobody knows: the sender is told which part, and the format.
+    bad = f"ADUAN {gid} {member.nik} RUSAK jalan rusak"
+    answered = await _deliver(notify_sim, {"from_phone": member.phone, "text": bad, "message_id": "u-1"})
+    assert answered[0]["answer"]["handler"] == "grievance_keyword"
+    answers = await _answers(stack, member.phone)
+    assert [a["template"] for a in answers] == ["grievance_sms_unreadable"]
+    assert "kategori tidak terbaca" in answers[0]["body"] and "ADUAN <id kelompok" in answers[0]["body"]
+    assert member.nik not in answers[0]["body"]
+    # The gateway's retry of that message, and another bad one within the hour: no second answer.
+    await _deliver(notify_sim, {"from_phone": member.phone, "text": bad, "message_id": "u-1"})
+    await _deliver(notify_sim, {"from_phone": member.phone, "text": "ADUAN saja", "message_id": "u-2"})
+    assert len(await _answers(stack, member.phone)) == 1
+
+    # Well formed, for a group that does not exist: filed as any other (the answer is no oracle).
+    unknown = f"ADUAN TKM-3171-AAAAAAAAAA {other.nik} BELUMTERIMA belum masuk"
+    await _deliver(notify_sim, {"from_phone": other.phone, "text": unknown, "message_id": "u-3"})
+    assert [a["template"] for a in await _answers(stack, other.phone)] == ["grievance_filed"]
+
+    # A number abroad is never answered.
+    await _deliver(notify_sim, {"from_phone": "+14155550100", "text": bad, "message_id": "u-4"})
+    assert await _answers(stack, "+14155550100") == []
