@@ -21,7 +21,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.queries import audit, grievances
+from api.queries import audit, grievances, verification
 from api.schemas import HistoryEventOut, HistoryOut
 from jps.domain.models import Officer
 from jps.domain.nik import mask_niks_in
@@ -119,9 +119,9 @@ async def build(
             raise
         events = await audit.group_timeline(pool, group_id=group_id)
         source = "audit_log"
-    grievance_events = await _grievance_events(pool, group_id, officer)
-    if grievance_events:  # merged by time (a stable sort: the group's own steps keep their order)
-        events = sorted([*events, *grievance_events], key=lambda e: e.at)
+    others = [*await _grievance_events(pool, group_id, officer), *await _check_events(pool, group_id)]
+    if others:  # merged by time (a stable sort: the group's own steps keep their order)
+        events = sorted([*events, *others], key=lambda e: e.at)
     return HistoryOut(
         group_id=group_id,
         source=source,
@@ -143,6 +143,13 @@ async def _grievance_events(pool: asyncpg.Pool, group_id: str, officer: Officer)
         )
         for r in rows
     ]
+
+
+async def _check_events(pool: asyncpg.Pool, group_id: str) -> list[HistoryEventOut]:
+    """The post-payment checks of the group's members ("did you receive it?"): asked, reminded,
+    answered (confirmed, denied with the case it opened, or unanswered), automated steps."""
+    rows = await verification.sample_events(pool, group_id=group_id)
+    return [HistoryEventOut(at=r["at"], event=r["event"], details=r["details"]) for r in rows]
 
 
 CSV_COLUMNS = ("at", "event", "stage", "officer", "reason", "details")

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 TEXTS: dict[str, tuple[str, str]] = {
     "error_429": ("Terlalu banyak permintaan", "Too many requests"),
+    # the group's timeline: each member's "did you receive it?" check (api/queries/verification.py)
+    "event_payment_check_asked": ("Anggota ditanya: bantuan diterima?", "Member asked: aid received?"),
+    "event_payment_check_reminded": ("Pengingat pertanyaan terkirim", "Question reminder sent"),
+    "event_payment_check_confirmed": ("Anggota menjawab: sudah diterima", "Member answered: received"),
+    "event_payment_check_denied": (
+        "Anggota menjawab: belum diterima (pengaduan dibuka)",
+        "Member answered: not received (grievance opened)",
+    ),
+    "event_payment_check_unanswered": ("Anggota tidak menjawab", "Member did not answer"),
     # the public status page (cek status bantuan)
     "nav_public_status": ("Cek status bantuan", "Check your aid status"),
     "public_status_title": ("Cek status bantuan kelompok", "Check your group's aid status"),

@@ -178,3 +178,38 @@ async def sample_answered_by(db: Db, *, phone: str, message_id: str) -> dict[str
         message_id,
     )
     return None if row is None else dict(row)
+
+
+# A sample's steps as the group's timeline shows them: (column, event) in the order they happen.
+_SAMPLE_STEPS = (
+    ("asked_at", "payment_check_asked"),
+    ("reminded_at", "payment_check_reminded"),
+)
+_SAMPLE_ANSWERS = {
+    "confirmed": "payment_check_confirmed",
+    "denied": "payment_check_denied",
+    "no_answer": "payment_check_unanswered",
+}
+
+
+async def sample_events(db: Db, *, group_id: str) -> list[dict[str, Any]]:
+    """The group's "did you receive it?" checks, each step a line (asked, reminded, and the member's
+    answer or its absence), naming the transfer and the member's place in the group, never a NIK or
+    a phone number."""
+    rows = await db.fetch(
+        """SELECT sample_id, transfer_id, member_no, is_leader, status, asked_at, reminded_at, closed_at,
+                  grievance_id
+             FROM verification_samples WHERE group_id = $1""",
+        group_id,
+    )
+    events: list[dict[str, Any]] = []
+    for r in rows:
+        details = {"sample_id": r["sample_id"], "transfer_id": r["transfer_id"], "member_no": r["member_no"]}
+        for column, event in _SAMPLE_STEPS:
+            if r[column] is not None:
+                events.append({"at": r[column], "event": event, "details": details})
+        answer = _SAMPLE_ANSWERS.get(r["status"])
+        if answer is not None and r["closed_at"] is not None:
+            extra = {"grievance_id": r["grievance_id"]} if r["grievance_id"] else {}
+            events.append({"at": r["closed_at"], "event": answer, "details": {**details, **extra}})
+    return sorted(events, key=lambda e: e["at"])

@@ -198,6 +198,20 @@ async def test_tidak_opens_a_grievance_and_flags_the_transfer_ya_confirms_silenc
     assert elsewhere.json()["items"] == []
     assert (await http.get("/reports/payment-verification")).status_code == 401
 
+    # The group's timeline shows each check: three asked, one reminded, and each answer, the TIDAK
+    # with the case it opened; no member's phone or NIK.
+    history = await http.get(f"/groups/{gid}/history", headers=stack.auth(Role.AUDITOR, regions=["*"]))
+    checks = [e for e in history.json()["events"] if e["event"].startswith("payment_check_")]
+    assert sorted(e["event"] for e in checks) == sorted(
+        ["payment_check_asked"] * 3
+        + ["payment_check_reminded", "payment_check_confirmed", "payment_check_denied"]
+        + ["payment_check_unanswered"]
+    )
+    [denied] = [e for e in checks if e["event"] == "payment_check_denied"]
+    assert denied["details"]["grievance_id"] == grievance_id
+    assert denied["details"]["transfer_id"] == transfer_id
+    assert not any(m.phone in history.text or m.nik in history.text for m in proposal.members)
+
     # Drawing the same day again asks nobody twice.
     again: DrawResult = await stack.client.execute_workflow(
         DailyVerificationWorkflow.run,
