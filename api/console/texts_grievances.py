@@ -125,3 +125,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many requests. Wait a minute.",
     ),
 }
+
+# A group's timeline names its grievances' steps `grievance_<step>` (api/timeline.py): the same words,
+# prefixed with the word for a grievance.
+TEXTS.update(
+    {
+        f"event_grievance_{key.removeprefix('gevent_')}": (f"Pengaduan: {ind}", f"Grievance: {eng}")
+        for key, (ind, eng) in list(TEXTS.items())
+        if key.startswith("gevent_")
+    }
+)
