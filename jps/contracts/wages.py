@@ -78,6 +78,15 @@ class WeekRun(BaseModel):
         return set(self.clean_days) | {e.date for e in self.exceptions if e.decision == "accepted"}
 
 
+class NewAccountToAuthorize(BaseModel):
+    """A worker's new bank details, entered while wages are owed above the weekly threshold: the owed
+    wages stay failed (owed) until a supervisor who did not enter the details authorizes them."""
+
+    nik: str
+    changed_by: list[str] = Field(default_factory=list, description="The officers who entered new details")
+    amount: int = Field(description="The wages owed to the worker, to go to the new details")
+
+
 class WageRuntime(BaseModel):
     """The work period's runtime: the reservation, the weeks, and the batch being paid."""
 
@@ -87,6 +96,9 @@ class WageRuntime(BaseModel):
     batch_id: str | None = None
     finished: bool = Field(False, description="The work period is over and the rest released")
     released: int = Field(0, description="What was left of the reservation at the end, released")
+    new_accounts: list[NewAccountToAuthorize] = Field(
+        default_factory=list, description="New bank details waiting for a supervisor's authorization"
+    )
 
 
 # ---- the roll's activity ----

@@ -105,5 +105,17 @@ class ApproveWagesArgs(ActionBase):
 
 
 class AuthorizeWagesArgs(ActionBase):
-    week_starts_on: OfficerDate
+    """A supervisor authorizes either a week's wage run above the weekly threshold (`week_starts_on`)
+    or a worker's owed wages going to new bank details above it (`member_nik`): one of the two."""
+
+    week_starts_on: OfficerDate | None = Field(None, description="The wage run's week")
+    member_nik: str | None = Field(
+        None, min_length=16, max_length=16, pattern=NIK_PATTERN, description="Whose new bank details"
+    )
     notes: Notes = ""
+
+    @model_validator(mode="after")
+    def _one(self) -> AuthorizeWagesArgs:
+        if (self.week_starts_on is None) == (self.member_nik is None):
+            raise ValueError("week_starts_on: name the week of a wage run, or member_nik, not both")
+        return self

@@ -21,13 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle import patches, wage_money
-from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
 from workflows.group_lifecycle.mentoring import start_mentoring
 from workflows.group_lifecycle.money import failed_unresolved
+from workflows.group_lifecycle.wage_release import WageRelease
 
 
-class DisbursementSteps(LifecycleBase):
+class DisbursementSteps(WageRelease):
     @workflow.update
     async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupSummary:
         async with self._officer_step():
@@ -142,35 +142,6 @@ class DisbursementSteps(LifecycleBase):
             await self._record("bank_account_updated", officer=officer, write_members=True, details=details)
             return self.state.summary()
 
-    async def _wage_account_fixed(self, args: UpdateBankAccountArgs, officer_id: str) -> GroupSummary:
-        """A worker paid by muster rolls has a new account: the owed wages go out again (wages.py);
-        the others were never held back."""
-        wages, engine = self.state.runtime.wages, self.state.runtime.payments
-        assert wages is not None and args.member_nik is not None and self.policy.wages is not None
-        for member in self.state.proposal.members:
-            if member.nik == args.member_nik:
-                member.bank_account = args.bank_account
-        runs = wage_money.owed_again(wages, args.member_nik)
-        _add(engine.account_changed_by, officer_id)
-        still = sorted(mask_nik(n) for n in wage_money.owed_niks(wages))
-        if not still:
-            self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
-        engine.ready_to_pay = True
-        self.state.wages = wage_money.totals(wages, self.policy.wages, self.state.approved_amount or 0)
-        details = {
-            "account_of": mask_nik(args.member_nik),
-            "bank_code": args.bank_account.bank_code,
-            "still_to_fix": still,
-        }
-        await self._record(
-            "bank_account_updated",
-            officer=self._officer(args),
-            write_members=True,
-            details=details,
-            wage_weeks=wage_money.week_records(runs),
-        )
-        return self.state.summary()
-
     def _accounts_to_fix(self) -> list[str]:
         """Masked NIKs of the workers whose refused account is still to be fixed. On the bank-status
         path only the permanently refused ones: a passing failure is retried, not an officer's."""
@@ -198,6 +169,8 @@ class DisbursementSteps(LifecycleBase):
         failed_niks = {p.member_nik for p in failed_unresolved(self.state.payments)}
         if self.state.runtime.wages is not None:  # paid by the week: the wages owed, whichever week
             failed_niks = set(wage_money.owed_niks(self.state.runtime.wages))
+            if args.member_nik is not None:
+                self._check_wage_account_changer(officer, args.member_nik)
         if self.state.program == Program.PADAT_KARYA:
             if args.member_nik is None:
                 raise refuse(
@@ -263,7 +236,9 @@ class ShareRelease(DisbursementSteps):
         wages = self.state.runtime.wages
         assert wages is not None and self.policy.wages is not None
         amount, runs = wage_money.give_up(wages, args.member_nik, args.reason)
-        still = sorted(mask_nik(n) for n in wage_money.owed_niks(wages))
+        self._forget_new_account(args.member_nik)
+        held = {a.nik for a in wages.new_accounts}  # new details entered, waiting for authorization
+        still = sorted(mask_nik(n) for n in wage_money.owed_niks(wages) - held)
         if not still:
             self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
             self.state.runtime.payments.ready_to_pay = True  # the main loop sees whether the work is done

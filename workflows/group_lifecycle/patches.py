@@ -26,6 +26,10 @@ LPJ = "lpj-v1"
 # Issue 13: Padat Karya paid by muster rolls, weekly (muster.py, wages.py). Only groups whose policy
 # carries `wages` reach it; the approval of such a group's wage bill marks the history with it.
 WEEKLY_WAGES = "weekly-wages-v1"
+# Issue 13: a worker's owed weekly wages re-sent to new bank details above the weekly threshold (the
+# worker's owed amount, or the total of a week being re-sent) wait for a supervisor's authorization
+# (authorize-wages {member_nik}), as the lump sum's do under REAUTHORIZE_NEW_ACCOUNT.
+REAUTHORIZE_NEW_WAGE_ACCOUNT = "reauthorize-new-wage-account-v1"
 # A repayment's reference (NTPN) is recorded once: the same deposit sent again (a client retrying
 # after a 503, a double click) is refused, also when both arrive together (checked again under the lock).
 REPAYMENT_ONCE = "repayment-once-v1"

@@ -22,25 +22,21 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import LedgerActivities
     from jps.contracts.activities import BudgetRequest, BudgetSettlement
-    from jps.contracts.refusals import RefusalKind
     from jps.contracts.wages import BudgetDraw, WageLine, WeekRun
-    from jps.domain.models import GroupSummary, Officer, Visit
-    from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
+    from jps.domain.models import Visit
     from jps.domain.nik import mask_nik
     from jps.domain.stages import Stage, TaskKind
-    from jps.domain.wages import WorkRole
 
 from workflows.group_lifecycle import wage_money
-from workflows.group_lifecycle.guards import refuse
 from workflows.group_lifecycle.mentoring import open_progress_visit, open_visit_task
-from workflows.group_lifecycle.muster import MusterSteps
 from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 from workflows.group_lifecycle.payments import PaymentEngine
+from workflows.group_lifecycle.wage_release import WageRelease
 
 WEEK = timedelta(days=7)
 
 
-class WageSteps(MusterSteps, PaymentEngine):
+class WageSteps(WageRelease, PaymentEngine):
     # ---- which rule
 
     def _paying(self) -> bool:
@@ -295,95 +291,4 @@ class WageSteps(MusterSteps, PaymentEngine):
             details=details,
             notify=["aid_paid", "visit_due"],
             settle=settle,
-        )
-
-    # ---- approve-wages (maker), authorize-wages (checker)
-
-    def _run_of(self, week: object, status: str, what: str) -> WeekRun:
-        run = self._week(week)
-        if run is None or run.status != status:
-            now = f"it is {run.status}" if run is not None else "there is no roll of that week"
-            raise refuse(
-                RefusalKind.INVALID, f"week_starts_on: no wage run of that week waits for {what} ({now})"
-            )
-        return run
-
-    @workflow.update
-    async def approve_wages(self, args: ApproveWagesArgs) -> GroupSummary:
-        async with self._officer_step():
-            self._validate_approve_wages(args)
-            officer = self._officer(args)
-            run = self._run_of(args.week_starts_on, "accepted", "approval")
-            run.approved_by = officer.id
-            above = run.total > self._wage_policy().authorize_weekly_above
-            if above:
-                run.status = "to_authorize"
-                self._open_task(
-                    TaskKind.AUTHORIZE_WAGES, note=f"week of {run.week_starts_on}: Rp {run.total:,}"
-                )
-            else:
-                run.status = "approved"
-                self.state.runtime.payments.ready_to_pay = True
-            if not any(r.status == "accepted" for r in self._wages().weeks):
-                self._close_task(TaskKind.APPROVE_WAGES)
-            await self._wage_step("wages_approved", officer, args.notes, run, authorize=above)
-            return self.state.summary()
-
-    @approve_wages.validator
-    def _validate_approve_wages(self, args: ApproveWagesArgs) -> None:
-        self._authorize("approve-wages", args.officer, TaskKind.APPROVE_WAGES)
-        run = self._run_of(args.week_starts_on, "accepted", "approval")
-        rates = self._wage_policy().rates_for(self.state.region_code)
-        for role, rate in (args.rates or {}).items():
-            name, policy_rate = WorkRole(role).value, rates[WorkRole(role)]
-            if rate != policy_rate:
-                raise refuse(
-                    RefusalKind.INVALID,
-                    f"rates.{name}: Rp {rate:,} is not the policy's rate (Rp {policy_rate:,})",
-                )
-        left = (self.state.approved_amount or 0) - wage_money.committed(self._wages()) + run.total
-        if run.total > left:
-            raise refuse(RefusalKind.INVALID, f"week_starts_on: Rp {run.total:,} exceeds the wage bill left")
-
-    @workflow.update
-    async def authorize_wages(self, args: AuthorizeWagesArgs) -> GroupSummary:
-        async with self._officer_step():
-            self._validate_authorize_wages(args)
-            officer = self._officer(args)
-            run = self._run_of(args.week_starts_on, "to_authorize", "authorization")
-            run.authorized_by = officer.id
-            run.status = "approved"
-            self.state.runtime.payments.ready_to_pay = True
-            if not any(r.status == "to_authorize" for r in self._wages().weeks):
-                self._close_task(TaskKind.AUTHORIZE_WAGES)
-            await self._wage_step("wages_authorized", officer, args.notes, run)
-            return self.state.summary()
-
-    @authorize_wages.validator
-    def _validate_authorize_wages(self, args: AuthorizeWagesArgs) -> None:
-        officer = self._authorize("authorize-wages", args.officer, TaskKind.AUTHORIZE_WAGES)
-        run = self._run_of(args.week_starts_on, "to_authorize", "authorization")
-        if officer.id == run.approved_by:
-            raise refuse(
-                RefusalKind.FORBIDDEN,
-                "maker-checker: the officer who released the wage run cannot authorize it",
-            )
-
-    async def _wage_step(
-        self, event: str, officer: Officer, notes: str, run: WeekRun, *, authorize: bool = False
-    ) -> None:
-        self._sync_wage_totals()
-        details = {
-            "week_starts_on": run.week_starts_on.isoformat(),
-            "total": run.total,
-            "workers": len(run.lines),
-            "threshold": self._wage_policy().authorize_weekly_above,
-        }
-        await self._record(
-            event,
-            officer=officer,
-            reason=notes,
-            details=details,
-            notify=["authorization_needed"] if authorize else [],
-            wage_weeks=self._week_record(run),
         )

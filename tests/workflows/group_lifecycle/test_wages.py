@@ -13,9 +13,10 @@ from temporalio.client import WorkflowHandle
 from jps.domain.calendar import WIB
 from jps.domain.models import Proposal
 from jps.domain.programs import DEFAULT_POLICIES, Program, ProgramPolicy
+from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 from jps.domain.wages import WagePolicy, WorkRole, Worksite
-from tests.factories import member, proposal
+from tests.factories import member, officer, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     MENTOR,
@@ -286,6 +287,68 @@ async def test_a_photo_that_is_not_an_image_or_a_day_held_elsewhere_is_refused_a
         raise AssertionError("accepted")
     after = await flow.state(handle)
     assert after.runtime.wages == before.runtime.wages and after.seq == before.seq
+
+
+async def test_new_bank_details_above_the_weekly_threshold_wait_for_a_supervisor(flow: Flow) -> None:
+    """A week above the weekly threshold was authorized; one worker's transfer failed. New details for
+    that worker go out only once a supervisor who did not enter them (nor approved the wage bill, nor
+    released the week) authorizes them: one officer's word never sends money above the threshold to
+    a new account. The finance officer who released the week cannot change the worker's details."""
+    handle, p = await working(flow, wage_policy(authorize_weekly_above=500_000))
+    gid = handle.id
+    m = [x.nik for x in p.members]
+    w1, _ = await mondays(flow)
+    days = [w1, w1 + timedelta(days=1)]
+    ev = [
+        {"date": d.isoformat(), "file_ids": [photo(flow, f"F-RA{i}00000001", d)]} for i, d in enumerate(days)
+    ]
+    entries = [entry(nik, d) for nik in m[:3] for d in days]
+    await flow.act(
+        handle, "submit-muster", MENTOR, week_starts_on=w1.isoformat(), entries=entries, evidence=ev
+    )
+    refused_tid = f"{gid}-W{w1:%Y%m%d}-02"
+    flow.fakes.instruct = lambda batch: [
+        failed(t.transfer_id) if t.transfer_id == refused_tid else paid(t.transfer_id)
+        for t in batch.transfers
+    ]
+    await flow.act(handle, "approve-wages", FINANCE, week_starts_on=w1.isoformat())  # Rp 750,000
+    await flow.act(handle, "authorize-wages", SUPERVISOR, week_starts_on=w1.isoformat())
+    state = await flow.idle(handle)
+    assert state.task_of(TaskKind.FIX_WAGE_ACCOUNT) is not None
+    assert state.wages is not None and state.wages.owed == 200_000
+    flow.fakes.instruct = lambda batch: [paid(t.transfer_id) for t in batch.transfers]
+    batches = len(flow.fakes.batches)
+    acct = {"bank_code": "009", "account_no": "5550003333", "holder_name": "Anggota 2"}
+
+    # Finance released the week: it does not also say where the worker's wages go.
+    assert (
+        await flow.refused(handle, "update-bank-account", FINANCE, bank_account=acct, member_nik=m[2])
+        == "Forbidden"
+    )
+    changer = officer(Role.REGISTRAR, officer_id="registrar-7")
+    changer.roles.append(Role.SUPERVISOR)
+    answer = await flow.act(handle, "update-bank-account", changer, bank_account=acct, member_nik=m[2])
+    assert answer.task_of(TaskKind.AUTHORIZE_WAGES) is not None
+    assert answer.task_of(TaskKind.FIX_WAGE_ACCOUNT) is None
+    assert flow.fakes.records[-1].event == "bank_account_updated"
+    assert flow.fakes.records[-1].notify == ["authorization_needed"]
+    state = await flow.idle(handle)
+    assert len(flow.fakes.batches) == batches  # nothing goes to the new account on one officer's word
+    assert state.wages is not None and state.wages.owed == 200_000
+    assert state.runtime.wages is not None and [a.nik for a in state.runtime.wages.new_accounts] == [m[2]]
+
+    # Neither the officer who entered the details, nor finance, nor a worker with nothing waiting.
+    assert await flow.refused(handle, "authorize-wages", changer, member_nik=m[2]) == "Forbidden"
+    assert await flow.refused(handle, "authorize-wages", FINANCE, member_nik=m[2]) == "Forbidden"
+    assert await flow.refused(handle, "authorize-wages", SUPERVISOR, member_nik=m[1]) == "Invalid"
+    answer = await flow.act(handle, "authorize-wages", SUPERVISOR, member_nik=m[2], notes="rekening dicek")
+    assert answer.task_of(TaskKind.AUTHORIZE_WAGES) is None
+    assert flow.fakes.records[-1].event == "wage_account_authorized"
+    state = await flow.idle(handle)
+    resent = [(t.transfer_id, t.account_no, t.amount) for t in flow.fakes.batches[-1].transfers]
+    assert resent == [(f"{refused_tid}-R1", "5550003333", 200_000)]
+    assert state.wages is not None and state.wages.owed == 0 and state.wages.drawn == 750_000
+    assert state.runtime.wages is not None and state.runtime.wages.new_accounts == []
 
 
 async def test_cancel_releases_the_wage_bill_until_the_first_wage_is_paid(flow: Flow) -> None:
