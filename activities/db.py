@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.ledger import settle_reservation
 from activities.lpj_store import write_lpj
-from activities.muster import draw_reservation, write_wage_weeks
+from activities.muster import draw_reservation, free_cancelled_days, write_wage_weeks
 from activities.steps import Step, append_step, fresh_messages
 from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.activities import TransitionRecord
@@ -29,7 +29,7 @@ from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.notifications import OWED_BECAUSE, TEMPLATES
-from jps.domain.stages import ACTIVE_STAGES, TERMINAL_STAGES
+from jps.domain.stages import ACTIVE_STAGES, TERMINAL_STAGES, Stage
 
 log = structlog.get_logger()
 
@@ -148,6 +148,8 @@ class ReadModelActivities:
                 await write_lpj(conn, record, state)
                 if record.wage_weeks:
                     await write_wage_weeks(conn, record.group_id, record.wage_weeks)
+                if record.stage == Stage.CANCELLED:  # the roll entries give their workers' days back
+                    await free_cancelled_days(conn, record.group_id)
                 if record.draw is not None:  # before a settlement: it releases what was never drawn
                     await draw_reservation(conn, record.draw)
                 if record.settle is not None:

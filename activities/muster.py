@@ -1,6 +1,9 @@
 """Muster rolls in PostgreSQL (migrations/009_muster.sql): the `record_muster` activity, and what a
 recorded step writes of a week and of the wage bill's reservation (`write_wage_weeks`,
-`draw_reservation`, called by `record_transition` in its own transaction).
+`draw_reservation`, `free_cancelled_days`, called by `record_transition` in its own transaction).
+
+A cancelled group's entries give their workers' days back (`free_cancelled_days`, in the transaction
+that records the cancel): none of them was paid, and another group's roll may count those days.
 
 `record_muster` checks a roll against its evidence (each file uploaded to this group as a worksite
 photo, an image, taken on the day and within the worksite's radius) and the other rolls (a worker's
@@ -275,6 +278,25 @@ async def write_wage_weeks(conn: asyncpg.Connection, group_id: str, weeks: list[
                     for ln in w.lines
                 ],
             )
+
+
+async def free_cancelled_days(conn: asyncpg.Connection, group_id: str) -> int:
+    """The group is cancelled: its roll entries stop holding their workers' days (the partial unique
+    index `muster_one_roll_per_worker_day` counts an entry while `claims`), so that another group's
+    roll can count them. A group is cancelled only until its first wage is paid; an entry whose wage
+    was paid (or is with the bank) would keep its day all the same. Returns how many were freed."""
+    status = await conn.execute(
+        """UPDATE muster_entries e SET claims = false
+           WHERE e.group_id = $1 AND e.claims
+             AND NOT EXISTS (SELECT 1 FROM wage_lines w
+                             WHERE w.group_id = e.group_id AND w.week_starts_on = e.week_starts_on
+                               AND w.nik = e.nik AND w.status IN ('paid', 'pending'))""",
+        group_id,
+    )
+    freed = int(status.rsplit(" ", 1)[-1])
+    if freed:
+        log.info("muster_days_freed", group_id=group_id, entries=freed)
+    return freed
 
 
 async def draw_reservation(conn: asyncpg.Connection, draw: BudgetDraw) -> None:

@@ -373,3 +373,50 @@ async def week_settled(http: httpx.AsyncClient, stack: Stack, gid: str, week: da
 async def nothing_owed(http: httpx.AsyncClient, stack: Stack, gid: str, week: date) -> bool:
     run = (await wage_runs(http, stack, gid)).get(week.isoformat())
     return run is not None and run["status"] == "settled" and run["owed"] == 0 and run["paid"] == run["total"]
+
+
+async def to_the_rolls(http: httpx.AsyncClient, stack: Stack, p: Proposal) -> str:
+    """Submit the group and take it to its work period: trained, wage bill approved and reserved."""
+    resp = await http.post("/groups", json=p.model_dump(mode="json"), headers=stack.auth(Role.REGISTRAR))
+    assert resp.status_code == 201, resp.text
+    gid: str = resp.json()["group_id"]
+    today = local_date(datetime.now(UTC)).isoformat()
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
+    await act(
+        http,
+        stack,
+        gid,
+        "schedule-training",
+        Role.TRAINER,
+        {"starts_on": today, "ends_on": today, "venue": "Balai Desa"},
+    )
+    niks = [x.nik for x in p.members]
+    await act(http, stack, gid, "record-attendance", Role.TRAINER, {"attended_niks": niks})
+    await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 10_000_000})
+    await until("the wage bill reserved", lambda: has_task(http, stack, gid, "submit_muster"))
+    return gid
+
+
+async def test_a_cancelled_groups_roll_gives_its_workers_days_back(
+    stack: Stack, whttp: httpx.AsyncClient
+) -> None:
+    """A group cancelled before its first wage is paid: its roll's entries stop holding their
+    workers' days in the same step, so the same people, in a new group, can be on a roll for them."""
+    http = whttp
+    p = pk_proposal()
+    m = [x.nik for x in p.members]
+    first = await to_the_rolls(http, stack, p)
+    today = local_date(datetime.now(UTC))
+    week = today - timedelta(days=today.weekday() + 7)
+    await submit_roll(http, stack, first, week, {m[0]: [0, 1], m[1]: [0]}, {})  # no photos: exceptions
+    held = "SELECT count(*) FROM muster_entries WHERE group_id = $1 AND claims"
+    assert await stack.pool.fetchval(held, first) == 3
+    await act(http, stack, first, "cancel", Role.SUPERVISOR, {"reason": "the village withdrew the site"})
+    assert await stack.pool.fetchval(held, first) == 0
+    reservation = "SELECT status FROM budget_reservations WHERE reservation_id = $1"
+    assert await stack.pool.fetchval(reservation, f"{first}:0") == "released"
+
+    second = await to_the_rolls(http, stack, p.model_copy(update={"name": "Kelompok Saluran Baru"}))
+    g = await submit_roll(http, stack, second, week, {m[0]: [0, 1], m[1]: [0]}, {})
+    assert "review_muster" in {t["kind"] for t in g["open_tasks"]}
+    assert await stack.pool.fetchval(held, second) == 3
