@@ -46,8 +46,9 @@ async def write_lpj(conn: asyncpg.Connection, record: TransitionRecord, state: G
         if lpj.status in ("accepted", "revise", "rejected") and lpj.version > 0:
             decision = {"accepted": "accept", "revise": "revise", "rejected": "reject"}[lpj.status]
             await conn.execute(
-                """UPDATE lpj_submissions SET decision = $3, reviewed_by = $4, reviewed_at = $5, notes = $6
-                   WHERE group_id = $1 AND version = $2 AND decision IS NULL""",
+                """UPDATE lpj_submissions
+                      SET decision = $3, reviewed_by = $4, reviewed_at = $5, review_notes = $6
+                    WHERE group_id = $1 AND version = $2 AND decision IS NULL""",
                 state.group_id,
                 lpj.version,
                 decision,

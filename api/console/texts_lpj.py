@@ -56,6 +56,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "({paid_on}) and today. A receipt serves one line only.",
     ),
     "lpj_revise_note": ("Catatan pemeriksa untuk revisi:", "The reviewer's notes for the revision:"),
+    "lpj_review_notes": ("Catatan pemeriksa", "Reviewer's notes"),
     "lpj_review_hint": (
         "Periksa setiap kwitansi di atas. Petugas yang mengajukan LPJ tidak dapat memeriksanya. "
         "Kembalikan atau tolak dengan catatan.",

@@ -33,7 +33,8 @@ class LpjSubmission:
     decision: str | None  # accept | revise | reject; None while under review
     reviewed_by: str | None
     reviewed_at: datetime | None
-    notes: str
+    notes: str  # the submitter's
+    review_notes: str  # the verifier's, with the decision
     lines: list[LpjLine] = field(default_factory=list)
 
 
@@ -87,7 +88,8 @@ async def lpj_of(db: Db, *, group_id: str) -> Lpj | None:
     if row is None:
         return None
     submissions = await db.fetch(
-        """SELECT version, total, submitted_by, submitted_at, decision, reviewed_by, reviewed_at, notes
+        """SELECT version, total, submitted_by, submitted_at, decision, reviewed_by, reviewed_at, notes,
+                  review_notes
              FROM lpj_submissions WHERE group_id = $1 ORDER BY version DESC""",
         group_id,
     )

@@ -66,12 +66,15 @@ async def test_an_lpj_with_receipts_is_sent_back_resubmitted_accepted_and_the_gr
         g = await act(http, stack, gid, "report-visit", Role.MENTOR, body)
     assert g["stage"] == "completed"
 
+    # Each version keeps its submitter's notes beside the verifier's.
     rows = await stack.pool.fetch(
-        "SELECT version, total, decision FROM lpj_submissions WHERE group_id = $1 ORDER BY version", gid
+        """SELECT version, total, decision, notes, review_notes FROM lpj_submissions
+            WHERE group_id = $1 ORDER BY version""",
+        gid,
     )
-    assert [(r["version"], r["total"], r["decision"]) for r in rows] == [
-        (1, PAID, "revise"),
-        (2, PAID, "accept"),
+    assert [tuple(r) for r in rows] == [
+        (1, PAID, "revise", "nota terlampir", "nota kedua buram"),
+        (2, PAID, "accept", "", ""),
     ]
     lpj = await stack.pool.fetchrow("SELECT status, accounted, paid FROM lpj WHERE group_id = $1", gid)
     assert dict(lpj) == {"status": "accepted", "accounted": PAID, "paid": PAID}
