@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import console, openapi, verification_reply
 from api.console.lpj import lpj_form_limit
+from api.console.roll_form import roll_form_limit
 from api.deps import Services
 from api.errors import http_exception_handler, validation_error_handler
 from api.limits import BodyLimitMiddleware
@@ -154,11 +155,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware)
     # Every route's body limit, but the evidence uploads' own: the API's (the file limit and its form)
-    # and the console's LPJ form (a receipt and a photo per row).
+    # the console's LPJ form (a receipt and a photo per row) and muster roll form (photos per day).
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=cfg.max_request_bytes,
-        routes=[files.upload_limit(cfg), lpj_form_limit(cfg)],
+        routes=[files.upload_limit(cfg), lpj_form_limit(cfg), roll_form_limit(cfg)],
     )
     app.add_middleware(NulGuardMiddleware)  # a NUL in the URL: 422 before any route (api/url_guard.py)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -21,24 +21,26 @@ from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.stages import TaskKind
 
-# The task each action answers (the workflow's `_authorize` checks the same); cancel answers none.
-ACTION_TASK: dict[str, TaskKind | None] = {
-    "resubmit": TaskKind.RESUBMIT_PROPOSAL,
-    "verify": TaskKind.VERIFY,
-    "schedule-training": TaskKind.SCHEDULE_TRAINING,
-    "record-attendance": TaskKind.RECORD_ATTENDANCE,
-    "decide-training": TaskKind.DECIDE_TRAINING,
-    "approve-disbursement": TaskKind.APPROVE_DISBURSEMENT,
-    "authorize-disbursement": TaskKind.AUTHORIZE_DISBURSEMENT,
-    "update-bank-account": TaskKind.UPDATE_BANK_ACCOUNT,
-    "resolve-payment": TaskKind.INVESTIGATE_PAYMENT,
-    "release-share": TaskKind.UPDATE_BANK_ACCOUNT,
-    "report-visit": TaskKind.REPORT_VISIT,
-    "submit-lpj": TaskKind.SUBMIT_LPJ,
-    "review-lpj": TaskKind.REVIEW_LPJ,
-    "record-repayment": TaskKind.RECOVER_RECEIVABLE,
-    "write-off-receivable": TaskKind.RECOVER_RECEIVABLE,
-    "cancel": None,
+# The tasks each action answers, any one of them (the workflow's `_authorize` checks the same);
+# cancel answers none.
+ACTION_TASK: dict[str, tuple[TaskKind, ...]] = {
+    "resubmit": (TaskKind.RESUBMIT_PROPOSAL,),
+    "verify": (TaskKind.VERIFY,),
+    "schedule-training": (TaskKind.SCHEDULE_TRAINING,),
+    "record-attendance": (TaskKind.RECORD_ATTENDANCE,),
+    "decide-training": (TaskKind.DECIDE_TRAINING,),
+    "approve-disbursement": (TaskKind.APPROVE_DISBURSEMENT,),
+    "authorize-disbursement": (TaskKind.AUTHORIZE_DISBURSEMENT,),
+    "update-bank-account": (TaskKind.UPDATE_BANK_ACCOUNT,),
+    "resolve-payment": (TaskKind.INVESTIGATE_PAYMENT,),
+    "release-share": (TaskKind.UPDATE_BANK_ACCOUNT,),
+    # A Padat Karya group paid by muster rolls reports its weekly progress in the work period too.
+    "report-visit": (TaskKind.REPORT_VISIT, TaskKind.REPORT_PROGRESS),
+    "submit-lpj": (TaskKind.SUBMIT_LPJ,),
+    "review-lpj": (TaskKind.REVIEW_LPJ,),
+    "record-repayment": (TaskKind.RECOVER_RECEIVABLE,),
+    "write-off-receivable": (TaskKind.RECOVER_RECEIVABLE,),
+    "cancel": (),
 }
 # The LPJ carries files: its form is multipart and posts to its own route (`api.console.lpj`); every
 # other action's form posts to `/kelompok/{id}/aksi/{action}`.
@@ -65,7 +67,7 @@ def available(officer: Officer, group: GroupOut) -> list[str]:
         if not set(officer.roles) & set(spec.roles) or group.stage not in spec.stages:
             continue
         wanted = ACTION_TASK[name]
-        if wanted is not None and wanted not in open_kinds:
+        if wanted and not open_kinds.intersection(wanted):
             continue
         if name == "cancel" and (
             TaskKind.AWAIT_BANK in open_kinds or any(p.status != "failed" for p in group.payments)
@@ -217,6 +219,7 @@ async def read_form(
             "monthly_revenue": rupiah_field(form, "monthly_revenue", required=False),
             "progress_percent": int(progress) if progress else None,
             "notes": _text(form, "notes"),
+            "handover": _text(form, "handover") == "1",
         }
     elif action == "review-lpj":
         body = {"decision": _text(form, "decision"), "notes": _text(form, "notes")}

@@ -55,4 +55,43 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_approve-wages": ("Setujui upah mingguan", "Release the week's wages"),
     "action_authorize-wages": ("Otorisasi upah mingguan", "Authorize the week's wages"),
     "action_submit-muster": ("Kirim daftar hadir", "Submit the muster roll"),
+    # The mentor's roll form.
+    "wages_roll_hint": (
+        "Centang hari kerja setiap pekerja dan isi jamnya ({hok} jam = 1 HOK, paling banyak {max} jam "
+        "sehari). Untuk setiap hari kerja unggah foto lokasi (JPEG atau PNG, paling banyak {photos} foto "
+        "sehari di formulir ini) dengan titik koordinat dan jam pengambilan fotonya.",
+        "Tick each worker's workdays and fill in the hours ({hok} hours = 1 worker-day, at most {max} a "
+        "day). For each workday upload photos of the worksite (JPEG or PNG, at most {photos} a day on "
+        "this form) with the coordinates and time they were taken.",
+    ),
+    "wages_pick_week": ("Minggu", "Week"),
+    "wages_show_week": ("Tampilkan minggu ini", "Show this week"),
+    "wages_no_open_week": (
+        "Tidak ada minggu yang masih bisa dikirim daftar hadirnya.",
+        "No week is left to send a roll for.",
+    ),
+    "wages_worked": ("Bekerja", "Worked"),
+    "wages_photos_kept": (
+        "{n} foto sudah tersimpan untuk hari ini.",
+        "{n} photo(s) already kept for this day.",
+    ),
+    "wages_photo_time": ("Jam foto (WIB)", "Time taken (WIB)"),
+    "wages_future_day": ("belum", "not yet"),
+    "wages_day_0": ("Sen", "Mon"),
+    "wages_day_1": ("Sel", "Tue"),
+    "wages_day_2": ("Rab", "Wed"),
+    "wages_day_3": ("Kam", "Thu"),
+    "wages_day_4": ("Jum", "Fri"),
+    "wages_day_5": ("Sab", "Sat"),
+    "wages_day_6": ("Min", "Sun"),
+    "handover_hint": (
+        "Laporan ini adalah serah terima fasilitas, langkah terakhir kelompok.",
+        "This report is the facility's handover, the group's last step.",
+    ),
+    "week_starts_on": ("Minggu mulai", "Week starting"),
+    "entries": ("Daftar hadir", "Roll"),
+    "hours": ("Jam", "Hours"),
+    "lat": ("Lintang", "Latitude"),
+    "lon": ("Bujur", "Longitude"),
+    "captured_at": ("Jam foto", "Time taken"),
 }

@@ -6,11 +6,15 @@ Read from `api.queries.muster`, the same rows as `GET /groups/{id}/rolls`.
 The page also carries the steps a supervisor or finance officer takes on a week: the review of its
 exceptions (accept or strike each, with a reason), the release of its wage run and its authorization.
 Each form posts to `/kelompok/{id}/upah/aksi/{action}`: the same body model, guard and workflow
-update as `POST /groups/{id}/actions/{action}`; a refusal comes back on this page."""
+update as `POST /groups/{id}/actions/{action}`; a refusal comes back on this page.
+
+The mentor's own step, the week's roll with its photos, is a multipart form of its own
+(`/kelompok/{id}/upah/daftar-hadir`; reading, checking and keeping its photos in
+`api.console.roll_form`)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,23 +23,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.console import roll_form
+from api.console.actions import FormError, niks_of
 from api.console.render import ConsoleRoute, readable, render, validation_lines
+from api.console.roll_form import PostedRoll
 from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import Services, ServicesDep, TemporalDep, guard_action, read_group
 from api.queries import muster
+from api.queries.groups import GroupPlace
 from api.service import full_args, perform_action
 from jps.domain.actions import ACTIONS
+from jps.domain.calendar import local_date
+from jps.domain.muster import SubmitMusterArgs
+from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.domain.stages import TaskKind
+from jps.domain.wages import WagePolicy
 
 WEEK_ACTIONS = ("review-muster", "approve-wages", "authorize-wages")
+ROLL_ACTION = "submit-muster"
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
 @router.get("/kelompok/{group_id}/upah", response_class=HTMLResponse)
-async def wages_page(group_id: str, ctx: OfficerCtx, services: ServicesDep, done: str = "") -> HTMLResponse:
-    return await wages_page_html(ctx, services, group_id, done=done if done in WEEK_ACTIONS else None)
+async def wages_page(
+    group_id: str, ctx: OfficerCtx, services: ServicesDep, done: str = "", minggu: str = ""
+) -> HTMLResponse:
+    """`minggu`: the Monday of the week the roll form is for (none: the week just worked)."""
+    done_ = done if done in (*WEEK_ACTIONS, ROLL_ACTION) else None
+    return await wages_page_html(ctx, services, group_id, done=done_, wanted_week=minggu)
 
 
 async def wages_page_html(
@@ -47,6 +64,8 @@ async def wages_page_html(
     errors: list[str] | None = None,
     failed: str | None = None,
     done: str | None = None,
+    wanted_week: str = "",
+    roll: PostedRoll | None = None,
 ) -> HTMLResponse:
     officer = signed_in(ctx)
     group = await read_group(services.pool, officer, group_id)
@@ -71,6 +90,11 @@ async def wages_page_html(
         )
     open_kinds = {t.kind for t in group.open_tasks}
     roles = set(officer.roles)
+    can_submit = Role.MENTOR in roles and TaskKind.SUBMIT_MUSTER in open_kinds
+    # The deployment's wage rule sets the form's defaults; the group's own rule (in its workflow) decides.
+    policy = services.policies[Program.PADAT_KARYA].wages or WagePolicy()
+    today = local_date(datetime.now(UTC))
+    submitted = [w.week_starts_on for w in weeks]
     return render(
         ctx,
         "wages.html",
@@ -82,6 +106,9 @@ async def wages_page_html(
         can_review=Role.SUPERVISOR in roles and TaskKind.REVIEW_MUSTER in open_kinds,
         can_approve=Role.FINANCE in roles and TaskKind.APPROVE_WAGES in open_kinds,
         can_authorize=Role.SUPERVISOR in roles and TaskKind.AUTHORIZE_WAGES in open_kinds,
+        roll=roll_form.form_context(group, policy, today, submitted, wanted_week, roll, ctx.t)
+        if can_submit
+        else None,
         errors=errors or [],
         failed=failed,
         done=done,
@@ -148,4 +175,53 @@ async def week_action(
         return await wages_page_html(ctx, services, group_id, status_code=code, errors=errors, failed=action)
     return RedirectResponse(
         f"/kelompok/{quote(group_id)}/upah?done={action}", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.post("/kelompok/{group_id}/upah/daftar-hadir")
+async def submit_roll(group_id: str, ctx: OfficerCtx, services: ServicesDep, client: TemporalDep) -> Response:
+    """The mentor's roll: its shape and its new photos checked, then the photos kept, then the roll
+    sent; a refusal comes back on this page naming the worker and day, or the day's photos."""
+    officer = signed_in(ctx)
+    spec = ACTIONS[ROLL_ACTION]
+    roll, rb, week, names = PostedRoll(), None, None, {}
+    problems: list[tuple[list[str | int], str]] = []
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    try:
+        # the role and the region first (a refusal is audited), then the form is read
+        action_ctx = await guard_action(services.pool, officer, spec, group_id)
+        group = await read_group(services.pool, officer, group_id)
+        names = {n: m.name for n, m in enumerate(group.members, start=1)}
+        form = await ctx.request.form(max_files=7 * roll_form.PHOTOS_PER_DAY, max_fields=roll_form.MAX_FIELDS)
+        roll = roll_form.read_posted(form)
+        week = roll_form.week_of(roll)
+        roll_form.check_counts(roll)
+        numbers = sorted({n for n, _ in roll_form.cells(roll)})
+        niks = dict(
+            zip(numbers, await niks_of(services.pool, group_id, numbers, field="entries"), strict=True)
+        )
+        rb = roll_form.roll_body(roll, week, niks, roll_form.pending_ids(roll))
+        SubmitMusterArgs.model_validate(rb.body)  # the roll's own rules, before a photo is kept
+        await roll_form.check_photos(roll, rb, services.settings.max_file_bytes, group_id)
+        place = GroupPlace(group_id, action_ctx.region_code, action_ctx.stage)
+        ids = await roll_form.keep_photos(services, officer, place, roll, week)
+        rb = roll_form.roll_body(roll, week, niks, ids)
+        await perform_action(services, client, action_ctx, spec, full_args(spec, rb.body, officer))
+    except FormError as exc:
+        problems = [(roll_form.parts(exc.field), exc.reason)]
+    except ValidationError as exc:
+        problems = roll_form.as_errors([dict(e) for e in exc.errors(include_url=False)])
+    except RequestValidationError as exc:
+        problems = roll_form.as_errors(list(exc.errors()))
+    except HTTPException as exc:
+        if exc.status_code in (401, 404):
+            raise
+        code, problems = exc.status_code, roll_form.as_errors(exc.detail)
+    if problems:
+        errors = roll_form.error_lines(problems, ctx.t, rb, week, names)
+        return await wages_page_html(
+            ctx, services, group_id, status_code=code, errors=errors, failed=ROLL_ACTION, roll=roll
+        )
+    return RedirectResponse(
+        f"/kelompok/{quote(group_id)}/upah?done={ROLL_ACTION}", status_code=status.HTTP_303_SEE_OTHER
     )

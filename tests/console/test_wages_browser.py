@@ -1,15 +1,18 @@
 """The console's muster-roll page (api/console/wages.py) in a real browser (Debian's Chromium): a
 Padat Karya group paid by muster rolls, one week with an exception struck and one accepted, paid;
 the grid of workers × days, the photos per day, the exceptions with the supervisor's decisions and
-the wage run, in Bahasa Indonesia and in English."""
+the wage run, in Bahasa Indonesia and in English. And the mentor's side: the week's roll sent from the
+page's grid form with photos uploaded per day, then shown with its exception (screenshots of the form
+and of the roll in the test's temp dir)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import FilePayload, async_playwright, expect
 
 from infra.officers import ensure_officer
 from jps.domain.calendar import local_date
@@ -26,6 +29,8 @@ from tests.api.test_wages import (
     whttp,
 )
 from tests.console.conftest import CHROMIUM
+from tests.console.wage_groups import day_place, group_at_rolls, last_week
+from tests.evidence_files import jpeg
 
 __all__ = ["wage_api", "whttp"]  # the module's fixtures, used here by name
 PASSWORD = "kata-sandi-daftar-hadir"
@@ -118,3 +123,69 @@ async def test_the_weekly_roll_as_a_grid_with_its_exceptions_and_wages(
             assert errors == []
         finally:
             await browser.close()
+
+
+async def test_a_mentor_sends_the_weeks_roll_with_photos_from_the_grid(
+    stack: Stack, whttp: httpx.AsyncClient, browser_type_launch_args: dict[str, Any], tmp_path: Path
+) -> None:
+    assert CHROMIUM.exists(), "no /usr/bin/chromium: `make test` installs it"
+    gid, p = await group_at_rolls(whttp, stack, "Kelompok Jembatan Gotong Royong")
+    names = [m.name for m in p.members]
+    week = last_week()
+    await ensure_officer(
+        stack.pool, officer_id="pendamping-9", roles=[Role.MENTOR], regions=["31"], password=PASSWORD
+    )
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(**browser_type_launch_args)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{stack.url}/masuk")
+            await page.get_by_label("Nama pengguna").fill("pendamping-9")
+            await page.get_by_label("Kata sandi").fill(PASSWORD)
+            await page.get_by_role("button", name="Masuk").first.click()
+            await expect(page.locator("h1")).to_have_text("Kotak tugas")
+            await page.goto(f"{stack.url}/kelompok/{gid}")
+            await page.get_by_role("link", name="Daftar hadir dan upah").click()
+            form = page.locator("form.roll-form")
+            await expect(page.get_by_role("heading", name="Kirim daftar hadir")).to_be_visible()
+            await expect(page.locator("#roll-week")).to_have_value(week.isoformat())
+            # Monday and Tuesday: the foreman both days, the skilled worker Monday for 6 hours, a worker
+            # Tuesday; Wednesday a worker without a photo of the site (an exception for the supervisor).
+            await form.get_by_label(f"Bekerja: 1. {names[0]}, Sen {week:%d/%m}").check()  # labelled cells
+            for cell in ("1-1", "2-0", "3-1", "4-2"):
+                await form.locator(f"#w-{cell}").check()
+            await form.locator("#h-2-0").fill("6")
+            for day in (0, 1):
+                photo: FilePayload = {
+                    "name": f"lokasi-{day}.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": jpeg(40 + day),
+                }
+                await form.locator(f"#photo-{day}").set_input_files([photo])
+                for name, value in day_place(day).items():
+                    await form.locator(f"#{name}").fill(value)
+            await form.screenshot(path=str(tmp_path / "daftar-hadir-form.png"))
+            await form.get_by_role("button", name="Kirim daftar hadir").click()
+            await expect(page.get_by_role("status")).to_contain_text("Tersimpan: Kirim daftar hadir")
+            await expect(page.locator(".week-status")).to_have_text("Menunggu pemeriksaan pengecualian")
+            grid = page.locator("table.muster-grid:not(.roll-input)")
+            await expect(grid.locator("tbody tr")).to_have_count(5)  # four workers and the photos' row
+            await expect(grid.locator("tbody tr", has_text=names[1])).to_contain_text("6")
+            await expect(grid.locator("tr.evidence")).to_contain_text("1 foto sah")
+            await expect(grid.locator("td.exception")).to_have_count(1)
+            await expect(page.locator("ul.exceptions li")).to_have_count(1)
+            await expect(page.locator("ul.exceptions")).to_contain_text("Hari tanpa foto lokasi")
+            await expect(page.locator("#roll-week")).not_to_have_value(week.isoformat())  # sent
+            await page.screenshot(path=str(tmp_path / "daftar-hadir-terkirim.png"), full_page=True)
+            await page.goto(f"{stack.url}/kelompok/{gid}/upah?lang=en")
+            await expect(page.get_by_role("heading", name="Submit the muster roll")).to_be_visible()
+            await expect(page.locator(".week-status")).to_have_text("Exceptions awaiting review")
+            assert errors == []
+        finally:
+            await browser.close()
+    resp = await whttp.get(f"/groups/{gid}/rolls", headers=stack.auth(Role.AUDITOR))
+    [roll] = resp.json()["items"]
+    assert roll["week_starts_on"] == week.isoformat() and roll["submitted_by"] == "pendamping-9"
+    assert len(roll["entries"]) == 5 and len(roll["evidence"]) == 2
