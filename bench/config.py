@@ -12,6 +12,7 @@ from jps.settings import PROJECT_ROOT
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 REGISTRAR_ID = "bench-registrar"
 TERMINAL = ("completed", "rejected", "cancelled")
+COHORT_GROUPS = 3076  # the October 2020 cohort: scale 1
 
 
 @dataclass
@@ -36,4 +37,15 @@ class BenchConfig:
     # None: the stack's processes inherit PYTHONDONTWRITEBYTECODE; True: they may cache bytecode.
     # It matters: the workflow sandbox re-imports the workflow module for every workflow instance.
     write_bytecode: bool | None = None
+    # Officers at a human pace (bench.paced), the capacity curve (bench.capacity), the bulk approval.
+    officers_at_pace: int = 500  # each acting about every 30 s: 500/30 actions a second, times the scale
+    paced_rate: float | None = None  # actions a second [officers_at_pace / 30 × scale]; 0: no paced phase
+    paced_seconds: float | None = None  # [60 s × scale, 10 to 60 s]
+    paced_reads_per_s: float | None = None  # [half the action rate, at least 1]
+    capacity_steps: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0)  # (): no capacity curve
+    step_seconds: float | None = None  # each capacity step [45 s × scale, 5 to 45 s]
+    bulk: bool = True  # the bulk approval phase
     console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def effective_scale(self, n_groups: int) -> float:
+        return self.scale if self.groups is None else round(n_groups / COHORT_GROUPS, 5)

@@ -45,7 +45,7 @@ def figures(
         "timestamp": stamp,
         "groups": m["n_groups"],
         "people": people,
-        "scale": cfg.scale if cfg.groups is None else round(m["n_groups"] / 3076, 5),
+        "scale": cfg.effective_scale(m["n_groups"]),
         "completed": completed,
         "finished": m["finished"],
         "wall_s": round(wall_s, 1),
@@ -59,6 +59,9 @@ def figures(
         "worker_peak_mb": max(worker_peaks) if worker_peaks else None,
         "dashboard_render_ms": m["dashboard"].get("median_ms"),
         "dashboard": m["dashboard"],
+        **m["imported"].figures(),
+        **m["load"],
+        **_cost(processes, completed, m["skel_processes"], skeleton.groups, profiles),
         "config": {
             "officers": cfg.officers,
             "workers": cfg.workers,
@@ -69,6 +72,10 @@ def figures(
             "idle_poll_s": cfg.idle_poll_s,
             "pythondontwritebytecode": child_env.get("PYTHONDONTWRITEBYTECODE", ""),
             "skeleton_concurrency": cfg.skeleton_concurrency,
+            "paced_rate": cfg.paced_rate,
+            "paced_seconds": cfg.paced_seconds,
+            "capacity_steps": list(cfg.capacity_steps),
+            "step_seconds": cfg.step_seconds,
         },
         "programs": {p.value: n for p, n in m["counts"].items()},
         "import": {
@@ -120,6 +127,37 @@ def figures(
         },
         "machine": machine(),
         "code": _code_version(),
+    }
+
+
+# The product's own processes (not the simulators, not the bench), and the skeleton's counterparts.
+PRODUCT = ("temporal", "api", "postgres")
+
+
+def _cpu_ms(processes: dict[str, dict[str, float]], groups: int) -> dict[str, float]:
+    ours = {k: v["cpu_s"] for k, v in processes.items() if k in PRODUCT or k.startswith("worker")}
+    return {k: round(v * 1000 / groups, 1) for k, v in ours.items()} if groups else {}
+
+
+def _cost(
+    processes: dict[str, dict[str, float]],
+    groups: int,
+    skel_processes: dict[str, dict[str, float]],
+    skel_groups: int,
+    profiles: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """CPU per group of the product's processes over the whole lifecycle, the skeleton's beside it,
+    and the size of a group's Temporal history per programme."""
+    ours = _cpu_ms(processes, groups)
+    skel = _cpu_ms(skel_processes, skel_groups)
+    product, skeleton = round(sum(ours.values()), 1), round(sum(skel.values()), 1)
+    return {
+        "product_cpu_ms_per_group": product if ours else None,
+        "product_cpu_ms_by_process": ours,
+        "skeleton_cpu_ms_per_group": skeleton if skel else None,
+        "cpu_ratio": round(skeleton / product, 3) if product and skel else None,
+        "history_events_per_group": {p: v.get("events_mean") for p, v in profiles.items()},
+        "history_bytes_per_group": {p: v.get("history_bytes_mean") for p, v in profiles.items()},
     }
 
 
@@ -188,9 +226,31 @@ def write_results(result: dict[str, Any], out: Path | None) -> Path:
 
 
 def headline(result: dict[str, Any]) -> str:
-    return (
-        f"groups={result['groups']} wall_s={result['wall_s']} groups_per_s={result['groups_per_s']} "
-        f"skeleton_groups_per_s={result['skeleton_groups_per_s']} ratio={result['ratio']} "
-        f"action_p99_ms={result['action_p99_ms']} read_p99_ms={result['read_p99_ms']} "
-        f"worker_peak_mb={result['worker_peak_mb']}"
-    )
+    """What `jps bench` prints: the closed loop's line, then the human pace, the capacity table, the
+    import and bulk figures, the cost (a missing phase shows None)."""
+    r = result.get
+    lines = [
+        f"groups={r('groups')} wall_s={r('wall_s')} groups_per_s={r('groups_per_s')} "
+        f"skeleton_groups_per_s={r('skeleton_groups_per_s')} ratio={r('ratio')} "
+        f"action_p99_ms={r('action_p99_ms')} read_p99_ms={r('read_p99_ms')} "
+        f"worker_peak_mb={r('worker_peak_mb')} dashboard_render_ms={r('dashboard_render_ms')}",
+        f"human pace: paced_actions_per_s={r('paced_actions_per_s')} "
+        f"paced_action_p50_ms={r('paced_action_p50_ms')} paced_action_p99_ms={r('paced_action_p99_ms')} "
+        f"paced_read_p50_ms={r('paced_read_p50_ms')} paced_read_p99_ms={r('paced_read_p99_ms')}",
+        f"capacity: capacity_actions_per_s={r('capacity_actions_per_s')} "
+        f"officers_served={r('officers_served')} (one action per officer every 30 s)",
+        *(
+            f"  rate {s['rate']:>6g}/s  achieved {s['achieved']:>7}/s  "
+            f"p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms"
+            + ("  (ran short of open tasks)" if s["starved"] else "")
+            for s in r("capacity_curve") or []
+        ),
+        f"import: import_dry_run_s={r('import_dry_run_s')} import_quiet_s={r('import_quiet_s')} "
+        f"import_limit_s={r('import_limit_s')} bulk_approve_s={r('bulk_approve_s')} "
+        f"(groups {(r('bulk_approve') or {}).get('groups')})",
+        f"cost: product_cpu_ms_per_group={r('product_cpu_ms_per_group')} "
+        f"{r('product_cpu_ms_by_process')} skeleton_cpu_ms_per_group={r('skeleton_cpu_ms_per_group')} "
+        f"cpu_ratio={r('cpu_ratio')} history_events_per_group={r('history_events_per_group')} "
+        f"history_bytes_per_group={r('history_bytes_per_group')}",
+    ]
+    return "\n".join(lines)

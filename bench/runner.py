@@ -3,13 +3,19 @@
 Phases, all on one stack (`bench.stack`: Temporal dev server with its WAL pragmas, embedded
 PostgreSQL, worker(s), simulators, API), started on free ports under `.data/bench-<timestamp>`:
 
-1. lifecycle: fund the budget, upload the cohort (`POST /groups/import`), and let the simulated
-   officers drive every group to completed while dashboard readers read;
-2. reads at rest: each read endpoint probed with the whole cohort loaded and nothing else running,
+1. import on a quiet stack (`bench.import_phase`): bare Temporal starting and registering as many
+   workflows (the limit), then the cohort's XLSX, dry run first, until every group is in verification;
+2. human pace, 3. capacity curve, 4. bulk approval (`bench.load_phases`): open-loop officers on the
+   loaded cohort, stepped-up rates, every waiting disbursement approved in bulk;
+5. closed loop: the simulated officers who never pause drive every group to completed while
+   dashboard readers read;
+6. reads at rest: each read endpoint probed with the whole cohort loaded and nothing else running,
    then the managers' dashboard rendered in Chromium (`bench.dashboard`: `dashboard_render_ms`);
-3. histories: a sample of real groups' Temporal histories gives the skeleton its counts;
-4. skeleton: as many bare-Temporal groups as real ones, against the same dev server, with as many
+7. histories: a sample of real groups' Temporal histories gives the skeleton its counts;
+8. skeleton: as many bare-Temporal groups as real ones, against the same dev server, with as many
    skeleton worker processes as the lifecycle had workers.
+
+The product's processes are sampled from the import's dry run to the last group completed.
 
 The results document is built by `bench.figures`.
 """
@@ -33,6 +39,8 @@ from bench import cohort as cohort_mod
 from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
 from bench.dashboard import render_dashboard
 from bench.figures import figures, headline, write_results
+from bench.import_phase import ImportFigures, import_limit, quiet_import, to_xlsx
+from bench.load_phases import run_load_phases
 from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
@@ -115,37 +123,78 @@ class BenchRun:
         )
         await fund_budget(pool, [g.proposal for g in groups])
         workers = self.stack.lifecycle_workers()
+        # The skeleton's workers first: the import's limit is measured with them, before the product.
+        skel_workers = self.stack.start_skeleton_workers()
+        await wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
         limits = httpx.Limits(max_connections=cfg.officers + cfg.readers + 10)
-        async with httpx.AsyncClient(base_url=self.stack.api_url, timeout=120, limits=limits) as http:
+        async with httpx.AsyncClient(base_url=self.stack.api_url, timeout=600, limits=limits) as http:
             team = Team(
                 http=http,
                 niks=niks,
+                proposals={ids[g.ref]: g.proposal for g in groups},  # the mentors' rolls need the crew
                 secret=self.stack.settings.jwt_secret,
                 idle_poll_s=cfg.idle_poll_s,
                 dsn=self.stack.dsn,
             )
 
-            # -- 1. lifecycle ---------------------------------------------------------------------
+            # -- 1. import on a quiet stack, beside its limit ------------------------------------------
+            limit_s, limit_failed = await import_limit(
+                client, n_groups, run_id=self.stamp, concurrency=cfg.skeleton_concurrency
+            )
+            self.say(f"import limit: {n_groups} skeleton workflows started and registered in {limit_s:.1f} s")
+            # The product's CPU from here to the last group completed (the skeleton's is its own).
             sampler = ProcessSampler(self.stack.process_groups(workers), shallow=frozenset({"bench"}))
             sampler.start()
             wal_start = await pool.fetchval("SELECT pg_current_wal_lsn()")
-            locks = LockSampler(self.stack.dsn)
-            lock_stop = asyncio.Event()
-            lock_task = asyncio.create_task(locks.run(lock_stop))
-            started_at = datetime.now(UTC)
-            t0 = time.perf_counter()
-            officers = [SimulatedOfficer(spec, team) for spec in plan_officers(cfg.officers)]
-            officer_tasks = [asyncio.create_task(o.run()) for o in officers]
-            job = await self._import(http, team, csv_bytes)
-            import_s = time.perf_counter() - t0
+            xlsx = to_xlsx(csv_bytes)
+            registrar = {"Authorization": f"Bearer {team.token(REGISTRAR_ID, [Role.REGISTRAR], [NATIONAL])}"}
+            dry_run_s, import_s, job = await quiet_import(
+                http, registrar, pool, xlsx, list(program_of), self.say
+            )
+            imported = ImportFigures(
+                groups=n_groups,
+                rows=job["rows"],
+                xlsx_bytes=len(xlsx),
+                dry_run_s=dry_run_s,
+                quiet_s=import_s,
+                limit_s=limit_s,
+                limit_failed=limit_failed,
+                limit_concurrency=cfg.skeleton_concurrency,
+                job=job,
+            )
             created = {r["group_ref"]: r["group_id"] for r in job["results"] if r.get("group_id")}
             mismatched = [ref for ref, gid in created.items() if ids.get(ref) != gid]
             if mismatched:
                 team.stats.error(f"{len(mismatched)} imported group ids differ from the expected ones")
             self.say(
-                f"imported {job['created']} groups in {import_s:.1f} s "
-                f"({job['created'] / import_s:.1f} groups/s); officers at work"
+                f"imported {job['created']} groups in {import_s:.1f} s on a quiet stack "
+                f"({job['created'] / import_s:.1f} groups/s; the limit {limit_s:.1f} s)"
             )
+
+            # -- 2-4. human pace, capacity, bulk approval ------------------------------------------------
+            load = await run_load_phases(
+                cfg,
+                api_url=self.stack.api_url,
+                closed_team=team,
+                pool=pool,
+                group_ids=list(program_of),
+                scale=cfg.effective_scale(n_groups),
+                say=self.say,
+            )
+
+            # -- 5. the closed loop: officers who never pause, to completion ----------------------------
+            locks = LockSampler(self.stack.dsn)
+            lock_stop = asyncio.Event()
+            lock_task = asyncio.create_task(locks.run(lock_stop))
+            load["closed_loop_started_with"] = {
+                r["stage"]: r["n"]
+                for r in await pool.fetch("SELECT stage, count(*) AS n FROM groups GROUP BY stage")
+            }
+            started_at = datetime.now(UTC)
+            t0 = time.perf_counter()
+            self.say(f"closed loop: officers at work on {load['closed_loop_started_with']}")
+            officers = [SimulatedOfficer(spec, team) for spec in plan_officers(cfg.officers)]
+            officer_tasks = [asyncio.create_task(o.run()) for o in officers]
             read_stop = asyncio.Event()
             readers = [Reader(team, list(niks), rng=random.Random(i)) for i in range(cfg.readers)]
             reader_tasks = [asyncio.create_task(r.run(read_stop)) for r in readers]
@@ -161,16 +210,18 @@ class BenchRun:
             ]
             ended = await pool.fetchval("SELECT max(closed_at) FROM groups")
             wal_bytes = await pool.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_start)
-            wall_s = (
-                (ended - started_at).total_seconds() if (finished and ended) else time.perf_counter() - t0
+            wall_s = (  # the closed loop's: groups enter it where the phases before left them
+                max(0.0, (ended - started_at).total_seconds())
+                if (finished and ended)
+                else time.perf_counter() - t0
             )
 
-            # -- 2. reads at rest -------------------------------------------------------------------
+            # -- 6. reads at rest -------------------------------------------------------------------
             self.say("probing the read endpoints at rest")
             rest = Reader(team, list(niks), rng=random.Random(99))
             await rest.probe(cfg.probe_per_endpoint)
 
-            # -- 2b. the managers' dashboard in Chromium, over the whole cohort ---------------------
+            # -- 6b. the managers' dashboard in Chromium, over the whole cohort ---------------------
             self.say("rendering the dashboard in Chromium")
             dashboard = await render_dashboard(
                 self.stack.api_url,
@@ -179,18 +230,16 @@ class BenchRun:
             )
             self.say(f"dashboard: {dashboard}")
 
-        # -- 3. histories ----------------------------------------------------------------------------
+        # -- 7. histories ----------------------------------------------------------------------------
         self.say("reading Temporal histories")
         sample = _history_sample(program_of, per_program=20)
         profiles = {p.value: await history_profile(client, ids_) for p, ids_ in sample.items()}
         plans = {p: _plan(profiles[p.value]) for p in sample}
 
-        # -- 4. skeleton ------------------------------------------------------------------------------
+        # -- 8. skeleton ------------------------------------------------------------------------------
         n_skeleton = cfg.skeleton_groups or n_groups
         order = list(program_of.values())  # the cohort's own mix of programmes
         skeleton_plans = [plans[order[i % len(order)]] for i in range(n_skeleton)]
-        skel_workers = self.stack.start_skeleton_workers()
-        await wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
         self.say(
             f"skeleton: {n_skeleton} groups, plans "
             + ", ".join(f"{p.value} {pl.model_dump()}" for p, pl in plans.items())
@@ -232,6 +281,8 @@ class BenchRun:
             counts=counts,
             job=job,
             import_s=import_s,
+            imported=imported,
+            load=load,
             wall_s=wall_s,
             finished=finished,
             team=team,
@@ -255,34 +306,6 @@ class BenchRun:
             stage_counts=stage_counts,
             dashboard=dashboard,
         )
-
-    async def _import(self, http: httpx.AsyncClient, team: Team, data: bytes) -> dict[str, Any]:
-        from jps.domain.roles import NATIONAL, Role
-
-        token = team.token(REGISTRAR_ID, [Role.REGISTRAR], [NATIONAL])
-        headers = {"Authorization": f"Bearer {token}"}
-        resp = await http.post(
-            "/groups/import",
-            params={"background": "true"},
-            files={"file": ("kohort-oktober-2020.csv", data, "text/csv")},
-            headers=headers,
-        )
-        if resp.status_code not in (200, 202):
-            raise RuntimeError(f"import refused: {resp.status_code} {resp.text[:500]}")
-        job: dict[str, Any] = resp.json()
-        started, last_report = time.perf_counter(), 0.0
-        while job["status"] == "running":
-            await asyncio.sleep(2.0)  # the job's answer carries every result so far: not too often
-            job = (await http.get(f"/groups/import/{job['job_id']}", headers=headers)).json()
-            if time.perf_counter() - last_report >= 30:
-                last_report = time.perf_counter()
-                self.say(
-                    f"{last_report - started:6.0f} s: import {job['processed_groups']}/{job['groups']} groups"
-                )
-        if job["status"] != "done" or job["created"] + job["existing"] != job["groups"]:
-            bad = [r for r in job["results"] if r["status"] not in ("created", "existing")][:5]
-            raise RuntimeError(f"import {job['status']}: {job.get('error')} {bad}")
-        return job
 
     async def _wait_done(self, pool: asyncpg.Pool, expected: int, t0: float) -> bool:
         last_report = 0.0

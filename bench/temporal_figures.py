@@ -53,6 +53,7 @@ async def history_profile(client: Client, workflow_ids: list[str], concurrency: 
         "events_mean": round(statistics.fmean(totals), 1),
         "events_median": statistics.median(totals),
         "history_kb_mean": round(statistics.fmean(sizes) / 1024, 1),
+        "history_bytes_mean": round(statistics.fmean(sizes)),
         "counts": {k: statistics.median(c.get(t, 0) for c in per) for k, t in COUNTED.items()},
         "by_type_median": by_type,
         "kb_by_type_median": {

@@ -1,7 +1,8 @@
 """The bench machinery end to end at a tiny scale: its own stack on free ports, four groups imported
-and driven to completed by simulated officers through the HTTP API (the TKM groups' LPJs included),
-the skeleton on the same dev server, and a results file with every figure the README table and
-DESIGN.md name.
+from an XLSX on a quiet stack beside the skeleton's registration limit, officers at a human pace and
+a two-step capacity curve on them, the waiting disbursements approved in bulk, then driven to
+completed by simulated officers through the HTTP API (the TKM groups' LPJs included), the skeleton
+on the same dev server, and a results file with every figure the README table and DESIGN.md name.
 
 A behaviour test, not a timing assertion: the figures must exist and be sane, not fast."""
 
@@ -12,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +41,35 @@ REQUIRED = (
     "processes",
     "temporal",
     "postgres",
+    "paced_actions_per_s",
+    "paced_action_p50_ms",
+    "paced_action_p99_ms",
+    "paced_read_p50_ms",
+    "paced_read_p99_ms",
+    "capacity_actions_per_s",
+    "capacity_curve",
+    "officers_served",
+    "import_quiet_s",
+    "import_limit_s",
+    "import_dry_run_s",
+    "bulk_approve_s",
+    "product_cpu_ms_per_group",
+    "skeleton_cpu_ms_per_group",
+    "cpu_ratio",
+    "history_events_per_group",
+    "history_bytes_per_group",
 )
+
+
+def _done(result: dict[str, Any], action: str) -> int:
+    """Requests of `action` answered 200 (201 for an upload) in every phase: each lifecycle step once."""
+    ok = f"{action}:{201 if action == 'upload-file' else 200}"
+    phases = [result["paced"], *result["capacity_steps"]]
+    return (
+        result["statuses"].get(ok, 0)
+        + sum(p["statuses"].get(ok, 0) for p in phases)
+        + result["bulk_approve"]["statuses"].get(ok, 0)
+    )
 
 
 @pytest.fixture
@@ -63,6 +93,11 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
         out=tmp_path,
         data_dir=data_dir,
         timeout_s=120,
+        paced_rate=2,
+        paced_seconds=3,
+        paced_reads_per_s=2,
+        capacity_steps=(1.0, 2.0),
+        step_seconds=2,
     )
     result, path = run_bench(config)
 
@@ -77,18 +112,22 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
     assert result["wall_s"] > 0 and result["groups_per_s"] > 0
     assert result["skeleton"]["groups"] == 4 and result["skeleton"]["failed"] == 0
     assert result["skeleton_groups_per_s"] > 0 and result["ratio"] > 0
-    # Every single-group action and bulk decision was accepted; nothing failed on the way.
-    assert result["actions"]["record-attendance"]["n"] == 4
-    assert result["actions"]["report-visit"]["n"] == 3 * 3 + 5  # TKM 3 visits, Padat Karya 5
+    # Every single-group action and bulk decision was accepted, whichever phase sent it; each step
+    # of each group was done once and nothing failed on the way.
+    assert _done(result, "record-attendance") == 4
+    assert _done(result, "report-visit") == 3 * 3 + 5  # TKM 3 visits, Padat Karya 5
     # Each TKM group's LPJ: a receipt uploaded per line (two lines), submitted once, accepted once.
-    assert result["actions"]["upload-file"]["n"] == 3 * 2
-    assert result["actions"]["submit-lpj"]["n"] == 3 and result["actions"]["review-lpj"]["n"] == 3
-    assert result["statuses"]["upload-file:201"] == 3 * 2
-    assert all(
-        s.endswith(":200")
-        for s in result["statuses"]
-        if "[item]" not in s and "inbox" not in s and s != "upload-file:201"
-    )
+    assert _done(result, "upload-file") == 3 * 2
+    assert _done(result, "submit-lpj") == 3 and _done(result, "review-lpj") == 3
+    for statuses in (
+        result["statuses"],
+        result["paced"]["statuses"],
+        result["bulk_approve"]["statuses"],
+        *(step["statuses"] for step in result["capacity_steps"]),
+    ):
+        refused = [s for s, n in statuses.items() if "inbox" not in s and not s.endswith((":200", ":201"))]
+        assert not refused, statuses
+    assert not result["load_phase_errors"]
     assert 0 < result["action_p50_ms"] <= result["action_p95_ms"] <= result["action_p99_ms"]
     for endpoint in ("list", "detail", "inbox", "summary"):
         assert result["reads_at_rest"][endpoint]["n"] == 5
@@ -109,5 +148,27 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
     assert result["dashboard"]["charts"] >= 3 and 0 < result["dashboard_render_ms"] < 60_000, result[
         "dashboard"
     ]
+    # Import on a quiet stack: dry run, import, and bare Temporal's registration of as many workflows.
+    assert result["import_dry_run_s"] > 0 and result["import_quiet_s"] > 0 and result["import_limit_s"] > 0
+    assert result["import_quiet"]["rows"] == 80 and result["import_quiet"]["limit_failed"] == 0
+    # Human pace and the capacity curve: figures, not targets.
+    assert result["paced_actions_per_s"] >= 0 and result["paced"]["read"]["n"] > 0
+    assert result["paced_read_p99_ms"] >= result["paced_read_p50_ms"] > 0
+    curve = result["capacity_curve"]
+    assert curve and [s["rate"] for s in curve] == sorted({s["rate"] for s in curve})
+    assert all(s["p99_ms"] >= s["p50_ms"] for s in curve if s["n"])
+    assert result["capacity_actions_per_s"] in (0, *(s["rate"] for s in curve))
+    assert result["officers_served"] == round(result["capacity_actions_per_s"] * 30)
+    # Every group waiting for its disbursement was approved in bulk, in requests of the API's maximum.
+    bulk = result["bulk_approve"]
+    assert result["bulk_approve_s"] >= 0 and bulk["requests"] == (1 if bulk["groups"] else 0)
+    assert bulk["statuses"].get("approve-disbursement[item]:200", 0) == bulk["groups"]
+    # Cost: the product's processes and the skeleton's, a group's history per programme.
+    assert result["product_cpu_ms_per_group"] > 0 and result["skeleton_cpu_ms_per_group"] > 0
+    assert result["cpu_ratio"] > 0
+    assert set(result["product_cpu_ms_by_process"]) == {"worker1", "temporal", "api", "postgres"}
+    assert set(result["history_events_per_group"]) == {"tkm", "padat_karya"}
+    assert all(v > 50 for v in result["history_events_per_group"].values())
+    assert all(v > 1000 for v in result["history_bytes_per_group"].values())
     # The stack is gone and its data with it.
     assert not data_dir.exists()

@@ -69,6 +69,26 @@ def bench(
         bool | None,
         typer.Option(help="Let the stack cache bytecode, or not [inherit PYTHONDONTWRITEBYTECODE]"),
     ] = None,
+    paced_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Human pace: officer actions a second, open loop (0: skip) [500/30 × scale]"
+        ),
+    ] = None,
+    paced_seconds: Annotated[
+        float | None, typer.Option(min=1, help="Human pace: how long [60 s × scale, 10 to 60 s]")
+    ] = None,
+    capacity_steps: Annotated[
+        str | None,
+        typer.Option(
+            help="Capacity curve: action rates a second, comma-separated ('' or none: skip) "
+            "[bench.config: 5 to 60]"
+        ),
+    ] = None,
+    step_seconds: Annotated[
+        float | None, typer.Option(min=1, help="Capacity curve: seconds per rate [45 s × scale, 5 to 45 s]")
+    ] = None,
+    bulk: Annotated[bool, typer.Option(help="Approve every waiting disbursement in bulk, timed")] = True,
 ) -> None:
     """Benchmark: the October 2020 cohort from import to completed on a stack of its own, against a
     bare-Temporal skeleton on the same dev server; figures to bench/results/<timestamp>.json."""
@@ -86,8 +106,28 @@ def bench(
         keep_data=keep_data,
         console=console,
         write_bytecode=bytecode,
+        paced_rate=paced_rate,
+        paced_seconds=paced_seconds,
+        step_seconds=step_seconds,
+        bulk=bulk,
     )
+    if capacity_steps is not None:
+        config.capacity_steps = _rates(capacity_steps)
     result, path = run_bench(config)
-    console.print(f"bench: {headline(result)}")
+    for line in headline(result).splitlines():
+        console.print(f"bench: {line}", highlight=False, soft_wrap=True)
     console.print(f"figures written to {path}")
     raise typer.Exit(0 if result.get("finished") else 1)
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    """'5,10,20' as rates; '' or 'none' as no capacity curve."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        rates = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"not a list of rates: {text!r}") from None
+    if any(r <= 0 for r in rates):
+        raise typer.BadParameter("every capacity rate is above 0")
+    return rates
