@@ -7,6 +7,10 @@ own, against a bare-Temporal skeleton on the same dev server (the machine's limi
 - `measure`: process CPU and memory, percentiles, the machine, PostgreSQL and history figures.
 - `config`: what a run is asked to do (`BenchConfig`, `jps bench`'s options).
 - `stack`: the run's own stack on free ports, with compressed policies, extra and skeleton workers.
-- `runner`: the phases (lifecycle, reads at rest, histories, skeleton), `run_bench`.
+- `import_phase`: the XLSX import on a quiet stack, its dry run, bare Temporal's registration limit.
+- `paced`, `capacity`, `bulk_phase` (run by `load_phases`): officers at a human pace (open loop), the
+  capacity curve, every waiting disbursement approved in bulk.
+- `runner`: the phases (import, human pace, capacity, bulk, closed loop, reads at rest, histories,
+  skeleton), `run_bench`.
 - `figures`: the results document `bench/results/<timestamp>.json` and the headline.
 """

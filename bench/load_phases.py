@@ -46,7 +46,7 @@ async def run_load_phases(
         return cfg.paced_reads_per_s if cfg.paced_reads_per_s is not None else max(1.0, action_rate / 2)
 
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=api_url, timeout=120, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=api_url, timeout=600, limits=limits) as http:
         team = Team(
             http=http,
             niks=closed_team.niks,
