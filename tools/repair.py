@@ -12,6 +12,11 @@ told to, repairs each group in one transaction:
 - each open reservation is settled with what the bank paid for its attempt, the rest released
   (`activities.ledger.settle_reservation`, the workflow's own settlement); our `pending` payment rows
   take the bank's status (a transfer the bank never received is `failed`: nothing will send it now);
+- a Padat Karya wage bill paid by the week (reservation `{group}:0`, docs/wages.md) has drawn what
+  the settled batches paid; what the bank paid of the batch still outstanding when the workflow
+  ended (our rows `pending`) is drawn from it first (`activities.muster.draw_reservation`, draw id
+  `{reservation}:repair`), then the rest released; the wage lines take the bank's word too, and the
+  roll entries of unpaid wages give their workers' days back (as a cancel does);
 - the group goes to `cancelled` with the reason "repaired after a failed workflow" (and, when money
   was paid, how much: it stays spent, the group simply cannot go on to mentoring), its open tasks
   close and its members' NIKs are freed;
@@ -36,9 +41,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.bank_client import BankClient, BankError
 from activities.ledger import settle_reservation
+from activities.muster import draw_reservation, free_cancelled_days
 from infra.audit import append_audit
 from jps.contracts.activities import BudgetSettlement
 from jps.contracts.names import WORKFLOW_TYPE
+from jps.contracts.wages import BudgetDraw
 from jps.domain.stages import TERMINAL_STAGES, Stage
 
 REPAIR_EVENT = "repaired_after_failed_workflow"
@@ -95,11 +102,17 @@ class TransferCheck:
 class ReservationPlan:
     reservation_id: str
     amount: int
-    paid: int
+    paid: int  # what the bank paid that this repair moves to spent (for a wage bill: draws)
+    drawn: int = 0  # a wage bill's: what the workflow's settled batches drew before it ended
+    wage_bill: bool = False
+
+    @property
+    def spent(self) -> int:
+        return self.drawn + min(self.paid, self.amount - self.drawn)
 
     @property
     def released(self) -> int:
-        return self.amount - min(self.paid, self.amount)
+        return self.amount - self.spent
 
 
 @dataclass
@@ -193,7 +206,7 @@ async def inspect(pool: asyncpg.Pool, bank: BankClient, run: ClosedRun) -> Group
         run.group_id,
     )
     reserved = await pool.fetch(
-        """SELECT reservation_id, amount FROM budget_reservations
+        """SELECT reservation_id, amount, drawn FROM budget_reservations
             WHERE group_id = $1 AND status = 'reserved' ORDER BY reservation_id""",
         run.group_id,
     )
@@ -206,11 +219,23 @@ async def inspect(pool: asyncpg.Pool, bank: BankClient, run: ClosedRun) -> Group
     found.transfers = [await _ask(bank, row) for row in payments]
     for r in reserved:
         attempt = _attempt_of(r["reservation_id"])
-        paid = sum(t.paid for t in found.transfers if t.attempt == attempt)
-        found.reservations.append(ReservationPlan(r["reservation_id"], r["amount"], paid))
+        if attempt == WAGE_BILL_ATTEMPT:
+            # Weekly wages: every batch draws from the one reservation; those the workflow settled
+            # (our rows final) are drawn, the outstanding ones (ours pending) are not yet.
+            paid = sum(t.paid for t in found.transfers if t.ours == "pending")
+            plan = ReservationPlan(r["reservation_id"], r["amount"], paid, r["drawn"], wage_bill=True)
+        else:
+            paid = sum(t.paid for t in found.transfers if t.attempt == attempt)
+            plan = ReservationPlan(r["reservation_id"], r["amount"], paid)
+        found.reservations.append(plan)
     found.waits_on = [t.transfer_id for t in found.transfers if t.bank in ("pending", "unreachable")]
     found.verdict = "wait" if found.waits_on else "repair"
     return found
+
+
+# A Padat Karya wage bill is reserved once as `{group}:0` (workflows/group_lifecycle/wages.py); a lump
+# sum's attempts are numbered from 1.
+WAGE_BILL_ATTEMPT = 0
 
 
 def _attempt_of(reservation_id: str) -> int | None:
@@ -241,6 +266,8 @@ async def apply(pool: asyncpg.Pool, found: GroupRepair, *, operator: str) -> boo
         if group is None or (group["stage"] in TERMINAL_STAGES and not still_reserved and not still_active):
             return False  # another run repaired it meanwhile
         await _settle(conn, found)
+        if found.target_stage == Stage.CANCELLED.value:
+            await free_cancelled_days(conn, group_id)
         await conn.execute("UPDATE members SET active = false WHERE group_id = $1", group_id)
         await conn.execute("DELETE FROM group_tasks WHERE group_id = $1", group_id)
         seq = group["last_seq"] + 1
@@ -290,25 +317,53 @@ async def apply(pool: asyncpg.Pool, found: GroupRepair, *, operator: str) -> boo
 
 
 async def _settle(conn: asyncpg.Connection, found: GroupRepair) -> None:
-    """Our pending rows take the bank's word; each open reservation is settled with what the bank paid."""
+    """Our pending rows take the bank's word; each open reservation is settled with what the bank paid
+    (a wage bill: drawn first, then the rest released)."""
     for t in found.transfers:
         if t.ours != "pending":
             continue  # a final row of ours that the bank contradicts is reconciliation's business
         paid = t.bank == "paid"
+        status = "paid" if paid else "failed"
+        reason = "" if paid else t.bank_reason or f"{t.bank} at the bank ({REPAIR_REASON})"
         await conn.execute(
             """UPDATE payments SET status = $2, reason = $3, settled_at = now()
                 WHERE transfer_id = $1 AND status = 'pending'""",
             t.transfer_id,
-            "paid" if paid else "failed",
-            "" if paid else t.bank_reason or f"{t.bank} at the bank ({REPAIR_REASON})",
+            status,
+            reason,
+        )
+        await conn.execute(
+            "UPDATE wage_lines SET status = $2, reason = $3 WHERE transfer_id = $1 AND status = 'pending'",
+            t.transfer_id,
+            status,
+            reason[:500],
         )
     for r in found.reservations:
-        await settle_reservation(conn, BudgetSettlement(reservation_id=r.reservation_id, paid_amount=r.paid))
+        if r.wage_bill:
+            if r.paid:
+                draw = BudgetDraw(
+                    reservation_id=r.reservation_id, draw_id=f"{r.reservation_id}:repair", amount=r.paid
+                )
+                await draw_reservation(conn, draw)
+            await settle_reservation(conn, BudgetSettlement(reservation_id=r.reservation_id, paid_amount=0))
+        else:
+            await settle_reservation(
+                conn, BudgetSettlement(reservation_id=r.reservation_id, paid_amount=r.paid)
+            )
+    await conn.execute(
+        """UPDATE muster_rolls r SET updated_at = now(),
+               paid = (SELECT coalesce(sum(w.amount), 0) FROM wage_lines w
+                       WHERE w.group_id = r.group_id AND w.week_starts_on = r.week_starts_on
+                         AND w.status = 'paid')
+           WHERE r.group_id = $1""",
+        found.run.group_id,
+    )
 
 
 def _audit_details(found: GroupRepair, from_stage: str, niks_freed: int) -> dict[str, Any]:
     reservations = [
         {"reservation_id": r.reservation_id, "amount": r.amount, "paid": r.paid, "released": r.released}
+        | ({"drawn_before": r.drawn, "spent": r.spent} if r.wage_bill else {})
         for r in found.reservations
     ]
     return {

@@ -44,10 +44,16 @@ def print_group(console: Console, g: GroupRepair, *, applied: bool) -> None:
         return
     verb = "" if applied else "would "
     for r in g.reservations:
+        drew = (
+            f"{verb}draw {_rp(r.paid)} the bank paid of the outstanding wages "
+            f"({_rp(r.drawn)} drawn before), then "
+            if r.wage_bill
+            else ""
+        )
         _say(
             console,
-            f"  reservation {r.reservation_id} {_rp(r.amount)}: {verb}settle "
-            f"{_rp(min(r.paid, r.amount))} spent, {_rp(r.released)} released",
+            f"  reservation {r.reservation_id} {_rp(r.amount)}: {drew}{verb}settle "
+            f"{_rp(r.spent)} spent, {_rp(r.released)} released",
         )
     if g.stage != g.target_stage:
         _say(console, f"  stage {g.stage} -> {g.target_stage}: {g.reason}")

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from activities.bank_client import BankClient
 from api.main import create_app
 from jps.domain.calendar import WIB, local_date
 from jps.domain.models import Proposal
@@ -28,7 +29,8 @@ from jps.domain.wages import WorkRole, Worksite
 from tests.api.conftest import Stack, act, wait_for_stage
 from tests.evidence_files import jpeg, pdf
 from tests.factories import proposal
-from tests.sim_fixtures import BankAdmin, ThreadedServer
+from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
+from tools.repair import repair_failed
 
 SITE = Worksite(lat=-6.2, lon=106.85, radius_m=200)
 RATES = {WorkRole.FOREMAN: 150_000, WorkRole.SKILLED: 125_000, WorkRole.WORKER: 100_000}
@@ -420,3 +422,45 @@ async def test_a_cancelled_groups_roll_gives_its_workers_days_back(
     g = await submit_roll(http, stack, second, week, {m[0]: [0, 1], m[1]: [0]}, {})
     assert "review_muster" in {t["kind"] for t in g["open_tasks"]}
     assert await stack.pool.fetchval(held, second) == 3
+
+
+async def test_repair_failed_draws_a_wage_batch_the_bank_paid_after_the_workflow_ended(
+    stack: Stack, whttp: httpx.AsyncClient, bank_sim: BankAdmin, simulators: Simulators
+) -> None:
+    """A week's wages are with the bank when the group's workflow is terminated; the bank pays them
+    afterwards. `jps repair-failed` asks the bank about the outstanding wage transfers, draws what it
+    paid from the wage bill's reservation, releases the rest, and the wage lines say paid."""
+    http = whttp
+    p = pk_proposal()
+    m = [x.nik for x in p.members]
+    gid = await to_the_rolls(http, stack, p)
+    today = local_date(datetime.now(UTC))
+    week = today - timedelta(days=today.weekday() + 7)
+    await submit_roll(http, stack, gid, week, {m[0]: [0, 1], m[1]: [0]}, {})  # exceptions
+    days = [(m[0], 0), (m[0], 1), (m[1], 0)]
+    decisions = [
+        {"nik": n, "date": (week + timedelta(days=d)).isoformat(), "accept": True, "reason": "seen on site"}
+        for n, d in days
+    ]
+    await act(http, stack, gid, "review-muster", Role.SUPERVISOR, {"decisions": decisions})
+    bank_sim.config(settle_delay_ms=4_000)
+    await act(http, stack, gid, "approve-wages", Role.FINANCE, {"week_starts_on": week.isoformat()})
+    tids = [f"{gid}-W{week:%Y%m%d}-00", f"{gid}-W{week:%Y%m%d}-01"]
+    await until("the batch at the bank", lambda: asyncio.to_thread(lambda: all(map(bank_sim.transfer, tids))))
+    await stack.client.get_workflow_handle(gid).terminate("closed in mid-payment (test)")
+    wages = 2 * RATES[WorkRole.FOREMAN] + RATES[WorkRole.SKILLED]
+    assert sum(bank_sim.wait_settled(t, timeout=15)["amount"] for t in tids) == wages
+
+    async with BankClient(simulators.bank_url) as bank:
+        found = await repair_failed(stack.pool, stack.client, bank, group_ids=[gid], operator="ops-budi")
+    assert [(g.verdict, g.repaired) for g in found] == [("repair", True)]
+    res = await stack.pool.fetchrow("SELECT * FROM budget_reservations WHERE reservation_id = $1", f"{gid}:0")
+    assert (res["status"], res["drawn"]) == ("settled", wages)
+    alloc = await stack.pool.fetchrow(
+        "SELECT * FROM budget_allocations WHERE program = 'padat_karya' AND region_code = '31'"
+    )
+    assert (alloc["reserved"], alloc["spent"]) == (0, wages)
+    lines = await stack.pool.fetch("SELECT status FROM wage_lines WHERE group_id = $1", gid)
+    assert [r["status"] for r in lines] == ["paid", "paid"]
+    assert await stack.pool.fetchval("SELECT paid FROM muster_rolls WHERE group_id = $1", gid) == wages
+    assert await stack.pool.fetchval("SELECT stage FROM groups WHERE group_id = $1", gid) == "cancelled"
