@@ -13,6 +13,11 @@ them empty, and if they fill them in they must agree. Columns (header names, any
 | nik, member_name, phone, is_leader | the member (`is_leader`: yes/no, ya/tidak, 1/0, true/false) |
 | birth_date, gender | optional: YYYY-MM-DD, `L` or `P`; checked against the NIK |
 | bank_code, account_no, account_holder | the member's own wage account (Padat Karya) |
+| worksite_lat, worksite_lon, worksite_radius_m | Padat Karya: the worksite (degrees; metres, default 200) |
+| work_role | Padat Karya: `worker`, `skilled` or `foreman` (`pekerja`, `tukang`, `mandor`); empty: worker |
+
+A Padat Karya group under the weekly wage rule (docs/wages.md; the built-in policy) without its
+worksite is refused, naming `worksite_lat`; the columns are optional in the header.
 
 Spreadsheets turn long digit strings into numbers and may round a 16-digit NIK: format the NIK
 and account columns as text.
@@ -32,6 +37,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from jps.domain.models import Proposal
+from jps.domain.wages import WorkRole
 
 GROUP_COLUMNS = (
     "program",
@@ -42,6 +48,9 @@ GROUP_COLUMNS = (
     "group_bank_code",
     "group_account_no",
     "group_account_holder",
+    "worksite_lat",
+    "worksite_lon",
+    "worksite_radius_m",
 )
 MEMBER_COLUMNS = (
     "nik",
@@ -53,6 +62,7 @@ MEMBER_COLUMNS = (
     "bank_code",
     "account_no",
     "account_holder",
+    "work_role",
 )
 COLUMNS = ("group_ref", *GROUP_COLUMNS, *MEMBER_COLUMNS)
 REQUIRED_COLUMNS = (
@@ -81,6 +91,10 @@ _GROUP_FIELD_COLUMN = {
     ("bank_account", "account_no"): "group_account_no",
     ("bank_account", "holder_name"): "group_account_holder",
     ("members",): "is_leader",
+    ("worksite",): "worksite_lat",
+    ("worksite", "lat"): "worksite_lat",
+    ("worksite", "lon"): "worksite_lon",
+    ("worksite", "radius_m"): "worksite_radius_m",
 }
 _MEMBER_FIELD_COLUMN = {
     ("nik",): "nik",
@@ -93,6 +107,14 @@ _MEMBER_FIELD_COLUMN = {
     ("bank_account", "bank_code"): "bank_code",
     ("bank_account", "account_no"): "account_no",
     ("bank_account", "holder_name"): "account_holder",
+    ("work_role",): "work_role",
+}
+# A member's work role in the officers' words too (Indonesian first); empty: a worker.
+_WORK_ROLES = {
+    **{role.value: role for role in WorkRole},
+    "pekerja": WorkRole.WORKER,
+    "tukang": WorkRole.SKILLED,
+    "mandor": WorkRole.FOREMAN,
 }
 _TRUE = {"1", "y", "yes", "ya", "true", "t", "x", "ketua"}
 _FALSE = {"", "0", "n", "no", "tidak", "false", "f", "anggota"}
@@ -173,9 +195,9 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
 # made openpyxl pad every row to 16,384 cells (CPU-minutes), a zip bomb expands in memory. So the
 # zip's entries and the sheets' declared dimensions are checked before openpyxl opens the file, and
 # only the first MAX_COLUMNS columns of at most MAX_ROWS rows are read. The whole October 2020 cohort
-# (3,076 groups, 61,520 member lines, 18 columns) fits in one file with room to spare.
+# (3,076 groups, 61,520 member lines, 22 columns) fits in one file with room to spare.
 MAX_ROWS = 100_000  # lines, the header included
-MAX_COLUMNS = 64  # the template has 18; a few of the officer's own may follow
+MAX_COLUMNS = 64  # the template has 22; a few of the officer's own may follow
 MAX_ENTRY_BYTES = 256 * 1024 * 1024  # one zip entry, uncompressed
 MAX_TOTAL_BYTES = 512 * 1024 * 1024  # every entry together, uncompressed
 MAX_ENTRIES = 1_000
@@ -329,6 +351,23 @@ def _account(code: str, number: str, holder: str) -> dict[str, str] | None:
     return {"bank_code": code, "account_no": number, "holder_name": holder}
 
 
+def _decimal(raw: str) -> str:
+    """'-6,2' (a decimal comma, as Indonesian spreadsheets write it) -> '-6.2'."""
+    text = raw.strip()
+    return text.replace(",", ".") if re.fullmatch(r"-?\d+,\d+", text) else text
+
+
+def _worksite(row: dict[str, str]) -> dict[str, str] | None:
+    """The worksite's columns, or None when all are empty (the model says which is missing)."""
+    lat, lon, radius = (row.get(f"worksite_{c}", "").strip() for c in ("lat", "lon", "radius_m"))
+    if not (lat or lon or radius):
+        return None
+    site = {"lat": _decimal(lat), "lon": _decimal(lon)}
+    if radius:
+        site["radius_m"] = radius
+    return site
+
+
 def _group_dict(group: GroupInFile) -> dict[str, Any]:
     first = group.rows[0]
     members = []
@@ -336,6 +375,10 @@ def _group_dict(group: GroupInFile) -> dict[str, Any]:
         leader = row.get("is_leader", "").strip().lower()
         if leader not in _TRUE | _FALSE:
             group.errors.append(RowError(line, "is_leader", f"{row['is_leader']!r} is not yes or no"))
+        role = row.get("work_role", "").strip().lower()
+        if role and role not in _WORK_ROLES:
+            reason = f"{row['work_role']!r} is not worker, skilled or foreman (pekerja, tukang, mandor)"
+            group.errors.append(RowError(line, "work_role", reason))
         members.append(
             {
                 "nik": row.get("nik", ""),
@@ -349,6 +392,7 @@ def _group_dict(group: GroupInFile) -> dict[str, Any]:
                     row.get("account_no", ""),
                     row.get("account_holder") or row.get("member_name", ""),
                 ),
+                "work_role": _WORK_ROLES.get(role, WorkRole.WORKER),
             }
         )
     return {
@@ -363,6 +407,7 @@ def _group_dict(group: GroupInFile) -> dict[str, Any]:
             "holder_name": first.get("group_account_holder") or first.get("group_name", ""),
         },
         "members": members,
+        "worksite": _worksite(first),
     }
 
 
@@ -400,6 +445,12 @@ def _place(group: GroupInFile, loc: tuple[Any, ...], message: str) -> RowError:
         loc, message = tuple(match.group(3).split(".")), match.group(4)
     column = _GROUP_FIELD_COLUMN.get(tuple(loc), _GROUP_FIELD_COLUMN.get(tuple(loc[:1]), "group_ref"))
     return RowError(group.first_line, column, message)
+
+
+def policy_column(field: str) -> str:
+    """The column a programme policy's refusal (`Proposal.policy_errors`) belongs to: the group's
+    size is the group's as a whole; a missing worksite is its first column."""
+    return "group_ref" if field == "members" else _GROUP_FIELD_COLUMN.get((field,), field)
 
 
 def validate_group(group: GroupInFile) -> None:

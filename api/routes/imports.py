@@ -149,7 +149,7 @@ async def _check_against_database(
                 )
             )
         for fld, reason in p.policy_errors(services.policies[p.program]):
-            g.errors.append(importer.RowError(g.first_line, "group_ref" if fld == "members" else fld, reason))
+            g.errors.append(importer.RowError(g.first_line, importer.policy_column(fld), reason))
         suffix = lifecycle.idempotent_suffix(officer.id, f"import:{g.ref}")
         suffixes[suffix] = g.ref
         ids[g.ref] = (lifecycle.group_id_for(p, suffix), False)

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import openpyxl
 
-from api.importer import COLUMNS
+from api.importer import COLUMNS, parse
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
+from jps.domain.wages import WorkRole, Worksite
 from tests import factories
 from tests.api.conftest import Stack, act, submit, today, wait_for_stage
 
@@ -33,6 +34,15 @@ def rows_of(ref: str, p: Proposal) -> list[dict[str, Any]]:
                 "group_bank_code": p.bank_account.bank_code,
                 "group_account_no": p.bank_account.account_no,
                 "group_account_holder": p.bank_account.holder_name,
+                **(
+                    {
+                        "worksite_lat": p.worksite.lat,
+                        "worksite_lon": p.worksite.lon,
+                        "worksite_radius_m": p.worksite.radius_m,
+                    }
+                    if p.worksite
+                    else {}
+                ),
             }
             if i == 0
             else {}
@@ -51,6 +61,7 @@ def rows_of(ref: str, p: Proposal) -> list[dict[str, Any]]:
                 "bank_code": account.bank_code if account else "",
                 "account_no": account.account_no if account else "",
                 "account_holder": account.holder_name if account else "",
+                "work_role": "" if m.work_role == WorkRole.WORKER else m.work_role.value,  # empty: a worker
             }
         )
     return rows
@@ -172,6 +183,32 @@ async def test_import_xlsx_in_the_background(stack: Stack, http: httpx.AsyncClie
         "SELECT program, count(*) FROM groups GROUP BY program ORDER BY program"
     )
     assert [(r[0], r[1]) for r in programs] == [("padat_karya", 1), ("tkm", 3)]
+
+
+def test_import_reads_the_worksite_and_each_members_work_role() -> None:
+    p = factories.proposal(Program.PADAT_KARYA, size=12, roles={0: WorkRole.FOREMAN, 1: WorkRole.SKILLED})
+    rows = rows_of("PK-1", p)
+    assert rows[1]["work_role"] == "skilled" and rows[2]["work_role"] == ""
+    rows[0].update(worksite_lat="-6,25", worksite_lon="106,8", worksite_radius_m="")  # decimal commas
+    rows[0]["work_role"], rows[1]["work_role"], rows[3]["work_role"] = "Mandor", "tukang", "pekerja"
+    [group] = parse("pk.csv", to_csv(rows)).groups
+    assert group.errors == [] and group.proposal is not None
+    assert group.proposal.worksite == Worksite(lat=-6.25, lon=106.8, radius_m=200)  # radius: the default
+    roles = [m.work_role for m in group.proposal.members]
+    assert roles == [WorkRole.FOREMAN, WorkRole.SKILLED] + [WorkRole.WORKER] * 10
+
+    rows[0].update(worksite_lat="", worksite_lon="106.8", worksite_radius_m="50000")
+    rows[4]["work_role"] = "kuli"
+    [group] = parse("pk.csv", to_csv(rows)).groups
+    assert group.proposal is None
+    assert sorted((e.line, e.column) for e in group.errors) == [
+        (2, "worksite_lat"),
+        (2, "worksite_radius_m"),
+        (6, "work_role"),
+    ]
+    assert (
+        "'kuli' is not worker, skilled or foreman" in {e.column: e.reason for e in group.errors}["work_role"]
+    )
 
 
 async def test_import_refuses_unreadable_files_and_out_of_scope_rows(

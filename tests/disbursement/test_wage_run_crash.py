@@ -33,8 +33,7 @@ async def test_worker_killed_inside_a_wage_run_pays_each_worker_once_for_the_wee
     queue = f"wage-crash-{uuid.uuid4().hex[:8]}"
     h = rig.harness(queue)
     policy = POLICIES[Program.PADAT_KARYA].model_copy(update={"wages": WagePolicy(planned_workdays=20)})
-    p = proposal(Program.PADAT_KARYA, size=12, amount=10_000_000)
-    p = p.model_copy(update={"worksite": SITE})
+    p = proposal(Program.PADAT_KARYA, size=12, amount=10_000_000, roles={}, worksite=SITE)  # all workers
     log_path = tmp_path / "worker.log"
     with worker_process(rig, queue, log_path) as first:
         await eventually(lambda: polled(rig, queue), within=30)
