@@ -103,8 +103,8 @@ class ProgramPolicy(BaseModel):
     wages: WagePolicy | None = Field(
         None,
         description=(
-            "Padat Karya: weekly wages from muster rolls (jps/domain/wages.py). None: the earlier rule, "
-            "one wage bill in equal shares (every group submitted before the rule keeps it)"
+            "Padat Karya: weekly wages from muster rolls (jps/domain/wages.py; on by default). None: the "
+            "earlier rule, one wage bill in equal shares (every group submitted before the rule keeps it)"
         ),
     )
     lpj: LpjPolicy | None = Field(
@@ -159,6 +159,9 @@ DEFAULT_POLICIES: dict[Program, ProgramPolicy] = {
         maker_checker_threshold=30_000_000,
         sla=dict(_COMMON_SLA),
         mentoring=MentoringSchedule(visits=5, interval=7 * DAY, handover_last=True),
+        # Weekly wages from muster rolls (issue 13, docs/wages.md). A policy file switches it off
+        # with {"padat_karya": {"wages": null}}; groups submitted before keep the equal split.
+        wages=WagePolicy(),
     ),
 }
 

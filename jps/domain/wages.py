@@ -3,8 +3,9 @@ worked, by role, recorded weekly on a muster roll (daftar hadir) with photos of 
 evidence. Pure: the policy, the worksite, the geofence and the arithmetic of a week's wages.
 
 A group keeps the policy it was submitted under (it travels in the workflow's input): a policy
-without `wages` (every group submitted before the rule existed, and any deployment that leaves it
-out) pays Padat Karya the earlier way, one wage bill in equal shares.
+without `wages` (every group submitted before the rule existed, and any deployment whose policy file
+switches it off with `{"padat_karya": {"wages": null}}`) pays Padat Karya the earlier way, one wage
+bill in equal shares. The built-in Padat Karya policy carries the rule.
 """
 
 from __future__ import annotations

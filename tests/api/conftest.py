@@ -6,9 +6,10 @@ gets a clean database, a reset bank and funded budgets."""
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.settings import Settings, get_settings
 from tests.conftest import SEALING_CONVERTER, directory_token
+from tests.factories import EQUAL_SPLIT_OVERRIDE
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
 from worker import WORKFLOWS, build_activities
 
@@ -141,6 +143,26 @@ async def stack(api_stack: Stack, db: asyncpg.Pool, bank_sim: BankAdmin) -> Stac
 @pytest.fixture
 async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def equal_split_api(api_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same stack's API under a policy file that switches Padat Karya's weekly wage rule off
+    (`EQUAL_SPLIT_OVERRIDE`): Padat Karya groups submitted through it are paid one wage bill in equal
+    shares, as groups submitted before the rule are. Reads answer the same through either API."""
+    policy = tmp_path_factory.mktemp("equal-split") / "policy.json"
+    policy.write_text(json.dumps(EQUAL_SPLIT_OVERRIDE))
+    server = ThreadedServer(
+        create_app(api_stack.settings.model_copy(update={"policy_file": policy})), "api-equal-split"
+    ).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def equal_split_http(stack: Stack, equal_split_api: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=equal_split_api, timeout=60) as client:
         yield client
 
 

@@ -211,6 +211,20 @@ def test_import_reads_the_worksite_and_each_members_work_role() -> None:
     )
 
 
+async def test_import_refuses_a_padat_karya_group_without_its_worksite(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Padat Karya pays weekly wages from muster rolls by default: a group names its worksite."""
+    with_site = factories.proposal(Program.PADAT_KARYA, name="Padat Karya Saluran")
+    without = factories.proposal(Program.PADAT_KARYA, name="Padat Karya Jalan", worksite=None)
+    rows = rows_of("PK-SITE", with_site) + rows_of("PK-NONE", without)
+    job = (await upload(http, stack, "pk.csv", to_csv(rows), dry_run="true")).json()
+    assert refused(job) == [(22, "PK-NONE", "invalid", "worksite_lat")]
+    [reason] = [r["reason"] for r in job["results"] if r["group_ref"] == "PK-NONE"]
+    assert "worksite" in reason
+    assert [r["status"] for r in job["results"] if r["group_ref"] == "PK-SITE"] == ["valid"]
+
+
 async def test_import_refuses_unreadable_files_and_out_of_scope_rows(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:

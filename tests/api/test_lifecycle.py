@@ -76,8 +76,11 @@ async def test_tkm_group_from_proposal_to_completed(stack: Stack, http: httpx.As
 
 
 async def test_padat_karya_group_with_maker_checker_and_handover(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, equal_split_http: httpx.AsyncClient
 ) -> None:
+    """A group submitted before the weekly wage rule: the wage bill paid at once in equal shares.
+    Under the rule (the default): tests/api/test_wages.py."""
+    http = equal_split_http
     proposal = factories.proposal(Program.PADAT_KARYA, size=20, amount=40_000_000, region="3273")
     created = await submit(http, stack, proposal)
     gid = created["group_id"]

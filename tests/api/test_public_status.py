@@ -64,9 +64,13 @@ async def test_a_member_sees_the_group_s_stage_and_transfer_and_nothing_about_ot
         assert other.phone not in text and f'"{other.name}"' not in text
 
 
-async def test_a_padat_karya_worker_sees_their_own_wage_only(stack: Stack, http: httpx.AsyncClient) -> None:
+async def test_a_padat_karya_worker_sees_their_own_wage_only(
+    stack: Stack, http: httpx.AsyncClient, equal_split_http: httpx.AsyncClient
+) -> None:
+    # Paid at once in equal shares (a group submitted before the weekly wage rule): a wage per worker
+    # without driving muster rolls; weekly wages in the lookup: tests/api/test_verification_wages.py.
     proposal = factories.proposal(Program.PADAT_KARYA, size=10, amount=PK_PAID)
-    gid = await paid(http, stack, proposal, PK_PAID)
+    gid = await paid(equal_split_http, stack, proposal, PK_PAID)
     worker = proposal.members[3]
     assert worker.bank_account is not None
 

@@ -173,7 +173,11 @@ async def _to_disbursement(http: httpx.AsyncClient, stack: Stack, gid: str) -> N
 
 
 async def test_release_share_gives_up_a_refused_workers_share_from_the_console(
-    stack: Stack, http: httpx.AsyncClient, bank_sim: BankAdmin, console: ConsoleLogin
+    stack: Stack,
+    http: httpx.AsyncClient,
+    equal_split_http: httpx.AsyncClient,
+    bank_sim: BankAdmin,
+    console: ConsoleLogin,
 ) -> None:
     """Worker 5's account is closed: the bank refuses that transfer for good, the group waits on
     `update_bank_account`. The supervisor sees `release-share` with worker 5 alone, picked by number;
@@ -182,7 +186,8 @@ async def test_release_share_gives_up_a_refused_workers_share_from_the_console(
     closed = proposal.members[4]
     assert closed.bank_account is not None
     bank_sim.close_account(closed.bank_account.account_no)
-    gid = (await submit(http, stack, proposal))["group_id"]
+    # A share of one wage bill: the group is submitted under the equal split (before the wage rule).
+    gid = (await submit(equal_split_http, stack, proposal))["group_id"]
     await _to_disbursement(http, stack, gid)
     await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 10_000_000})
     group = await wait_for_task(http, stack, gid, "update_bank_account")

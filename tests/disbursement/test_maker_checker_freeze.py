@@ -177,7 +177,12 @@ async def test_freeze_waits_durably_and_spares_what_is_paid(rig: Rig) -> None:
 
         g = await eventually(waiting)
         assert g["stage"] == "disbursement" and "Pilkada" in g["open_task"]["note"]
-        await reaches(rig, other_programme, "mentoring")  # the freeze names TKM only
+
+        async def working() -> dict[str, Any] | None:  # the freeze names TKM only: the wage bill is reserved
+            g = await group(rig, other_programme)
+            return g if "submit_muster" in {t["kind"] for t in g["open_tasks"]} else None
+
+        await eventually(working)
 
     # Durable: no worker for a while, then a new one; the group still waits, nothing reserved or paid.
     await asyncio.sleep(1.5)
@@ -218,8 +223,12 @@ async def test_freeze_waits_durably_and_spares_what_is_paid(rig: Rig) -> None:
         g = await reaches(rig, frozen, "mentoring")
         assert [(p["amount"], p["status"]) for p in g["payments"]] == [(10_000_000, "paid")]
     paid = {line["transfer_id"]: line["amount"] for line in rig.bank.statement()}
-    # Two TKM groups, once each; ten Padat Karya workers, once each.
-    assert sorted(paid.values()) == [1_000_000] * 10 + [10_000_000] * 2
+    # Two TKM groups, once each; the Padat Karya workers are paid by the week, from muster rolls.
+    assert sorted(paid.values()) == [10_000_000] * 2
+    reserved = await rig.pool.fetchrow(
+        "SELECT amount, status FROM budget_reservations WHERE reservation_id = $1", f"{other_programme}:0"
+    )
+    assert (reserved["amount"], reserved["status"]) == (10_000_000, "reserved")
     assert (await group(rig, paid_before))["payments"] == before["payments"]
     events = [
         r["event"]

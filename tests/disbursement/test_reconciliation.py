@@ -24,13 +24,16 @@ from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
 from tests.disbursement.conftest import PROJECT_ROOT, Rig, eventually, worker_on
-from tests.factories import officer, proposal
+from tests.factories import equal_split, officer, proposal
 from tests.workflows.harness import Harness, fund
 
 POLICIES = {
     p: policy.model_copy(update={"bank_poll_after": timedelta(seconds=2)})
     for p, policy in compressed_policies(seconds_per_day=30).items()
 }
+# Paid at once in equal shares (groups submitted before the weekly wage rule): a Padat Karya group's
+# transfers to reconcile right after its approval, without driving muster rolls.
+POLICIES[Program.PADAT_KARYA] = equal_split(POLICIES[Program.PADAT_KARYA])
 VERIFIER, TRAINER, FINANCE = officer(Role.VERIFIER), officer(Role.TRAINER), officer(Role.FINANCE)
 
 

@@ -32,7 +32,7 @@ from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from tests.disbursement.conftest import PROJECT_ROOT, Rig, bank_paid, eventually, free_port, paid_transfers
-from tests.factories import officer, proposal
+from tests.factories import equal_split, officer, proposal
 from tests.workflows.harness import Harness, fund
 from tools.chaos import check_exactly_once
 
@@ -40,6 +40,9 @@ POLICIES = {
     p: policy.model_copy(update={"bank_poll_after": timedelta(seconds=2)})
     for p, policy in compressed_policies(seconds_per_day=30).items()
 }
+# The lump sum's batches (one wage bill in equal shares, groups submitted before the weekly wage rule);
+# a kill inside a weekly wage run: tests/disbursement/test_wage_run_crash.py.
+POLICIES[Program.PADAT_KARYA] = equal_split(POLICIES[Program.PADAT_KARYA])
 VERIFIER, TRAINER, FINANCE = officer(Role.VERIFIER), officer(Role.TRAINER), officer(Role.FINANCE)
 
 

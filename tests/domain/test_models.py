@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from jps.domain.models import Proposal, ScheduleTrainingArgs
 from jps.domain.programs import DEFAULT_POLICIES, Program, compressed_policies, load_policies
 from jps.domain.stages import TaskKind
-from tests.factories import proposal
+from jps.domain.wages import WagePolicy, WorkRole
+from tests.factories import EQUAL_SPLIT, proposal
 
 
 def _body(**changes: Any) -> dict[str, Any]:
@@ -97,6 +98,34 @@ def test_policies_load_from_a_file_with_overrides(tmp_path: Any) -> None:
         TaskKind.SCHEDULE_TRAINING
     )
     assert policies[Program.PADAT_KARYA] == DEFAULT_POLICIES[Program.PADAT_KARYA]
+
+
+def test_padat_karya_pays_weekly_wages_by_default_and_a_policy_file_can_switch_it_off(tmp_path: Any) -> None:
+    assert DEFAULT_POLICIES[Program.PADAT_KARYA].wages == WagePolicy()
+    assert DEFAULT_POLICIES[Program.TKM].wages is None
+    path = tmp_path / "policy.json"
+    path.write_text('{"padat_karya": {"wages": null, "aid_ceiling": 50000000}}')
+    off = load_policies(path)[Program.PADAT_KARYA]
+    assert off.wages is None and off.aid_ceiling == 50_000_000
+    assert off.model_copy(update={"aid_ceiling": 60_000_000}) == EQUAL_SPLIT
+    assert EQUAL_SPLIT.model_copy(update={"wages": WagePolicy()}) == DEFAULT_POLICIES[Program.PADAT_KARYA]
+    # A partial rule keeps the other defaults (rates included); {} takes them all.
+    path.write_text('{"padat_karya": {"wages": {"planned_workdays": 5, "daily_rates": {"worker": 90000}}}}')
+    partial = load_policies(path)[Program.PADAT_KARYA].wages
+    assert partial is not None and partial.planned_workdays == 5
+    assert partial.daily_rates == {
+        WorkRole.WORKER: 90_000,
+        WorkRole.SKILLED: 125_000,
+        WorkRole.FOREMAN: 150_000,
+    }
+    assert load_policies(overrides={"padat_karya": {"wages": {}}})[Program.PADAT_KARYA].wages == WagePolicy()
+
+
+def test_a_padat_karya_proposal_names_its_worksite_under_the_wage_rule() -> None:
+    bare = proposal(Program.PADAT_KARYA, worksite=None)
+    assert [f for f, _ in bare.policy_errors(DEFAULT_POLICIES[Program.PADAT_KARYA])] == ["worksite"]
+    assert bare.policy_errors(EQUAL_SPLIT) == []  # the equal split needs none
+    assert proposal(Program.PADAT_KARYA).members[0].work_role == WorkRole.FOREMAN
 
 
 def test_compressed_policies_scale_every_duration() -> None:

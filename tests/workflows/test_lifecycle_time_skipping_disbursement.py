@@ -23,7 +23,7 @@ from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 from tests.conftest import SEALING_CONVERTER
-from tests.factories import officer, proposal
+from tests.factories import EQUAL_SPLIT, officer, proposal
 from tests.workflows.harness import Harness, fund
 from tests.workflows.lifecycle_steps import (
     FINANCE,
@@ -68,7 +68,7 @@ async def h(
 
 
 async def test_padat_karya_pays_each_worker_exact_shares(time_env: WorkflowEnvironment, h: Harness) -> None:
-    handle, _ = await h.submit(proposal(Program.PADAT_KARYA, size=20, amount=20_000_003))
+    handle, _ = await h.submit(proposal(Program.PADAT_KARYA, size=20, amount=20_000_003), policy=EQUAL_SPLIT)
     await through_training(h, time_env, handle)
     await h.act(handle, "approve-disbursement", FINANCE, amount=20_000_003)
     state = await wait_stage(time_env, h, handle, Stage.MENTORING)
@@ -129,7 +129,7 @@ async def test_padat_karya_partial_failure_repays_only_the_refused_worker(
     closed = p.members[4]
     assert closed.bank_account is not None
     bank_sim.close_account(closed.bank_account.account_no)
-    handle, _ = await h.submit(p)
+    handle, _ = await h.submit(p, policy=EQUAL_SPLIT)
     await through_training(h, time_env, handle)
     await h.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     for _ in range(30):

@@ -33,7 +33,7 @@ from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
 from jps.sealing import ENCODING
-from tests.factories import officer, proposal
+from tests.factories import equal_split, officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker
 from worker import WORKFLOWS, build_activities
 
@@ -134,7 +134,9 @@ async def test_workflow_show_of_a_paid_group_holds_no_personal_data_in_clear(
     h: Harness, dev_env: WorkflowEnvironment
 ) -> None:
     submitted = proposal(Program.PADAT_KARYA, size=10)
-    handle, state = await h.submit(submitted, policy=POLICIES[Program.PADAT_KARYA])
+    # The equal split pays every worker's account at once right after approval: the most personal
+    # data in one history without driving weekly muster rolls (groups submitted before the rule).
+    handle, state = await h.submit(submitted, policy=equal_split(POLICIES[Program.PADAT_KARYA]))
     today = local_date(state.submitted_at)
     await h.act(handle, "verify", VERIFIER, decision="approve", notes="lengkap")
     await h.act(handle, "schedule-training", TRAINER, starts_on=today, ends_on=today, venue="BLK")

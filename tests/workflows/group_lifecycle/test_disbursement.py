@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
-from tests.factories import officer, proposal
+from tests.factories import EQUAL_SPLIT, officer, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     MENTOR,
@@ -226,7 +226,7 @@ async def test_padat_karya_partial_failure_repays_only_the_refused_worker(
         failed(t.transfer_id) if t.account_no == closed_account else paid(t.transfer_id)
         for t in batch.transfers
     ]
-    handle = await flow.at_disbursement(p)
+    handle = await flow.at_disbursement(p, policy=EQUAL_SPLIT)
     state = await approve(flow, handle, 10_000_003)
     gid = state.group_id
     assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT

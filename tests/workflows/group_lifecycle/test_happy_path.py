@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 
 from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.stages import Stage, TaskKind
-from tests.factories import lpj_lines, proposal
+from tests.factories import EQUAL_SPLIT, lpj_lines, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     MENTOR,
@@ -126,7 +126,7 @@ async def test_padat_karya_pays_equal_shares_summing_to_the_approved_amount(
     flow: Flow, fakes: FakeActivities
 ) -> None:
     p = proposal(Program.PADAT_KARYA, size=10, amount=10_000_003)
-    handle = await flow.at_disbursement(p)
+    handle = await flow.at_disbursement(p, policy=EQUAL_SPLIT)
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_003)
     state = await flow.idle(handle)
     assert state.stage == Stage.MENTORING

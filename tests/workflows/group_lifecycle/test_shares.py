@@ -4,9 +4,9 @@ passing is retried, not sent to an officer."""
 
 from __future__ import annotations
 
-from jps.domain.programs import DEFAULT_POLICIES, Program
+from jps.domain.programs import Program
 from jps.domain.stages import Stage, TaskKind
-from tests.factories import proposal
+from tests.factories import EQUAL_SPLIT, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     REGISTRAR,
@@ -20,7 +20,7 @@ from tests.workflows.group_lifecycle.fakes import (
     task_kind,
 )
 
-POLICY = DEFAULT_POLICIES[Program.PADAT_KARYA]
+POLICY = EQUAL_SPLIT  # shares of one wage bill: groups submitted before the weekly wage rule
 
 
 async def test_a_supervisor_releases_an_unfixable_share_and_the_group_goes_on(
@@ -33,7 +33,7 @@ async def test_a_supervisor_releases_an_unfixable_share_and_the_group_goes_on(
     fakes.instruct = lambda batch: [
         failed(t.transfer_id) if t.account_no == gone_no else paid(t.transfer_id) for t in batch.transfers
     ]
-    handle = await flow.at_disbursement(p)
+    handle = await flow.at_disbursement(p, policy=POLICY)
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     state = await flow.idle(handle)
     assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT
@@ -79,7 +79,7 @@ async def test_a_passing_failure_beside_a_permanent_one_is_not_an_officers_to_fi
         return out
 
     fakes.instruct = bank
-    handle = await flow.at_disbursement(p)
+    handle = await flow.at_disbursement(p, policy=POLICY)
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     state = await flow.idle(handle)
     assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT
@@ -115,7 +115,7 @@ async def test_releasing_the_refused_share_pays_a_passing_failure_without_an_off
         return out
 
     fakes.instruct = bank
-    handle = await flow.at_disbursement(p)
+    handle = await flow.at_disbursement(p, policy=POLICY)
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     state = await flow.idle(handle)
     assert task_kind(state) == TaskKind.UPDATE_BANK_ACCOUNT

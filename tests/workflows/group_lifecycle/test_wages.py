@@ -16,7 +16,7 @@ from jps.domain.programs import DEFAULT_POLICIES, Program, ProgramPolicy
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 from jps.domain.wages import WagePolicy, WorkRole, Worksite
-from tests.factories import member, officer, proposal
+from tests.factories import EQUAL_SPLIT, member, officer, proposal
 from tests.workflows.group_lifecycle.fakes import (
     FINANCE,
     MENTOR,
@@ -359,7 +359,7 @@ async def test_cancel_releases_the_wage_bill_until_the_first_wage_is_paid(flow: 
 
 
 async def test_groups_without_the_wage_rule_keep_the_equal_split(flow: Flow) -> None:
-    handle = await flow.at_disbursement(pk_proposal())  # the default policy: no wage rule
+    handle = await flow.at_disbursement(pk_proposal(), policy=EQUAL_SPLIT)  # submitted before the rule
     await flow.act(handle, "approve-disbursement", FINANCE, amount=10_000_000)
     state = await flow.idle(handle)
     assert state.runtime.wages is None and state.stage == Stage.MENTORING
