@@ -51,6 +51,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "wages_reason": ("Alasan", "Reason"),
     "wages_notes": ("Catatan", "Notes"),
     "wages_done": ("Tersimpan: {action}.", "Done: {action}."),
+    "wages_new_accounts": ("Rekening baru menunggu otorisasi", "New bank details awaiting authorization"),
+    "wages_new_accounts_hint": (
+        "Upah terutang di atas batas mingguan dikirim ke rekening baru hanya setelah supervisor lain "
+        "(bukan yang memasukkan rekening, menyetujui, atau merilis upahnya) mengotorisasi.",
+        "Owed wages above the weekly threshold go to new details only once another supervisor (not "
+        "who entered the details, approved or released the wages) authorizes them.",
+    ),
+    "wages_authorize_account": ("Otorisasi rekening baru", "Authorize the new details"),
+    "member_no_short": ("anggota no. {n}", "member no. {n}"),
     "action_review-muster": ("Periksa daftar hadir", "Review the muster roll"),
     "action_approve-wages": ("Setujui upah mingguan", "Release the week's wages"),
     "action_authorize-wages": ("Otorisasi upah mingguan", "Authorize the week's wages"),

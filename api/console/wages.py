@@ -29,7 +29,7 @@ from api.console.render import ConsoleRoute, readable, render, validation_lines
 from api.console.roll_form import PostedRoll
 from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import Services, ServicesDep, TemporalDep, guard_action, read_group
-from api.queries import muster
+from api.queries import members, muster
 from api.queries.groups import GroupPlace
 from api.service import full_args, perform_action
 from jps.domain.actions import ACTIONS
@@ -120,8 +120,16 @@ async def week_body(services: Services, group_id: str, action: str, form: Any) -
     (accept / strike), `reason-n`, `nik-n` (masked, as shown) and `date-n`; exceptions left
     undecided are not sent."""
     week = str(form.get("week_starts_on") or "")
+    notes = str(form.get("notes") or "")
+    if action == "authorize-wages" and form.get("member_no"):
+        # A worker's new bank details (by the member's number, as shown): the NIK is looked up here.
+        number = str(form["member_no"])
+        found = await members.niks_by_number(
+            services.pool, group_id=group_id, numbers=[int(number)] if number.isdigit() else []
+        )
+        return {"member_nik": next(iter(found.values()), ""), "notes": notes}
     if action != "review-muster":
-        return {"week_starts_on": week, "notes": str(form.get("notes") or "")}
+        return {"week_starts_on": week, "notes": notes}
     try:
         niks = await muster.entry_niks(
             services.pool, group_id=group_id, week_starts_on=date.fromisoformat(week)

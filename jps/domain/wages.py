@@ -121,6 +121,15 @@ class WeekTotals(BaseModel):
     released: int = Field(0, description="Owed wages a supervisor gave up")
 
 
+class AccountToAuthorize(BaseModel):
+    """A worker's new bank details waiting for a supervisor (owed wages above the weekly threshold),
+    named by the member's number in the group and the masked NIK."""
+
+    member_no: int = Field(ge=1)
+    nik_masked: str
+    amount: int = Field(description="The owed wages that go to the new details once authorized")
+
+
 class WageTotals(BaseModel):
     """The work period: planned and worked days, the wage bill's reservation and what it paid."""
 
@@ -131,6 +140,7 @@ class WageTotals(BaseModel):
     drawn: int = Field(0, description="Paid from the reservation so far")
     released: int = Field(0, description="Left of the reservation and released at the end")
     weeks: list[WeekTotals] = Field(default_factory=list)
+    accounts_to_authorize: list[AccountToAuthorize] = Field(default_factory=list)
 
     @property
     def owed(self) -> int:

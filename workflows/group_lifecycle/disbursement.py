@@ -43,7 +43,9 @@ class DisbursementSteps(WageRelease):
             ):
                 # Paid by the week from muster rolls (wages.py): the amount is the wage bill's ceiling.
                 self.state.runtime.wages = WageRuntime()
-                self.state.wages = wage_money.totals(self.state.runtime.wages, self.policy.wages, args.amount)
+                self.state.wages = wage_money.totals(
+                    self.state.runtime.wages, self.policy.wages, args.amount, self.state.proposal
+                )
             details = {"amount": args.amount, "threshold": self.policy.maker_checker_threshold}
             if args.amount > self.policy.maker_checker_threshold:
                 self._open_task(TaskKind.AUTHORIZE_DISBURSEMENT, note="above the maker-checker threshold")
@@ -242,7 +244,9 @@ class ShareRelease(DisbursementSteps):
         if not still:
             self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
             self.state.runtime.payments.ready_to_pay = True  # the main loop sees whether the work is done
-        self.state.wages = wage_money.totals(wages, self.policy.wages, self.state.approved_amount or 0)
+        self.state.wages = wage_money.totals(
+            wages, self.policy.wages, self.state.approved_amount or 0, self.state.proposal
+        )
         details = {"member": mask_nik(args.member_nik), "amount": amount, "still_to_fix": still}
         await self._record(
             "share_released",

@@ -50,7 +50,9 @@ class MusterSteps(LifecycleBase):
     def _sync_wage_totals(self) -> None:
         wages = self.state.runtime.wages
         if wages is not None:
-            self.state.wages = wage_money.totals(wages, self._wage_policy(), self.state.approved_amount or 0)
+            self.state.wages = wage_money.totals(
+                wages, self._wage_policy(), self.state.approved_amount or 0, self.state.proposal
+            )
 
     def _week_record(self, *runs: WeekRun) -> list[WageWeekRecord]:
         return wage_money.week_records(list(runs))

@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.activities import PaymentBatch, TransferSpec
     from jps.contracts.wages import WageLine, WageRuntime, WageWeekRecord, WeekRun, WorkerWeek
     from jps.domain.models import Payment, Proposal
-    from jps.domain.wages import WagePolicy, WageTotals, WeekTotals, wage
+    from jps.domain.nik import mask_nik
+    from jps.domain.wages import AccountToAuthorize, WagePolicy, WageTotals, WeekTotals, wage
 
 
 def week_key(week: date) -> str:
@@ -160,7 +161,8 @@ def drawn(wages: WageRuntime) -> int:
     return sum(line.amount for run in wages.weeks for line in run.lines if line.status == "paid")
 
 
-def totals(wages: WageRuntime, policy: WagePolicy, ceiling: int) -> WageTotals:
+def totals(wages: WageRuntime, policy: WagePolicy, ceiling: int, proposal: Proposal) -> WageTotals:
+    number = {m.nik: n for n, m in enumerate(proposal.members, start=1)}
     return WageTotals(
         planned_workdays=policy.planned_workdays,
         workdays_worked=workdays_worked(wages),
@@ -169,6 +171,11 @@ def totals(wages: WageRuntime, policy: WagePolicy, ceiling: int) -> WageTotals:
         drawn=drawn(wages),
         released=wages.released,
         weeks=[week_totals(run) for run in wages.weeks],
+        accounts_to_authorize=[
+            AccountToAuthorize(member_no=number[a.nik], nik_masked=mask_nik(a.nik), amount=a.amount)
+            for a in wages.new_accounts
+            if a.nik in number
+        ],
     )
 
 
