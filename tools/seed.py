@@ -9,9 +9,18 @@ each group where it stands instead of creating anything twice. Groups are spread
 within a city every person gets its own NIK serial, so no NIK is in two groups.
 
 The seed drives each group as its officers would, through `infra.lifecycle` (the same calls the API
-makes): verify, schedule and attend training today, approve the requested amount, let the bank pay
-(its callback reaches the API; without one the workflow polls the bank), until the group is in
-mentoring with its aid paid.
+makes): verify, schedule and attend training today, approve the aid, let the bank pay (its callback
+reaches the API; without one the workflow polls the bank), until the group is in mentoring with its
+aid paid. A Padat Karya group is run as the deployment's policy says: under the wage rule (the
+built-in default, docs/wages.md) its proposal names a worksite near its city's centre and a crew
+(the leader foreman, two skilled workers, seventeen workers); finance approves the wage bill of
+`tools.work_period.CrewPlan` (the policy's planned workdays, Monday to Friday of the last full weeks
+before today; each day the foreman, the skilled and as many workers in turn as Rp 10,000,000 pays
+for: six a day at the default rates, so the bill is the whole Rp 10,000,000); for each week the
+mentor uploads a photo of the worksite per workday and submits the roll, finance releases the run
+(a supervisor authorizes it above the weekly threshold), the bank pays each worker; when the planned
+workdays are paid the group is in mentoring. Under a policy without the rule, the earlier equal
+split: one approval, one transfer per worker.
 """
 
 from __future__ import annotations
@@ -22,9 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import asyncpg
+from pydantic import BaseModel
 from temporalio.client import Client
 
 from infra import lifecycle
+from infra.filestore import FileStore
 from jps.domain.calendar import local_date
 from jps.domain.models import (
     ApproveDisbursementArgs,
@@ -40,71 +51,52 @@ from jps.domain.models import (
     ScheduleTrainingArgs,
     VerifyArgs,
 )
+from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
 from jps.domain.nik import Gender, make_nik
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.roles import NATIONAL, Role
 from jps.domain.stages import Stage, TaskKind
+from jps.domain.wages import WorkRole, Worksite
+from tools.work_period import CrewPlan, keep_worksite_photos, roll, week_in
 
 COHORT: dict[Program, tuple[int, int]] = {Program.TKM: (1_985, 39_700), Program.PADAT_KARYA: (1_091, 21_820)}
 GROUP_SIZE = 20
 REQUESTED_AMOUNT = 10_000_000
 SEED_REGISTRAR = "seed-demo"
 
-# Twenty cities (kode wilayah kabupaten/kota) across the provinces.
-REGENCIES = (
-    "1171",
-    "1271",
-    "1371",
-    "1471",
-    "1671",
-    "1871",
-    "3171",
-    "3172",
-    "3173",
-    "3174",
-    "3273",
-    "3374",
-    "3471",
-    "3578",
-    "3671",
-    "5171",
-    "6171",
-    "6471",
-    "7371",
-    "9171",
-)
-_MEN = (
-    "Budi",
-    "Agus",
-    "Joko",
-    "Slamet",
-    "Andi",
-    "Rudi",
-    "Hendra",
-    "Eko",
-    "Dedi",
-    "Bambang",
-    "Yusuf",
-    "Rizki",
-)
+# Twenty cities (kode wilayah kabupaten/kota) across the provinces, with their centres: a Padat
+# Karya group's worksite is near its city's (lat, lon).
+CITY_CENTRES: dict[str, tuple[float, float]] = {
+    "1171": (5.55, 95.32),  # Banda Aceh
+    "1271": (3.59, 98.67),  # Medan
+    "1371": (-0.95, 100.35),  # Padang
+    "1471": (0.51, 101.45),  # Pekanbaru
+    "1671": (-2.98, 104.76),  # Palembang
+    "1871": (-5.43, 105.26),  # Bandar Lampung
+    "3171": (-6.26, 106.81),  # Jakarta Selatan
+    "3172": (-6.23, 106.90),  # Jakarta Timur
+    "3173": (-6.18, 106.83),  # Jakarta Pusat
+    "3174": (-6.17, 106.76),  # Jakarta Barat
+    "3273": (-6.91, 107.61),  # Bandung
+    "3374": (-6.99, 110.42),  # Semarang
+    "3471": (-7.80, 110.37),  # Yogyakarta
+    "3578": (-7.26, 112.75),  # Surabaya
+    "3671": (-6.18, 106.63),  # Tangerang
+    "5171": (-8.65, 115.22),  # Denpasar
+    "6171": (-0.03, 109.33),  # Pontianak
+    "6471": (-1.24, 116.85),  # Balikpapan
+    "7371": (-5.14, 119.42),  # Makassar
+    "9171": (-0.88, 131.25),  # Sorong
+}
+REGENCIES = tuple(CITY_CENTRES)
+# A Padat Karya group's crew: the leader is the foreman (mandor), the next two skilled workers
+# (tukang), the others workers (pekerja).
+CREW_ROLES = {0: WorkRole.FOREMAN, 1: WorkRole.SKILLED, 2: WorkRole.SKILLED}
+_MEN = tuple("Budi Agus Joko Slamet Andi Rudi Hendra Eko Dedi Bambang Yusuf Rizki".split())
 _WOMEN = ("Siti", "Sri", "Dewi", "Nur", "Ani", "Rina", "Wati", "Yuni", "Ratna", "Lestari", "Putri", "Ayu")
-_FAMILY = (
-    "Santoso",
-    "Wijaya",
-    "Saputra",
-    "Hidayat",
-    "Lubis",
-    "Siregar",
-    "Nasution",
-    "Pratama",
-    "Kusuma",
-    "Setiawan",
-    "Harahap",
-    "Simanjuntak",
-    "Wibowo",
-    "Gunawan",
-    "Rahman",
-    "Sinaga",
+_FAMILY = tuple(
+    "Santoso Wijaya Saputra Hidayat Lubis Siregar Nasution Pratama"
+    " Kusuma Setiawan Harahap Simanjuntak Wibowo Gunawan Rahman Sinaga".split()
 )
 _TRADES = ("Warung Makan", "Jahit", "Kue", "Bengkel", "Kerajinan", "Ternak Lele", "Laundry", "Sablon")
 _WORKS = ("Saluran Irigasi", "Jalan Desa", "Embung", "Drainase", "Jalan Usaha Tani", "Sumur Bor")
@@ -116,7 +108,9 @@ def group_counts(scale: float) -> dict[Program, int]:
     return {p: max(1, round(groups * scale)) for p, (groups, _) in COHORT.items()}
 
 
-def _person(regency: str, local: int, global_no: int, leader: bool, account: bool) -> Member:
+def _person(
+    regency: str, local: int, global_no: int, leader: bool, account: bool, role: WorkRole = WorkRole.WORKER
+) -> Member:
     gender = Gender.FEMALE if global_no % 2 else Gender.MALE
     born = date(1962 + global_no * 7 % 40, 1 + global_no % 12, 1 + global_no * 3 % 28)
     first = (_WOMEN if gender == Gender.FEMALE else _MEN)[global_no % 12]
@@ -134,6 +128,7 @@ def _person(regency: str, local: int, global_no: int, leader: bool, account: boo
         )
         if account
         else None,
+        work_role=role,
     )
 
 
@@ -142,11 +137,16 @@ def demo_proposal(program: Program, n: int) -> Proposal:
     g = n if program == Program.TKM else COHORT[Program.TKM][0] + n  # cohort-wide group number
     regency = REGENCIES[g % len(REGENCIES)]
     padat_karya = program == Program.PADAT_KARYA
+    first_local = (g // len(REGENCIES)) * GROUP_SIZE
     members = [
-        _person(regency, (g // len(REGENCIES)) * GROUP_SIZE + j, g * GROUP_SIZE + j, j == 0, padat_karya)
+        _person(regency, first_local + j, g * GROUP_SIZE + j, j == 0, padat_karya, role)
         for j in range(GROUP_SIZE)
+        for role in [CREW_ROLES.get(j, WorkRole.WORKER) if padat_karya else WorkRole.WORKER]
     ]
     kind = _WORKS[g % len(_WORKS)] if padat_karya else _TRADES[g % len(_TRADES)]
+    lat, lon = CITY_CENTRES[regency]
+    # Each group's site a little apart from the others of its city (about 100 m a step).
+    site = Worksite(lat=lat + (g // len(REGENCIES)) % 20 * 0.001, lon=lon, radius_m=200)
     name = f"{'Padat Karya' if padat_karya else 'Kelompok'} {kind} {n + 1:04d}"
     return Proposal(
         program=program,
@@ -156,6 +156,7 @@ def demo_proposal(program: Program, n: int) -> Proposal:
         requested_amount=REQUESTED_AMOUNT,
         bank_account=BankAccount(bank_code=_BANKS[g % 4], account_no=f"9{g:09d}", holder_name=name),
         members=members,
+        worksite=site if padat_karya else None,
     )
 
 
@@ -202,12 +203,60 @@ async def fund_budget(pool: asyncpg.Pool, proposals: list[Proposal]) -> None:
             await set_allocation(pool, program, region, floor)
 
 
+@dataclass
+class WorkPeriod:
+    """A Padat Karya group paid by muster rolls (the policy's wage rule): its crew plan (the wage bill
+    finance approves, spent to the rupiah) and the store its worksite photos go to."""
+
+    pool: asyncpg.Pool
+    store: FileStore
+    proposal: Proposal
+    plan: CrewPlan
+
+    @classmethod
+    def of(
+        cls, pool: asyncpg.Pool, store: FileStore, proposal: Proposal, policy: ProgramPolicy
+    ) -> WorkPeriod | None:
+        if proposal.program != Program.PADAT_KARYA or policy.wages is None:
+            return None  # the equal split: one approval, one batch
+        members = [(m.nik, m.work_role) for m in proposal.members]
+        today = local_date(datetime.now(UTC))
+        budget = proposal.requested_amount
+        plan = CrewPlan.of(members, proposal.region_code, policy.wages, today=today, budget=budget)
+        return cls(pool, store, proposal, plan)
+
+    async def step(self, client: Client, state: GroupSummary) -> GroupSummary | None:
+        """The work period's next step: a supervisor authorizes a run above the weekly threshold,
+        finance releases an accepted one, the mentor submits the next planned week's roll with a
+        photo of the worksite per workday."""
+        gid, wages = state.group_id, state.wages
+        kinds = {t.kind for t in state.open_tasks}
+        if TaskKind.AUTHORIZE_WAGES in kinds and (week := week_in(wages, "to_authorize")):
+            args: BaseModel = AuthorizeWagesArgs(week_starts_on=week, notes="demo cohort", officer=_CHECKER)
+            return await lifecycle.act(client, gid, "authorize_wages", args)
+        if TaskKind.APPROVE_WAGES in kinds and (week := week_in(wages, "accepted")):
+            args = ApproveWagesArgs(week_starts_on=week, notes="demo cohort", officer=_OFFICERS[Role.FINANCE])
+            return await lifecycle.act(client, gid, "approve_wages", args)
+        done = {w.week_starts_on for w in wages.weeks} if wages else set()
+        week = next((w for w in self.plan.weeks() if w not in done), None)
+        site = self.proposal.worksite
+        if TaskKind.SUBMIT_MUSTER not in kinds or week is None or site is None:
+            return None
+        mentor = _OFFICERS[Role.MENTOR]
+        attendance = self.plan.attendance(week)
+        photos = await keep_worksite_photos(
+            self.pool, self.store, group_id=gid, site=site, days=list(attendance), officer=mentor
+        )
+        return await lifecycle.act(client, gid, "submit_muster", roll(week, attendance, photos, mentor))
+
+
 async def _next_step(
-    client: Client, state: GroupSummary, proposal: Proposal, today: date
+    client: Client, state: GroupSummary, proposal: Proposal, today: date, work: WorkPeriod | None
 ) -> GroupSummary | None:
     """One officer step for the group's open task; None when nothing is for an officer to do now."""
     task = state.open_task.kind if state.open_task else None
     gid = state.group_id
+    amount = work.plan.bill if work is not None else state.requested_amount
     steps = {
         TaskKind.VERIFY: (
             "verify",
@@ -232,7 +281,7 @@ async def _next_step(
         ),
         TaskKind.APPROVE_DISBURSEMENT: (
             "approve_disbursement",
-            ApproveDisbursementArgs(amount=state.requested_amount, officer=_OFFICERS[Role.FINANCE]),
+            ApproveDisbursementArgs(amount=amount, officer=_OFFICERS[Role.FINANCE]),
         ),
         TaskKind.AUTHORIZE_DISBURSEMENT: (
             "authorize_disbursement",
@@ -240,7 +289,7 @@ async def _next_step(
         ),
     }
     if task not in steps:
-        return None
+        return await work.step(client, state) if work is not None else None
     update, args = steps[task]
     return await lifecycle.act(client, gid, update, args)
 
@@ -253,9 +302,11 @@ async def drive_group(
     proposal: Proposal,
     policy: ProgramPolicy,
     task_queue: str,
+    store: FileStore,
     wait_s: float = 900.0,
 ) -> GroupSummary:
-    """Submit (or find) the group and take it step by step until its aid is paid."""
+    """Submit (or find) the group and take it step by step until its aid is paid (under the wage
+    rule: until its planned workdays are paid, week by week)."""
     group_id = lifecycle.group_id_for(proposal, lifecycle.idempotent_suffix(SEED_REGISTRAR, key))
     state = await lifecycle.submit_proposal(
         client,
@@ -265,11 +316,12 @@ async def drive_group(
         task_queue=task_queue,
         group_id=group_id,
     )
+    work = WorkPeriod.of(pool, store, proposal, policy)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     delay = 0.2
     while state.stage not in (Stage.MENTORING, Stage.COMPLETED, Stage.REJECTED, Stage.CANCELLED):
-        stepped = await _next_step(client, state, proposal, local_date(datetime.now(UTC)))
+        stepped = await _next_step(client, state, proposal, local_date(datetime.now(UTC)), work)
         if stepped is not None:
             state, delay = stepped, 0.2
             continue
@@ -295,6 +347,7 @@ async def seed_demo(
     *,
     policies: dict[Program, ProgramPolicy],
     task_queue: str,
+    store: FileStore,
     scale: float = 1.0,
     concurrency: int = 32,
     on_progress: Callable[[GroupSummary | None], None] | None = None,
@@ -316,6 +369,7 @@ async def seed_demo(
                     proposal=proposal,
                     policy=policies[proposal.program],
                     task_queue=task_queue,
+                    store=store,
                 )
             except (lifecycle.Refusal, TimeoutError) as exc:
                 result.failed.append((key, str(exc)))

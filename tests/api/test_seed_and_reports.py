@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from jps.domain.calendar import local_date
-from jps.domain.programs import Program
+from jps.domain.programs import DEFAULT_POLICIES, Program
 from jps.domain.roles import Role
+from jps.domain.wages import WorkRole
 from tests.api.conftest import JWT_SECRET, Stack
 from tools.seed import COHORT, GROUP_SIZE, cohort, group_counts
 
@@ -31,6 +32,7 @@ def cli_env(stack: Stack) -> dict[str, str]:
         "JPS_JWT_SECRET": JWT_SECRET,
         "JPS_API_BASE_URL": stack.url,
         "JPS_LOG_LEVEL": "WARNING",
+        "JPS_FILES_DIR": str(s.files_path),  # the worksite photos: the test's store, never .data's
     }
 
 
@@ -95,11 +97,63 @@ async def test_summary_after_seed_demo(stack: Stack, http: httpx.AsyncClient) ->
     assert code == 0, out
     assert "Tenaga Kerja Mandiri" in out and "Padat Karya" in out and "mentoring" in out
 
+    # Padat Karya went the weekly way (docs/wages.md): two weeks' rolls with a photo a workday, each
+    # released by finance, every worker paid that week's days × the rate of their role, the whole
+    # wage bill drawn, and the group in mentoring
+    pk_paid = await weekly_wages_paid(stack, http)
+    assert pk_paid == 2 * 10_000_000
+
     # running the seed again creates nothing new: every group resumes where it stands
     code, out = await run_cli(stack, "seed-demo", "--scale", str(scale))
     assert code == 0, out
     assert await stack.pool.fetchval("SELECT count(*) FROM groups") == 6
-    assert await stack.pool.fetchval("SELECT count(*) FROM payments WHERE status = 'paid'") == 4 + 2 * 20
+    transfers = await stack.pool.fetchval(
+        "SELECT count(*) FROM payments JOIN groups USING (group_id)"
+        " WHERE payments.status = 'paid' AND groups.program = 'padat_karya'"
+    )
+    assert await stack.pool.fetchval("SELECT count(*) FROM payments WHERE status = 'paid'") == 4 + transfers
+    assert await stack.pool.fetchval("SELECT count(*) FROM muster_rolls") == 2 * 2
+    assert await stack.pool.fetchval("SELECT count(*) FROM files") == 2 * PLANNED_DAYS
+    assert await weekly_wages_paid(stack, http) == pk_paid
+
+
+WAGES = DEFAULT_POLICIES[Program.PADAT_KARYA].wages  # the seed runs under the built-in policy
+PLANNED_DAYS = WAGES.planned_workdays if WAGES else 0
+
+
+async def weekly_wages_paid(stack: Stack, http: httpx.AsyncClient) -> int:
+    """Each Padat Karya group's rolls and wage runs, read over HTTP: a week's roll per planned week,
+    every workday with its worksite photo counted, the run released by finance and paid, each
+    worker's line days × the rate of their role, every transfer paid at the bank's word. The wages
+    the groups were paid."""
+    assert WAGES is not None
+    auditor = stack.auth(Role.AUDITOR, regions=["*"])
+    groups = (await http.get("/groups", params={"program": "padat_karya"}, headers=auditor)).json()
+    assert groups["total"] == 2
+    paid = 0
+    for g in groups["items"]:
+        gid = g["group_id"]
+        detail = (await http.get(f"/groups/{gid}", headers=auditor)).json()
+        assert detail["stage"] == "mentoring", detail
+        assert detail["wages"]["workdays_worked"] == PLANNED_DAYS, detail["wages"]
+        runs = (await http.get(f"/groups/{gid}/wage-runs", headers=auditor)).json()["items"]
+        rolls = (await http.get(f"/groups/{gid}/rolls", headers=auditor)).json()["items"]
+        assert len(runs) == len(rolls) == -(-PLANNED_DAYS // 5)  # Monday to Friday of past weeks
+        assert sum(r["workdays"] for r in rolls) == PLANNED_DAYS
+        for roll in rolls:
+            assert roll["exceptions"] == 0 and roll["evidence"], roll["week_starts_on"]
+            assert all(e["verdict"] == "counted" for e in roll["evidence"])
+        for run in runs:
+            assert run["status"] == "settled" and run["approved_by"] == "seed-finance", run
+            assert run["lines"] and run["total"] == run["paid"] == sum(ln["amount"] for ln in run["lines"])
+            for line in run["lines"]:
+                rate = WAGES.rate(WorkRole(line["role"]), detail["region_code"])
+                assert (line["rate"], line["amount"], line["status"]) == (rate, line["days"] * rate, "paid")
+            paid += run["paid"]
+        transfers = {ln["transfer_id"] for run in runs for ln in run["lines"]}
+        statuses = {p["transfer_id"]: p["status"] for p in detail["payments"]}
+        assert all(statuses.get(t) == "paid" for t in transfers), statuses
+    return paid
 
 
 async def test_summary_rejects_a_bad_date(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -196,7 +196,8 @@ def seed_demo(
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Groups driven at once")] = 32,
 ) -> None:
     """Create the October 2020 cohort (TKM 1,985 groups / 39,700 people, Padat Karya 1,091 / 21,820;
-    synthetic people with valid NIKs) and drive it through the workflows until the aid is paid.
+    synthetic people with valid NIKs) and drive it through the workflows until the aid is paid (Padat
+    Karya under the wage rule: weekly muster rolls with worksite photos, each week's wages released).
 
     Needs the stack (`make run`): the worker, the bank simulator and the API. Safe to run again: each
     group resumes where it stands."""
@@ -206,6 +207,7 @@ def seed_demo(
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
     from infra.db import create_pool
+    from infra.filestore import file_store
     from infra.temporal import connect
     from jps.domain.programs import load_policies
     from tools.seed import group_counts
@@ -241,6 +243,7 @@ def seed_demo(
                     pool,
                     policies=load_policies(settings.policy_file),
                     task_queue=settings.temporal_task_queue,
+                    store=file_store(settings),  # the worksite photos of the Padat Karya rolls
                     scale=scale,
                     concurrency=concurrency,
                     on_progress=lambda _state: progress.advance(bar),
