@@ -8,31 +8,10 @@ import csv
 import io
 from dataclasses import dataclass
 
+from api.importer import COLUMNS  # the import file's columns (api/importer.py documents them)
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from tools.seed import COHORT, demo_proposal
-
-# The import file's columns (api/importer.py documents them).
-COLUMNS = (
-    "group_ref",
-    "program",
-    "group_name",
-    "region_code",
-    "requested_amount",
-    "description",
-    "group_bank_code",
-    "group_account_no",
-    "group_account_holder",
-    "nik",
-    "member_name",
-    "birth_date",
-    "gender",
-    "phone",
-    "is_leader",
-    "bank_code",
-    "account_no",
-    "account_holder",
-)
 
 
 @dataclass(frozen=True)
@@ -71,6 +50,17 @@ def build(counts: dict[Program, int]) -> list[CohortGroup]:
     return out
 
 
+def _worksite(group: CohortGroup) -> dict[str, str]:
+    site = group.proposal.worksite
+    if site is None:
+        return {}
+    return {
+        "worksite_lat": str(site.lat),
+        "worksite_lon": str(site.lon),
+        "worksite_radius_m": str(site.radius_m),
+    }
+
+
 def _rows(group: CohortGroup) -> list[dict[str, str]]:
     p = group.proposal
     rows = []
@@ -85,6 +75,7 @@ def _rows(group: CohortGroup) -> list[dict[str, str]]:
                 "group_bank_code": p.bank_account.bank_code,
                 "group_account_no": p.bank_account.account_no,
                 "group_account_holder": p.bank_account.holder_name,
+                **_worksite(group),
             }
             if i == 0
             else {}
@@ -103,6 +94,7 @@ def _rows(group: CohortGroup) -> list[dict[str, str]]:
                 "bank_code": acct.bank_code if acct else "",
                 "account_no": acct.account_no if acct else "",
                 "account_holder": acct.holder_name if acct else "",
+                "work_role": m.work_role.value if p.worksite else "",
             }
         )
     return rows

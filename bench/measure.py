@@ -211,6 +211,11 @@ TABLES = (
     "payments",
     "budget_reservations",
     "budget_allocations",
+    # Padat Karya paid by muster rolls (issue 13): the weekly rolls, their entries and photos, the wages
+    "muster_rolls",
+    "muster_entries",
+    "wage_lines",
+    "files",
 )
 
 

@@ -6,9 +6,14 @@ its inbox (`GET /tasks?kind=…`) and does what an officer would with what it fi
 - verifier: approves a page of proposals at once (`POST /groups/bulk/verify`);
 - trainer: schedules a page of trainings for today (bulk), then records each group's attendance
   from its sheet (`record-attendance`, one request per group: every member attended);
-- finance: approves a page of disbursements for the requested amounts (bulk); the bank pays;
-- mentor: reports the group's visits (`report-visit`, one request per visit). Time is compressed, so
-  every visit falls due within minutes; the mentor reports each as soon as the previous one is in.
+- finance: approves a page of disbursements for the requested amounts (bulk); the bank pays a TKM
+  group at once; a Padat Karya group's amount is its wage bill, paid week by week;
+- mentor and finance, for a Padat Karya group: the mentor uploads a worksite photo per workday and
+  submits each week's muster roll, finance releases each week's wage run, the bank pays each worker
+  (`bench.rolls`);
+- mentor: reports the group's visits (`report-visit`, one request per visit; a Padat Karya group's
+  one visit is its handover). Time is compressed, so every visit falls due within minutes; the
+  mentor reports each as soon as the previous one is in.
   A paid TKM group also owes its LPJ: the mentor uploads a receipt per spending line
   (`POST /groups/{id}/files`, a small PDF of the group's own) and submits them (`submit-lpj`);
 - verifier, again: accepts each LPJ waiting for review (`review-lpj`, one request per group).
@@ -32,17 +37,22 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import structlog
 
+from bench import lpj, rolls
+from bench.lpj import LPJ_SPLIT as LPJ_SPLIT  # bench.paced's officers split the aid the same way
+from bench.lpj import receipt_pdf as receipt_pdf
 from infra.officers import ensure_officer_sync
 from jps.auth import mint_token
 from jps.domain.calendar import local_date
+from jps.domain.models import Proposal
 from jps.domain.roles import NATIONAL, Role
 from tools.seed import REGENCIES
+from tools.work_period import CrewPlan
 
 log = structlog.get_logger()
 
@@ -54,11 +64,9 @@ IDLE_POLL_S = 5.0  # an officer with an empty inbox looks again after this long
 ROLE_TASKS: dict[Role, tuple[str, ...]] = {
     Role.VERIFIER: ("verify", "review_lpj"),
     Role.TRAINER: ("schedule_training", "record_attendance"),
-    Role.FINANCE: ("approve_disbursement",),
-    Role.MENTOR: ("report_visit", "submit_lpj"),
+    Role.FINANCE: ("approve_disbursement", "approve_wages"),
+    Role.MENTOR: ("report_visit", "submit_lpj", "submit_muster"),
 }
-# The LPJ's spending lines: the aid split 70/30 between the policy's categories (at least 60% capital goods).
-LPJ_SPLIT = (("capital_goods", 70, "Toko Alat Usaha"), ("working_capital", 30, "UD Bahan Baku"))
 BULK_ACTION = {
     "verify": ("verify", {"decision": "approve", "notes": "dokumen dan cek lapangan lengkap"}),
     "schedule_training": ("schedule-training", None),  # dates filled in at the time of the request
@@ -87,6 +95,9 @@ class Team:
     http: httpx.AsyncClient
     niks: dict[str, list[str]]  # group id -> its members' NIKs
     secret: str
+    proposals: dict[str, Proposal] = field(default_factory=dict)  # group id -> as imported
+    crew_plans: dict[str, CrewPlan] = field(default_factory=dict)  # Padat Karya: who works which day
+    rolls: dict[str, set[date]] = field(default_factory=dict)  # Padat Karya: the weeks submitted
     idle_poll_s: float = IDLE_POLL_S
     dsn: str = ""  # the directory the officers are put in before their tokens are minted
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -185,10 +196,13 @@ class SimulatedOfficer:
         for kind in self.kinds:
             if self.team.stop.is_set():
                 break
-            items = await self._inbox(kind)
-            if not items:
+            tasks = await self._inbox(kind)
+            if kind == "submit_muster":  # open until the last week is paid: only weeks left count
+                tasks = [t for t in tasks if rolls.weeks_left(self.team, t["group_id"])]
+            if not tasks:
                 continue
             worked = True
+            items = [t["group_id"] for t in tasks]
             if kind in BULK_ACTION:
                 for i in range(0, len(items), BULK_PAGE):
                     await self._bulk(kind, items[i : i + BULK_PAGE])
@@ -196,11 +210,17 @@ class SimulatedOfficer:
                 for gid in items:
                     await self._attendance(gid)
             elif kind == "report_visit":
+                for item in tasks:
+                    await self._visits(item["group_id"], handover="(handover)" in item["task"]["note"])
+            elif kind == "submit_muster":
                 for gid in items:
-                    await self._visits(gid)
+                    await rolls.submit_rolls(self, gid)
+            elif kind == "approve_wages":
+                for gid in items:
+                    await rolls.release_wages(self, gid)
             elif kind == "submit_lpj":
                 for gid in items:
-                    await self._lpj(gid)
+                    await lpj.submit_lpj(self, gid)
             elif kind == "review_lpj":
                 for gid in items:
                     await self._post(
@@ -210,7 +230,7 @@ class SimulatedOfficer:
                     )
         return worked
 
-    async def _inbox(self, kind: str) -> list[str]:
+    async def _inbox(self, kind: str) -> list[dict[str, Any]]:
         started = time.perf_counter()
         resp = await self.team.http.get(
             "/tasks", params={"kind": kind, "size": INBOX_PAGE}, headers=self.headers
@@ -219,7 +239,7 @@ class SimulatedOfficer:
         if resp.status_code != 200:
             self.team.stats.statuses[f"inbox:{resp.status_code}"] += 1
             return []
-        return [i["group_id"] for i in resp.json()["items"] if self.spec.owns(i["group_id"])]
+        return [i for i in resp.json()["items"] if self.spec.owns(i["group_id"])]
 
     async def _post(
         self, path: str, body: dict[str, Any], what: str, *, bulk: bool = False
@@ -257,7 +277,7 @@ class SimulatedOfficer:
             f"/groups/{group_id}/actions/record-attendance", {"attended_niks": niks}, "record-attendance"
         )
 
-    async def _visits(self, group_id: str) -> None:
+    async def _visits(self, group_id: str, handover: bool = False) -> None:
         """Report the group's visits one after another until it completes."""
         visit = self.team.next_visit.get(group_id, 1)
         for _ in range(20):  # a schedule has a handful of visits; never loop forever
@@ -267,6 +287,7 @@ class SimulatedOfficer:
                 "business_status": "running",
                 "monthly_revenue": 4_500_000,
                 "notes": "usaha berjalan",
+                "handover": handover,
             }
             resp = await self._post(f"/groups/{group_id}/actions/report-visit", body, "report-visit")
             if resp.status_code == 200:
@@ -283,74 +304,31 @@ class SimulatedOfficer:
             if resp.status_code != 200 and pending[0] == visit:
                 return  # refused for another reason: the inbox brings the group back later
             visit = pending[0]
+            handover = any(v["handover"] for v in state["visits"] if v["visit_no"] == visit)
             self.team.next_visit[group_id] = visit
 
-    async def _lpj(self, group_id: str) -> None:
-        """Upload a receipt per spending line and submit the LPJ for the whole aid paid."""
-        detail = await self.team.http.get(f"/groups/{group_id}", headers=self.headers)
-        if detail.status_code != 200:
-            self.team.stats.error(f"submit-lpj {group_id}: reading the group: {detail.status_code}")
-            return
-        paid: int = detail.json()["paid_amount"]
-        lines = []
-        left = paid
-        for i, (category, percent, supplier) in enumerate(LPJ_SPLIT):
-            amount = left if i == len(LPJ_SPLIT) - 1 else paid * percent // 100
-            left -= amount
-            file_id = await self._upload(group_id, receipt_pdf(f"Kwitansi {group_id} {category} Rp {amount}"))
-            if file_id is None:
-                return
-            lines.append(
-                {
-                    "category": category,
-                    "amount": amount,
-                    "spent_on": today(),
-                    "supplier": supplier,
-                    "file_id": file_id,
-                }
-            )
-        body = {"lines": lines, "notes": "nota asli disimpan kelompok"}
-        await self._post(f"/groups/{group_id}/actions/submit-lpj", body, "submit-lpj")
-
-    async def _upload(self, group_id: str, data: bytes) -> str | None:
+    async def _upload(
+        self,
+        group_id: str,
+        file: tuple[str, bytes, str],
+        form: dict[str, str] | None = None,
+        what: str = "upload-file",
+    ) -> str | None:
+        """An evidence file (name, bytes, type) with its form (a receipt unless it says otherwise)."""
         started = time.perf_counter()
         resp = await self.team.http.post(
             f"/groups/{group_id}/files",
-            files={"file": ("kwitansi.pdf", data, "application/pdf")},
-            data={"purpose": "receipt"},
+            files={"file": file},
+            data=form or {"purpose": "receipt"},
             headers=self.headers,
         )
-        self.team.stats.actions["upload-file"].append((time.perf_counter() - started) * 1000)
-        self.team.stats.statuses[f"upload-file:{resp.status_code}"] += 1
+        self.team.stats.actions[what].append((time.perf_counter() - started) * 1000)
+        self.team.stats.statuses[f"{what}:{resp.status_code}"] += 1
         if resp.status_code != 201:
-            self.team.stats.error(f"upload {group_id}: {resp.status_code} {resp.text[:300]}")
+            self.team.stats.error(f"{what} {group_id}: {resp.status_code} {resp.text[:300]}")
             return None
         file_id: str = resp.json()["file_id"]
         return file_id
-
-
-def receipt_pdf(text: str) -> bytes:
-    """A one-page PDF receipt saying `text` (with its cross-reference table right): the group id in
-    the text makes every group's receipts its own, as a receipt may account for one group only."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 @dataclass

@@ -248,6 +248,7 @@ class PacedOfficers:
             "business_status": "running",
             "monthly_revenue": 4_500_000,
             "notes": "usaha berjalan",
+            "handover": "(handover)" in task.note,  # a Padat Karya group's last visit (docs/wages.md)
         }
         path = f"/groups/{task.group_id}/actions/report-visit"
         resp = await self._post(result, t0, "report-visit", Role.MENTOR, path, json=body)

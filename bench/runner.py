@@ -131,6 +131,7 @@ class BenchRun:
             team = Team(
                 http=http,
                 niks=niks,
+                proposals={ids[g.ref]: g.proposal for g in groups},  # the mentors' rolls need the crew
                 secret=self.stack.settings.jwt_secret,
                 idle_poll_s=cfg.idle_poll_s,
                 dsn=self.stack.dsn,

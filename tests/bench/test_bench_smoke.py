@@ -63,7 +63,7 @@ REQUIRED = (
 
 def _done(result: dict[str, Any], action: str) -> int:
     """Requests of `action` answered 200 (201 for an upload) in every phase: each lifecycle step once."""
-    ok = f"{action}:{201 if action == 'upload-file' else 200}"
+    ok = f"{action}:{201 if action.startswith('upload-') else 200}"
     phases = [result["paced"], *result["capacity_steps"]]
     return (
         result["statuses"].get(ok, 0)
@@ -115,7 +115,15 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
     # Every single-group action and bulk decision was accepted, whichever phase sent it; each step
     # of each group was done once and nothing failed on the way.
     assert _done(result, "record-attendance") == 4
-    assert _done(result, "report-visit") == 3 * 3 + 5  # TKM 3 visits, Padat Karya 5
+    assert _done(result, "report-visit") == 3 * 3 + 1  # TKM 3 visits, Padat Karya its handover
+    # The Padat Karya group was paid by muster rolls (docs/wages.md), not a lump sum: two weeks of five
+    # workdays, a worksite photo a day, each week's roll submitted and its wage run released once;
+    # every worker on site that week paid their days × rate, the whole Rp 10,000,000 drawn.
+    assert _done(result, "upload-photo") == 10
+    assert _done(result, "submit-muster") == 2 and _done(result, "approve-wages") == 2
+    rows = result["postgres"]["rows"]
+    assert (rows["muster_rolls"], rows["muster_entries"], rows["wage_lines"]) == (2, 10 * 9, 2 * 20)
+    assert rows["payments"] == 3 + 2 * 20  # TKM one transfer a group; Padat Karya one a worker a week
     # Each TKM group's LPJ: a receipt uploaded per line (two lines), submitted once, accepted once.
     assert _done(result, "upload-file") == 3 * 2
     assert _done(result, "submit-lpj") == 3 and _done(result, "review-lpj") == 3
@@ -134,8 +142,9 @@ def test_four_groups_from_import_to_completed_against_the_skeleton(data_dir: Pat
         assert result["reads_at_rest"][endpoint]["p99_ms"] > 0
     # The skeleton did per group what a real group's history shows.
     plans = result["skeleton"]["plans"]
+    # (a Padat Karya group: a bank callback for each worker's wage of each week, 2 × 20)
     assert (
-        plans["tkm"]["activities"] >= plans["tkm"]["updates"] >= 5 and plans["padat_karya"]["signals"] == 20
+        plans["tkm"]["activities"] >= plans["tkm"]["updates"] >= 5 and plans["padat_karya"]["signals"] == 40
     )
     assert result["temporal"]["history_events_per_group"] > 50
     # Processes were measured and the data reached PostgreSQL.
