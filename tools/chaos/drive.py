@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from infra import lifecycle
+from infra.filestore import FileStore
 from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
 from jps.domain.models import (
@@ -45,13 +46,14 @@ from jps.domain.models import (
     UpdateBankAccountArgs,
     VerifyArgs,
 )
-from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
+from jps.domain.muster import ApproveWagesArgs
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.roles import NATIONAL, Role
 from jps.domain.stages import Stage, TaskKind
 from tools import seed
 from tools.chaos import wages
 from tools.chaos.plan import ChaosGroup
+from tools.work_period import week_in
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -112,10 +114,12 @@ class Officers:
         *,
         policies: dict[Program, ProgramPolicy],
         task_queue: str,
+        store: FileStore,
         concurrency: int = 64,
     ) -> None:
         self.client = client
         self.pool = pool
+        self.store = store  # the worksite photos of the Padat Karya rolls
         self.bank = bank_admin
         self.policies = policies
         self.task_queue = task_queue
@@ -260,11 +264,10 @@ class Officers:
                 case TaskKind.SUBMIT_MUSTER if isinstance(state, GroupState):
                     args = await wages.next_roll(self, group, state, deadline)
                 case TaskKind.APPROVE_WAGES if isinstance(state, GroupState):
-                    week = wages.week_in(state, "accepted")
+                    week = week_in(state.wages, "accepted")
                     args = ApproveWagesArgs(week_starts_on=week, officer=FINANCE) if week else None
                 case TaskKind.AUTHORIZE_WAGES if isinstance(state, GroupState):
-                    week = wages.week_in(state, "to_authorize")
-                    args = AuthorizeWagesArgs(week_starts_on=week, officer=SUPERVISOR) if week else None
+                    args = wages.authorization(state, SUPERVISOR)
                 case TaskKind.FIX_WAGE_ACCOUNT if isinstance(state, GroupState):
                     args = await wages.account_fix(self, group, state, ACCOUNTS)
                 case _:

@@ -137,6 +137,7 @@ def run_chaos(
 
 async def _run(stack: Any, plan: ChaosPlan, policies: Any, task_queue: str, say: Console) -> ChaosFigures:
     from infra.db import create_pool
+    from infra.filestore import file_store
     from infra.payload_keys import data_converter
 
     started = time.monotonic()
@@ -163,7 +164,8 @@ async def _run(stack: Any, plan: ChaosPlan, policies: Any, task_queue: str, say:
                 await bank.post("/admin/faults", json={**plan.bank_faults, "seed": plan.seed})
             ).raise_for_status()
             (await notify.post("/admin/faults", json=plan.notify_faults)).raise_for_status()
-            officers = Officers(client, pool, bank, policies=policies, task_queue=task_queue)
+            store = file_store(stack.settings.model_copy(update={"data_dir": stack.opts.data_dir}))
+            officers = Officers(client, pool, bank, policies=policies, task_queue=task_queue, store=store)
             disruptor = Disruptor(stack, client, pool, bank, time.monotonic(), random.Random(plan.seed))
             await _drive(plan, groups, officers, disruptor, say)
             return await _check(
