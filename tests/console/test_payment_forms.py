@@ -232,6 +232,20 @@ async def test_release_share_gives_up_a_refused_workers_share_from_the_console(
     assert "Tersimpan: Lepaskan upah pekerja. Tahap sekarang: Pendampingan." in after
     assert "aksi/release-share" not in after
 
+    # Mentoring to its end: four visits over the API, the last one (the handover of the facility)
+    # from the console's form, which says it is the handover; the group completes.
+    for visit_no in (1, 2, 3, 4):
+        body = {"visit_no": visit_no, "visited_on": today(), "business_status": "running"}
+        await act(http, stack, gid, "report-visit", Role.MENTOR, body)
+    mentor = await console(Role.MENTOR)
+    page = (await mentor.get(url)).text
+    assert 'name="visit_no" required min="1" value="5"' in page
+    assert '<input type="hidden" name="handover" value="1">' in page
+    form = {"visit_no": "5", "visited_on": today(), "business_status": "running", "handover": "1"}
+    handed = await mentor.post(f"{url}/aksi/report-visit", data=form)
+    assert handed.status_code == 303, alerts(handed.text)
+    assert (await state_of(stack, gid)).stage == Stage.COMPLETED
+
 
 async def test_release_share_is_not_offered_on_a_tkm_group(stack: Stack, console: ConsoleLogin) -> None:
     """TKM aid goes to the group's own account: its refused transfer is fixed, never given up."""
