@@ -4,9 +4,11 @@
 actions a second: arrivals that do not wait for each other's answers (open loop), unlike
 `bench.officers`' officers who act again the moment an answer arrives (closed loop). Each arrival
 takes one task that the cohort's inboxes hold at that moment and does what its officer would
-(`verify`, `schedule-training`, `record-attendance`, `approve-disbursement`, `report-visit`,
-`submit-lpj` with its receipts, `review-lpj`); task kinds not listed here are left for the closed
-loop. Reads (list, detail, inbox, summary) arrive as a stream of their own.
+(`verify`, `schedule-training`, `record-attendance`, `report-visit`, `submit-lpj` with its receipts,
+`review-lpj`); task kinds not listed here are left for the closed loop. Approving a disbursement is
+not among them: every group's waits for the bulk phase (`bench.bulk_phase`), which the issue times
+over all of them, as finance approves them in the office. Reads (list, detail, inbox, summary)
+arrive as a stream of their own.
 
 The work comes from the read model's `group_tasks` (the table the inbox reads), refreshed in the
 background, so finding work costs the API nothing that is measured; each task (group, kind, note)
@@ -35,7 +37,6 @@ PACED_KINDS: dict[str, Role] = {
     "verify": Role.VERIFIER,
     "schedule_training": Role.TRAINER,
     "record_attendance": Role.TRAINER,
-    "approve_disbursement": Role.FINANCE,
     "report_visit": Role.MENTOR,
     "submit_lpj": Role.MENTOR,
     "review_lpj": Role.VERIFIER,
@@ -49,7 +50,6 @@ class Task:
     group_id: str
     kind: str
     note: str
-    requested_amount: int
 
 
 class WorkSource:
@@ -64,13 +64,13 @@ class WorkSource:
 
     async def refresh(self) -> None:
         rows = await self.pool.fetch(
-            """SELECT t.group_id, t.kind, t.note, g.requested_amount
+            """SELECT t.group_id, t.kind, t.note
                  FROM group_tasks t JOIN groups g ON g.group_id = t.group_id
                 WHERE t.kind = ANY($1::text[]) AND t.group_id = ANY($2::text[])""",
             list(PACED_KINDS),
             self.group_ids,
         )
-        tasks = [Task(r["group_id"], r["kind"], r["note"] or "", r["requested_amount"]) for r in rows]
+        tasks = [Task(r["group_id"], r["kind"], r["note"] or "") for r in rows]
         self.ready = [t for t in tasks if (t.group_id, t.kind, t.note) not in self.handed]
 
     def take(self) -> Task | None:
@@ -223,10 +223,6 @@ class PacedOfficers:
         if task.kind in ("verify", "schedule_training"):
             action, args = BULK_ACTION[task.kind]
             body = args or {"starts_on": today(), "ends_on": today(), "venue": "BLK setempat"}
-            await self._post(result, t0, action, role, f"{base}/{action}", json=body)
-        elif task.kind == "approve_disbursement":
-            action, args = BULK_ACTION[task.kind]
-            body = {**(args or {}), "amount": task.requested_amount}
             await self._post(result, t0, action, role, f"{base}/{action}", json=body)
         elif task.kind == "record_attendance":
             body = {"attended_niks": self.team.niks[gid]}
