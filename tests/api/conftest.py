@@ -10,6 +10,7 @@ import json
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -151,13 +152,26 @@ def equal_split_api(api_stack: Stack, tmp_path_factory: pytest.TempPathFactory) 
     """The same stack's API under a policy file that switches Padat Karya's weekly wage rule off
     (`EQUAL_SPLIT_OVERRIDE`): Padat Karya groups submitted through it are paid one wage bill in equal
     shares, as groups submitted before the rule are. Reads answer the same through either API."""
-    policy = tmp_path_factory.mktemp("equal-split") / "policy.json"
-    policy.write_text(json.dumps(EQUAL_SPLIT_OVERRIDE))
+    with policy_api(api_stack, tmp_path_factory, EQUAL_SPLIT_OVERRIDE, "equal-split") as url:
+        yield url
+
+
+@contextmanager
+def policy_api(
+    api_stack: Stack, tmp_path_factory: pytest.TempPathFactory, policy: dict[str, Any], name: str
+) -> Iterator[str]:
+    """The same stack's API under a policy file of its own (`policy`, as `JPS_POLICY_FILE` holds
+    it); its base URL. A group keeps the policy it was submitted with, so groups submitted through
+    it keep its rules whichever API serves their later steps."""
+    path = tmp_path_factory.mktemp(name) / "policy.json"
+    path.write_text(json.dumps(policy))
     server = ThreadedServer(
-        create_app(api_stack.settings.model_copy(update={"policy_file": policy})), "api-equal-split"
+        create_app(api_stack.settings.model_copy(update={"policy_file": path})), f"api-{name}"
     ).start()
-    yield server.url
-    server.stop()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ module's own serves it, beside the session's (same Temporal task queue, same wor
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,16 +19,15 @@ import httpx
 import pytest
 
 from activities.bank_client import BankClient
-from api.main import create_app
 from jps.domain.calendar import WIB, local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
 from jps.domain.wages import WorkRole, Worksite
-from tests.api.conftest import Stack, act, wait_for_stage
+from tests.api.conftest import Stack, act, policy_api, wait_for_stage
 from tests.evidence_files import jpeg, pdf
 from tests.factories import proposal
-from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer
+from tests.sim_fixtures import BankAdmin, Simulators
 from tools.repair import repair_failed
 
 SITE = Worksite(lat=-6.2, lon=106.85, radius_m=200)
@@ -39,12 +37,9 @@ PLANNED = 9  # three days in each of three weeks
 
 @pytest.fixture(scope="module")
 def wage_api(api_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    policy = tmp_path_factory.mktemp("policy") / "policy.json"
-    policy.write_text(json.dumps({"padat_karya": {"wages": {"planned_workdays": PLANNED}}}))
-    settings = api_stack.settings.model_copy(update={"policy_file": policy})
-    server = ThreadedServer(create_app(settings), "api-wages").start()
-    yield server.url
-    server.stop()
+    rule = {"planned_workdays": PLANNED}
+    with policy_api(api_stack, tmp_path_factory, {"padat_karya": {"wages": rule}}, "wages") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,33 +4,27 @@ supervisor authorizes them from the page, and the owed wage goes to the new acco
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from api.main import create_app
 from jps.domain.roles import Role
-from tests.api.conftest import Stack, act
+from tests.api.conftest import Stack, act, policy_api
 from tests.api.test_wages import has_task, nothing_owed, pk_proposal, to_the_rolls, until, upload_photo
 from tests.console.conftest import ConsoleLogin, alerts
 from tests.console.wage_groups import last_week
-from tests.sim_fixtures import BankAdmin, ThreadedServer
+from tests.sim_fixtures import BankAdmin
 
 THRESHOLD = 100_000  # a week's wages above this, and owed wages above it, need a supervisor
 
 
 @pytest.fixture(scope="module")
 def low_threshold_api(api_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    policy = tmp_path_factory.mktemp("policy") / "policy.json"
     rule = {"planned_workdays": 9, "authorize_weekly_above": THRESHOLD}
-    policy.write_text(json.dumps({"padat_karya": {"wages": rule}}))
-    settings = api_stack.settings.model_copy(update={"policy_file": policy})
-    server = ThreadedServer(create_app(settings), "api-low-threshold").start()
-    yield server.url
-    server.stop()
+    with policy_api(api_stack, tmp_path_factory, {"padat_karya": {"wages": rule}}, "low-threshold") as url:
+        yield url
 
 
 @pytest.fixture

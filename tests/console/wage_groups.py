@@ -10,33 +10,14 @@ import httpx
 
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
-from jps.domain.roles import Role
-from tests.api.conftest import Stack, act
-from tests.api.test_wages import SITE, has_task, pk_proposal, until
+from tests.api.conftest import Stack
+from tests.api.test_wages import SITE, pk_proposal, to_the_rolls
 
 
 async def group_at_rolls(http: httpx.AsyncClient, stack: Stack, name: str) -> tuple[str, Proposal]:
     """A group whose wage bill is approved and reserved: the mentor's `submit_muster` is open."""
     p = pk_proposal().model_copy(update={"name": name})
-    resp = await http.post("/groups", json=p.model_dump(mode="json"), headers=stack.auth(Role.REGISTRAR))
-    assert resp.status_code == 201, resp.text
-    gid: str = resp.json()["group_id"]
-    today = local_date(datetime.now(UTC))
-    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve"})
-    await act(
-        http,
-        stack,
-        gid,
-        "schedule-training",
-        Role.TRAINER,
-        {"starts_on": today.isoformat(), "ends_on": today.isoformat(), "venue": "Balai Desa"},
-    )
-    await act(
-        http, stack, gid, "record-attendance", Role.TRAINER, {"attended_niks": [m.nik for m in p.members]}
-    )
-    await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 10_000_000})
-    await until("the wage bill reserved", lambda: has_task(http, stack, gid, "submit_muster"))
-    return gid, p
+    return await to_the_rolls(http, stack, p), p
 
 
 def last_week() -> date:
