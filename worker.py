@@ -32,6 +32,7 @@ from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
 from activities.verification import VerificationActivities
 from infra.audit import AuditAnchors
+from infra.compiled_code import compile_once
 from infra.db import create_pool
 from infra.embedded import start_postgres
 from infra.payload_keys import data_converter
@@ -145,6 +146,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         notify = NotifyClient(settings.notify_url)
         stack.push_async_callback(notify.aclose)
         worker = Worker(
+        # The sandbox imports the workflows afresh for each instance: compile their source once.
+        compile_once("workflows")
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
