@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from infra.audit import append_audit, lock_chain
+from infra.audit import GENESIS, insert_chained, lock_chain
 from infra.outbox import OutboxMessage
 from jps.contracts.activities import TransitionRecord
 
@@ -44,22 +44,25 @@ async def append_step(conn: asyncpg.Connection, record: TransitionRecord) -> Ste
     """The step's audit row, under the chain's lock, in the caller's transaction; for a step a reset
     re-executes, the read model rewound to it."""
     await lock_chain(conn)
-    earlier = [
-        r["run_id"]
-        for r in await conn.fetch(
-            "SELECT run_id FROM audit_log WHERE group_id = $1 AND seq = $2 ORDER BY id",
-            record.group_id,
-            record.seq,
-        )
-    ]
+    # The step's earlier rows and the chain's head in one statement after the lock: the lock is held
+    # to the end of the caller's transaction, so each round trip under it delays every other writer.
+    found = await conn.fetchrow(
+        """SELECT ARRAY(SELECT run_id FROM audit_log WHERE group_id = $1 AND seq = $2 ORDER BY id)
+                      AS earlier,
+                  (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS head""",
+        record.group_id,
+        record.seq,
+    )
+    earlier: list[str] = list(found["earlier"])
     if earlier and (not record.run_id or record.run_id in earlier):
         return Step(written=False)  # a retry (or an older workflow's step, keyed without its run)
     details: dict[str, Any] = dict(record.details)
     if earlier:
         details["re_executed_after_reset"] = True
         details["replaces_runs"] = [run or "(before run ids)" for run in earlier]
-    written = await append_audit(
+    await insert_chained(
         conn,
+        prev=found["head"] or GENESIS,
         group_id=record.group_id,
         seq=record.seq,
         at=record.at,
@@ -71,7 +74,7 @@ async def append_step(conn: asyncpg.Connection, record: TransitionRecord) -> Ste
         details=details,
         run_id=record.run_id,
     )
-    if written and earlier:
+    if earlier:
         await _rewind(conn, record)
         log.warning(
             "step_reexecuted_after_reset",
@@ -80,7 +83,7 @@ async def append_step(conn: asyncpg.Connection, record: TransitionRecord) -> Ste
             run_id=record.run_id,
             replaces=earlier,
         )
-    return Step(written=written, replaces=earlier if written else [])
+    return Step(written=True, replaces=earlier)
 
 
 async def _rewind(conn: asyncpg.Connection, record: TransitionRecord) -> None:

@@ -83,14 +83,53 @@ async def append_audit(
     none (older workflows). A retried activity writes nothing twice; a step a reset re-executes
     (same seq, another run) is a new row."""
     await lock_chain(conn)
-    if seq is not None and await conn.fetchval(
-        "SELECT 1 FROM audit_log WHERE group_id = $1 AND seq = $2 AND ($3 = '' OR run_id = $3)",
+    # One statement after the lock (not with it: a statement's snapshot predates a lock it waits for,
+    # and would miss the head its holder committed), since every round trip here holds the chain.
+    found = await conn.fetchrow(
+        """SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS head,
+                  $2::integer IS NOT NULL AND EXISTS (
+                      SELECT 1 FROM audit_log WHERE group_id = $1 AND seq = $2 AND ($3 = '' OR run_id = $3)
+                  ) AS recorded""",
         group_id,
         seq,
         run_id,
-    ):
+    )
+    if found["recorded"]:
         return False
-    prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
+    await insert_chained(
+        conn,
+        prev=found["head"] or GENESIS,
+        group_id=group_id,
+        seq=seq,
+        at=at,
+        actor=actor,
+        actor_roles=actor_roles,
+        event=event,
+        stage=stage,
+        reason=reason,
+        details=details,
+        run_id=run_id,
+    )
+    return True
+
+
+async def insert_chained(
+    conn: asyncpg.Connection,
+    *,
+    prev: str,
+    group_id: str | None,
+    seq: int | None,
+    at: datetime,
+    actor: str | None,
+    actor_roles: list[str] | None,
+    event: str,
+    stage: str | None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    run_id: str = "",
+) -> None:
+    """Insert the row after `prev`, the chain's head as read under the chain's lock, which the caller
+    holds (`lock_chain`) and keeps until its transaction ends."""
     # Round-trip through JSON so the hashed form equals what jsonb gives back on verification.
     details_norm = json.loads(json.dumps(details or {}, default=str))
     row = {
@@ -123,7 +162,6 @@ async def append_audit(
         digest,
         run_id,
     )
-    return True
 
 
 async def append_officer_audit(
