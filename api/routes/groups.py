@@ -66,7 +66,8 @@ PROPOSAL_EXAMPLE: dict[str, Any] = {
 }
 
 BULK_MAX = 500
-_BULK_CONCURRENCY = 16
+# Updates in flight per bulk request (bench, scale 0.1: 307 approvals in 22.4 s with 16, 13.3 s with 64).
+_BULK_CONCURRENCY = 64
 
 
 @router.post(

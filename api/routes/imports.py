@@ -39,7 +39,9 @@ router = APIRouter(prefix="/groups/import", tags=["imports"])
 
 INLINE_MAX_BYTES = 256 * 1024
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-SUBMIT_CONCURRENCY = 16
+# Submissions in flight: each waits on Temporal and the worker's registration, not on this process;
+# 16 left the worker idle between them (bench, scale 0.1: 19.9 -> 16.7 s with 64 and the audit change).
+SUBMIT_CONCURRENCY = 64
 _KEEP_JOBS = 200
 
 
