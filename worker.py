@@ -83,6 +83,7 @@ def build_activities(
     )
     return [
         read_model.record_transition,
+        read_model.record_step,
         muster.record_muster,
         ledger.check_freeze,
         ledger.reserve_budget,
@@ -145,9 +146,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(bank.aclose)
         notify = NotifyClient(settings.notify_url)
         stack.push_async_callback(notify.aclose)
-        worker = Worker(
         # The sandbox imports the workflows afresh for each instance: compile their source once.
         compile_once("workflows")
+        worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,

@@ -24,7 +24,7 @@ from activities.lpj_store import write_lpj
 from activities.muster import draw_reservation, free_cancelled_days, write_wage_weeks
 from activities.steps import Step, append_step, fresh_messages
 from infra.outbox import OutboxMessage, queue_messages
-from jps.contracts.activities import TransitionRecord
+from jps.contracts.activities import RecordedStep, TransitionRecord
 from jps.contracts.refusals import ErrorType
 from jps.domain.models import GroupSummary, Proposal
 from jps.domain.nik import mask_nik, mask_niks_in
@@ -170,6 +170,13 @@ class ReadModelActivities:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return True
+
+    @activity.defn(name="record_step")
+    async def record_step(self, record: TransitionRecord) -> RecordedStep:
+        """`record_transition` as the workflow's local activity (patch smaller-history-v1): the same
+        transaction, answering the step's timeline line, which its history marker keeps."""
+        await self.record_transition(record)
+        return record.line()
 
     async def _write_group(
         self, conn: asyncpg.Connection, record: TransitionRecord, state: GroupSummary

@@ -2,7 +2,9 @@
 
 The workflow records every step through the `record_transition` activity, whose one input is a
 `TransitionRecord`; the scheduled events of that activity, decoded with the client's data converter,
-are the steps in order (a retried activity is scheduled once, so it shows once). The workflow's
+are the steps in order (a retried activity is scheduled once, so it shows once). Since patch
+smaller-history-v1 a step is recorded by the local activity `record_step`, whose input the history does
+not keep: its marker's result (a `RecordedStep`, the same keys) is the step instead. The workflow's
 start and its end frame them. Temporal deletes a closed workflow's history after the namespace's
 retention period; from then on the append-only audit table tells the same story.
 """
@@ -29,6 +31,8 @@ from jps.domain.roles import Role
 from jps.settings import Settings
 
 RECORD_ACTIVITY = "record_transition"
+LOCAL_RECORD_ACTIVITY = "record_step"  # the local activity (its marker's result is the step's line)
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 _CLOSING_EVENTS: dict[int, str] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "workflow_completed",
@@ -74,9 +78,32 @@ async def _run_events(client: Client, group_id: str, run_id: str | None) -> tupl
             # the model changes, and the record's `state` (NIKs in clear) is dropped right here.
             [record] = await client.data_converter.decode(scheduled.input.payloads[:1])
             out.append(_from_record(record, fallback_at=_event_time(event)))
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            record = await _local_record(client, event)
+            if record is not None:
+                out.append(_from_record(record, fallback_at=_event_time(event)))
         elif kind in _CLOSING_EVENTS:
             out.append(HistoryEventOut(at=_event_time(event), event=_CLOSING_EVENTS[kind]))
     return out, previous_run
+
+
+async def _local_record(client: Client, event: HistoryEvent) -> dict[str, Any] | None:
+    """A step recorded by the local activity (`record_step`, since patch smaller-history-v1): its marker
+    keeps the activity's type (plain JSON, written by the SDK) and its result, the step's timeline
+    line (sealed like every payload). None for any other marker, or an attempt that failed."""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in marker.details:
+        return None
+    data = marker.details["data"].payloads if "data" in marker.details else []
+    try:
+        activity_type = json.loads(data[0].data).get("activity_type") if data else None
+    except ValueError:
+        return None
+    result = marker.details["result"].payloads
+    if activity_type != LOCAL_RECORD_ACTIVITY or not result:
+        return None
+    [record] = await client.data_converter.decode(result[:1])
+    return record if isinstance(record, dict) else None
 
 
 def _from_record(record: dict[str, Any], fallback_at: datetime) -> HistoryEventOut:

@@ -61,6 +61,34 @@ class TransitionRecord(BaseModel):
     wage_weeks: list[WageWeekRecord] | None = Field(None, description="Muster-roll weeks changed: their rows")
     draw: BudgetDraw | None = Field(None, description="Draw a wage batch's payment from the reservation")
 
+    def line(self) -> RecordedStep:
+        """The step as the group's timeline shows it (no state, no members)."""
+        return RecordedStep(
+            seq=self.seq,
+            at=self.at,
+            event=self.event,
+            stage=self.stage,
+            from_stage=self.from_stage,
+            officer=self.officer,
+            reason=self.reason,
+            details=self.details,
+        )
+
+
+class RecordedStep(BaseModel):
+    """What `record_step` (the local activity) answers: the step's timeline line. A local activity's
+    input is not in the history, only its result (in a marker), so the timeline reads this instead of
+    the scheduled `record_transition` input (api/timeline.py). The same keys as TransitionRecord."""
+
+    seq: int
+    at: datetime
+    event: str
+    stage: Stage
+    from_stage: Stage | None = None
+    officer: str | None = None
+    reason: str = ""
+    details: dict[str, str | int | float | bool | list[str] | None] = Field(default_factory=dict)
+
 
 class ReceivableEvent(BaseModel):
     """A receivable opened, a repayment recorded or an amount written off (receivable_events)."""

@@ -20,6 +20,7 @@ class Registration(BaseModel):
     done: bool = False
     error: str | None = None
     refusal: RefusalKind = RefusalKind.NIK_CONFLICT
+    answered: bool = Field(False, description="The `registered` update has answered (a refusal waits for it)")
 
     @property
     def settled(self) -> bool:

@@ -95,13 +95,16 @@ def payload_encodings(node: Any) -> Iterator[str]:
     """The `encoding` metadata of every payload in the document (base64, as the CLI prints it), but
     those of search attributes (the server indexes them, so they are never sealed; they hold only
     programme, stage, region and escalation level: checked below) and of `workflow.patched` markers
-    (the SDK writes the patch id itself, unencoded)."""
+    (the SDK writes the patch id itself, unencoded), and the SDK's own record of a local activity in
+    its marker (`details.data`: the activity's type, attempt and times, unencoded; the activity's
+    result beside it, `details.result`, is sealed like every payload)."""
     if isinstance(node, dict):
         metadata = node.get("metadata")
         if isinstance(metadata, dict) and "data" in node and "encoding" in metadata:
             yield metadata["encoding"]
         for key, value in node.items():
-            if key not in ("searchAttributes", "patch-data"):
+            local_activity_data = key == "data" and isinstance(value, dict)  # a payload's own is a str
+            if key not in ("searchAttributes", "patch-data") and not local_activity_data:
                 yield from payload_encodings(value)
     elif isinstance(node, list):
         for value in node:

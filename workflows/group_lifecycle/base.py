@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.db import ReadModelActivities
@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.guards import authorize, refuse
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
+from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY, LOCAL_RECORD_WITHIN
 from workflows.group_lifecycle.tasks import Escalation, TaskBoard
 
 # A step's own transaction can refuse what only PostgreSQL can see (an LPJ receipt another group
@@ -92,12 +92,13 @@ class LifecycleBase:
             draw=draw,
         )
         try:
-            await workflow.execute_activity_method(
-                ReadModelActivities.record_transition,
-                record,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+            if not (workflow.patched(patches.SMALLER_HISTORY) and await _recorded_locally(record)):
+                await workflow.execute_activity_method(
+                    ReadModelActivities.record_transition,
+                    record,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
         except ActivityError:
             self.state.seq -= 1  # nothing was written for this step
             raise
@@ -120,6 +121,11 @@ class LifecycleBase:
                 SA_PROGRAM.value_set(self.state.program.value),
                 SA_REGION.value_set(self.state.region_code),
             ]
+        if workflow.patched(patches.SMALLER_HISTORY):
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+            if not updates:
+                return
         workflow.upsert_search_attributes(updates)
 
     # ---- tasks
@@ -198,6 +204,39 @@ class LifecycleBase:
     def _officer(args: Any) -> Officer:
         officer: Officer = args.officer
         return officer
+
+
+async def _recorded_locally(record: TransitionRecord) -> bool:
+    """Record the step by the local activity; False when it did not within LOCAL_RECORD_WITHIN (the
+    database slow or away): the caller records it by the ordinary activity, a no-op if this one's
+    last attempt committed after all. A refusal (a non-retryable error) is raised as the ordinary
+    activity's is, an ActivityError whose cause is the ApplicationError: a failed local activity
+    reaches the workflow as its bare cause (the ApplicationError, or a TimeoutError)."""
+    try:
+        await workflow.execute_local_activity_method(
+            ReadModelActivities.record_step,
+            record,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=LOCAL_RECORD_WITHIN,
+            retry_policy=DB_RETRY,
+        )
+    except FailureError as err:
+        cause = err.cause if isinstance(err, ActivityError) else err
+        refused = isinstance(cause, ApplicationError) and (
+            cause.non_retryable or cause.type in (DB_RETRY.non_retryable_error_types or ())
+        )
+        if not refused:
+            return False
+        raise ActivityError(
+            "record_step refused the step",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type="record_step",
+            activity_id="",
+            retry_state=RetryState.NON_RETRYABLE_FAILURE,
+        ) from cause
+    return True
 
 
 def restore_in_place(target: BaseModel, source: BaseModel) -> None:

@@ -20,6 +20,14 @@ RESOLVE_ASK_WITHIN = timedelta(minutes=1)
 # and the batch retried with the same keys, instead of after the whole start-to-close timeout.
 BANK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
+# A step's record as a local activity retries inside the workflow task (the worker heartbeats the
+# task, about three history events every 8 s): past this it falls back to the ordinary activity,
+# whose retries through a database outage cost no history.
+LOCAL_RECORD_WITHIN = timedelta(seconds=30)
+
+# How long a refused registration keeps its workflow open for the `registered` update to hear it.
+REFUSAL_HEARD_WITHIN = timedelta(minutes=1)
+
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -35,3 +35,12 @@ REAUTHORIZE_NEW_WAGE_ACCOUNT = "reauthorize-new-wage-account-v1"
 REPAYMENT_ONCE = "repayment-once-v1"
 # The same for a write-off: the same amount with the same reason, sent again, writes off once.
 WRITE_OFF_ONCE = "write-off-once-v1"
+# Issue 15, a smaller history per group (one id for both changes: each patch id costs the history a
+# marker and an upsert of TemporalChangeVersion, which is what the second change saves):
+# - a step is recorded by a local activity (`record_step`: one marker instead of three activity
+#   events, and an officer's update answered within one workflow task); one that has not recorded
+#   within LOCAL_RECORD_WITHIN falls back to the `record_transition` activity (retried for as long
+#   as it takes, with no history of its own), the same step by (group_id, seq, run_id);
+# - search attributes are upserted only when a value changes (before, every transition and
+#   escalation upserted the stage and the escalation level).
+SMALLER_HISTORY = "smaller-history-v1"

@@ -35,6 +35,7 @@ from workflows.group_lifecycle.claims import CancelAndClaimSteps
 from workflows.group_lifecycle.disbursement import ShareRelease
 from workflows.group_lifecycle.guards import refuse
 from workflows.group_lifecycle.mentoring import MentoringSteps
+from workflows.group_lifecycle.options import REFUSAL_HEARD_WITHIN
 from workflows.group_lifecycle.proposal import ProposalSteps
 from workflows.group_lifecycle.tasks import TaskBoard
 from workflows.group_lifecycle.training import TrainingSteps
@@ -77,6 +78,7 @@ class GroupLifecycleWorkflow(
         if inp.carried is None:
             await self._register()
             if self.state.runtime.registration.error is not None:
+                await self._refusal_heard()
                 return self.state.summary()
         else:
             self._upsert_search_attributes(program=True)
@@ -149,11 +151,24 @@ class GroupLifecycleWorkflow(
             raise
         registration.done = True
 
+    async def _refusal_heard(self) -> None:
+        """A refused registration is the `registered` update's answer (the API sends it right after the
+        start). Recorded by a local activity, the refusal can come within the first workflow task,
+        before that update reaches the workflow: closing at once would abort it. Wait for it a while."""
+        if not workflow.patched(patches.SMALLER_HISTORY):
+            return
+        registration = self.state.runtime.registration
+        try:
+            await workflow.wait_condition(lambda: registration.answered, timeout=REFUSAL_HEARD_WITHIN)
+        except TimeoutError:
+            pass  # nobody asked: the read model never had the group either
+
     @workflow.update  # REGISTERED_UPDATE (the method's name)
     async def registered(self) -> GroupSummary:
         """Answers once the proposal is written (or refused for a NIK already in an active group)."""
         registration = self.state.runtime.registration
         await workflow.wait_condition(lambda: registration.settled)
+        registration.answered = True
         if registration.error is not None:
             raise refuse(registration.refusal, registration.error)
         return self.state.summary()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,6 +43,7 @@ from jps.contracts.activities import (
     FreezeStatus,
     PaymentBatch,
     PaymentResult,
+    RecordedStep,
     SendResult,
     StatusRequest,
     TransferStatus,
@@ -162,6 +164,7 @@ class FakeActivities:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.record_transition,
+            self.record_step,
             self.reserve_budget,
             self.check_freeze,
             self.settle_budget,
@@ -206,6 +209,12 @@ class FakeActivities:
             raise error
         self.records.append(record)
         return True
+
+    @activity.defn(name="record_step")
+    async def record_step(self, record: TransitionRecord) -> RecordedStep:
+        """The local activity that records a step since the local-record patch: the same fake."""
+        await self.record_transition(record)
+        return record.line()
 
     @activity.defn(name="reserve_budget")
     async def reserve_budget(self, req: BudgetRequest) -> BudgetResult:
@@ -420,6 +429,25 @@ def fakes() -> FakeActivities:
 
 
 RECORD_ENV = "JPS_RECORD_HISTORIES"
+# With JPS_HISTORY_PROFILE=1 (and -s), each test prints its workflows' history size: events and bytes,
+# by event type (issue 15's cost targets; bench/temporal_figures.py's history_profile in the bench).
+PROFILE_ENV = "JPS_HISTORY_PROFILE"
+
+
+async def print_history_profile(test: str, handles: list[WorkflowHandle[Any, Any]]) -> None:
+    for handle in handles:
+        history = await handle.fetch_history()
+        counts: Counter[str] = Counter()
+        sizes: Counter[str] = Counter()
+        for e in history.events:
+            kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+            counts[kind] += 1
+            sizes[kind] += e.ByteSize()
+        total = sum(sizes.values())
+        size = f"{len(history.events)} events, {total} bytes ({total / 1024:.1f} KB)"
+        print(f"\nhistory {test} {handle.id}: {size}")
+        for kind, n in counts.most_common():
+            print(f"  {kind:<40} {n:>4} {sizes[kind]:>7} B")
 
 
 @pytest.fixture
@@ -434,6 +462,8 @@ async def flow(
         flow = Flow(time_env, queue, fakes)
         try:
             yield flow
+            if os.environ.get(PROFILE_ENV):
+                await print_history_profile(request.node.name, flow.started)
             if os.environ.get(RECORD_ENV):
                 directory = Path(os.environ[RECORD_ENV])
                 directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 — test tooling
