@@ -339,6 +339,7 @@ def _plan(profile: dict[str, Any]) -> SkeletonPlan:
     c = profile["counts"]
     return SkeletonPlan(
         activities=round(c["activities"]),
+        local_activities=round(c.get("local_activities", 0)),
         updates=round(c["updates"]),
         timers=round(c["timers"]),
         signals=round(c["signals"]),

@@ -3,9 +3,11 @@
 A `SkeletonWorkflow` has no domain logic. Per group it performs the Temporal work that a real
 group's recorded history shows (counted in the same run by `temporal_figures.history_profile`):
 
-- `activities` no-op activities: one at registration, one in each officer update (as
-  `record_transition` runs in the real update handlers), the rest in the main loop (the real
-  automated disbursement work);
+- `local_activities` no-op local activities: one at registration, one in each officer update (as
+  the real steps are recorded by the `record_step` local activity since smaller-history-v1), the
+  rest in the main loop; while there are none (a plan from before), ordinary activities do this;
+- `activities` no-op activities: the real automated disbursement work (budget, the bank), in the
+  main loop;
 - `updates` workflow updates: the registration update-with-start, then one per officer step, each
   awaited by its caller like an officer's HTTP request;
 - `timers` timers: each wait for an officer step starts a reminder timer that the step cancels, as
@@ -43,6 +45,7 @@ class SkeletonPlan(BaseModel):
     """Temporal work per group: counts taken from a real group's history."""
 
     activities: int
+    local_activities: int = 0  # recorded as markers (the product records its steps this way)
     updates: int  # the registration update included
     timers: int
     signals: int = 0
@@ -63,15 +66,18 @@ class SkeletonWorkflow:
         self.signals = 0
         self.timers_left = plan.timers
         self.activities_run = 0
+        self.local_run = 0
 
     @workflow.run
     async def run(self, plan: SkeletonPlan) -> int:
-        await self._activity()
+        await self._record()
         self.is_registered = True
         for i in range(1, plan.updates):
             await self._wait(lambda i=i: self.steps >= i)  # type: ignore[misc]
         while self.activities_run < plan.activities:
             await self._activity()
+        while self.local_run < plan.local_activities:
+            await self._record()
         await self._wait(lambda: self.signals >= plan.signals)
         while self.timers_left > 0:
             self.timers_left -= 1
@@ -83,6 +89,17 @@ class SkeletonWorkflow:
         self.activities_run += 1
         await workflow.execute_activity(
             skeleton_step, self.activities_run, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+
+    async def _record(self) -> None:
+        """A step's record: a local activity while the plan has them (as the product records its
+        steps), else an ordinary one."""
+        if self.local_run >= self.plan.local_activities:
+            await self._activity()
+            return
+        self.local_run += 1
+        await workflow.execute_local_activity(
+            skeleton_step, self.local_run, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
 
     async def _wait(self, done: Callable[[], bool]) -> None:
@@ -104,7 +121,7 @@ class SkeletonWorkflow:
 
     @workflow.update
     async def step(self, n: int) -> int:
-        await self._activity()
+        await self._record()
         self.steps += 1
         return self.steps
 

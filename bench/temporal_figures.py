@@ -21,6 +21,10 @@ COUNTED = {
 }
 
 
+LOCAL_ACTIVITY = "LOCAL_ACTIVITY"  # a count of its own beside the event types
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the marker name the SDK records a local activity under
+
+
 async def history_profile(client: Client, workflow_ids: list[str], concurrency: int = 8) -> dict[str, Any]:
     """Events per workflow in the histories of `workflow_ids`: totals, bytes, and by type (medians)."""
     from temporalio.api.enums.v1 import EventType
@@ -35,6 +39,9 @@ async def history_profile(client: Client, workflow_ids: list[str], concurrency: 
         async with gate:
             history = await client.get_workflow_handle(wid).fetch_history()
         kinds = Counter(EventType.Name(e.event_type) for e in history.events)
+        # A local activity leaves a marker of its own name (patches leave `core_patch` markers).
+        markers = (e.marker_recorded_event_attributes.marker_name for e in history.events)
+        kinds[LOCAL_ACTIVITY] = sum(1 for name in markers if name == LOCAL_ACTIVITY_MARKER)
         weights: Counter[str] = Counter()
         for e in history.events:
             weights[EventType.Name(e.event_type)] += e.ByteSize()
@@ -54,7 +61,8 @@ async def history_profile(client: Client, workflow_ids: list[str], concurrency: 
         "events_median": statistics.median(totals),
         "history_kb_mean": round(statistics.fmean(sizes) / 1024, 1),
         "history_bytes_mean": round(statistics.fmean(sizes)),
-        "counts": {k: statistics.median(c.get(t, 0) for c in per) for k, t in COUNTED.items()},
+        "counts": {k: statistics.median(c.get(t, 0) for c in per) for k, t in COUNTED.items()}
+        | {"local_activities": statistics.median(c.get(LOCAL_ACTIVITY, 0) for c in per)},
         "by_type_median": by_type,
         "kb_by_type_median": {
             t.removeprefix("EVENT_TYPE_"): round(statistics.median(c.get(t, 0) for c in per_bytes) / 1024, 1)
