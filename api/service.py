@@ -232,9 +232,13 @@ async def submit(
     officer: Officer,
     proposal: Proposal,
     idempotency_key: str | None,
+    *,
+    key_checked: bool = False,
 ) -> GroupSummary:
     """Register a proposal: 403 outside scope, 422 against the programme policy, 409 for a NIK in
-    another active group; a retried Idempotency-Key answers the first result."""
+    another active group; a retried Idempotency-Key answers the first result. `key_checked`: the
+    caller has already looked up the key's earlier groups (an import does it for the whole file in
+    one query), so this does not again, one query per group."""
     refusal_context: dict[str, Any] = {
         "officer": officer,
         "group_id": None,
@@ -253,7 +257,10 @@ async def submit(
     if idempotency_key:
         suffix = lifecycle.idempotent_suffix(officer.id, idempotency_key)
         group_id = lifecycle.group_id_for(proposal, suffix)
-        for earlier in await groups.groups_by_suffix(services.pool, suffixes=[suffix]):
+        earlier_groups = (
+            [] if key_checked else await groups.groups_by_suffix(services.pool, suffixes=[suffix])
+        )
+        for earlier in earlier_groups:
             if earlier.group_id != group_id:
                 message = f"Idempotency-Key reused with a different body (it created {earlier.group_id})"
                 raise http_error(Refusal(RefusalKind.IDEMPOTENCY_MISMATCH, message))

@@ -211,7 +211,10 @@ async def _run(
             assert g.proposal is not None
             async with gate:
                 try:
-                    state = await submit(services, client, officer, g.proposal, f"import:{g.ref}")
+                    # _check_against_database looked up every ref's earlier group in one query
+                    state = await submit(
+                        services, client, officer, g.proposal, f"import:{g.ref}", key_checked=True
+                    )
                 except HTTPException as exc:
                     detail = (
                         exc.detail if isinstance(exc.detail, str) else "; ".join(d["msg"] for d in exc.detail)
