@@ -330,6 +330,12 @@ def _calamine_rows(data: bytes) -> list[tuple[int, list[str]]] | None:
             grid = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except (CalamineError, OSError, ValueError) as exc:
         raise FileError(f"not a readable XLSX workbook: {exc}") from None
+    except BaseException as exc:
+        # A panic in the Rust reader is pyo3's PanicException, a BaseException: a file it cannot
+        # read is the uploader's 422, not the API's 500 (an interrupt or a cancellation goes on).
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise FileError("not a readable XLSX workbook: the reader failed on it") from None
     rows: list[tuple[int, list[str]]] = []
     width = MAX_COLUMNS
     header_seen = False

@@ -101,3 +101,19 @@ def test_a_cell_past_the_row_cap_is_refused_before_calamine() -> None:
 def test_an_unreadable_workbook_is_a_file_error() -> None:
     with pytest.raises(FileError, match="not a readable XLSX workbook"):
         list(importer._xlsx_rows(b"PK\x03\x04 not a zip"))
+
+
+def test_a_panic_in_the_rust_reader_is_a_file_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyo3 turns a Rust panic into `PanicException`, a BaseException: the uploader gets a 422 naming
+    the file, the API no 500. (A stand-in of the same name: no file is known to make it panic.)"""
+    import python_calamine
+
+    class PanicException(BaseException):
+        pass
+
+    def panics(_: object) -> None:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_object", panics)
+    with pytest.raises(FileError, match="the reader failed on it"):
+        importer.read_header("kelompok.xlsx", _workbook())
