@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from fastapi import HTTPException, status
@@ -25,7 +25,14 @@ from infra import lifecycle
 from infra.lifecycle import Refusal
 from jps.contracts.refusals import RefusalKind
 from jps.domain.actions import ACTIONS, ActionSpec
-from jps.domain.models import GroupSummary, Officer, Proposal, SubmitLpjArgs, declare_no_control_characters
+from jps.domain.models import (
+    GroupSummary,
+    Officer,
+    Proposal,
+    StepResult,
+    SubmitLpjArgs,
+    declare_no_control_characters,
+)
 from jps.domain.roles import NATIONAL, Role, region_in_scope
 
 # ---- request bodies: each action's arguments without `officer` (the API adds it from the token) ----
@@ -162,9 +169,10 @@ def full_args(spec: ActionSpec, body: BaseModel | dict[str, Any], officer: Offic
 
 
 _TRANSIENT = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+Answer = TypeVar("Answer")
 
 
-async def _answered(call: Awaitable[GroupSummary]) -> GroupSummary:
+async def _answered(call: Awaitable[Answer]) -> Answer:
     """Await a lifecycle call. No worker answering in time (the update's long poll ran out) or
     Temporal out of reach is a 503: the step may still happen, so the client should retry."""
     try:
@@ -210,8 +218,9 @@ async def prepared(services: Services, ctx: ActionContext, args: BaseModel) -> B
 
 async def perform_action(
     services: Services, client: Client, ctx: ActionContext, spec: ActionSpec, args: BaseModel
-) -> GroupSummary:
-    """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log."""
+) -> StepResult:
+    """Send the update; a refusal becomes its HTTP status, and 403/409 go to the audit log. The answer
+    names the step (seq, stage): the group itself is read from the read model (`group_after_step`)."""
     args = await prepared(services, ctx, args)
     try:
         return await _answered(lifecycle.act(client, ctx.group_id, spec.update_name, args))

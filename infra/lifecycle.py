@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
 from jps.contracts.refusals import RefusalKind
 from jps.contracts.workflow import GroupInput, GroupState
-from jps.domain.models import GroupSummary, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
 
@@ -144,18 +144,26 @@ async def submit_proposal(
     return state
 
 
-async def act(client: Client, group_id: str, update_name: str, args: BaseModel) -> GroupSummary:
-    """Send one officer action as a workflow update; the new state (without the member list) once the
-    workflow accepted it."""
+async def act(client: Client, group_id: str, update_name: str, args: BaseModel) -> StepResult:
+    """Send one officer action as a workflow update; which step it was (group, seq, stage) once the
+    workflow accepted and recorded it. The state is in the read model by then (or ask `query_state`).
+    An update answered by older workflow code carries the whole GroupSummary: it decodes the same."""
     handle = client.get_workflow_handle(group_id)
     try:
-        result: GroupSummary = await handle.execute_update(update_name, args, result_type=GroupSummary)
+        result: StepResult = await handle.execute_update(update_name, args, result_type=StepResult)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         refusal = refusal_from(exc)
         if refusal is None:
             raise
         raise refusal from exc
     return result
+
+
+async def act_then_state(client: Client, group_id: str, update_name: str, args: BaseModel) -> GroupState:
+    """`act`, then the workflow's state once the step is taken (for the operator's tools, which read no
+    read model): the state, NIKs in clear, as of this step or later."""
+    await act(client, group_id, update_name, args)
+    return await query_state(client, group_id)
 
 
 async def query_state(client: Client, group_id: str) -> GroupState:

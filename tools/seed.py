@@ -233,10 +233,10 @@ class WorkPeriod:
         kinds = {t.kind for t in state.open_tasks}
         if TaskKind.AUTHORIZE_WAGES in kinds and (week := week_in(wages, "to_authorize")):
             args: BaseModel = AuthorizeWagesArgs(week_starts_on=week, notes="demo cohort", officer=_CHECKER)
-            return await lifecycle.act(client, gid, "authorize_wages", args)
+            return await lifecycle.act_then_state(client, gid, "authorize_wages", args)
         if TaskKind.APPROVE_WAGES in kinds and (week := week_in(wages, "accepted")):
             args = ApproveWagesArgs(week_starts_on=week, notes="demo cohort", officer=_OFFICERS[Role.FINANCE])
-            return await lifecycle.act(client, gid, "approve_wages", args)
+            return await lifecycle.act_then_state(client, gid, "approve_wages", args)
         done = {w.week_starts_on for w in wages.weeks} if wages else set()
         week = next((w for w in self.plan.weeks() if w not in done), None)
         site = self.proposal.worksite
@@ -247,7 +247,9 @@ class WorkPeriod:
         photos = await keep_worksite_photos(
             self.pool, self.store, group_id=gid, site=site, days=list(attendance), officer=mentor
         )
-        return await lifecycle.act(client, gid, "submit_muster", roll(week, attendance, photos, mentor))
+        return await lifecycle.act_then_state(
+            client, gid, "submit_muster", roll(week, attendance, photos, mentor)
+        )
 
 
 async def _next_step(
@@ -291,7 +293,7 @@ async def _next_step(
     if task not in steps:
         return await work.step(client, state) if work is not None else None
     update, args = steps[task]
-    return await lifecycle.act(client, gid, update, args)
+    return await lifecycle.act_then_state(client, gid, update, args)
 
 
 async def drive_group(

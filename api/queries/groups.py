@@ -3,6 +3,7 @@ routes make before or after a workflow update."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 from api.queries.common import Db, PageParams, Where, region_filter
 from api.queries.tasks import open_tasks_of
 from api.schemas import GroupOut, GroupSummaryOut, Page, TaskOut
-from jps.domain.models import GroupSummary, Officer
+from jps.domain.models import Officer, StepResult
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
 
@@ -114,11 +115,26 @@ async def group_place(db: Db, *, group_id: str) -> GroupPlace | None:
     return None if row is None else GroupPlace(row["group_id"], row["region_code"], row["stage"])
 
 
-async def group_after_step(db: Db, *, summary: GroupSummary) -> GroupOut:
-    """An update's answer as a group: the summary the workflow returned, with the members from the read
-    model (the step's record wrote them before the update answered; NIKs there are masked)."""
-    proposal = await db.fetchval("SELECT state->'proposal' FROM groups WHERE group_id = $1", summary.group_id)
-    return GroupOut.from_state(summary, proposal)
+# How long group_after_step waits, in steps, for a read-model row older than the step (never seen).
+_STEP_WAITS = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+async def group_after_step(db: Db, *, step: StepResult) -> GroupOut:
+    """The group once an officer's step was accepted, from the read model: the workflow records a step
+    (the local activity `record_step`, or the `record_transition` activity it falls back to, both
+    awaited) before its update answers, so the row holds this step or a later one. The update answers
+    only the step (its seq), not the state. Should the row still be older (nothing known does that),
+    wait a moment for it rather than show the state before the step."""
+    query = "SELECT last_seq, state FROM groups WHERE group_id = $1"
+    row = await db.fetchrow(query, step.group_id)
+    for pause in _STEP_WAITS:
+        if row is not None and row["last_seq"] >= step.seq:
+            break
+        await asyncio.sleep(pause)
+        row = await db.fetchrow(query, step.group_id)
+    if row is None:
+        raise LookupError(f"{step.group_id}: no read-model row after its step {step.seq}")
+    return GroupOut.from_state(row["state"])
 
 
 async def groups_by_suffix(db: Db, *, suffixes: list[str]) -> list[EarlierGroup]:

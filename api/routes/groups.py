@@ -182,8 +182,8 @@ def _action_route(spec: ActionSpec) -> None:
         client: TemporalDep,
         body: body_model,  # type: ignore[valid-type]
     ) -> GroupOut:
-        state = await perform_action(services, client, ctx, spec, full_args(spec, body, ctx.officer))
-        return await groups.group_after_step(services.pool, summary=state)
+        step = await perform_action(services, client, ctx, spec, full_args(spec, body, ctx.officer))
+        return await groups.group_after_step(services.pool, step=step)
 
     router.add_api_route(
         f"/{{group_id}}/actions/{spec.name}",

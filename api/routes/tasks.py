@@ -65,8 +65,8 @@ async def _claim(
     ctx: ActionContext, services: Services, client: Client, release: bool, task: TaskKind | None
 ) -> GroupOut:
     args = full_args(_CLAIM, {"release": release, "task": task}, ctx.officer)
-    summary = await perform_action(services, client, ctx, _CLAIM, args)
-    return await groups.group_after_step(services.pool, summary=summary)
+    step = await perform_action(services, client, ctx, _CLAIM, args)
+    return await groups.group_after_step(services.pool, step=step)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from jps.contracts.activities import PaymentResult
 from jps.contracts.refusals import RefusalKind
 from jps.contracts.wages import WageRuntime
-from jps.domain.models import GroupSummary, Proposal
+from jps.domain.models import GroupSummary, Proposal, StepResult
 from jps.domain.programs import ProgramPolicy
 
 
@@ -77,10 +77,14 @@ class GroupState(GroupSummary):
     runtime: LifecycleRuntime = Field(default_factory=LifecycleRuntime)
 
     def summary(self) -> GroupSummary:
-        # Every update answers with this: the fields are validated already, so no second validation.
+        # What each step records: the fields are validated already, so no second validation.
         return GroupSummary.model_construct(
             **{name: getattr(self, name) for name in GroupSummary.model_fields}
         )
+
+    def step_result(self) -> StepResult:
+        """What an officer's update answers: the step, not the state (the read model has that)."""
+        return StepResult(group_id=self.group_id, seq=self.seq, stage=self.stage)
 
 
 class GroupInput(BaseModel):

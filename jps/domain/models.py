@@ -461,3 +461,20 @@ class GroupSummary(BaseModel):
     def task_of(self, *kinds: TaskKind) -> Task | None:
         """The open task of one of these kinds, if any."""
         return next((t for t in self.open_tasks if t.kind in kinds), None)
+
+
+class StepResult(BaseModel):
+    """What an officer's update answers (issue 15): which step of which group it was, and the stage it
+    left. The step's record wrote the read model before the update answered, so a caller reads the
+    group there (`api.queries.groups.group_after_step`) or asks the `state` query.
+
+    Before, every update answered the whole GroupSummary (about 2 KB per step in the history's
+    UPDATE_COMPLETED event). Its keys are a superset of these, so an answer from a worker still
+    running the old code (or an update accepted before the change) decodes here too: the extra keys
+    are ignored."""
+
+    group_id: str
+    seq: int = Field(
+        description="The number of steps recorded once this one was: the read model has at least this"
+    )
+    stage: Stage

@@ -23,7 +23,7 @@ from infra.ledger import set_allocation
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
-from jps.domain.models import GroupSummary, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from worker import WORKFLOWS, build_activities
 from workflows.group_lifecycle import GroupLifecycleWorkflow
@@ -67,11 +67,14 @@ class Harness:
     async def act(
         handle: WorkflowHandle[Any, Any], action: str, officer: Officer, **args: Any
     ) -> GroupSummary:
-        """An officer's step; the update's answer, which has no member list (see `state`)."""
+        """An officer's step; the state after it, without the member list (see `state`). The update
+        answers only the step (seq, stage); the state is the `state` query's, at that step or later."""
         spec = ACTIONS[action]
         payload = spec.args.model_validate({**args, "officer": officer})
-        state: GroupSummary = await handle.execute_update(spec.update_name, payload, result_type=GroupSummary)
-        return state
+        step: StepResult = await handle.execute_update(spec.update_name, payload, result_type=StepResult)
+        state: GroupState = await handle.query("state", result_type=GroupState)
+        assert state.group_id == step.group_id and state.seq >= step.seq
+        return state.summary()
 
     @staticmethod
     async def state(handle: WorkflowHandle[Any, Any]) -> GroupState:

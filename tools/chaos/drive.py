@@ -148,9 +148,7 @@ class Officers:
     async def _act(self, gid: str, update: str, args: BaseModel, deadline: float) -> GroupSummary | None:
         """One officer step; None when the workflow refused it (the caller looks at the state again)."""
         try:
-            state = await self._call(
-                gid, update, lambda: lifecycle.act(self.client, gid, update, args), deadline
-            )
+            await self._call(gid, update, lambda: lifecycle.act(self.client, gid, update, args), deadline)
         except lifecycle.Refusal as refusal:
             self.figures.refusals[f"{update}: {refusal.kind}"] += 1
             log.info(
@@ -158,7 +156,8 @@ class Officers:
             )
             return None
         self.figures.steps[update] += 1
-        return state
+        # The update answers only the step: the state after it is the query's.
+        return await self._call(gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline)
 
     async def _bank_final(self, transfer_id: str) -> bool:
         bank = await self._bank_transfer(transfer_id)

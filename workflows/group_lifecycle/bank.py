@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.activities import PaymentBatch, StatusRequest, TransferStatus
     from jps.contracts.refusals import RefusalKind
     from jps.contracts.workflow import GroupInput
-    from jps.domain.models import GroupSummary, ResolvePaymentArgs
+    from jps.domain.models import ResolvePaymentArgs, StepResult
     from jps.domain.stages import TaskKind
 
 from workflows.group_lifecycle import patches
@@ -235,7 +235,7 @@ class BankSteps(LifecycleBase):
     # ---- finance closes an investigation
 
     @workflow.update
-    async def resolve_payment(self, args: ResolvePaymentArgs) -> GroupSummary:
+    async def resolve_payment(self, args: ResolvePaymentArgs) -> StepResult:
         async with self._officer_step():
             self._validate_resolve_payment(args)
             officer = self._officer(args)
@@ -252,7 +252,7 @@ class BankSteps(LifecycleBase):
             self._take(statuses)  # the bank's own word, with its permanence
             details = {"transfer_id": args.transfer_id, "outcome": args.outcome, "bank_status": bank}
             await self._record("payment_resolved", officer=officer, reason=args.reason, details=details)
-            return self.state.summary()
+            return self.state.step_result()
 
     @resolve_payment.validator
     def _validate_resolve_payment(self, args: ResolvePaymentArgs) -> None:

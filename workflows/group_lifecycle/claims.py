@@ -7,7 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
-    from jps.domain.models import CancelArgs, ClaimTaskArgs, GroupSummary, Officer, Task
+    from jps.domain.models import CancelArgs, ClaimTaskArgs, Officer, StepResult, Task
     from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle.guards import refuse
@@ -16,7 +16,7 @@ from workflows.group_lifecycle.payments import PaymentEngine
 
 class CancelAndClaimSteps(PaymentEngine):
     @workflow.update
-    async def cancel(self, args: CancelArgs) -> GroupSummary:
+    async def cancel(self, args: CancelArgs) -> StepResult:
         async with self._officer_step():
             self._validate_cancel(args)
             officer = self._officer(args)
@@ -27,7 +27,7 @@ class CancelAndClaimSteps(PaymentEngine):
             await self._transition(
                 Stage.CANCELLED, "cancelled", officer, reason=args.reason, notify=["cancelled"]
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @cancel.validator
     def _validate_cancel(self, args: CancelArgs) -> None:
@@ -38,7 +38,7 @@ class CancelAndClaimSteps(PaymentEngine):
             raise refuse(RefusalKind.WRONG_STAGE, "cancel: the money is already moving or paid")
 
     @workflow.update
-    async def claim(self, args: ClaimTaskArgs) -> GroupSummary:
+    async def claim(self, args: ClaimTaskArgs) -> StepResult:
         async with self._officer_step():
             self._validate_claim(args)
             officer = self._officer(args)
@@ -49,7 +49,7 @@ class CancelAndClaimSteps(PaymentEngine):
                 officer=officer,
                 details={"task": task.kind.value},
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @claim.validator
     def _validate_claim(self, args: ClaimTaskArgs) -> None:

@@ -12,8 +12,8 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.models import (
         ApproveDisbursementArgs,
         AuthorizeDisbursementArgs,
-        GroupSummary,
         ReleaseShareArgs,
+        StepResult,
         UpdateBankAccountArgs,
     )
     from jps.domain.nik import mask_nik
@@ -29,7 +29,7 @@ from workflows.group_lifecycle.wage_release import WageRelease
 
 class DisbursementSteps(WageRelease):
     @workflow.update
-    async def approve_disbursement(self, args: ApproveDisbursementArgs) -> GroupSummary:
+    async def approve_disbursement(self, args: ApproveDisbursementArgs) -> StepResult:
         async with self._officer_step():
             self._validate_approve_disbursement(args)
             officer = self._officer(args)
@@ -62,7 +62,7 @@ class DisbursementSteps(WageRelease):
                 await self._record(
                     "disbursement_approved", officer=officer, reason=args.notes, details=details
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
     @approve_disbursement.validator
     def _validate_approve_disbursement(self, args: ApproveDisbursementArgs) -> None:
@@ -80,7 +80,7 @@ class DisbursementSteps(WageRelease):
             raise refuse(RefusalKind.INVALID, "amount: too small to pay every worker a whole rupiah")
 
     @workflow.update
-    async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> GroupSummary:
+    async def authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> StepResult:
         async with self._officer_step():
             self._validate_authorize_disbursement(args)
             officer = self._officer(args)
@@ -89,7 +89,7 @@ class DisbursementSteps(WageRelease):
             self.state.runtime.payments.ready_to_pay = True
             details = {"amount": self.state.approved_amount or 0, "approved_by": self.state.approved_by}
             await self._record("disbursement_authorized", officer=officer, reason=args.notes, details=details)
-            return self.state.summary()
+            return self.state.step_result()
 
     @authorize_disbursement.validator
     def _validate_authorize_disbursement(self, args: AuthorizeDisbursementArgs) -> None:
@@ -106,7 +106,7 @@ class DisbursementSteps(WageRelease):
             )
 
     @workflow.update
-    async def update_bank_account(self, args: UpdateBankAccountArgs) -> GroupSummary:
+    async def update_bank_account(self, args: UpdateBankAccountArgs) -> StepResult:
         async with self._officer_step():
             self._validate_update_bank_account(args)
             officer = self._officer(args)
@@ -142,7 +142,7 @@ class DisbursementSteps(WageRelease):
                     engine.ready_to_pay = True
             details = {"account_of": whose, "bank_code": args.bank_account.bank_code, "still_to_fix": waiting}
             await self._record("bank_account_updated", officer=officer, write_members=True, details=details)
-            return self.state.summary()
+            return self.state.step_result()
 
     def _accounts_to_fix(self) -> list[str]:
         """Masked NIKs of the workers whose refused account is still to be fixed. On the bank-status
@@ -193,7 +193,7 @@ def _add(items: list[str], item: str) -> None:
 
 class ShareRelease(DisbursementSteps):
     @workflow.update
-    async def release_share(self, args: ReleaseShareArgs) -> GroupSummary:
+    async def release_share(self, args: ReleaseShareArgs) -> StepResult:
         """A supervisor gives up a Padat Karya worker's unpaid share (the worker left; the account can
         never be fixed). Its budget went back when the refusal settled the attempt's reservation;
         the group goes on with the others: paid in full, or waiting for the accounts still to fix."""
@@ -230,9 +230,9 @@ class ShareRelease(DisbursementSteps):
                     details=details,
                     notify=notify,
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
-    async def _release_owed_wages(self, args: ReleaseShareArgs) -> GroupSummary:
+    async def _release_owed_wages(self, args: ReleaseShareArgs) -> StepResult:
         """Paid by the week: the worker's failed wages are given up; the reservation keeps them
         until the work period ends, when what was never drawn is released."""
         wages = self.state.runtime.wages
@@ -255,7 +255,7 @@ class ShareRelease(DisbursementSteps):
             details=details,
             wage_weeks=wage_money.week_records(runs),
         )
-        return self.state.summary()
+        return self.state.step_result()
 
     @release_share.validator
     def _validate_release_share(self, args: ReleaseShareArgs) -> None:

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.workflow import GroupState
     from jps.domain.calendar import local_date
     from jps.domain.lpj import lpj_problem, totals_by_category
-    from jps.domain.models import GroupSummary, LpjState, ReviewLpjArgs, SubmitLpjArgs, Task
+    from jps.domain.models import LpjState, ReviewLpjArgs, StepResult, SubmitLpjArgs, Task
     from jps.domain.programs import Program, ProgramPolicy
     from jps.domain.stages import EscalationLevel, TaskKind
 
@@ -45,7 +45,7 @@ def begin_lpj(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard) -> lis
 
 class LpjSteps(RecoverySteps):
     @workflow.update
-    async def submit_lpj(self, args: SubmitLpjArgs) -> GroupSummary:
+    async def submit_lpj(self, args: SubmitLpjArgs) -> StepResult:
         async with self._officer_step():
             self._validate_submit_lpj(args)
             officer = self._officer(args)
@@ -73,7 +73,7 @@ class LpjSteps(RecoverySteps):
                 notify=["lpj_submitted"],
                 lpj_lines=args.lines,
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @submit_lpj.validator
     def _validate_submit_lpj(self, args: SubmitLpjArgs) -> None:
@@ -92,7 +92,7 @@ class LpjSteps(RecoverySteps):
             raise refuse(RefusalKind.INVALID, problem)
 
     @workflow.update
-    async def review_lpj(self, args: ReviewLpjArgs) -> GroupSummary:
+    async def review_lpj(self, args: ReviewLpjArgs) -> StepResult:
         async with self._officer_step():
             self._validate_review_lpj(args)
             officer = self._officer(args)
@@ -123,7 +123,7 @@ class LpjSteps(RecoverySteps):
                 lpj.status = "rejected"
                 lpj.accounted = 0
                 await self._after_lpj("lpj_rejected", officer, args.notes, details, lpj.paid, "rejected")
-            return self.state.summary()
+            return self.state.step_result()
 
     @review_lpj.validator
     def _validate_review_lpj(self, args: ReviewLpjArgs) -> None:

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
     from jps.contracts.workflow import GroupState
     from jps.domain.calendar import end_of_local_day, local_date
-    from jps.domain.models import GroupSummary, ReportVisitArgs, Visit
+    from jps.domain.models import ReportVisitArgs, StepResult, Visit
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import Stage, TaskKind
 
@@ -68,7 +68,7 @@ def open_progress_visit(state: GroupState, policy: ProgramPolicy, tasks: TaskBoa
 
 class MentoringSteps(LpjSteps):
     @workflow.update
-    async def report_visit(self, args: ReportVisitArgs) -> GroupSummary:
+    async def report_visit(self, args: ReportVisitArgs) -> StepResult:
         async with self._officer_step():
             self._validate_report_visit(args)
             officer = self._officer(args)
@@ -111,7 +111,7 @@ class MentoringSteps(LpjSteps):
                     details=details,
                     notify=["visit_due"],
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
     @report_visit.validator
     def _validate_report_visit(self, args: ReportVisitArgs) -> None:

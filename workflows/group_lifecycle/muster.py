@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import ErrorType, RefusalKind
     from jps.contracts.wages import MusterRequest, WageRuntime, WageWeekRecord, WeekRun
     from jps.domain.calendar import end_of_local_day
-    from jps.domain.models import GroupSummary
+    from jps.domain.models import StepResult
     from jps.domain.muster import ReviewMusterArgs, SubmitMusterArgs
     from jps.domain.nik import mask_nik
     from jps.domain.stages import TaskKind
@@ -87,7 +87,7 @@ class MusterSteps(LifecycleBase):
     # ---- submit-muster
 
     @workflow.update
-    async def submit_muster(self, args: SubmitMusterArgs) -> GroupSummary:
+    async def submit_muster(self, args: SubmitMusterArgs) -> StepResult:
         async with self._officer_step():
             self._validate_submit_muster(args)
             officer = self._officer(args)
@@ -158,7 +158,7 @@ class MusterSteps(LifecycleBase):
                 details=details,
                 wage_weeks=self._week_record(run),
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @submit_muster.validator
     def _validate_submit_muster(self, args: SubmitMusterArgs) -> None:
@@ -219,7 +219,7 @@ class MusterSteps(LifecycleBase):
         return run
 
     @workflow.update
-    async def review_muster(self, args: ReviewMusterArgs) -> GroupSummary:
+    async def review_muster(self, args: ReviewMusterArgs) -> StepResult:
         async with self._officer_step():
             self._validate_review_muster(args)
             officer = self._officer(args)
@@ -246,7 +246,7 @@ class MusterSteps(LifecycleBase):
             await self._record(
                 "muster_reviewed", officer=officer, details=details, wage_weeks=self._week_record(run)
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @review_muster.validator
     def _validate_review_muster(self, args: ReviewMusterArgs) -> None:

@@ -8,7 +8,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
-    from jps.domain.models import GroupSummary, ResubmitArgs, VerifyArgs
+    from jps.domain.models import ResubmitArgs, StepResult, VerifyArgs
     from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle.base import LifecycleBase
@@ -17,7 +17,7 @@ from workflows.group_lifecycle.guards import refuse
 
 class ProposalSteps(LifecycleBase):
     @workflow.update
-    async def resubmit(self, args: ResubmitArgs) -> GroupSummary:
+    async def resubmit(self, args: ResubmitArgs) -> StepResult:
         async with self._officer_step():
             self._validate_resubmit(args)
             officer = self._officer(args)
@@ -48,7 +48,7 @@ class ProposalSteps(LifecycleBase):
                     raise refuse(RefusalKind.NIK_CONFLICT, cause.message) from None
                 raise
             self._upsert_search_attributes()
-            return self.state.summary()
+            return self.state.step_result()
 
     @resubmit.validator
     def _validate_resubmit(self, args: ResubmitArgs) -> None:
@@ -63,7 +63,7 @@ class ProposalSteps(LifecycleBase):
                 raise refuse(RefusalKind.INVALID, f"proposal.{field}: {reason}")
 
     @workflow.update
-    async def verify(self, args: VerifyArgs) -> GroupSummary:
+    async def verify(self, args: VerifyArgs) -> StepResult:
         async with self._officer_step():
             self._validate_verify(args)
             officer = self._officer(args)
@@ -95,7 +95,7 @@ class ProposalSteps(LifecycleBase):
                     reason=args.notes,
                     notify=["proposal_rejected"],
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
     @verify.validator
     def _validate_verify(self, args: VerifyArgs) -> None:

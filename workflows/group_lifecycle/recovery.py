@@ -17,10 +17,10 @@ with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
     from jps.domain.calendar import local_date
     from jps.domain.models import (
-        GroupSummary,
         Officer,
         Receivable,
         RecordRepaymentArgs,
+        StepResult,
         WriteOffReceivableArgs,
     )
     from jps.domain.stages import Stage, TaskKind
@@ -83,7 +83,7 @@ class RecoverySteps(LifecycleBase):
         )
 
     @workflow.update
-    async def record_repayment(self, args: RecordRepaymentArgs) -> GroupSummary:
+    async def record_repayment(self, args: RecordRepaymentArgs) -> StepResult:
         async with self._officer_step():
             self._check_record_repayment(args)
             if workflow.patched(patches.REPAYMENT_ONCE):
@@ -98,7 +98,7 @@ class RecoverySteps(LifecycleBase):
                 kind="repayment", amount=args.amount, paid_on=args.paid_on, reference=args.reference
             )
             await self._receivable_moved("repayment_recorded", self._officer(args), moved)
-            return self.state.summary()
+            return self.state.step_result()
 
     @record_repayment.validator
     def _validate_record_repayment(self, args: RecordRepaymentArgs) -> None:
@@ -125,7 +125,7 @@ class RecoverySteps(LifecycleBase):
             raise refuse(RefusalKind.INVALID, "paid_on: before the receivable was opened")
 
     @workflow.update
-    async def write_off_receivable(self, args: WriteOffReceivableArgs) -> GroupSummary:
+    async def write_off_receivable(self, args: WriteOffReceivableArgs) -> StepResult:
         async with self._officer_step():
             self._check_write_off_receivable(args)
             if workflow.patched(patches.WRITE_OFF_ONCE):
@@ -136,7 +136,7 @@ class RecoverySteps(LifecycleBase):
             receivable.write_offs.append(args.key)
             moved = ReceivableEvent(kind="write_off", amount=args.amount, reason=args.reason)
             await self._receivable_moved("receivable_written_off", self._officer(args), moved)
-            return self.state.summary()
+            return self.state.step_result()
 
     @write_off_receivable.validator
     def _validate_write_off_receivable(self, args: WriteOffReceivableArgs) -> None:

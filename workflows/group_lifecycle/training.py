@@ -14,9 +14,9 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.models import (
         TRAINING_HORIZON_DAYS,
         DecideTrainingArgs,
-        GroupSummary,
         RecordAttendanceArgs,
         ScheduleTrainingArgs,
+        StepResult,
         TrainingSession,
     )
     from jps.domain.nik import mask_nik
@@ -31,7 +31,7 @@ class TrainingSteps(LifecycleBase):
         return self.policy.max_training_attempts + self.state.runtime.extra_training_attempts
 
     @workflow.update
-    async def schedule_training(self, args: ScheduleTrainingArgs) -> GroupSummary:
+    async def schedule_training(self, args: ScheduleTrainingArgs) -> StepResult:
         async with self._officer_step():
             self._validate_schedule_training(args)
             officer = self._officer(args)
@@ -56,7 +56,7 @@ class TrainingSteps(LifecycleBase):
             await self._record(
                 "training_scheduled", officer=officer, notify=["training_scheduled"], details=details
             )
-            return self.state.summary()
+            return self.state.step_result()
 
     @schedule_training.validator
     def _validate_schedule_training(self, args: ScheduleTrainingArgs) -> None:
@@ -70,7 +70,7 @@ class TrainingSteps(LifecycleBase):
             )
 
     @workflow.update
-    async def record_attendance(self, args: RecordAttendanceArgs) -> GroupSummary:
+    async def record_attendance(self, args: RecordAttendanceArgs) -> StepResult:
         async with self._officer_step():
             self._validate_record_attendance(args)
             officer = self._officer(args)
@@ -109,7 +109,7 @@ class TrainingSteps(LifecycleBase):
                     details=details,
                     notify=["training_decision_needed"],
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
     @record_attendance.validator
     def _validate_record_attendance(self, args: RecordAttendanceArgs) -> None:
@@ -127,7 +127,7 @@ class TrainingSteps(LifecycleBase):
                 )
 
     @workflow.update
-    async def decide_training(self, args: DecideTrainingArgs) -> GroupSummary:
+    async def decide_training(self, args: DecideTrainingArgs) -> StepResult:
         async with self._officer_step():
             self._validate_decide_training(args)
             officer = self._officer(args)
@@ -153,7 +153,7 @@ class TrainingSteps(LifecycleBase):
                     reason=args.notes,
                     notify=["cancelled"],
                 )
-            return self.state.summary()
+            return self.state.step_result()
 
     @decide_training.validator
     def _validate_decide_training(self, args: DecideTrainingArgs) -> None:

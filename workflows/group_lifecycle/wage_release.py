@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from jps.contracts.refusals import RefusalKind
     from jps.contracts.wages import NewAccountToAuthorize, WeekRun
-    from jps.domain.models import GroupSummary, Officer, UpdateBankAccountArgs
+    from jps.domain.models import Officer, StepResult, UpdateBankAccountArgs
     from jps.domain.muster import ApproveWagesArgs, AuthorizeWagesArgs
     from jps.domain.nik import mask_nik
     from jps.domain.stages import TaskKind
@@ -41,7 +41,7 @@ class WageRelease(MusterSteps):
         return run
 
     @workflow.update
-    async def approve_wages(self, args: ApproveWagesArgs) -> GroupSummary:
+    async def approve_wages(self, args: ApproveWagesArgs) -> StepResult:
         async with self._officer_step():
             self._validate_approve_wages(args)
             officer = self._officer(args)
@@ -59,7 +59,7 @@ class WageRelease(MusterSteps):
             if not any(r.status == "accepted" for r in self._wages().weeks):
                 self._close_task(TaskKind.APPROVE_WAGES)
             await self._wage_step("wages_approved", officer, args.notes, run, authorize=above)
-            return self.state.summary()
+            return self.state.step_result()
 
     @approve_wages.validator
     def _validate_approve_wages(self, args: ApproveWagesArgs) -> None:
@@ -78,7 +78,7 @@ class WageRelease(MusterSteps):
             raise refuse(RefusalKind.INVALID, f"week_starts_on: Rp {run.total:,} exceeds the wage bill left")
 
     @workflow.update
-    async def authorize_wages(self, args: AuthorizeWagesArgs) -> GroupSummary:
+    async def authorize_wages(self, args: AuthorizeWagesArgs) -> StepResult:
         async with self._officer_step():
             self._validate_authorize_wages(args)
             officer = self._officer(args)
@@ -90,7 +90,7 @@ class WageRelease(MusterSteps):
             self.state.runtime.payments.ready_to_pay = True
             self._close_authorize_wages_when_done()
             await self._wage_step("wages_authorized", officer, args.notes, run)
-            return self.state.summary()
+            return self.state.step_result()
 
     @authorize_wages.validator
     def _validate_authorize_wages(self, args: AuthorizeWagesArgs) -> None:
@@ -172,7 +172,7 @@ class WageRelease(MusterSteps):
                 "maker-checker: the officer who released the wage run cannot authorize new bank details",
             )
 
-    async def _wage_account_fixed(self, args: UpdateBankAccountArgs, officer_id: str) -> GroupSummary:
+    async def _wage_account_fixed(self, args: UpdateBankAccountArgs, officer_id: str) -> StepResult:
         """A worker paid by muster rolls has a new account: the owed wages go out again (wages.py), at
         once or, above the weekly threshold, once a supervisor authorizes the new details; the others
         were never held back."""
@@ -226,9 +226,9 @@ class WageRelease(MusterSteps):
             notify=["authorization_needed"] if above else [],
             wage_weeks=wage_money.week_records(runs),
         )
-        return self.state.summary()
+        return self.state.step_result()
 
-    async def _new_account_authorized(self, nik: str, officer: Officer, notes: str) -> GroupSummary:
+    async def _new_account_authorized(self, nik: str, officer: Officer, notes: str) -> StepResult:
         """The supervisor's word on the new details: the worker's owed wages are due again (a new
         transfer, a new key), paid by the main loop's next batch."""
         wages = self._wages()
@@ -251,7 +251,7 @@ class WageRelease(MusterSteps):
             details=details,
             wage_weeks=wage_money.week_records(runs),
         )
-        return self.state.summary()
+        return self.state.step_result()
 
     def _forget_new_account(self, nik: str) -> None:
         """The worker's owed wages were given up (release-share): nothing left to authorize."""

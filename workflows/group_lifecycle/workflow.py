@@ -3,9 +3,10 @@
 Officer steps are workflow updates with validators (one module per stage: `proposal`, `training`,
 `disbursement`, `mentoring`, `claims`): a wrong stage, a role the step does not allow, an officer
 outside the group's region or invalid data is refused by the validator and changes nothing (not
-even the history). An accepted step changes the state, is recorded (`base.py`) and answers with the
-new state's `GroupSummary`. Each handler takes the workflow's lock and runs its validator once more
-before acting: another step may have changed the state while it waited for the lock. Automated
+even the history). An accepted step changes the state, is recorded (`base.py`) and answers with a
+`StepResult` (group, seq, stage: the read model has the state by then). Each handler takes the
+workflow's lock and runs its validator once more before acting: another step may have changed the
+state while it waited for the lock. Automated
 work (budget, bank: `payments.py`) runs in the main loop. Every wait for a person is a task with a
 due date whose reminder and escalations are durable timers (`tasks.py`).
 

@@ -54,7 +54,7 @@ from jps.contracts.wages import MusterRequest, MusterResult
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
-from jps.domain.models import GroupSummary, Officer, Proposal
+from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from jps.domain.roles import Role
 from jps.domain.stages import TaskKind
@@ -356,10 +356,17 @@ class Flow:
     async def act(
         self, handle: WorkflowHandle[Any, Any], action: str, who: Officer, **args: Any
     ) -> GroupSummary:
-        """An officer's step, as the API sends it; the update's answer."""
-        state: GroupSummary = await handle.execute_update(
-            ACTIONS[action].update_name, self.args(action, who, **args), result_type=GroupSummary
+        """An officer's step, as the API sends it; the state it recorded. The update answers only the
+        step (seq, stage): the state is what its record wrote, as the API reads it from the read model
+        (here the fake's records: the one of this step is exactly the state the update answered with
+        before it answered only the step)."""
+        step: StepResult = await handle.execute_update(
+            ACTIONS[action].update_name, self.args(action, who, **args), result_type=StepResult
         )
+        recorded = [r for r in self.fakes.records if r.group_id == step.group_id and r.seq == step.seq]
+        assert recorded, f"{action}: no record of step {step.seq}"
+        state = recorded[-1].state
+        assert (state.group_id, state.seq, state.stage) == (step.group_id, step.seq, step.stage)
         return state
 
     async def refused(self, handle: WorkflowHandle[Any, Any], action: str, who: Officer, **args: Any) -> str:

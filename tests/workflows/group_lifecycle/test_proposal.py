@@ -7,6 +7,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 
+from jps.domain.models import StepResult
 from jps.domain.roles import Role
 from jps.domain.stages import Stage, TaskKind
 from tests.factories import officer, proposal
@@ -127,7 +128,7 @@ async def test_a_step_arriving_during_the_registration_waits_for_it(
         "verify",
         flow.args("verify", VERIFIER, decision="approve"),
         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        result_type=GroupSummary,
+        result_type=StepResult,
     )
     assert fakes.records == []  # accepted by its validator, waiting for the registration
     gate.set()
