@@ -11,9 +11,10 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from jps.contracts.grievances import GrievanceState, GrievanceTask
-from jps.domain.grievances import GrievancePolicy
-from jps.domain.stages import EscalationLevel
+with workflow.unsafe.imports_passed_through():
+    from jps.contracts.grievances import GrievanceState, GrievanceTask
+    from jps.domain.grievances import GrievancePolicy
+    from jps.domain.stages import EscalationLevel
 
 LEVEL_EVENTS = {
     EscalationLevel.REMINDED: ("reminder", None),

@@ -52,11 +52,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from jps.domain.models import Officer
     from jps.domain.roles import Role
+    from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
+    from workflows.restore import restore_in_place
 
 from workflows.grievance.deadlines import LEVEL_EVENTS, wait_on_task
 from workflows.grievance.guards import authorize_officer, check_complainant, refuse
-from workflows.group_lifecycle.base import restore_in_place
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 
 PAYMENT_CATEGORIES = (GrievanceCategory.PAYMENT_NOT_RECEIVED, GrievanceCategory.WRONG_AMOUNT)
 BANK_ASK_WITHIN = timedelta(minutes=2)  # the bank's status is shown when it answers; never blocks a case

@@ -13,8 +13,26 @@ claims.py        cancel, claim a task
 money.py         the disbursement's arithmetic (pure, tested on its own)
 options.py       activity timeouts and retry policies
 patches.py       workflow.patched ids
+
+The sandbox runs the package afresh for every workflow instance (each new group, each group brought
+back into the worker's cache). Its pure modules (no workflow API, no I/O, no module state that
+changes: functions and constants) are passed through instead: imported once per process and shared
+by every instance, as the SDK advises for models and deterministic code. They are passed through
+here, first and by their full names: `from workflows.group_lifecycle import patches` would load the
+module in the sandbox (a from-list import does not ask the sandbox), and once they are here every
+module's import of them, in either form, finds them. A module that uses the workflow API or defines
+part of the workflow class stays in the sandbox.
 """
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import workflows.group_lifecycle.guards as guards
+    import workflows.group_lifecycle.money as money
+    import workflows.group_lifecycle.options as options
+    import workflows.group_lifecycle.patches as patches
+    import workflows.group_lifecycle.wage_money as wage_money
 
 from workflows.group_lifecycle.workflow import GroupLifecycleWorkflow
 
-__all__ = ["GroupLifecycleWorkflow"]
+__all__ = ["GroupLifecycleWorkflow", "guards", "money", "options", "patches", "wage_money"]

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.models import Officer, SpendingLine, Task
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
+    from workflows.restore import restore_in_place
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.guards import authorize, refuse
@@ -237,19 +237,3 @@ async def _recorded_locally(record: TransitionRecord) -> bool:
             retry_state=RetryState.NON_RETRYABLE_FAILURE,
         ) from cause
     return True
-
-
-def restore_in_place(target: BaseModel, source: BaseModel) -> None:
-    """Put `source`'s values back into `target` without replacing `target`'s nested models, lists or
-    dicts: the main loop and the task board hold references to them across awaits."""
-    for name in type(target).model_fields:
-        old, new = getattr(target, name), getattr(source, name)
-        if isinstance(old, BaseModel) and type(old) is type(new):
-            restore_in_place(old, new)
-        elif isinstance(old, list) and isinstance(new, list):
-            old[:] = new
-        elif isinstance(old, dict) and isinstance(new, dict):
-            old.clear()
-            old.update(new)
-        else:
-            setattr(target, name, new)

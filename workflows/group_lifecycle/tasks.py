@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 from temporalio import workflow
 
-from jps.contracts.workflow import GroupState
-from jps.domain.models import Task
-from jps.domain.programs import ProgramPolicy
-from jps.domain.stages import PARALLEL_TASKS, TASK_ROLES, EscalationLevel, TaskKind
+with workflow.unsafe.imports_passed_through():
+    from jps.contracts.workflow import GroupState
+    from jps.domain.models import Task
+    from jps.domain.programs import ProgramPolicy
+    from jps.domain.stages import PARALLEL_TASKS, TASK_ROLES, EscalationLevel, TaskKind
 
 
 class Escalation(NamedTuple):
