@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE, starting_search_attributes
 from jps.contracts.refusals import RefusalKind
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
@@ -116,6 +116,7 @@ async def submit_proposal(
         ),
         id=group_id,
         task_queue=task_queue,
+        search_attributes=starting_search_attributes(proposal.program.value, proposal.region_code),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         result_type=GroupSummary,

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from infra.ledger import set_allocation
+from jps.contracts.names import starting_search_attributes
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
@@ -59,6 +60,7 @@ class Harness:
             ),
             id=gid,
             task_queue=self.task_queue,
+            search_attributes=starting_search_attributes(proposal.program.value, proposal.region_code),
         )
         self.started.append(handle)
         return handle

@@ -105,7 +105,7 @@ class BankSteps(LifecycleBase):
     def _next_poll(self) -> timedelta:
         engine = self.state.runtime.payments
         interval = self._poll_interval(engine.polls)
-        if workflow.patched(patches.INVESTIGATION_BY_POLLS):
+        if self._since(patches.INVESTIGATION_BY_POLLS):
             return interval
         # Before the patch: the wait was cut short to wake at the investigation's due time.
         if engine.instructed_at is not None and self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is None:
@@ -124,7 +124,7 @@ class BankSteps(LifecycleBase):
         engine = self.state.runtime.payments
         if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
             return
-        if workflow.patched(patches.INVESTIGATION_BY_POLLS):
+        if self._since(patches.INVESTIGATION_BY_POLLS):
             due = engine.sent and self._waited() >= self.policy.payment_investigation_after
         else:  # compared with the clock: histories recorded before the patch replay it
             due = engine.instructed_at is not None and (
@@ -165,7 +165,7 @@ class BankSteps(LifecycleBase):
         """Past the policy's history length, hand the whole state to a new run."""
         if workflow.info().get_current_history_length() < self.policy.history_events_before_continue:
             return
-        if not workflow.patched(patches.CONTINUE_AS_NEW):
+        if not self._since(patches.CONTINUE_AS_NEW):
             return  # a history that grew long before the patch: it replays as it ran
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(

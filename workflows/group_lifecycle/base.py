@@ -49,6 +49,14 @@ class LifecycleBase:
     state: GroupState
     lock: asyncio.Lock
     tasks: TaskBoard
+    # Started under patches.LEANER_HISTORY: asked once, in the run's first workflow task (__init__).
+    lean: bool
+
+    def _since(self, patch_id: str) -> bool:
+        """`workflow.patched(patch_id)`, without asking for a run started under LEANER_HISTORY: every
+        older patch was in force when it started, so its answer is True and its marker only history.
+        A run started before asks as it always did (its memoized answers stay what they were)."""
+        return self.lean or workflow.patched(patch_id)
 
     # ---- recording
 
@@ -92,7 +100,7 @@ class LifecycleBase:
             draw=draw,
         )
         try:
-            if not (workflow.patched(patches.SMALLER_HISTORY) and await _recorded_locally(record)):
+            if not (self._since(patches.SMALLER_HISTORY) and await _recorded_locally(record)):
                 await workflow.execute_activity_method(
                     ReadModelActivities.record_transition,
                     record,
@@ -121,7 +129,7 @@ class LifecycleBase:
                 SA_PROGRAM.value_set(self.state.program.value),
                 SA_REGION.value_set(self.state.region_code),
             ]
-        if workflow.patched(patches.SMALLER_HISTORY):
+        if self._since(patches.SMALLER_HISTORY):
             current = workflow.info().typed_search_attributes
             updates = [u for u in updates if current.get(u.key) != u.value]
             if not updates:
@@ -179,7 +187,7 @@ class LifecycleBase:
             except ActivityError as err:
                 # The step's record failed for good: nothing of it was written, so nothing of it
                 # stays (before the patch the half-changed state stayed: old histories replay that).
-                if self.state.seq == recorded and workflow.patched(patches.BANK_STATUS_DECIDES):
+                if self.state.seq == recorded and self._since(patches.BANK_STATUS_DECIDES):
                     restore_in_place(self.state, before)
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type in REFUSED_BY_THE_DATABASE:

@@ -39,7 +39,7 @@ class DisbursementSteps(WageRelease):
                 self.state.program == Program.PADAT_KARYA
                 and self.policy.wages is not None
                 and self.state.runtime.wages is None
-                and workflow.patched(patches.WEEKLY_WAGES)
+                and self._since(patches.WEEKLY_WAGES)
             ):
                 # Paid by the week from muster rolls (wages.py): the amount is the wage bill's ceiling.
                 self.state.runtime.wages = WageRuntime()
@@ -128,9 +128,9 @@ class DisbursementSteps(WageRelease):
                 engine.fixed_accounts.clear()
                 if engine.status_path:
                     engine.auto_retries = 0  # new details, fresh automatic retries
-                if (
-                    self.state.approved_amount or 0
-                ) > self.policy.maker_checker_threshold and workflow.patched(patches.REAUTHORIZE_NEW_ACCOUNT):
+                if (self.state.approved_amount or 0) > self.policy.maker_checker_threshold and self._since(
+                    patches.REAUTHORIZE_NEW_ACCOUNT
+                ):
                     # Money above the threshold never goes to new details on one officer's word: a
                     # supervisor who neither approved the amount nor changed the account authorizes again.
                     self.state.authorized_by = None
@@ -221,7 +221,7 @@ class ShareRelease(DisbursementSteps):
                 await self._record("share_released", officer=officer, reason=args.reason, details=details)
             else:
                 # Nobody else is owed anything: the aid is paid, mentoring begins.
-                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks)]
+                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks, lean=self.lean)]
                 await self._transition(
                     Stage.MENTORING,
                     "share_released",

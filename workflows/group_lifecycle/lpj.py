@@ -29,12 +29,13 @@ from workflows.group_lifecycle.recovery import RecoverySteps
 from workflows.group_lifecycle.tasks import Escalation, TaskBoard
 
 
-def begin_lpj(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard) -> list[str]:
-    """At payment: the LPJ is owed (TKM, under a policy that has one). Returns its notifications."""
+def begin_lpj(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard, *, lean: bool) -> list[str]:
+    """At payment: the LPJ is owed (TKM, under a policy that has one). Returns its notifications.
+    `lean`: the run started under patches.LEANER_HISTORY (the LPJ patch is not asked then)."""
     lpj_policy = policy.lpj
     if lpj_policy is None or state.program != Program.TKM or state.paid_at is None:
         return []  # no patch asked: these groups' commands stay exactly as they were
-    if not workflow.patched(patches.LPJ):
+    if not (lean or workflow.patched(patches.LPJ)):
         return []
     due_at = state.paid_at + lpj_policy.due_after
     paid = sum(p.amount for p in state.payments if p.status == "paid")

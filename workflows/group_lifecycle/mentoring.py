@@ -44,13 +44,13 @@ def open_visit_task(tasks: TaskBoard, policy: ProgramPolicy, visit: Visit) -> No
     )
 
 
-def start_mentoring(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard) -> list[str]:
+def start_mentoring(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard, *, lean: bool) -> list[str]:
     """The aid is paid: the visits are scheduled, the first one's task opens and (TKM) the LPJ is
     owed. Returns the notifications beside `aid_paid`."""
     state.paid_at = workflow.now()
     state.visits = schedule_visits(policy, state.paid_at)
     open_visit_task(tasks, policy, state.visits[0])
-    return ["visit_due", *begin_lpj(state, policy, tasks)]
+    return ["visit_due", *begin_lpj(state, policy, tasks, lean=lean)]
 
 
 def open_progress_visit(state: GroupState, policy: ProgramPolicy, tasks: TaskBoard, today: date) -> None:

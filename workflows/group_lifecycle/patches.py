@@ -44,3 +44,13 @@ WRITE_OFF_ONCE = "write-off-once-v1"
 # - search attributes are upserted only when a value changes (before, every transition and
 #   escalation upserted the stage and the escalation level).
 SMALLER_HISTORY = "smaller-history-v1"
+# Issue 15, a history under 100 events for a TKM group (one id for every change, decided once when a
+# run starts: `LifecycleBase._since`):
+# - a group started under this id takes every older patch's new branch without asking for it (each
+#   older id asked cost its history a marker and an upsert of TemporalChangeVersion: a TKM group
+#   asked four); a group started before it asks them as it always did;
+# - the budget reservation (`reserve_budget`: the freeze check and the reservation, one transaction
+#   idempotent by reservation id) is a local activity, one marker instead of three activity events
+#   and a workflow task; past LOCAL_RECORD_WITHIN it falls back to the ordinary activity (budget.py);
+# - the escalation timer running when the group closes is left to the closing, not cancelled (tasks.py).
+LEANER_HISTORY = "leaner-history-v1"

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.bank import BankSteps
+from workflows.group_lifecycle.budget import reserve
 from workflows.group_lifecycle.mentoring import start_mentoring
 from workflows.group_lifecycle.money import amount_still_due, payment_batch, transfers_for_attempt
 from workflows.group_lifecycle.options import (
@@ -73,7 +74,7 @@ class PaymentEngine(BankSteps):
                 amount=amount_due,
                 attempt=engine.attempt + 1,
             )
-            if workflow.patched(patches.LEDGER_STEPS):
+            if self._since(patches.LEDGER_STEPS):
                 wait, batch = await self._reserve(request, amount_due)
             else:
                 wait, batch = await self._reserve_before_ledger_steps_patch(request, amount_due)
@@ -90,7 +91,7 @@ class PaymentEngine(BankSteps):
                 stop=lambda: not self._paying() or engine.budget_recheck,
             )
             return
-        if workflow.patched(patches.BANK_STATUS_DECIDES):
+        if self._since(patches.BANK_STATUS_DECIDES):
             engine.status_path = True
             ids = [t.transfer_id for t in batch.transfers]
             await self._pay_until_final(batch, ids)
@@ -113,13 +114,8 @@ class PaymentEngine(BankSteps):
     async def _reserve(
         self, request: BudgetRequest, amount_due: int
     ) -> tuple[Wait | None, PaymentBatch | None]:
-        """One activity checks the freeze and reserves the budget."""
-        budget = await workflow.execute_activity_method(
-            LedgerActivities.reserve_budget,
-            request,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
+        """One activity checks the freeze and reserves the budget (budget.py: local, since LEANER_HISTORY)."""
+        budget = await reserve(request, local=self.lean)
         if budget.frozen:
             return (TaskKind.AWAIT_UNFREEZE, "disbursement_frozen", budget.reason), None
         if not budget.reserved:
@@ -230,7 +226,7 @@ class PaymentEngine(BankSteps):
                     else:
                         failures.append(result)
             settle: BudgetSettlement | None = None
-            if workflow.patched(patches.LEDGER_STEPS):
+            if self._since(patches.LEDGER_STEPS):
                 # Settled in the same transaction that records the outcome.
                 assert engine.reservation_id is not None
                 settle = BudgetSettlement(reservation_id=engine.reservation_id, paid_amount=paid_now)
@@ -246,7 +242,7 @@ class PaymentEngine(BankSteps):
             reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
             details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}
             if not failures:
-                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks)]
+                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks, lean=self.lean)]
                 paid = {"amount": self.state.approved_amount or 0, "transfers": len(self.state.payments)}
                 await self._transition(
                     Stage.MENTORING, "aid_paid", None, details=paid, notify=notify, settle=settle

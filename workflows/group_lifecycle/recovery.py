@@ -86,7 +86,7 @@ class RecoverySteps(LifecycleBase):
     async def record_repayment(self, args: RecordRepaymentArgs) -> StepResult:
         async with self._officer_step():
             self._check_record_repayment(args)
-            if workflow.patched(patches.REPAYMENT_ONCE):
+            if self._since(patches.REPAYMENT_ONCE):
                 # Its twin may have been recorded while this one waited for the lock.
                 self._refuse_recorded_reference(args)
             receivable = self.state.receivable
@@ -128,7 +128,7 @@ class RecoverySteps(LifecycleBase):
     async def write_off_receivable(self, args: WriteOffReceivableArgs) -> StepResult:
         async with self._officer_step():
             self._check_write_off_receivable(args)
-            if workflow.patched(patches.WRITE_OFF_ONCE):
+            if self._since(patches.WRITE_OFF_ONCE):
                 self._refuse_recorded_write_off(args)  # its twin may have been recorded meanwhile
             receivable = self.state.receivable
             assert receivable is not None

@@ -34,11 +34,17 @@ OnEscalate = Callable[[Task, Escalation], Awaitable[None]]
 
 
 class TaskBoard:
-    def __init__(self, state: GroupState, policy: ProgramPolicy, lock: asyncio.Lock) -> None:
+    def __init__(
+        self, state: GroupState, policy: ProgramPolicy, lock: asyncio.Lock, *, lean: bool = False
+    ) -> None:
         self.state = state
         self.policy = policy
         self.lock = lock
         self.deadline_reached = False  # the last `wait` ended at its `poll` deadline
+        # Started under patches.LEANER_HISTORY: the timer running when the group closes is left to
+        # the closing (a cancel would be one more event in a history that ends in the same task).
+        self.lean = lean
+        self.closed = False
 
     # ---- opening and closing
 
@@ -65,6 +71,8 @@ class TaskBoard:
         self._changed()
 
     def close_all(self) -> None:
+        """The group is closing (a terminal stage): no task stays open."""
+        self.closed = True
         self.state.open_tasks = []
         self._changed()
 
@@ -131,12 +139,8 @@ class TaskBoard:
                 break
             nearest = min(deadlines)
             timeout = (nearest - workflow.now()).total_seconds()
-            if timeout > 0:
-                try:
-                    await workflow.wait_condition(finished, timeout=timeout)
-                    break
-                except TimeoutError:
-                    pass
+            if timeout > 0 and await self._until(finished, timeout):
+                break
             # The nearest deadline is reached (its timer fired, or it was past already). What comes
             # next is decided from the deadlines, never from workflow.now() again: a worker's first
             # task after another worker died can read an earlier time than the replay will, and a
@@ -154,6 +158,25 @@ class TaskBoard:
                     self._sync_level()
                     await escalate(task, escalation)
         return done() or self.state.runtime.task_token != token or (stop is not None and stop())
+
+    async def _until(self, finished: Callable[[], bool], seconds: float) -> bool:
+        """Wait until `finished()` (True) or `seconds` passed (False). Its timer is cancelled
+        when `finished()` comes first, unless (lean) the group is closing: the workflow completes once
+        its handlers finish (as a rule in this very task), and a closed workflow's timer never fires;
+        should it fire first, nothing waits for it."""
+        if not self.lean:
+            try:
+                await workflow.wait_condition(finished, timeout=seconds)
+                return True
+            except TimeoutError:
+                return False
+        timer = asyncio.create_task(workflow.sleep(seconds))
+        await workflow.wait_condition(lambda: finished() or timer.done())
+        if timer.done():
+            return False
+        if not self.closed:
+            timer.cancel()
+        return True
 
 
 def _is_stage_task(task: Task) -> bool:

@@ -186,7 +186,7 @@ class WageRelease(MusterSteps):
         amount = sum(wage for _, wage in owed)
         threshold = self._wage_policy().authorize_weekly_above
         above = amount > threshold or any(run.total > threshold for run, _ in owed)
-        if above and workflow.patched(patches.REAUTHORIZE_NEW_WAGE_ACCOUNT):
+        if above and self._since(patches.REAUTHORIZE_NEW_WAGE_ACCOUNT):
             # Money above the threshold never goes to new details on one officer's word: it stays
             # owed (failed) until a supervisor authorizes the details.
             waiting = next((a for a in wages.new_accounts if a.nik == nik), None)

@@ -20,7 +20,6 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ledger import LedgerActivities
     from jps.contracts.activities import BudgetRequest, BudgetSettlement
     from jps.contracts.wages import BudgetDraw, WageLine, WeekRun
     from jps.domain.models import Visit
@@ -28,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.stages import Stage, TaskKind
 
 from workflows.group_lifecycle import wage_money
+from workflows.group_lifecycle.budget import reserve
 from workflows.group_lifecycle.mentoring import open_progress_visit, open_visit_task
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
 from workflows.group_lifecycle.payments import PaymentEngine
 from workflows.group_lifecycle.wage_release import WageRelease
 
@@ -164,12 +163,7 @@ class WageSteps(WageRelease, PaymentEngine):
                 amount=amount,
                 attempt=0,
             )
-            budget = await workflow.execute_activity_method(
-                LedgerActivities.reserve_budget,
-                request,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+            budget = await reserve(request, local=self.lean)
             if not budget.reserved:
                 waiting = True
                 kind = TaskKind.AWAIT_UNFREEZE if budget.frozen else TaskKind.AWAIT_BUDGET

@@ -53,9 +53,12 @@ class GroupLifecycleWorkflow(
         self.inp = inp
         self.policy = inp.policy
         self.lock = asyncio.Lock()
+        # Decided here, in the run's first workflow task, never later: a group already running when
+        # this patch came replays its first task without the marker and keeps the older branches.
+        self.lean = workflow.patched(patches.LEANER_HISTORY)
         if inp.carried is not None:  # continued as new: the previous run's whole state
             self.state = inp.carried
-            self.tasks = TaskBoard(self.state, self.policy, self.lock)
+            self.tasks = TaskBoard(self.state, self.policy, self.lock, lean=self.lean)
             return
         self.state = GroupState(
             group_id=inp.group_id,
@@ -69,7 +72,7 @@ class GroupLifecycleWorkflow(
             requested_amount=p.requested_amount,
             request_hash=inp.request_hash,
         )
-        self.tasks = TaskBoard(self.state, self.policy, self.lock)
+        self.tasks = TaskBoard(self.state, self.policy, self.lock, lean=self.lean)
         # Open from the first moment: a step can reach the workflow together with its start, before
         # `run` begins; its validator must see the verify task (the handler then waits for the lock).
         self._open_task(TaskKind.VERIFY)
@@ -95,7 +98,7 @@ class GroupLifecycleWorkflow(
                 else:
                     await self._await_task(lambda: False, stop=lambda: self._paying() or self._closed())
             except ActivityError as err:
-                if not workflow.patched(patches.BANK_STATUS_DECIDES):
+                if not self._since(patches.BANK_STATUS_DECIDES):
                     raise  # the command sequence of groups that failed before the patch
                 await self._after_activity_error(err)
         # Let in-flight update handlers finish before the workflow closes.
@@ -156,7 +159,7 @@ class GroupLifecycleWorkflow(
         """A refused registration is the `registered` update's answer (the API sends it right after the
         start). Recorded by a local activity, the refusal can come within the first workflow task,
         before that update reaches the workflow: closing at once would abort it. Wait for it a while."""
-        if not workflow.patched(patches.SMALLER_HISTORY):
+        if not self._since(patches.SMALLER_HISTORY):
             return
         registration = self.state.runtime.registration
         try:

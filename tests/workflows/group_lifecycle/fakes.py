@@ -49,7 +49,14 @@ from jps.contracts.activities import (
     TransferStatus,
     TransitionRecord,
 )
-from jps.contracts.names import BUDGET_SIGNAL, PAYMENT_SIGNAL, REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.names import (
+    BUDGET_SIGNAL,
+    PAYMENT_SIGNAL,
+    REGISTERED_UPDATE,
+    STATE_QUERY,
+    WORKFLOW_TYPE,
+    starting_search_attributes,
+)
 from jps.contracts.wages import MusterRequest, MusterResult
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
@@ -338,6 +345,8 @@ class Flow:
             id=gid,
             task_queue=self.task_queue,
             result_type=GroupSummary,
+            # As the API starts a group (infra/lifecycle.py).
+            search_attributes=starting_search_attributes(proposal.program.value, proposal.region_code),
         )
         self.started.append(handle)
         return handle

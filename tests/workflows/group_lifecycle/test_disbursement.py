@@ -179,8 +179,11 @@ async def test_permanent_failure_waits_for_new_bank_details(flow: Flow, fakes: F
     assert await flow.refused(handle, "approve-disbursement", FINANCE, amount=10_000_000) == "WrongStage"
 
     answer = await flow.act(handle, "update-bank-account", REGISTRAR, bank_account=NEW_ACCOUNT)
-    assert answer.open_task is None and fakes.records[-1].event == "bank_account_updated"
-    recorded = fakes.records[-1].proposal
+    # The retry the step unblocks may have reserved and instructed already (the reservation is a
+    # local activity since leaner-history-v1: no workflow task between the step and the retry).
+    [step] = [r for r in fakes.records if r.event == "bank_account_updated"]
+    assert answer.open_task is None
+    recorded = step.proposal
     assert recorded is not None and recorded.bank_account.account_no == "5550001111"
     state = await flow.idle(handle)
     assert state.stage == Stage.MENTORING
@@ -311,6 +314,6 @@ async def test_the_approver_cannot_change_the_bank_details(flow: Flow, fakes: Fa
 
     other = officer(Role.FINANCE, officer_id="finance-2")
     answer = await flow.act(handle, "update-bank-account", other, bank_account=NEW_ACCOUNT)
-    assert answer.open_task is None and fakes.records[-1].event == "bank_account_updated"
+    assert answer.open_task is None and "bank_account_updated" in [r.event for r in fakes.records[records:]]
     state = await flow.idle(handle)
     assert state.stage == Stage.MENTORING and transfers(fakes)[-1][1:] == ("5550001111", 10_000_000)

@@ -88,7 +88,9 @@ async def test_an_lpj_sent_back_is_resubmitted_accepted_and_the_group_completes(
     final = await mentor_to_completion(flow, handle)
     assert final.stage == Stage.COMPLETED and final.open_tasks == []
     assert fakes.events.count("lpj_submitted") == 2 and "lpj_revision_requested" in fakes.events
-    assert await asked_for_the_patch(handle)
+    # Started under leaner-history-v1, which implies lpj-v1 without asking for it (patches.py).
+    assert await asked_for_the_patch(handle, "leaner-history-v1")
+    assert not await asked_for_the_patch(handle)
 
 
 async def test_lines_that_do_not_add_up_are_refused_naming_the_field(flow: Flow) -> None:
@@ -216,10 +218,10 @@ async def test_a_group_submitted_before_the_lpj_completes_after_its_visits(
     assert not await asked_for_the_patch(handle)
 
 
-async def asked_for_the_patch(handle: WorkflowHandle[Any, Any]) -> bool:
+async def asked_for_the_patch(handle: WorkflowHandle[Any, Any], patch_id: str = "lpj-v1") -> bool:
     history = await handle.fetch_history()
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    return any(b"lpj-v1" in e.marker_recorded_event_attributes.SerializeToString() for e in markers)
+    return any(patch_id.encode() in e.marker_recorded_event_attributes.SerializeToString() for e in markers)
 
 
 async def test_a_repayment_sent_twice_is_counted_once(flow: Flow, fakes: FakeActivities) -> None:
