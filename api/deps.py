@@ -209,7 +209,13 @@ async def guard_action(
 ) -> ActionContext:
     """The cheap check before a Temporal round trip: the group exists, the role fits the action and
     the group lies in the officer's scope. A refusal is recorded in the audit log."""
-    place = await groups.group_place(pool, group_id=group_id)
+    return await guard_place(pool, officer, spec, group_id, await groups.group_place(pool, group_id=group_id))
+
+
+async def guard_place(
+    pool: asyncpg.Pool, officer: Officer, spec: ActionSpec, group_id: str, place: groups.GroupPlace | None
+) -> ActionContext:
+    """`guard_action` on a place already read (a bulk request reads all its groups' places at once)."""
     if place is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no group {group_id}")
     try:

@@ -27,6 +27,7 @@ class GroupPlace:
     group_id: str
     region_code: str
     stage: str
+    requested_amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,19 @@ async def group_place(db: Db, *, group_id: str) -> GroupPlace | None:
     return None if row is None else GroupPlace(row["group_id"], row["region_code"], row["stage"])
 
 
+async def group_places(db: Db, *, group_ids: list[str]) -> dict[str, GroupPlace]:
+    """The places of many groups in one query, for a bulk request; a group missing from the read
+    model is missing from the answer."""
+    rows = await db.fetch(
+        "SELECT group_id, region_code, stage, requested_amount FROM groups WHERE group_id = ANY($1::text[])",
+        group_ids,
+    )
+    return {
+        r["group_id"]: GroupPlace(r["group_id"], r["region_code"], r["stage"], r["requested_amount"])
+        for r in rows
+    }
+
+
 # How long group_after_step waits, in steps, for a read-model row older than the step (never seen).
 _STEP_WAITS = (0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -147,10 +161,3 @@ async def groups_by_suffix(db: Db, *, suffixes: list[str]) -> list[EarlierGroup]
         suffixes,
     )
     return [EarlierGroup(r["group_id"], r["suffix"], r["hash"]) for r in rows]
-
-
-async def requested_amount(db: Db, *, group_id: str) -> int | None:
-    amount: int | None = await db.fetchval(
-        "SELECT requested_amount FROM groups WHERE group_id = $1", group_id
-    )
-    return amount
