@@ -184,11 +184,11 @@ async def _check_against_database(
 
 
 async def _run(
-    job: ImportJobOut, filename: str, data: bytes, services: Services, client: Client, officer: Officer
+    job: ImportJobOut, sheet: importer.Sheet, services: Services, client: Client, officer: Officer
 ) -> None:
     bound = log.bind(job_id=job.job_id, officer=officer.id)
     try:
-        parsed = await asyncio.to_thread(importer.parse, filename, data)
+        parsed = await asyncio.to_thread(importer.parse_sheet, sheet)
         job.rows, job.groups = parsed.rows, len(parsed.groups)
         for g in parsed.groups:
             if g.errors:
@@ -278,13 +278,15 @@ async def import_groups(
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="file larger than 64 MiB")
     filename = file.filename or "upload"
-    try:  # the header is checked at once, so a wrong file is a 422 and not a failed job
-        await asyncio.to_thread(importer.read_header, filename, data)
+    try:  # read at once, so a wrong file is a 422 and not a failed job; the job parses these rows
+        sheet = await asyncio.to_thread(importer.read_sheet, filename, data)
     except importer.FileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{filename}: {exc}") from None
+    inline = len(data) <= INLINE_MAX_BYTES
+    del data  # the rows are all the job needs; the upload's bytes may go
     job = JOBS.create(officer, filename, dry_run)
-    task = JOBS.start(_run(job, filename, data, services, client, officer))
-    if background if background is not None else len(data) > INLINE_MAX_BYTES:
+    task = JOBS.start(_run(job, sheet, services, client, officer))
+    if background if background is not None else not inline:
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/groups/import/{job.job_id}"
         return job

@@ -116,4 +116,4 @@ def test_a_panic_in_the_rust_reader_is_a_file_error(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_object", panics)
     with pytest.raises(FileError, match="the reader failed on it"):
-        importer.read_header("kelompok.xlsx", _workbook())
+        importer.read_sheet("kelompok.xlsx", _workbook())
