@@ -2,8 +2,9 @@
 
 One transaction per workflow step writes the group row, its open tasks (`group_tasks`), its members
 (and so their NIK claims), the stage transition, the audit row and the outbox notifications.
-(group_id, seq, run id) makes a retry a no-op: the audit table's unique step key is checked under the
-audit chain's lock; a step a `temporal workflow reset` re-executes is written (`activities/steps.py`).
+(group_id, seq, run id) makes a retry a no-op: the audit table's step key is checked first, under the
+group's own lock, and the audit row is chained last, so the chain's global lock covers only that; a
+step a `temporal workflow reset` re-executes is written (`activities/steps.py`).
 The read model never holds a NIK in clear in its JSON state; the members table keeps the NIK
 because the one-active-group rule is a constraint on it.
 """
@@ -22,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ledger import settle_reservation
 from activities.lpj_store import write_lpj
 from activities.muster import draw_reservation, free_cancelled_days, write_wage_weeks
-from activities.steps import Step, append_step, fresh_messages
+from activities.steps import Step, chain_step, claim_step, fresh_messages
 from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.activities import RecordedStep, TransitionRecord
 from jps.contracts.refusals import ErrorType
@@ -119,7 +120,7 @@ class ReadModelActivities:
         bound = log.bind(group_id=record.group_id, workflow_id=record.group_id, officer=record.officer)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                step = await append_step(conn, record)
+                step = await claim_step(conn, record)
                 if not step.written:
                     bound.info("transition_already_recorded", seq=record.seq, event_name=record.event)
                     return False
@@ -155,6 +156,7 @@ class ReadModelActivities:
                 if record.settle is not None:
                     await settle_reservation(conn, record.settle)
                 queued = await self._queue_notifications(conn, record, state, step)
+                await chain_step(conn, record, step)  # last: the chain's lock is held to the commit
         except asyncpg.UniqueViolationError as err:
             if "members_one_active_group_per_nik" not in str(err):
                 raise

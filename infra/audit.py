@@ -4,7 +4,8 @@ Temporal deletes a closed workflow's history after the namespace's retention per
 keeps every officer action and automated event for good. Each row's hash covers the previous
 row's hash and the row's own canonical content, so a changed or deleted row breaks the chain at
 that point, which `verify_chain` reports. Appends take a transaction-scoped advisory lock, so the
-chain stays linear when many workers append at once.
+chain stays linear when many workers append at once; the lock is global and held to the commit, so
+a writer takes it last, after its other writes (a workflow step: `activities/steps.py`).
 
 A chain alone cannot show a cut tail: deleting the last rows (or all of them) leaves a shorter chain
 that still verifies. So the chain is anchored: `AuditAnchors` appends signed checkpoints of the head
