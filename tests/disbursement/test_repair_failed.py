@@ -44,12 +44,15 @@ from tools.repair import closed_runs
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class BrokenBuild:
-    """A build of the lifecycle that cannot run: on the worker below, set to fail a workflow on any
-    error, the first workflow task it takes fails the group's workflow for good."""
+    """A build of the lifecycle that cannot run the groups it finds: it does nothing, so replaying a
+    group's history (a local activity's marker in its first task, a patch's) is a nondeterminism
+    error, and on the worker below, set to fail a workflow on any error, that fails the group's
+    workflow for good (a build raising its own error as well made the SDK send two
+    FailWorkflowExecution commands: the task failed, again and again, and the workflow never did)."""
 
     @workflow.run
     async def run(self, inp: Any) -> None:
-        raise RuntimeError("a broken build of the lifecycle")
+        await workflow.wait_condition(lambda: False)
 
 
 async def to_the_bank(h: Harness, p: Proposal) -> WorkflowHandle[Any, Any]:
