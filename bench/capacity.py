@@ -17,7 +17,6 @@ from bench.paced import PacedOfficers
 LIMIT_MS = 1000.0
 STARVED_BELOW = 0.8
 OFFICER_EVERY_S = 30.0  # an officer at a human pace acts about every 30 seconds
-DEFAULT_STEPS = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
 
 
 @dataclass

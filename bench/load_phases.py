@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from bench.bulk_phase import bulk_approve
-from bench.capacity import capacity_curve
+from bench.capacity import OFFICER_EVERY_S, capacity_curve
 from bench.config import BenchConfig
 from bench.officers import Team
 from bench.paced import PacedOfficers, WorkSource
@@ -38,7 +38,7 @@ async def run_load_phases(
 ) -> dict[str, Any]:
     """The figures of the paced, capacity and bulk phases (each skipped when its config says so)."""
     out: dict[str, Any] = {}
-    rate = cfg.paced_rate if cfg.paced_rate is not None else cfg.officers_at_pace / 30.0 * scale
+    rate = cfg.paced_rate if cfg.paced_rate is not None else cfg.officers_at_pace / OFFICER_EVERY_S * scale
     paced_s = cfg.paced_seconds if cfg.paced_seconds is not None else min(60.0, max(10.0, 60.0 * scale))
     step_s = cfg.step_seconds if cfg.step_seconds is not None else min(45.0, max(5.0, 45.0 * scale))
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser, Page, expect
 
 from api.console.session import TOKEN_COOKIE
+from infra.officers import ensure_officer
 from jps.domain.roles import Role
 from tests.api.conftest import *  # noqa: F403  (see below)
 from tests.api.conftest import Stack
@@ -79,3 +81,26 @@ def alerts(page: str) -> str:
     """The text of the page's alert boxes (refusals, invalid input), tags stripped."""
     boxes = re.findall(r'<div class="alert error[^"]*" role="alert">(.*?)</div>', page, re.S)
     return " ".join(re.sub(r"<[^>]+>", " ", b) for b in boxes)
+
+
+BROWSER_PASSWORD = "kata-sandi-peramban"
+
+
+async def signed_in(browser: Browser, stack: Stack, officer_id: str, roles: Role | list[Role]) -> Page:
+    """A page of a new browser context in which the officer (put in the directory with these roles)
+    signed in through the form."""
+    await ensure_officer(
+        stack.pool,
+        officer_id=officer_id,
+        roles=roles if isinstance(roles, list) else [roles],
+        regions=["31"],
+        password=BROWSER_PASSWORD,
+    )
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    page = await context.new_page()
+    await page.goto(f"{stack.url}/masuk")
+    await page.get_by_label("Nama pengguna").fill(officer_id)
+    await page.get_by_label("Kata sandi").fill(BROWSER_PASSWORD)
+    await page.get_by_role("button", name="Masuk").first.click()
+    await expect(page.locator("h1")).to_have_text("Kotak tugas")
+    return page

@@ -11,35 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import FilePayload, async_playwright, expect
 
 from api.console.session import TOKEN_COOKIE
-from infra.officers import ensure_officer
 from jps.domain.roles import Role
 from tests.api.conftest import Stack, state_of
-from tests.console.conftest import CHROMIUM
+from tests.console.conftest import CHROMIUM, signed_in
 from tests.console.lpj_groups import PAID, in_recovery, paid_tkm
 from tests.evidence_files import pdf
-
-PASSWORD = "kata-sandi-peramban"
 
 
 def receipt(name: str, text: str) -> FilePayload:
     """A file for Playwright's `set_input_files`, as a scanner would save it."""
     return {"name": name, "mimeType": "application/pdf", "buffer": pdf(text)}
-
-
-async def signed_in(browser: Browser, stack: Stack, officer_id: str, role: Role) -> Page:
-    """A page of a new browser context in which the officer signed in through the form."""
-    await ensure_officer(stack.pool, officer_id=officer_id, roles=[role], regions=["31"], password=PASSWORD)
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
-    page = await context.new_page()
-    await page.goto(f"{stack.url}/masuk")
-    await page.get_by_label("Nama pengguna").fill(officer_id)
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").first.click()
-    await expect(page.locator("h1")).to_have_text("Kotak tugas")
-    return page
 
 
 async def test_an_lpj_is_submitted_sent_back_resubmitted_and_accepted_in_a_real_browser(

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 from playwright.async_api import FilePayload, async_playwright, expect
 
-from infra.officers import ensure_officer
 from jps.domain.calendar import local_date
 from jps.domain.roles import Role
 from tests.api.conftest import Stack, act
@@ -28,12 +27,11 @@ from tests.api.test_wages import (
     week_settled,
     whttp,
 )
-from tests.console.conftest import CHROMIUM
+from tests.console.conftest import CHROMIUM, signed_in
 from tests.console.wage_groups import day_place, group_at_rolls, last_week
 from tests.evidence_files import jpeg
 
 __all__ = ["wage_api", "whttp"]  # the module's fixtures, used here by name
-PASSWORD = "kata-sandi-daftar-hadir"
 
 
 async def test_the_weekly_roll_as_a_grid_with_its_exceptions_and_wages(
@@ -66,24 +64,12 @@ async def test_the_weekly_roll_as_a_grid_with_its_exceptions_and_wages(
     }
     await submit_roll(http, stack, gid, week, {m[0]: [0, 1, 2], m[1]: [0, 2], m[2]: [1]}, ev)
     # A regional officer who is supervisor and finance at once: reviews the roll, then releases the run.
-    await ensure_officer(
-        stack.pool,
-        officer_id="pengawas-9",
-        roles=[Role.SUPERVISOR, Role.FINANCE],
-        regions=["31"],
-        password=PASSWORD,
-    )
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**browser_type_launch_args)
         try:
-            page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+            page = await signed_in(browser, stack, "pengawas-9", [Role.SUPERVISOR, Role.FINANCE])
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{stack.url}/masuk")
-            await page.get_by_label("Nama pengguna").fill("pengawas-9")
-            await page.get_by_label("Kata sandi").fill(PASSWORD)
-            await page.get_by_role("button", name="Masuk").first.click()
-            await expect(page.locator("h1")).to_have_text("Kotak tugas")
             await page.goto(f"{stack.url}/kelompok/{gid}")
             await page.get_by_role("link", name="Daftar hadir dan upah").click()
             await expect(page.locator("h1")).to_have_text("Daftar hadir dan upah mingguan")
@@ -132,20 +118,12 @@ async def test_a_mentor_sends_the_weeks_roll_with_photos_from_the_grid(
     gid, p = await group_at_rolls(whttp, stack, "Kelompok Jembatan Gotong Royong")
     names = [m.name for m in p.members]
     week = last_week()
-    await ensure_officer(
-        stack.pool, officer_id="pendamping-9", roles=[Role.MENTOR], regions=["31"], password=PASSWORD
-    )
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**browser_type_launch_args)
         try:
-            page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+            page = await signed_in(browser, stack, "pendamping-9", Role.MENTOR)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{stack.url}/masuk")
-            await page.get_by_label("Nama pengguna").fill("pendamping-9")
-            await page.get_by_label("Kata sandi").fill(PASSWORD)
-            await page.get_by_role("button", name="Masuk").first.click()
-            await expect(page.locator("h1")).to_have_text("Kotak tugas")
             await page.goto(f"{stack.url}/kelompok/{gid}")
             await page.get_by_role("link", name="Daftar hadir dan upah").click()
             form = page.locator("form.roll-form")

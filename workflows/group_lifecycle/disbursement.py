@@ -244,9 +244,7 @@ class ShareRelease(DisbursementSteps):
         if not still:
             self._close_task(TaskKind.FIX_WAGE_ACCOUNT)
             self.state.runtime.payments.ready_to_pay = True  # the main loop sees whether the work is done
-        self.state.wages = wage_money.totals(
-            wages, self.policy.wages, self.state.approved_amount or 0, self.state.proposal
-        )
+        self._sync_wage_totals()
         details = {"member": mask_nik(args.member_nik), "amount": amount, "still_to_fix": still}
         await self._record(
             "share_released",
