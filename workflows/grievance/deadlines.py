@@ -1,13 +1,15 @@
-"""The case's one open task (tugas) and the durable wait that escalates it, in the style of
+"""The case's durable waits: the one open task (tugas) and the timers that escalate it, in the style of
 `workflows/group_lifecycle/tasks.py` (which is bound to a group's state and task kinds): at the due
 date a reminder to the handler (level 1), after `escalate_regional_after` the region's supervisor
 (2), after `escalate_national_after` the national directorate (3). One timer at a time, for the next
-level; any step (a change of `task_token`) ends the wait."""
+level; any step (a change of `task_token`) ends the wait. And the wait with no task: for the
+complainant's answer, or through the reopening window to the archiving (`wait_for_step`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 
@@ -57,3 +59,16 @@ async def wait_on_task(
                 pass
         if task is not None and not moved() and state.task is task:
             await escalate(task, level)
+
+
+async def wait_for_step(state: GrievanceState, until: Any) -> bool:
+    """True when a step came before `until` (a durable timer), False when it passed."""
+    token = state.task_token
+    timeout = (until - workflow.now()).total_seconds() if until is not None else None
+    if timeout is not None and timeout <= 0:
+        return False  # already past: no zero-length timer
+    try:
+        await workflow.wait_condition(lambda: state.task_token != token, timeout=timeout)
+    except TimeoutError:
+        return state.task_token != token
+    return True
