@@ -24,6 +24,7 @@ from api.queries import budget, dashboard
 from api.queries.common import BIGINT_MAX
 from api.schemas import REGION_PATTERN, AllocationIn, AllocationOut, FreezeIn, FreezeOut, LiftIn
 from api.schemas.dashboard import LedgerRowOut
+from jps.contracts.names import BUDGET_SIGNAL
 from jps.domain.models import Officer
 from jps.domain.programs import Program
 from jps.domain.roles import NATIONAL, Role, region_in_scope
@@ -33,8 +34,6 @@ router = APIRouter(prefix="/budget", tags=["budget"])
 
 BudgetReader = Annotated[Officer, Depends(require(Role.FINANCE, Role.SUPERVISOR, Role.AUDITOR))]
 
-BUDGET_CHANGED_SIGNAL = "budget_changed"
-
 
 async def _nudge_waiting(
     pool: asyncpg.Pool, client: Client, program: str | None, region_code: str | None
@@ -43,7 +42,7 @@ async def _nudge_waiting(
     a group missed here still re-checks at its retry interval."""
     waiting = await budget.groups_waiting_on_budget(pool, program=program, region_code=region_code)
     results = await asyncio.gather(
-        *(client.get_workflow_handle(group_id).signal(BUDGET_CHANGED_SIGNAL) for group_id in waiting),
+        *(client.get_workflow_handle(group_id).signal(BUDGET_SIGNAL) for group_id in waiting),
         return_exceptions=True,
     )
     nudged = sum(1 for r in results if not isinstance(r, BaseException))
