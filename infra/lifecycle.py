@@ -24,12 +24,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE, starting_search_attributes
+from jps.contracts.names import REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
 from jps.contracts.refusals import RefusalKind
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
+from jps.search_attributes import starting_search_attributes
 
 GROUP_ID_PREFIX: dict[Program, str] = {Program.TKM: "TKM", Program.PADAT_KARYA: "PK"}
 _SUFFIX_LEN = 10

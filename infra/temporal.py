@@ -7,7 +7,7 @@ from __future__ import annotations
 from temporalio.client import Client
 
 from infra.payload_keys import data_converter
-from jps.contracts.names import SEARCH_ATTRIBUTES
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 
 

@@ -26,9 +26,12 @@ from collections.abc import Iterable, Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
-from jps.contracts.names import DATA_CONVERTER
+# The payload converter only. Every client and worker adds the sealing codec to it
+# (`sealed_converter`, keys from `infra.payload_keys.data_converter`): use that.
+DATA_CONVERTER = pydantic_data_converter
 
 ENCODING = b"binary/encrypted"
 KEY_ID_FIELD = "encryption-key-id"

@@ -22,9 +22,9 @@ from infra.officers import ensure_officer_sync
 from infra.payload_keys import data_converter
 from infra.temporal import register_search_attributes
 from jps.auth import mint_token
-from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.domain.roles import Role
 from jps.logging import configure_logging
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 
 configure_logging(level="WARNING")

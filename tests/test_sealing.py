@@ -12,8 +12,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from infra.payload_keys import DEV_KEY_FILE, data_converter, ensure_dev_keys, load_payload_keys
-from jps.contracts.names import DATA_CONVERTER
-from jps.sealing import ENCODING, KEY_ID_FIELD, PayloadKeyError, PayloadKeys, SealingCodec
+from jps.sealing import DATA_CONVERTER, ENCODING, KEY_ID_FIELD, PayloadKeyError, PayloadKeys, SealingCodec
 from jps.settings import Settings
 
 NIK = "3171014101800001"

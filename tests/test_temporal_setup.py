@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from infra.embedded import temporal_cli_path
-from jps.contracts.names import SEARCH_ATTRIBUTES
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import PROJECT_ROOT
 from tests.conftest import SEALING_CONVERTER
 

@@ -28,12 +28,12 @@ from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
 from infra.ledger import set_allocation
-from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.roles import Role
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 from tests.conftest import SEALING_CONVERTER, directory_token
 from tests.factories import EQUAL_SPLIT_OVERRIDE

@@ -33,8 +33,8 @@ from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
-from jps.contracts.names import SEARCH_ATTRIBUTES
 from jps.domain.roles import Role
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 from tests.conftest import SEALING_CONVERTER, directory_token
 from tests.sim_fixtures import BankAdmin, Simulators, ThreadedServer

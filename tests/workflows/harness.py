@@ -20,12 +20,12 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from infra.ledger import set_allocation
-from jps.contracts.names import starting_search_attributes
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
 from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
+from jps.search_attributes import starting_search_attributes
 from worker import WORKFLOWS, build_activities
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 

@@ -25,12 +25,12 @@ from infra.audit import _CHAIN_LOCK as AUDIT_CHAIN_LOCK
 from infra.audit import verify_chain
 from infra.schedules import DAILY_DIGEST, ensure_schedules
 from jps.contracts.activities import TransitionRecord
-from jps.contracts.names import SA_STAGE
 from jps.domain.calendar import local_date
 from jps.domain.nik import mask_nik
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
+from jps.search_attributes import SA_STAGE
 from jps.settings import get_settings
 from tests.factories import lpj_lines, officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker

@@ -26,13 +26,13 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from infra.embedded import temporal_cli_path
-from jps.contracts.names import DATA_CONVERTER, SEARCH_ATTRIBUTES
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, compressed_policies
 from jps.domain.roles import Role
 from jps.domain.stages import Stage
-from jps.sealing import ENCODING
+from jps.sealing import DATA_CONVERTER, ENCODING
+from jps.search_attributes import SEARCH_ATTRIBUTES
 from tests.factories import equal_split, officer, proposal
 from tests.workflows.harness import Harness, fund, running_worker
 from worker import WORKFLOWS, build_activities

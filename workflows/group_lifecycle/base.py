@@ -23,7 +23,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError,
 with workflow.unsafe.imports_passed_through():
     from activities.db import ReadModelActivities
     from jps.contracts.activities import BudgetSettlement, ReceivableEvent, TransitionRecord
-    from jps.contracts.names import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
     from jps.contracts.refusals import ErrorType, RefusalKind
     from jps.contracts.wages import BudgetDraw, WageWeekRecord
     from jps.contracts.workflow import GroupInput, GroupState
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.models import Officer, SpendingLine, Task
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
+    from jps.search_attributes import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
     from workflows.restore import restore_in_place
 
 from workflows.group_lifecycle import patches

@@ -55,7 +55,6 @@ from jps.contracts.names import (
     REGISTERED_UPDATE,
     STATE_QUERY,
     WORKFLOW_TYPE,
-    starting_search_attributes,
 )
 from jps.contracts.wages import MusterRequest, MusterResult
 from jps.contracts.workflow import GroupInput, GroupState
@@ -65,6 +64,7 @@ from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from jps.domain.roles import Role
 from jps.domain.stages import TaskKind
+from jps.search_attributes import starting_search_attributes
 from tests.factories import officer
 from worker import WORKFLOWS
 
@@ -144,6 +144,9 @@ class FakeActivities:
     sending: asyncio.Event = field(default_factory=asyncio.Event)
     # record_transition raises this error (once) for a record of that event; nothing is recorded.
     refuse: dict[str, ApplicationError] = field(default_factory=dict)
+    # ... and this one for every record of that event while it is listed (refused for good).
+    refuse_always: dict[str, ApplicationError] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # the events whose record was refused, in order
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
 
     # record_muster: the group's uploaded files by id (rows as in `files`: content_type, purpose, lat,
@@ -211,8 +214,9 @@ class FakeActivities:
         gate = self.holds.get(record.event)
         if gate is not None:
             await gate.wait()
-        error = self.refuse.pop(record.event, None)
+        error = self.refuse.pop(record.event, None) or self.refuse_always.get(record.event)
         if error is not None:
+            self.refused.append(record.event)
             raise error
         self.records.append(record)
         return True
