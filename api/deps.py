@@ -1,6 +1,7 @@
 """What a route may ask for, as `Annotated` aliases: the settings, the pool, the Temporal client, the
 officer behind the bearer token, and the group the officer may act on. Role and region checks live
-here, in `authorize`, and nowhere else."""
+here, in `authorize`, and nowhere else; so does the refusal of an officer who holds no role but
+`admin` (`refuse_admin_only`, in `CurrentOfficer`: only the directory's routes, `Admin`, skip it)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from jps.auth import TokenError, decode_claims
 from jps.domain.actions import ActionSpec
 from jps.domain.models import Officer
 from jps.domain.programs import Program, ProgramPolicy, load_policies
-from jps.domain.roles import Role, region_in_scope
+from jps.domain.roles import Role, manages_officers_only, region_in_scope
 from jps.settings import Settings
 
 log = structlog.get_logger()
@@ -133,16 +134,38 @@ async def officer_of_token(services: Services, token: str) -> Officer:
     return record.officer()
 
 
-async def _current_officer(
+async def _signed_in_officer(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Officer:
+    """The officer behind the bearer token, whatever their roles: only the directory's own routes
+    (`Admin`) take this one; every other route takes `CurrentOfficer`."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized()
     officer = await officer_of_token(services, credentials.credentials)
     structlog.contextvars.bind_contextvars(officer=officer.id)
     request.state.officer = officer  # who a 403 is audited against (api.errors.http_exception_handler)
+    return officer
+
+
+SignedInOfficer = Annotated[Officer, Depends(_signed_in_officer)]
+
+ADMIN_ONLY_REFUSAL = (
+    "an officer with no role but admin manages officers only (/officers); ask an admin for a role "
+    "to work on groups"
+)
+
+
+def refuse_admin_only(officer: Officer) -> None:
+    """403 for an officer who holds no role but `admin`: the directory's routes are theirs, nothing
+    else (issue 11). Every route that names an officer, the console's pages too, passes here."""
+    if manages_officers_only(officer.roles):
+        raise forbidden(ADMIN_ONLY_REFUSAL)
+
+
+async def _current_officer(officer: SignedInOfficer) -> Officer:
+    refuse_admin_only(officer)
     return officer
 
 
@@ -171,8 +194,15 @@ def require(*roles: Role) -> Callable[[Officer], Awaitable[Officer]]:
     return dependency
 
 
+async def _directory_admin(officer: SignedInOfficer) -> Officer:
+    """The officer directory's routes: an admin, with or without other roles. The one exception to
+    `refuse_admin_only`."""
+    authorize(officer, roles=(Role.ADMIN,), what="this endpoint")
+    return officer
+
+
 Registrar = Annotated[Officer, Depends(require(Role.REGISTRAR))]
-Admin = Annotated[Officer, Depends(require(Role.ADMIN))]
+Admin = Annotated[Officer, Depends(_directory_admin)]
 Auditor = Annotated[Officer, Depends(require(Role.AUDITOR))]
 
 

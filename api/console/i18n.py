@@ -394,6 +394,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "error_origin": ("Permintaan dari situs lain ditolak.", "Requests from another site are refused."),
     "back_to_inbox": ("Kembali ke kotak tugas", "Back to the inbox"),
+    "admin_only_title": ("Akun ini hanya mengelola petugas", "This account manages officers only"),
+    "admin_only_detail": (
+        "Peran Anda hanya admin: Anda mengelola daftar petugas, tanpa akses ke kelompok, tugas, "
+        "laporan atau catatan audit. Kelola petugas melalui API ({api}, lihat {docs}) atau perintah "
+        "{cli}. Untuk bekerja pada kelompok, minta admin lain menambahkan peran.",
+        "Your only role is admin: you manage the officer directory and see no groups, tasks, reports or "
+        "audit log. Manage officers through the API ({api}, see {docs}) or the {cli} command. To work "
+        "on groups, ask another admin to add a role.",
+    ),
 }
 
 _TEXTS.update(RECONCILIATION_TEXTS)

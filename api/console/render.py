@@ -40,7 +40,13 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENV.globals["code"] = lambda text: Markup("<code>{}</code>").format(text)
+
+
+def code(text: str) -> Markup:
+    return Markup("<code>{}</code>").format(text)
+
+
+ENV.globals["code"] = code
 ENV.filters.update(
     rupiah=formatting.rupiah,
     number=formatting.number,
@@ -130,13 +136,23 @@ def validation_lines(exc: ValidationError | RequestValidationError, t: Translato
 def error_page(ctx: Ctx, status_code: int, detail: Any) -> HTMLResponse:
     t = ctx.t
     lines: list[str]
+    heading = t(f"error_{status_code}") if t.has(f"error_{status_code}") else t("error_title")
     if detail == "origin":
         lines = [t("error_origin")]
     elif status_code >= 500 and status_code != 503:
         lines = [t("error_500_detail")]
+    elif status_code == 403 and ctx.manages_officers_only:  # not a refusal of one page: of all of them
+        heading = t("admin_only_title")
+        lines = [
+            t(
+                "admin_only_detail",
+                api=code("/officers"),
+                cli=code("jps officer"),
+                docs=Markup('<a href="/docs">/docs</a>'),
+            )
+        ]
     else:
         lines = readable(detail, t)
-    heading = t(f"error_{status_code}") if t.has(f"error_{status_code}") else t("error_title")
     return render(ctx, "error.html", status_code=status_code, title=heading, lines=lines)
 
 

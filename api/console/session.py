@@ -3,6 +3,8 @@
 The officer comes from the bearer token the officer pasted at sign-in, kept in an HttpOnly,
 SameSite=Strict cookie and checked on every request with `jps.auth.decode_token`, exactly as the
 JSON API checks its `Authorization` header; roles and regions are then checked by `api.deps.authorize`.
+An officer who holds no role but `admin` is refused every officer's page (`api.deps.refuse_admin_only`,
+as the API refuses them every route but the directory's) and shown what an admin does instead.
 The language is `?lang=` when given (remembered in a cookie), else the cookie, else Bahasa Indonesia.
 """
 
@@ -16,10 +18,10 @@ import structlog
 from fastapi import Depends, HTTPException, Request, status
 
 from api.console.i18n import DEFAULT_LANG, Lang, Translator, parse_lang
-from api.deps import Services, officer_of_token
+from api.deps import Services, officer_of_token, refuse_admin_only
 from api.errors import unauthorized
 from jps.domain.models import Officer
-from jps.domain.roles import Role
+from jps.domain.roles import Role, manages_officers_only
 
 TOKEN_COOKIE = "jps_console_token"
 LANG_COOKIE = "jps_lang"
@@ -42,6 +44,11 @@ class Ctx:
         self.t = Translator(self.lang)
         if not self.page_url:
             self.page_url = self.request.url.path
+
+    @property
+    def manages_officers_only(self) -> bool:
+        """An admin with no other role: no page of the console but sign-out is theirs (issue 11)."""
+        return self.officer is not None and manages_officers_only(self.officer.roles)
 
     @property
     def is_auditor(self) -> bool:
@@ -100,7 +107,9 @@ async def _officer_ctx(request: Request) -> Ctx:
     check_same_origin(request)
     lang, remember = language_of(request)
     services = _services(request)
-    return Ctx(request, services, lang, remember, officer=await officer_from_cookie(request, services))
+    officer = await officer_from_cookie(request, services)
+    refuse_admin_only(officer)  # as the API's CurrentOfficer: the console has no directory pages
+    return Ctx(request, services, lang, remember, officer=officer)
 
 
 PublicCtx = Annotated[Ctx, Depends(_public_ctx)]

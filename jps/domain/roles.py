@@ -33,5 +33,11 @@ def region_in_scope(region_code: str, scopes: Iterable[str]) -> bool:
     return False
 
 
+def manages_officers_only(roles: Iterable[Role]) -> bool:
+    """No role but `admin` (or none at all): the officer manages the directory and does nothing else,
+    not even read a group (issue 11, "Who may act")."""
+    return not set(roles) - {Role.ADMIN}
+
+
 def is_national(scopes: Iterable[str]) -> bool:
     return NATIONAL in scopes

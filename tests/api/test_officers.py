@@ -369,3 +369,66 @@ async def test_jps_officer_manages_the_directory_and_jps_token_refuses_strangers
     )
     assert [r["event"] for r in rows] == ["officer_created", "officer_changed", "officer_deactivated"]
     assert all(r["actor"].startswith("cli:") for r in rows)
+
+
+# ---- an admin alone manages officers and reads nothing else ----
+
+# GET operations of the OpenAPI document an admin-only officer may call: the directory's own, and
+# the public ones that ask for no officer at all (no `security` in the document).
+ADMIN_ONLY_ALLOWED = {"/officers", "/officers/{officer_id}"}
+PUBLIC_GETS = {"/health", "/public/status", "/metrics"}
+
+# A well-formed value for each path parameter of a GET route: the refusal must be the officer's, not
+# a 404 or a 422 of the id.
+PATH_VALUES = {
+    "group_id": "TKM-3171-AB12CD34EF",
+    "job_id": "job-1",
+    "file_id": "F-01HZZZZZZZZZZZZZZZZZZZZZZZ",
+    "officer_id": "admin-only-api",
+    "grievance_id": "GRV-ABCDEFGHIJ",
+}
+
+
+def _get_paths() -> list[tuple[str, bool]]:
+    """Every GET operation of the API's OpenAPI document, and whether it asks for a bearer token."""
+    doc = create_app().openapi()
+    return [(path, bool(ops["get"].get("security"))) for path, ops in doc["paths"].items() if "get" in ops]
+
+
+async def test_an_admin_only_officer_may_manage_officers_and_read_nothing_else(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Issue 11: `admin` manages officers and does nothing else unless also given other roles. A
+    national admin-only officer is refused (403, audited) on every GET route of the OpenAPI document
+    but the directory's own, and on a step; an admin who is also an auditor reads as an auditor."""
+    await _officer(stack, "admin-only-api", [Role.ADMIN], ["*"])
+    token = (await _sign_in(http, "admin-only-api")).json()["access_token"]
+    paths = _get_paths()
+    assert {p for p, secured in paths if not secured} == PUBLIC_GETS  # every other GET needs an officer
+    refused, allowed = [], []
+    for template, secured in paths:
+        url = template.format(**PATH_VALUES)
+        resp = await http.get(url, headers=_bearer(token))
+        if template in ADMIN_ONLY_ALLOWED or not secured:
+            allowed.append((template, resp.status_code))
+            assert resp.status_code != 403, (template, resp.text)
+        else:
+            refused.append(template)
+            assert resp.status_code == 403, (template, resp.status_code, resp.text[:300])
+            assert "manages officers only" in resp.json()["detail"], template
+    assert len(refused) >= 25, refused
+    assert ("/officers", 200) in allowed and ("/officers/{officer_id}", 200) in allowed
+    # a step too, before its body is looked at
+    step = await http.post("/groups", json={}, headers=_bearer(token))
+    assert step.status_code == 403, step.text
+    rows = await stack.pool.fetch(
+        "SELECT event, details FROM audit_log WHERE actor = 'admin-only-api' AND event = 'request_refused'"
+    )
+    assert sorted(r["details"]["route"] for r in rows) == sorted([*refused, "/groups"])
+
+    # an admin who is also an auditor reads as an auditor
+    await _officer(stack, "admin-auditor", [Role.ADMIN, Role.AUDITOR], ["*"])
+    both = (await _sign_in(http, "admin-auditor")).json()["access_token"]
+    assert (await http.get("/groups", headers=_bearer(both))).status_code == 200
+    assert (await http.get("/reports/summary", headers=_bearer(both))).status_code == 200
+    assert (await http.get("/officers", headers=_bearer(both))).status_code == 200
