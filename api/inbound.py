@@ -7,15 +7,14 @@ A handler is `async (services, client, sms) -> bool`: True when the message was 
 whatever the sender was asked: `fallback=True`), until one consumes it. A message nobody takes is
 logged (the number masked) and ignored.
 
-Every message id is taken once (`inbound_messages`, PostgreSQL): a gateway's retry or a replay
-answers `duplicate: true` and does nothing. A handler that fails (Temporal down) gives the id back,
-so the gateway's retry tries again; handlers are idempotent on the message id themselves (a
-grievance filed by SMS has it as its `request_id`).
+Every message id is taken once (`inbound_messages`, PostgreSQL; its statements in
+`api.queries.inbound`): a gateway's retry or a replay answers `duplicate: true` and does nothing. A
+handler that fails (Temporal down) gives the id back, so the gateway's retry tries again; handlers
+are idempotent on the message id themselves (a grievance filed by SMS has it as its `request_id`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import Client
 
 from api.deps import Services
+from api.queries import inbound as inbound_messages
 from jps.domain.grievances import SMS_TEXT_MAX, mask_phone
 from jps.domain.nik import mask_niks_in
 
@@ -91,41 +91,13 @@ def inbound_handlers() -> list[InboundHandler]:
     return [*_HANDLERS, *_FALLBACKS]
 
 
-async def claim_message(services: Services, sms: InboundSms) -> bool:
-    """True when this message id is new (now taken); False for a duplicate or a replay."""
-    taken = await services.pool.fetchval(
-        """INSERT INTO inbound_messages (message_id, received_at, from_masked) VALUES ($1, $2, $3)
-           ON CONFLICT (message_id) DO NOTHING RETURNING true""",
-        sms.message_id,
-        sms.received_at,
-        sms.masked_from,
-    )
-    return bool(taken)
-
-
-async def release_message(services: Services, sms: InboundSms) -> None:
-    await services.pool.execute("DELETE FROM inbound_messages WHERE message_id = $1", sms.message_id)
-
-
-async def handled_by(services: Services, message_id: str) -> str | None:
-    value: str | None = await services.pool.fetchval(
-        "SELECT handled_by FROM inbound_messages WHERE message_id = $1", message_id
-    )
-    return value
-
-
 async def dispatch(services: Services, client: Client, sms: InboundSms) -> str | None:
     """Try the handlers in order; the name of the one that consumed the message, or None."""
     bound = log.bind(message_id=sms.message_id, sender=sms.masked_from)
     for handler in inbound_handlers():
         if await handler(services, client, sms):
             name = getattr(handler, "__name__", "handler")
-            await services.pool.execute(
-                "UPDATE inbound_messages SET handled_by = $2, outcome = $3 WHERE message_id = $1",
-                sms.message_id,
-                name,
-                json.loads(json.dumps({"handler": name})),
-            )
+            await inbound_messages.mark_handled(services.pool, message_id=sms.message_id, handler=name)
             bound.info("inbound_sms_handled", handler=name)
             return name
     # Nobody's: logged (the number masked, the text's first words without a NIK) and ignored.

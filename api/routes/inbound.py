@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from api import grievance_sms
 from api.deps import ServicesDep, TemporalDep
 from api.errors import mask_personal_in, responses
-from api.inbound import InboundSms, claim_message, dispatch, handled_by, release_message
+from api.inbound import InboundSms, dispatch
+from api.queries import inbound as inbound_messages
 from api.schemas.grievances import InboundOut
 from jps.signing import GATEWAY_SIGNATURE_HEADER, GATEWAY_TIMESTAMP_HEADER, verify
 
@@ -65,13 +66,17 @@ async def inbound_sms(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=mask_personal_in(jsonable_encoder(exc.errors(include_url=False, include_context=False))),
         ) from None
-    if not await claim_message(services, sms):
+    claimed = await inbound_messages.claim_message(
+        services.pool, message_id=sms.message_id, received_at=sms.received_at, from_masked=sms.masked_from
+    )
+    if not claimed:
         log.info("inbound_sms_duplicate", message_id=sms.message_id, sender=sms.masked_from)
-        first = await handled_by(services, sms.message_id)
+        first = await inbound_messages.handled_by(services.pool, message_id=sms.message_id)
         return InboundOut(message_id=sms.message_id, handled=first is not None, handler=first, duplicate=True)
     try:
         handler = await dispatch(services, client, sms)
     except BaseException:
-        await release_message(services, sms)  # the gateway's retry tries again
+        # Given back: the gateway's retry tries again.
+        await inbound_messages.release_message(services.pool, message_id=sms.message_id)
         raise
     return InboundOut(message_id=sms.message_id, handled=handler is not None, handler=handler)
