@@ -29,9 +29,12 @@ from jps.domain.grievances import (
     phone_digest,
 )
 from jps.domain.models import Officer
-from jps.domain.roles import OFFICER_ROLES, region_in_scope
+from jps.domain.roles import OFFICER_ROLES, Role, region_in_scope
 
 log = structlog.get_logger()
+
+# Who reads grievances (the API's list and detail, the console's pages): every officer role and auditors.
+READERS = (*sorted(OFFICER_ROLES), Role.AUDITOR)
 
 _STEP_ARGS: dict[str, type[Any]] = {
     "acknowledge": contracts.AcknowledgeArgs,

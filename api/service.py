@@ -209,7 +209,7 @@ async def prepared(services: Services, ctx: ActionContext, args: BaseModel) -> B
     """What only the API can add to a step's arguments (the workflow sees no database): an LPJ's
     receipts resolved to their files and content hashes, each problem a 422 naming its line."""
     if isinstance(args, SubmitLpjArgs):
-        filled, problems = await lpj_problems(services.pool, ctx.group_id, args)
+        filled, problems = await lpj_problems(services.pool, group_id=ctx.group_id, args=args)
         if problems:
             raise unprocessable(problems, kind="evidence")
         return filled

@@ -39,7 +39,8 @@ from api.console.session import Ctx, OfficerCtx, signed_in
 from api.deps import ServicesDep
 from api.exports import XLSX_MEDIA_TYPE
 from api.queries import dashboard
-from api.routes.reports import EARLIEST_DAY, LATEST_DAY, LPJ_COLUMNS
+from api.schemas.dashboard import LPJ_COLUMNS
+from api.schemas.reports import EARLIEST_DAY, LATEST_DAY
 from jps.domain.nik import PROVINCE_CODES
 from jps.domain.programs import Program
 from jps.domain.stages import STAGE_ORDER

@@ -23,10 +23,16 @@ from pydantic import ValidationError
 from api.console.render import ConsoleRoute, readable, render, validation_lines
 from api.console.session import Ctx, OfficerCtx, PublicCtx, signed_in
 from api.deps import ServicesDep, TemporalDep, authorize
-from api.grievance_service import admit_phone, admit_public, complainant_step, file_public, officer_step
+from api.grievance_service import (
+    READERS,
+    admit_phone,
+    admit_public,
+    complainant_step,
+    file_public,
+    officer_step,
+)
 from api.queries import grievances as queries
 from api.queries.common import PageParams
-from api.routes.grievances import READERS
 from api.schemas.grievances import ACTION_BODIES, ComplainantIn, GrievanceIn
 from jps.domain.grievances import GRIEVANCE_ID_RE, SMS_FORMAT, Decision, GrievanceCategory, GrievanceStatus
 

@@ -151,7 +151,9 @@ async def _check_lines(services: Services, group_id: str, rows: Sequence[_Row], 
     policy = services.policies[Program(owed.program)].lpj if owed else None
     if owed is None or policy is None:
         return  # the workflow says why: this group owes no LPJ
-    known = await files_by_id(services.pool, group_id, [line.file_id for line in args.lines])
+    known = await files_by_id(
+        services.pool, group_id=group_id, file_ids=[line.file_id for line in args.lines]
+    )
     lines = []
     for row, line in zip(rows, args.lines, strict=True):
         new = row.new.get("receipt")

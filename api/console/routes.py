@@ -385,5 +385,5 @@ async def audit_verify_page(ctx: OfficerCtx, services: ServicesDep) -> HTMLRespo
     """The chain check walks every row, so it runs when an auditor asks for it, not on every page."""
     officer = signed_in(ctx)
     authorize(officer, roles=(Role.AUDITOR,), what="the audit log")
-    check = await audit.check_chain(services.pool, AuditAnchors.of(services.settings))
+    check = await audit.check_chain(services.pool, anchors=AuditAnchors.of(services.settings))
     return render(ctx, "audit_verify.html", title=ctx.t("chain_check"), check=check)

@@ -2,7 +2,7 @@
 
 - `/cek-status` (no sign-in): a member types the group's id and their own NIK and sees the stage and
   next step in plain words and their payments, from the same query as `GET /public/status`
-  (`api.routes.public_status.lookup`), under the same per-client limiter. The form posts, so the NIK
+  (`api.public_status.lookup`), under the same per-client limiter. The form posts, so the NIK
   never sits in an address, a browser history or a proxy's log; the answer never repeats it.
 - `/verifikasi-pembayaran` (officers, their regions): the post-payment verification's report, the
   figures of `GET /reports/payment-verification` (`api.queries.verification.verification_report`).
@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse
 from api.console.render import ConsoleRoute, render
 from api.console.session import Ctx, OfficerCtx, PublicCtx, signed_in
 from api.deps import ServicesDep
+from api.public_status import GROUP_ID_PATTERN, NIK_PATTERN, admit_lookup, lookup
 from api.queries.verification import verification_report
-from api.routes.public_status import GROUP_ID_PATTERN, NIK_PATTERN, admit_lookup, lookup
-from api.routes.reports import EARLIEST_DAY, LATEST_DAY
 from api.schemas.budget import REGION_PATTERN
+from api.schemas.reports import EARLIEST_DAY, LATEST_DAY
 from api.schemas.verification import PublicStatusOut
 from jps.domain.programs import Program
 from jps.domain.public_status import next_step_words, stage_words

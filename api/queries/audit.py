@@ -53,7 +53,7 @@ async def audit_log(
     return Page[AuditRowOut](items=items, total=total, page=paging.page, size=paging.size)
 
 
-async def check_chain(pool: asyncpg.Pool, anchors: AuditAnchors | None = None) -> AuditVerifyOut:
+async def check_chain(pool: asyncpg.Pool, *, anchors: AuditAnchors | None = None) -> AuditVerifyOut:
     """Walk the whole hash chain (every row: run it on request, not on every page); with `anchors`,
     also against the signed checkpoints of its head (a cut tail), anchoring a valid head in turn."""
     async with pool.acquire() as conn:

@@ -14,11 +14,11 @@ _IMAGES = ("image/jpeg", "image/png")
 
 
 async def lpj_problems(
-    db: Db, group_id: str, args: SubmitLpjArgs
+    db: Db, *, group_id: str, args: SubmitLpjArgs
 ) -> tuple[SubmitLpjArgs, list[tuple[str, str]]]:
     """The arguments with each line's receipt hash filled in, and the problems found ("field", "reason")."""
     cited = [line.file_id for line in args.lines] + [x.photo_file_id for x in args.lines if x.photo_file_id]
-    files = await files_by_id(db, group_id, cited)
+    files = await files_by_id(db, group_id=group_id, file_ids=cited)
     problems: list[tuple[str, str]] = []
     lines = []
     for i, line in enumerate(args.lines):

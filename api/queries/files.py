@@ -53,7 +53,7 @@ class FileRecord:
         )
 
 
-async def files_by_id(pool_or_conn: Db, group_id: str, file_ids: list[str]) -> dict[str, FileRecord]:
+async def files_by_id(pool_or_conn: Db, *, group_id: str, file_ids: list[str]) -> dict[str, FileRecord]:
     """The files among `file_ids` that belong to `group_id`, by id. An id of another group's file, or
     of none, is simply absent: the caller names it as the field in error."""
     if not file_ids:

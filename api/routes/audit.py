@@ -61,4 +61,4 @@ async def audit_log(
 )
 async def audit_verify(officer: Auditor, pool: PoolDep, settings: SettingsDep) -> AuditVerifyOut:
     anchors = AuditAnchors(settings.anchor_file, settings.audit_anchor_key)
-    return await audit.check_chain(pool, anchors)
+    return await audit.check_chain(pool, anchors=anchors)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from api.deps import CurrentOfficer, Paging, ServicesDep, TemporalDep, authorize
 from api.errors import responses
 from api.grievance_service import (
+    READERS,
     admit_phone,
     admit_public,
     complainant_step,
@@ -38,13 +39,11 @@ from api.schemas.grievances import (
     ResolveIn,
 )
 from jps.domain.grievances import GRIEVANCE_ACTIONS, GrievanceCategory, GrievanceStatus
-from jps.domain.roles import OFFICER_ROLES, Role
 
 router = APIRouter(tags=["grievances"])
 
 GrievanceId = Annotated[str, Path(pattern=r"^GRV-[A-Z2-7]{10}$", max_length=14, examples=["GRV-ABCDEFGHIJ"])]
 PublicLimit = Depends(admit_public)
-READERS = (*sorted(OFFICER_ROLES), Role.AUDITOR)
 
 
 # ---- public (no sign-in) ----

@@ -17,12 +17,14 @@ from api.exports import XLSX_MEDIA_TYPE
 from api.queries import dashboard, reports
 from api.schemas import Page, SummaryOut
 from api.schemas.dashboard import (
+    LPJ_COLUMNS,
     AllocationReportOut,
     FunnelOut,
     LpjRowOut,
     LpjStatusOut,
     StallsOut,
 )
+from api.schemas.reports import EARLIEST_DAY, LATEST_DAY
 from jps.domain.programs import Program
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -48,10 +50,6 @@ async def summary(
 
 
 # ---- the managers' reports (the console's dashboard reads the same query functions) ----
-
-# A day outside these is a typo, not a question: 422 naming `as_of` (asyncpg would take any date).
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
 
 
 def bounded_day(as_of: date | None) -> date | None:
@@ -128,24 +126,6 @@ async def allocation(officer: CurrentOfficer, pool: PoolDep) -> AllocationReport
 )
 async def lpj_status(officer: CurrentOfficer, pool: PoolDep) -> LpjStatusOut:
     return await dashboard.lpj_status(pool, officer=officer)
-
-
-LPJ_COLUMNS = (
-    "group_id",
-    "name",
-    "region_code",
-    "status",
-    "paid",
-    "paid_at",
-    "due_on",
-    "days_overdue",
-    "accounted",
-    "awaiting",
-    "under_recovery",
-    "recovered",
-    "written_off",
-    "escalation_level",
-)
 
 
 @router.get(

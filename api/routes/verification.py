@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from api.deps import CurrentOfficer, PoolDep
 from api.errors import AUTHED, responses
 from api.queries.verification import verification_report
-from api.routes.reports import EARLIEST_DAY, LATEST_DAY
 from api.schemas.budget import REGION_PATTERN
+from api.schemas.reports import EARLIEST_DAY, LATEST_DAY
 from api.schemas.verification import VerificationReportOut
 from jps.domain.programs import Program
 

@@ -208,3 +208,22 @@ class LedgerRowOut(BaseModel):
     spent: int = Field(description="The ledger's spending: equals `accounts.paid`")
     available: int
     accounts: AidAccountsOut = Field(description="What became of the aid this allocation paid")
+
+
+# The columns of the LPJ list's CSV and XLSX exports, in order (`GET /reports/lpj`, the dashboard's).
+LPJ_COLUMNS = (
+    "group_id",
+    "name",
+    "region_code",
+    "status",
+    "paid",
+    "paid_at",
+    "due_on",
+    "days_overdue",
+    "accounted",
+    "awaiting",
+    "under_recovery",
+    "recovered",
+    "written_off",
+    "escalation_level",
+)

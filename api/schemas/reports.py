@@ -11,6 +11,11 @@ from api.schemas.dashboard import AidAccountsOut
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
 
+# A report's day outside these is a typo, not a question: 422 naming the parameter (asyncpg would take
+# any date). The API's reports and the console's dashboard check the same bounds.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
 
 class StageSummaryOut(BaseModel):
     model_config = example_config(

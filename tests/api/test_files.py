@@ -135,7 +135,9 @@ async def test_a_photo_carries_where_and_when_and_the_same_bytes_are_kept_once(
     assert blobs(stack) >= {a["sha256"]}
     assert len([n for n in blobs(stack) if n == a["sha256"]]) == 1
 
-    records = await files_by_id(stack.pool, group_id, [a["file_id"], b["file_id"], "F-NOTAFILE"])
+    records = await files_by_id(
+        stack.pool, group_id=group_id, file_ids=[a["file_id"], b["file_id"], "F-NOTAFILE"]
+    )
     assert set(records) == {a["file_id"], b["file_id"]}
     photo = records[a["file_id"]]
     assert photo == FileRecord(
@@ -162,13 +164,13 @@ async def test_files_by_id_answers_only_the_groups_own(
     other = (await submit(http, stack, proposal(Program.PADAT_KARYA, size=10, region="3273")))["group_id"]
     mine = (await upload(http, stack.auth(Role.MENTOR), group_id, pdf("milik kami"))).json()
     theirs = (await upload(http, stack.auth(Role.MENTOR, regions=["32"]), other, pdf("milik mereka"))).json()
-    found = await files_by_id(stack.pool, group_id, [mine["file_id"], theirs["file_id"]])
+    found = await files_by_id(stack.pool, group_id=group_id, file_ids=[mine["file_id"], theirs["file_id"]])
     assert list(found) == [mine["file_id"]]
     async with stack.pool.acquire() as conn:
-        assert list(await files_by_id(conn, other, [mine["file_id"], theirs["file_id"]])) == [
-            theirs["file_id"]
-        ]
-    assert await files_by_id(stack.pool, group_id, []) == {}
+        assert list(
+            await files_by_id(conn, group_id=other, file_ids=[mine["file_id"], theirs["file_id"]])
+        ) == [theirs["file_id"]]
+    assert await files_by_id(stack.pool, group_id=group_id, file_ids=[]) == {}
 
 
 @pytest.mark.parametrize(
