@@ -20,9 +20,9 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ledger import settle_reservation
+from activities.ledger import draw_reservation, settle_reservation
 from activities.lpj_store import write_lpj
-from activities.muster import draw_reservation, free_cancelled_days, write_wage_weeks
+from activities.muster import free_cancelled_days, write_wage_weeks
 from activities.steps import Step, chain_step, claim_step, fresh_messages
 from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.activities import RecordedStep, TransitionRecord

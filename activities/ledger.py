@@ -5,7 +5,10 @@ A reservation draws on the most specific allocation that exists for the group's 
 regency, else its province). The database enforces "never overspent": the reserving UPDATE only
 matches while `reserved + spent + amount <= amount`, and a CHECK constraint backs it, so a hundred
 concurrent approvals can never push an allocation over. Reservations are keyed group_id:attempt, so
-a retried activity reserves once. Allocations themselves are set by one writer, `infra.ledger`.
+a retried activity reserves once. A Padat Karya wage bill is drawn week by week
+(`draw_reservation`, once per draw id), then settled like any reservation. This module is the one
+writer of `budget_reservations`, `budget_draws` and an allocation's `reserved` and `spent`; the
+allocations' amounts are set by one other writer, `infra.ledger` (a national officer's act).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import structlog
 from temporalio import activity
 
 from jps.contracts.activities import BudgetRequest, BudgetResult, BudgetSettlement, FreezeStatus
+from jps.contracts.wages import BudgetDraw
 
 log = structlog.get_logger()
 
-__all__ = ["LedgerActivities", "active_freeze", "settle_reservation"]
+__all__ = ["LedgerActivities", "active_freeze", "draw_reservation", "settle_reservation"]
 
 
 def _candidate_regions(region_code: str) -> list[str]:
@@ -103,7 +107,7 @@ async def settle_reservation(conn: asyncpg.Connection, req: BudgetSettlement) ->
     )
     if res is None or res["status"] != "reserved":
         return
-    # A Padat Karya wage bill paid week by week has drawn part of it already (activities/muster.py).
+    # A Padat Karya wage bill paid week by week has drawn part of it already (`draw_reservation`).
     remaining = res["amount"] - res["drawn"]
     paid = min(req.paid_amount, remaining)
     await conn.execute(
@@ -120,6 +124,37 @@ async def settle_reservation(conn: asyncpg.Connection, req: BudgetSettlement) ->
         "settled" if paid > 0 or res["drawn"] > 0 else "released",
     )
     log.info("budget_settled", reservation_id=req.reservation_id, paid=paid, released=remaining - paid)
+
+
+async def draw_reservation(conn: asyncpg.Connection, draw: BudgetDraw) -> None:
+    """Move a paid batch's amount from the reservation to spent, once per draw id."""
+    if draw.amount == 0:
+        return
+    inserted = await conn.fetchval(
+        """INSERT INTO budget_draws (draw_id, reservation_id, amount) VALUES ($1, $2, $3)
+           ON CONFLICT (draw_id) DO NOTHING RETURNING draw_id""",
+        draw.draw_id,
+        draw.reservation_id,
+        draw.amount,
+    )
+    if inserted is None:
+        return  # drawn already (a re-executed step after a reset)
+    res = await conn.fetchrow(
+        "SELECT * FROM budget_reservations WHERE reservation_id = $1 FOR UPDATE", draw.reservation_id
+    )
+    await conn.execute(
+        "UPDATE budget_reservations SET drawn = drawn + $2, updated_at = now() WHERE reservation_id = $1",
+        draw.reservation_id,
+        draw.amount,
+    )
+    await conn.execute(
+        """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $3, updated_at = now()
+           WHERE program = $1 AND region_code = $2""",
+        res["program"],
+        res["region_code"],
+        draw.amount,
+    )
+    log.info("budget_drawn", reservation_id=draw.reservation_id, draw_id=draw.draw_id, amount=draw.amount)
 
 
 async def active_freeze(

@@ -1,6 +1,7 @@
 """Muster rolls in PostgreSQL (migrations/009_muster.sql): the `record_muster` activity, and what a
-recorded step writes of a week and of the wage bill's reservation (`write_wage_weeks`,
-`draw_reservation`, `free_cancelled_days`, called by `record_transition` in its own transaction).
+recorded step writes of a week (`write_wage_weeks`, `free_cancelled_days`, called by
+`record_transition` in its own transaction). A paid batch's draw on the wage bill's reservation is the
+ledger's (`activities.ledger.draw_reservation`).
 
 A cancelled group's entries give their workers' days back (`free_cancelled_days`, in the transaction
 that records the cancel): none of them was paid, and another group's roll may count those days.
@@ -24,7 +25,6 @@ from temporalio.exceptions import ApplicationError
 
 from jps.contracts.refusals import ErrorType
 from jps.contracts.wages import (
-    BudgetDraw,
     MusterException,
     MusterRequest,
     MusterResult,
@@ -297,34 +297,3 @@ async def free_cancelled_days(conn: asyncpg.Connection, group_id: str) -> int:
     if freed:
         log.info("muster_days_freed", group_id=group_id, entries=freed)
     return freed
-
-
-async def draw_reservation(conn: asyncpg.Connection, draw: BudgetDraw) -> None:
-    """Move a paid batch's amount from the reservation to spent, once per draw id."""
-    if draw.amount == 0:
-        return
-    inserted = await conn.fetchval(
-        """INSERT INTO budget_draws (draw_id, reservation_id, amount) VALUES ($1, $2, $3)
-           ON CONFLICT (draw_id) DO NOTHING RETURNING draw_id""",
-        draw.draw_id,
-        draw.reservation_id,
-        draw.amount,
-    )
-    if inserted is None:
-        return  # drawn already (a re-executed step after a reset)
-    res = await conn.fetchrow(
-        "SELECT * FROM budget_reservations WHERE reservation_id = $1 FOR UPDATE", draw.reservation_id
-    )
-    await conn.execute(
-        "UPDATE budget_reservations SET drawn = drawn + $2, updated_at = now() WHERE reservation_id = $1",
-        draw.reservation_id,
-        draw.amount,
-    )
-    await conn.execute(
-        """UPDATE budget_allocations SET reserved = reserved - $3, spent = spent + $3, updated_at = now()
-           WHERE program = $1 AND region_code = $2""",
-        res["program"],
-        res["region_code"],
-        draw.amount,
-    )
-    log.info("budget_drawn", reservation_id=draw.reservation_id, draw_id=draw.draw_id, amount=draw.amount)

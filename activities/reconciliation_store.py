@@ -113,18 +113,44 @@ async def _record_one(conn: asyncpg.Connection, run_id: str, m: Mismatch) -> Mis
         return m.model_copy(update={"recorded_as": "kept_resolved"})
     # A run recording the same mismatch at this moment (the schedule and `jps reconcile`) may win
     # the one open row: then it is already open.
+    opened = await open_mismatch(
+        conn,
+        run_id=run_id,
+        transfer_id=m.transfer_id,
+        kind=m.kind,
+        group_id=m.group_id,
+        ours=m.ours,
+        bank=m.bank,
+    )
+    return m.model_copy(update={"recorded_as": "opened" if opened else "already_open"})
+
+
+async def open_mismatch(
+    conn: asyncpg.Connection,
+    *,
+    run_id: str,
+    transfer_id: str,
+    kind: str,
+    group_id: str | None,
+    ours: dict[str, Any] | None,
+    bank: dict[str, Any] | None,
+) -> bool:
+    """Open a mismatch on the reconciliation list, in the caller's transaction; False when one of
+    that transfer and kind is open already (a partial unique index keeps one open row). The runs'
+    `_record_one` and a member's "TIDAK" (`activities.verification`, kind `member_denied`, its sample
+    id as the run) both open rows here; officers resolve them (`api.queries.reconciliation`)."""
     status = await conn.execute(
         """INSERT INTO reconciliation_mismatches
                (run_id, transfer_id, kind, group_id, ours, bank, last_run_id, last_seen_at)
            VALUES ($1, $2, $3, $4, $5, $6, $1, now()) ON CONFLICT DO NOTHING""",
         run_id,
-        *key,
-        m.group_id,
-        m.ours,
-        m.bank,
+        transfer_id,
+        kind,
+        group_id,
+        ours,
+        bank,
     )
-    opened = status.rsplit(" ", 1)[-1] != "0"
-    return m.model_copy(update={"recorded_as": "opened" if opened else "already_open"})
+    return bool(status.rsplit(" ", 1)[-1] != "0")
 
 
 async def record(

@@ -19,6 +19,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.reconciliation_store import open_mismatch
 from infra.grievances import file_grievance
 from infra.lifecycle import Refusal
 from infra.outbox import OutboxMessage, queue_messages
@@ -264,16 +265,14 @@ class VerificationActivities:
                     "sample_id": rec.sample_id,
                     "answer": "TIDAK",
                 }
-                await conn.execute(
-                    """INSERT INTO reconciliation_mismatches
-                           (run_id, transfer_id, kind, ours, bank, group_id, last_run_id, last_seen_at)
-                       VALUES ($1, $2, $3, $4, NULL, $5, $1, now())
-                       ON CONFLICT DO NOTHING""",
-                    rec.sample_id,
-                    row["transfer_id"],
-                    MISMATCH_KIND,
-                    ours,
-                    row["group_id"],
+                await open_mismatch(
+                    conn,
+                    run_id=rec.sample_id,
+                    transfer_id=row["transfer_id"],
+                    kind=MISMATCH_KIND,
+                    group_id=row["group_id"],
+                    ours=ours,
+                    bank=None,
                 )
         log.info("payment_check_answered", group_id=row["group_id"], sample_id=rec.sample_id, outcome=outcome)
         return PaymentCheckResult(sample_id=rec.sample_id, outcome=outcome)

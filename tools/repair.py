@@ -14,7 +14,7 @@ told to, repairs each group in one transaction:
   take the bank's status (a transfer the bank never received is `failed`: nothing will send it now);
 - a Padat Karya wage bill paid by the week (reservation `{group}:0`, docs/wages.md) has drawn what
   the settled batches paid; what the bank paid of the batch still outstanding when the workflow
-  ended (our rows `pending`) is drawn from it first (`activities.muster.draw_reservation`, draw id
+  ended (our rows `pending`) is drawn from it first (`activities.ledger.draw_reservation`, draw id
   `{reservation}:repair`), then the rest released; the wage lines take the bank's word too, and the
   roll entries of unpaid wages give their workers' days back (as a cancel does);
 - the group goes to `cancelled` with the reason "repaired after a failed workflow" (and, when money
@@ -40,8 +40,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.bank_client import BankClient, BankError
-from activities.ledger import settle_reservation
-from activities.muster import draw_reservation, free_cancelled_days
+from activities.ledger import draw_reservation, settle_reservation
+from activities.muster import free_cancelled_days
 from infra.audit import append_audit
 from jps.contracts.activities import BudgetSettlement
 from jps.contracts.names import WORKFLOW_TYPE

@@ -1,9 +1,10 @@
 """Reconciliation mismatches (selisih rekonsiliasi): the list finance and auditors read, and finance's
 resolution of one, recorded with the officer and the reason in the audit log in the same transaction.
 
-The runs write the rows (`activities.reconciliation_store`, one open row per transfer and kind); a
-mismatch belongs to the region of its transfer's group. One without a group (the bank paid a
-transfer nobody here instructed) has no region: only national officers see and resolve it.
+The rows are opened by `activities.reconciliation_store.open_mismatch` (the runs, and a member's
+"TIDAK" to the post-payment verification), one open row per transfer and kind; resolving one is the
+only write here. A mismatch belongs to the region of its transfer's group. One without a group (the
+bank paid a transfer nobody here instructed) has no region: only national officers see and resolve it.
 """
 
 from __future__ import annotations

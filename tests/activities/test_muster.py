@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, time
 import asyncpg
 
 from activities.db import ReadModelActivities
-from activities.ledger import settle_reservation
-from activities.muster import MusterActivities, draw_reservation
+from activities.ledger import draw_reservation, settle_reservation
+from activities.muster import MusterActivities
 from infra.ledger import set_allocation
 from jps.contracts.activities import BudgetSettlement
 from jps.contracts.wages import BudgetDraw, MusterException, MusterRequest, WageWeekRecord
