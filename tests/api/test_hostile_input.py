@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.importer import MAX_COLUMNS, MAX_ROWS, FileError, check_xlsx
 from api.main import create_app
+from api.sheet_reader import MAX_COLUMNS, MAX_ROWS, FileError, check_xlsx
 from api.timeline import inert
 from jps.domain.roles import Role
 from tests import factories

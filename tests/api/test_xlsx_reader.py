@@ -1,4 +1,4 @@
-"""The XLSX import reader (api/importer.py): calamine, when it may read a workbook, gives the rows
+"""The XLSX import reader (api/sheet_reader.py): calamine, when it may read a workbook, gives the rows
 openpyxl gives; a workbook calamine must not read (a cell far out, an unusual cell tag) is read by
 openpyxl, or refused, and never handed to calamine."""
 
@@ -12,8 +12,8 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from api import importer
-from api.importer import FileError
+from api import importer, sheet_reader
+from api.sheet_reader import FileError
 
 
 def _workbook() -> bytes:
@@ -46,9 +46,9 @@ def _sheet(xlsx: bytes) -> bytes:
 
 def test_calamine_and_openpyxl_give_the_same_rows() -> None:
     data = _workbook()
-    fast = importer._calamine_rows(data)
+    fast = sheet_reader._calamine_rows(data)
     assert fast is not None
-    assert fast == list(importer._openpyxl_rows(data))
+    assert fast == list(sheet_reader._openpyxl_rows(data))
     assert fast[1] == (
         2,
         ["G1", "3171010101800001", "1980-01-01", "10000000", "0.25", "teks biasa", "", "6281"],
@@ -56,16 +56,16 @@ def test_calamine_and_openpyxl_give_the_same_rows() -> None:
     assert fast[2] == (3, [])
     assert fast[3][1][1:5] == ["3171010101800002", "1990-05-17", "10000000", "1.5"]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert importer._calamine_reads_it(archive)
-    assert list(importer._xlsx_rows(data)) == fast
+        assert sheet_reader._calamine_reads_it(archive)
+    assert list(sheet_reader._xlsx_rows(data)) == fast
 
 
 def test_a_whole_number_past_a_floats_digits_is_read_by_openpyxl() -> None:
     # Written as a number: calamine would read 9471010101620001 as 9471010101620000.0.
     sheet = _sheet(_workbook()).replace(b"<v>6281</v>", b"<v>9471010101620001</v>")
     data = _rewrite_sheet(_workbook(), sheet)
-    assert importer._calamine_rows(data) is None
-    assert dict(importer._xlsx_rows(data))[2][-1] == "9471010101620001"
+    assert sheet_reader._calamine_rows(data) is None
+    assert dict(sheet_reader._xlsx_rows(data))[2][-1] == "9471010101620001"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_a_cell_calamine_must_not_read_sends_the_workbook_to_openpyxl(cell: byte
     sheet = re.sub(rb"<dimension [^>]*/>", b"", sheet)
     changed = _rewrite_sheet(data, sheet)
     with zipfile.ZipFile(io.BytesIO(changed)) as archive:
-        assert not importer._calamine_reads_it(archive)
+        assert not sheet_reader._calamine_reads_it(archive)
 
 
 def test_a_cell_past_the_row_cap_is_refused_before_calamine() -> None:
@@ -95,12 +95,12 @@ def test_a_cell_past_the_row_cap_is_refused_before_calamine() -> None:
     )
     sheet = re.sub(rb"<dimension [^>]*/>", b"", sheet)
     with pytest.raises(FileError, match="more than 100,000 lines"):
-        list(importer._xlsx_rows(_rewrite_sheet(data, sheet)))
+        list(sheet_reader._xlsx_rows(_rewrite_sheet(data, sheet)))
 
 
 def test_an_unreadable_workbook_is_a_file_error() -> None:
     with pytest.raises(FileError, match="not a readable XLSX workbook"):
-        list(importer._xlsx_rows(b"PK\x03\x04 not a zip"))
+        list(sheet_reader._xlsx_rows(b"PK\x03\x04 not a zip"))
 
 
 def test_a_panic_in_the_rust_reader_is_a_file_error(monkeypatch: pytest.MonkeyPatch) -> None:
