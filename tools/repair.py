@@ -28,6 +28,9 @@ changed until the bank has the final word. A repaired group has nothing left to 
 changes nothing.
 """
 
+# Over 400 lines on purpose: one operator command, read top to bottom (find the closed workflows, ask
+# the bank, plan, repair in one transaction, audit); the report it prints is tools/repair_report.py.
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -6,6 +6,9 @@ Refusal messages come from the workflow and the API in English and are shown as 
 translated lead-in: they are the workflow's own reason, and an auditor may quote them.
 """
 
+# Over 400 lines on purpose: most of it is one dictionary, a line per word of the core pages in two
+# languages; each later feature's words live beside it (`texts_<feature>.py`) and are merged here.
+
 from __future__ import annotations
 
 from typing import Literal

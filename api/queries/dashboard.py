@@ -7,6 +7,9 @@ Every function reads the read model only (`groups`, `stage_transitions`, `group_
 `lpj_submissions`, `receivables`, `receivable_events`) and keeps to the officer's region scope.
 """
 
+# Over 400 lines on purpose: the dashboard's reports share the scope helpers and the aid accounts'
+# CTE; each section below is one report, read by both `/reports/*` and the console's dashboard.
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

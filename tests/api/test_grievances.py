@@ -4,6 +4,9 @@ nobody asked), acknowledged and resolved by an officer in scope within the SLA, 
 escalates on a compressed policy, the officer a misconduct case is about kept out, the bank's own
 status of a payment grievance's transfer, the group's timeline, and the public forms' 429."""
 
+# Over 400 lines on purpose: the grievance's whole public and officer surface against one stack, with
+# the SMS and page helpers they share; each test is one scenario.
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,9 @@ account is fixed; the wage bill's reservation balances to the rupiah; the handov
 The policy with the wage rule is the deployment's policy file (JPS_POLICY_FILE): an API of this
 module's own serves it, beside the session's (same Temporal task queue, same worker)."""
 
+# Over 400 lines on purpose: one long story over HTTP (three weeks of rolls, a strike, a failure, the
+# handover) whose steps depend on each other; split, each part would have to replay the weeks before.
+
 from __future__ import annotations
 
 import asyncio

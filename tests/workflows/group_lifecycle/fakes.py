@@ -13,6 +13,9 @@ never by its class, and registered through `worker.WORKFLOWS`: the tier does not
 lifecycle is split into modules.
 """
 
+# Over 400 lines on purpose: the fast tier's one harness (every faked activity, the flow helpers, the
+# history check), which every test of this folder imports; the fakes mirror the activities' classes.
+
 from __future__ import annotations
 
 import asyncio
