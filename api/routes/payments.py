@@ -1,7 +1,10 @@
-"""The bank gateway's payment callbacks: HMAC-checked, then handed to the group's workflow as a signal.
+"""The bank gateway's payment callbacks: HMAC-checked, kept in PostgreSQL, and handed to the group's
+workflow as one signal per batch once every transfer of the batch is answered (a wage batch of twenty
+workers is one signal, not twenty; a batch left unanswered is settled by the workflow's own poll).
 
-Duplicates are harmless: the workflow keeps the first result per transfer. A callback for a group
-whose lifecycle has ended is acknowledged and dropped (nothing is waiting for it).
+Duplicates are harmless: the workflow keeps the first result per transfer, and asks the bank before
+acting on any. A callback for a group whose lifecycle has ended is acknowledged and dropped (nothing is
+waiting for it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from api.errors import responses
 from api.queries import payments
 from api.schemas import PaymentCallbackOut
 from jps.contracts.activities import PERMANENT_WHEN_UNSAID, PaymentResult, bank_reason
-from jps.contracts.names import PAYMENT_SIGNAL
+from jps.contracts.names import PAYMENT_BATCH_SIGNAL
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = structlog.get_logger()
@@ -108,8 +111,13 @@ async def payment_callback(
         reason=reason,
         permanent=callback.permanent,
     )
+    async with pool.acquire() as conn, conn.transaction():
+        batch = await payments.record_callback(conn, result=result)
+    if batch is None:  # kept until the batch's other transfers are answered
+        bound.info("bank_callback_kept")
+        return PaymentCallbackOut(transfer_id=callback.transfer_id, group_id=group_id, accepted=True)
     try:
-        await client.get_workflow_handle(group_id).signal(PAYMENT_SIGNAL, result)
+        await client.get_workflow_handle(group_id).signal(PAYMENT_BATCH_SIGNAL, batch)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise

@@ -9,6 +9,8 @@ WORKFLOW_TYPE = "GroupLifecycleWorkflow"
 REGISTERED_UPDATE = "registered"
 STATE_QUERY = "state"
 PAYMENT_SIGNAL = "payment_result"
+# The bank's callbacks of one batch, every transfer answered (the API keeps them until then: migration 013).
+PAYMENT_BATCH_SIGNAL = "payment_results"
 BUDGET_SIGNAL = "budget_changed"
 
 # Grievances (pengaduan; issue 14): one workflow per case, workflow id = grievance id (`GRV-…`). The

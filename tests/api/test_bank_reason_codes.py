@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from jps.contracts.activities import PaymentResult
+from jps.contracts.names import PAYMENT_BATCH_SIGNAL
 from jps.domain.roles import Role
 from jps.signing import signed_headers
 from tests import factories
@@ -42,11 +43,11 @@ async def test_a_callback_reason_reaches_the_workflow_as_a_code(
     for event in history.events:
         if event.HasField("workflow_execution_signaled_event_attributes"):
             attrs = event.workflow_execution_signaled_event_attributes
-            if attrs.signal_name == "payment_result":
-                [result] = await stack.client.data_converter.decode(
-                    list(attrs.input.payloads), [PaymentResult]
+            if attrs.signal_name == PAYMENT_BATCH_SIGNAL:
+                [results] = await stack.client.data_converter.decode(
+                    list(attrs.input.payloads), [list[PaymentResult]]
                 )
-                reasons.append(result.reason)
+                reasons += [result.reason for result in results]
     assert "other" in reasons and not any("ORA" in r or "10.20" in r for r in reasons)
     rows = await stack.pool.fetch(
         "SELECT reason, details::text AS details FROM audit_log WHERE group_id = $1", gid

@@ -22,7 +22,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.bank_client import BankClient
 from activities.payments import PaymentActivities
 from jps.contracts.activities import PERMANENT_WHEN_UNSAID, PaymentResult, StatusRequest
-from jps.contracts.names import PAYMENT_SIGNAL
+from jps.contracts.names import PAYMENT_BATCH_SIGNAL
 from jps.signing import signed_headers
 from tests.api.conftest import Stack
 from tests.sim_fixtures import ThreadedServer
@@ -34,7 +34,7 @@ UNSAID = {"transfer_id": TRANSFER, "status": "failed", "reason": "beneficiary_ba
 
 @workflow.defn(name="PaymentSignalStandIn")
 class PaymentSignalStandIn:
-    """Waits under a group's id for one payment signal and returns it as received."""
+    """Waits under a group's id for the payment signal of a batch of one and returns it as received."""
 
     def __init__(self) -> None:
         self.results: list[PaymentResult] = []
@@ -44,9 +44,9 @@ class PaymentSignalStandIn:
         await workflow.wait_condition(lambda: bool(self.results))
         return self.results[0]
 
-    @workflow.signal(name=PAYMENT_SIGNAL)
-    def payment_result(self, result: PaymentResult) -> None:
-        self.results.append(result)
+    @workflow.signal(name=PAYMENT_BATCH_SIGNAL)
+    def payment_results(self, results: list[PaymentResult]) -> None:
+        self.results.extend(results)
 
 
 @pytest.fixture

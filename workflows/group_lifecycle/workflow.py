@@ -24,8 +24,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from jps.contracts.activities import clean_reason
-    from jps.contracts.names import STATE_QUERY, WORKFLOW_TYPE
+    from jps.contracts.activities import PaymentResult, clean_reason
+    from jps.contracts.names import PAYMENT_BATCH_SIGNAL, STATE_QUERY, WORKFLOW_TYPE
     from jps.contracts.refusals import ErrorType, RefusalKind
     from jps.contracts.workflow import GroupInput, GroupState
     from jps.domain.models import GroupSummary
@@ -176,6 +176,13 @@ class GroupLifecycleWorkflow(
         if registration.error is not None:
             raise refuse(registration.refusal, registration.error)
         return self.state.summary()
+
+    @workflow.signal(name=PAYMENT_BATCH_SIGNAL)
+    def payment_results(self, results: list[PaymentResult]) -> None:
+        """A batch's callbacks at once: the API keeps each until every transfer of the batch is
+        answered (a wage batch of twenty workers was twenty signals). Each counts as `payment_result`."""
+        for result in results:
+            self.payment_result(result)
 
     @workflow.query(name=STATE_QUERY)
     def state_query(self) -> GroupState:

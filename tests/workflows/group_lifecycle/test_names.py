@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.workflow import _Definition
 
-from jps.contracts.names import BUDGET_SIGNAL, PAYMENT_SIGNAL, REGISTERED_UPDATE, STATE_QUERY, WORKFLOW_TYPE
+from jps.contracts.names import (
+    BUDGET_SIGNAL,
+    PAYMENT_BATCH_SIGNAL,
+    PAYMENT_SIGNAL,
+    REGISTERED_UPDATE,
+    STATE_QUERY,
+    WORKFLOW_TYPE,
+)
 from jps.domain.actions import ACTIONS
 from jps.domain.models import GroupSummary, StepResult
 from jps.domain.programs import Program
@@ -20,7 +27,7 @@ def test_the_workflow_answers_to_the_contract_names() -> None:
     defn = _Definition.must_from_class(GroupLifecycleWorkflow)
     assert defn.name == WORKFLOW_TYPE
     assert set(defn.updates) == {REGISTERED_UPDATE} | {spec.update_name for spec in ACTIONS.values()}
-    assert set(defn.signals) == {PAYMENT_SIGNAL, BUDGET_SIGNAL}
+    assert set(defn.signals) == {PAYMENT_SIGNAL, PAYMENT_BATCH_SIGNAL, BUDGET_SIGNAL}
     assert STATE_QUERY in defn.queries
 
 
