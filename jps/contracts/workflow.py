@@ -58,6 +58,9 @@ class PaymentEngine(BaseModel):
     retry_wait: timedelta | None = Field(
         None, description="A new transfer after a passing failure waits this long first"
     )
+    settle_refusals: int = Field(
+        0, description="Refused records of this attempt's settlement in a row (their retry backs off)"
+    )
 
 
 class LifecycleRuntime(BaseModel):

@@ -54,3 +54,11 @@ SMALLER_HISTORY = "smaller-history-v1"
 #   and a workflow task; past LOCAL_RECORD_WITHIN it falls back to the ordinary activity (budget.py);
 # - the escalation timer running when the group closes is left to the closing, not cancelled (tasks.py).
 LEANER_HISTORY = "leaner-history-v1"
+# Issue 10: an attempt's settlement (`aid_paid`, `payment_retry`, `payment_failed`) counts only once
+# its record is written. A record refused for good puts the state back (the attempt in flight, its
+# reservation, the bank's word kept), opens finance's `investigate_payment` and tries the record again,
+# backing off; before, the settled state stayed in memory unrecorded (a group in mentoring that the
+# read model, the ledger and the officers never saw). Asked only on that failure path, so a normal
+# history carries no marker; asked with `workflow.patched` itself, never through `_since`: a run
+# started under LEANER_HISTORY before this id existed may have taken the old path.
+SETTLEMENT_RECORDED_FIRST = "settlement-recorded-first-v1"

@@ -9,12 +9,20 @@ blocks officers' steps). Transfer ids are the bank's idempotency keys (`money.py
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import LedgerActivities
     from activities.payments import PaymentActivities
-    from jps.contracts.activities import BudgetRequest, BudgetSettlement, PaymentBatch, PaymentResult
+    from jps.contracts.activities import (
+        BudgetRequest,
+        BudgetSettlement,
+        PaymentBatch,
+        PaymentResult,
+        clean_reason,
+    )
     from jps.domain.stages import Stage, TaskKind
+    from workflows.restore import restore_in_place
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.bank import BankSteps
@@ -207,63 +215,102 @@ class PaymentEngine(BankSteps):
         engine.reservation_id = None
 
     async def _settle_payments(self, ids: list[str]) -> None:
+        """The bank's final word on every transfer of the attempt: settle it, once its record is
+        written. The settled state is worked out in place, under the lock, and put back if the record
+        is refused for good (patch SETTLEMENT_RECORDED_FIRST): the group then waits, visibly, and the
+        record is tried again (`_settlement_refused`)."""
         engine = self.state.runtime.payments
-        by_status = engine.sent  # sent through send_transfers: the bank's status decided (patched path)
         async with self.lock:
             if not engine.in_flight:
                 return  # settled already (a step's failure must never make an attempt settle twice)
-            paid_now = 0
-            failures: list[PaymentResult] = []
-            for payment in self.state.payments:
-                if payment.transfer_id in ids:
-                    result = engine.bank_results[payment.transfer_id]
-                    payment.status = result.status
-                    payment.reason = result.reason
-                    if by_status:
-                        payment.permanent = result.status == "failed" and result.permanent
-                    if result.status == "paid":
-                        paid_now += payment.amount
-                    else:
-                        failures.append(result)
-            settle: BudgetSettlement | None = None
-            if self._since(patches.LEDGER_STEPS):
-                # Settled in the same transaction that records the outcome.
-                assert engine.reservation_id is not None
-                settle = BudgetSettlement(reservation_id=engine.reservation_id, paid_amount=paid_now)
-                engine.reservation_id = None
-            else:
-                await self._settle_budget(paid=paid_now)
-            engine.in_flight = False
-            engine.ready_to_pay = False
-            if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
-                self._close_task(TaskKind.INVESTIGATE_PAYMENT)  # whatever path opened it
-            if by_status:
-                engine.sent, engine.polls, engine.instructed_at, engine.held = False, 0, None, []
-            reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
-            details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}
-            if not failures:
-                notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks, lean=self.lean)]
-                paid = {"amount": self.state.approved_amount or 0, "transfers": len(self.state.payments)}
-                await self._transition(
-                    Stage.MENTORING, "aid_paid", None, details=paid, notify=notify, settle=settle
-                )
-            elif (
-                not any(f.permanent for f in failures)
-                and engine.auto_retries < self.policy.payment_auto_retries
-            ):
-                # The bank failed the transfer for a passing reason: a new transfer, no officer needed
-                # (after a backoff, so that an outage does not use up every retry at once).
-                engine.auto_retries += 1
-                engine.ready_to_pay = True
+            before = self.state.model_copy(deep=True)
+            try:
+                await self._settle_attempt(ids)
+                return
+            except ActivityError as err:
+                if not (engine.status_path and workflow.patched(patches.SETTLEMENT_RECORDED_FIRST)):
+                    raise  # before the patch the settled state stayed, unrecorded: old histories replay it
+                restore_in_place(self.state, before)  # nothing of the settlement was written
+                engine.settle_refusals += 1
+                reason = clean_reason(f"the settlement could not be recorded: {err.cause or err}")
+        await self._settlement_refused(ids, reason)
+
+    async def _settlement_refused(self, ids: list[str], reason: str) -> None:
+        """The attempt stays in flight with its reservation and the bank's word; finance sees why in
+        an `investigate_payment` task (closed by the settlement), and the main loop records it again
+        (`_resume_payment`: nothing sent or asked again) after `bank_poll_after`, then twice as long
+        each time up to `bank_poll_max`. Outside the lock: officers' steps go on meanwhile."""
+        engine = self.state.runtime.payments
+        workflow.logger.error(
+            "settlement_refused",
+            extra={"group_id": self.state.group_id, "error": reason, "refusals": engine.settle_refusals},
+        )
+        if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is None:
+            try:
+                await self._open_investigation_when_due(ids, note=reason)
+            except ActivityError:
+                # Not even the investigation could be recorded: it is tried again at the next refusal.
+                async with self.lock:
+                    if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
+                        self._close_task(TaskKind.INVESTIGATE_PAYMENT)
+        await self._await_task(lambda: False, poll=self._poll_interval(engine.settle_refusals - 1))
+
+    async def _settle_attempt(self, ids: list[str]) -> None:
+        """Under the lock, the attempt in flight: the outcome, the budget and the next step, recorded."""
+        engine = self.state.runtime.payments
+        by_status = engine.sent  # sent through send_transfers: the bank's status decided (patched path)
+        paid_now = 0
+        failures: list[PaymentResult] = []
+        for payment in self.state.payments:
+            if payment.transfer_id in ids:
+                result = engine.bank_results[payment.transfer_id]
+                payment.status = result.status
+                payment.reason = result.reason
                 if by_status:
-                    engine.retry_wait = self.policy.bank_poll_after * (2**engine.auto_retries)
-                await self._record("payment_retry", reason=reason, details=details, settle=settle)
-            else:
-                self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)
-                await self._record(
-                    "payment_failed",
-                    reason=reason,
-                    notify=["bank_account_rejected"],
-                    details=details,
-                    settle=settle,
-                )
+                    payment.permanent = result.status == "failed" and result.permanent
+                if result.status == "paid":
+                    paid_now += payment.amount
+                else:
+                    failures.append(result)
+        settle: BudgetSettlement | None = None
+        if self._since(patches.LEDGER_STEPS):
+            # Settled in the same transaction that records the outcome.
+            assert engine.reservation_id is not None
+            settle = BudgetSettlement(reservation_id=engine.reservation_id, paid_amount=paid_now)
+            engine.reservation_id = None
+        else:
+            await self._settle_budget(paid=paid_now)
+        engine.in_flight = False
+        engine.ready_to_pay = False
+        engine.settle_refusals = 0
+        if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
+            self._close_task(TaskKind.INVESTIGATE_PAYMENT)  # whatever path opened it
+        if by_status:
+            engine.sent, engine.polls, engine.instructed_at, engine.held = False, 0, None, []
+        reason = "; ".join(sorted({f.reason or "refused" for f in failures}))
+        details = {"failed": len(failures), "paid_amount": paid_now, "attempt": engine.attempt}
+        if not failures:
+            notify = ["aid_paid", *start_mentoring(self.state, self.policy, self.tasks, lean=self.lean)]
+            paid = {"amount": self.state.approved_amount or 0, "transfers": len(self.state.payments)}
+            await self._transition(
+                Stage.MENTORING, "aid_paid", None, details=paid, notify=notify, settle=settle
+            )
+        elif (
+            not any(f.permanent for f in failures) and engine.auto_retries < self.policy.payment_auto_retries
+        ):
+            # The bank failed the transfer for a passing reason: a new transfer, no officer needed
+            # (after a backoff, so that an outage does not use up every retry at once).
+            engine.auto_retries += 1
+            engine.ready_to_pay = True
+            if by_status:
+                engine.retry_wait = self.policy.bank_poll_after * (2**engine.auto_retries)
+            await self._record("payment_retry", reason=reason, details=details, settle=settle)
+        else:
+            self._open_task(TaskKind.UPDATE_BANK_ACCOUNT, note=reason)
+            await self._record(
+                "payment_failed",
+                reason=reason,
+                notify=["bank_account_rejected"],
+                details=details,
+                settle=settle,
+            )

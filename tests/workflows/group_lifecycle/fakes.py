@@ -147,6 +147,9 @@ class FakeActivities:
     sending: asyncio.Event = field(default_factory=asyncio.Event)
     # record_transition raises this error (once) for a record of that event; nothing is recorded.
     refuse: dict[str, ApplicationError] = field(default_factory=dict)
+    # ... and this one for every record of that event while it is listed (refused for good).
+    refuse_always: dict[str, ApplicationError] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # the events whose record was refused, in order
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
 
     # record_muster: the group's uploaded files by id (rows as in `files`: content_type, purpose, lat,
@@ -214,8 +217,9 @@ class FakeActivities:
         gate = self.holds.get(record.event)
         if gate is not None:
             await gate.wait()
-        error = self.refuse.pop(record.event, None)
+        error = self.refuse.pop(record.event, None) or self.refuse_always.get(record.event)
         if error is not None:
+            self.refused.append(record.event)
             raise error
         self.records.append(record)
         return True
