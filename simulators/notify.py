@@ -271,7 +271,7 @@ def create_app(sim: NotifySimulator) -> FastAPI:
 
 def main(argv: list[str] | None = None) -> None:
     from jps.logging import configure_logging
-    from jps.settings import get_settings
+    from jps.settings import SMS_HMAC_SECRET, SecretsError, check_production_secrets, get_settings
 
     parser = argparse.ArgumentParser(
         prog="python -m simulators.notify", description="The notification gateway simulator"
@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = get_settings()
+    try:  # it signs the inbound SMS it hands the API with the deployment's key
+        check_production_secrets(settings, uses=[SMS_HMAC_SECRET])
+    except SecretsError as err:
+        raise SystemExit(f"notify-sim: {err}") from None
     inbound = InboundConfig(
         inbound_url=args.inbound_url or f"{settings.api_base_url}/inbound/sms",
         inbound_secret=settings.sms_hmac_secret,

@@ -1,6 +1,8 @@
 """Secrets enforced: with JPS_ENV=production the API and the worker, started as real processes, refuse
 to start on a missing, short or published secret and name the variable; with good secrets they start.
-And the one check behind it, `jps.settings.check_production_secrets`."""
+So do the `jps` commands that sign or check with a secret (`jps token`, `jps import`, `jps audit
+verify`, the commands that hand Temporal sealed payloads) and both simulators. And the one check
+behind them all, `jps.settings.check_production_secrets`."""
 
 from __future__ import annotations
 
@@ -228,3 +230,76 @@ def test_production_worker_with_good_secrets_starts(tmp_path: Path, migrated_dsn
     finally:
         stop(proc)
     assert proc.returncode == 0, out.read_text(errors="replace")[-3000:]
+
+
+# ---- the `jps` commands and the simulators ----
+
+CLI = ["-m", "tools.cli"]
+
+
+def run(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    out = tmp_path / "out.log"
+    proc = start(argv, env, out)
+    try:
+        code = proc.wait(60)
+    finally:
+        stop(proc)
+    return code, out.read_text(errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "value", "problem"),
+    [
+        ([*CLI, "token", "--officer", "dev-officer"], JWT_SECRET, None, "is not set"),
+        (
+            [*CLI, "token", "--officer", "dev-officer"],
+            JWT_SECRET,
+            "too-short-for-a-key",
+            "is shorter than 32 bytes",
+        ),
+        ([*CLI, "import", "groups.csv", "--dry-run"], JWT_SECRET, None, "is not set"),
+        ([*CLI, "audit", "verify"], AUDIT_ANCHOR_KEY, None, "is not set"),
+        (
+            [*CLI, "audit", "verify"],
+            AUDIT_ANCHOR_KEY,
+            Settings.model_fields["audit_anchor_key"].default,
+            "is the published development default",
+        ),
+        ([*CLI, "reconcile"], PAYLOAD_KEYS, None, "(or JPS_PAYLOAD_KEY_FILE) is not set"),
+        ([*CLI, "verify-payments"], PAYLOAD_KEYS, None, "(or JPS_PAYLOAD_KEY_FILE) is not set"),
+        ([*CLI, "repair-failed"], PAYLOAD_KEYS, None, "(or JPS_PAYLOAD_KEY_FILE) is not set"),
+        ([*CLI, "seed-demo", "--scale", "0.001"], PAYLOAD_KEYS, None, "(or JPS_PAYLOAD_KEY_FILE) is not set"),
+        (["-m", "simulators.notify", "--port", "0"], SMS_HMAC_SECRET, None, "is not set"),
+        (["-m", "simulators.bank", "--port", "0"], BANK_HMAC_SECRET, None, "is not set"),
+    ],
+)
+def test_production_command_refuses_a_missing_or_weak_secret_naming_it(
+    argv: list[str], variable: str, value: str | None, problem: str, tmp_path: Path, migrated_dsn: str
+) -> None:
+    """Every other secret is good: the command is refused for the one it uses, before it does
+    anything (no token printed, no verdict on the audit log, no server)."""
+    (tmp_path / "groups.csv").write_text("group_ref\n")
+    secrets_but_one = {k: v for k, v in good_secrets().items() if k != variable}
+    if value is not None:
+        secrets_but_one[variable] = value
+    env = process_env(tmp_path, DATABASE_URL=migrated_dsn, TEMPORAL_ADDRESS="127.0.0.1:1", **secrets_but_one)
+    argv = [a if a != "groups.csv" else str(tmp_path / "groups.csv") for a in argv]
+    code, out = run(argv, env, tmp_path)
+    assert code != 0, out[-3000:]
+    assert f"{variable} {problem}" in out and "refusing to start in production" in out, out[-3000:]
+    assert "eyJ" not in out and "audit log valid" not in out and "starting" not in out, out[-3000:]
+
+
+def test_production_commands_with_good_secrets_run(tmp_path: Path, migrated_dsn: str) -> None:
+    env = process_env(tmp_path, DATABASE_URL=migrated_dsn, TEMPORAL_ADDRESS="127.0.0.1:1", **good_secrets())
+    code, out = run([*CLI, "token", "--officer", "nobody-in-the-directory"], env, tmp_path)
+    assert code == 1 and "not an active officer" in out and "refusing" not in out, out[-3000:]
+    code, out = run([*CLI, "audit", "verify"], env, tmp_path)
+    assert "audit log" in out and "refusing" not in out, out[-3000:]
+
+    log = tmp_path / "notify.log"
+    proc = start(["-m", "simulators.notify", "--port", str(free_port())], env, log)
+    try:
+        wait_for(proc, log, "notify_sim_starting")
+    finally:
+        stop(proc)

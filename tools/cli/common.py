@@ -1,6 +1,6 @@
 """What every `jps` command shares: the typer app and its `jps audit` sub-app, the consoles, logging
-set-up and the rupiah format. The commands live in the modules beside this one and are registered
-on `app` in `tools/cli/__init__.py`."""
+set-up, the production secrets check and the rupiah format. The commands live in the modules beside
+this one and are registered on `app` in `tools/cli/__init__.py`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ def setup_logging(process: str) -> None:
     from jps.logging import configure_from_settings
 
     configure_from_settings(process=process)
+
+
+def refuse_without_secrets(command: str, *variables: str) -> None:
+    """With `JPS_ENV=production`, exit 1 before doing anything when a secret this command uses is
+    missing, shorter than 32 bytes or a published default, naming each (the one check the API, the
+    worker and the simulators make: `jps.settings.check_production_secrets`). A command that signs
+    (`jps token`) or checks (`jps audit verify`) with a development key would hand out a token or a
+    verdict that means nothing."""
+    from jps.settings import SecretsError, check_production_secrets, get_settings
+
+    try:
+        check_production_secrets(get_settings(), uses=variables)
+    except SecretsError as err:
+        raise SystemExit(f"jps {command}: {err}") from None
 
 
 def rupiah(amount: int) -> str:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from jps.settings import get_settings
-from tools.cli.common import console, err_console, rupiah, setup_logging
+from jps.settings import AUDIT_ANCHOR_KEY, JWT_SECRET, PAYLOAD_KEYS, get_settings
+from tools.cli.common import console, err_console, refuse_without_secrets, rupiah, setup_logging
 
 
 def _print_summary(summary: object) -> None:
@@ -142,6 +142,7 @@ def import_groups(
 
     from tools.cli.officers import directory_token
 
+    refuse_without_secrets("import", JWT_SECRET)
     settings = get_settings()
     token = directory_token(settings, officer)
     with httpx.Client(
@@ -214,6 +215,7 @@ def seed_demo(
     from tools.seed import seed_demo as run_seed
     from tools.stack_setup import database_url
 
+    refuse_without_secrets("seed-demo", PAYLOAD_KEYS)
     setup_logging("seed-demo")
     settings = get_settings()
     total = sum(group_counts(scale).values())
@@ -267,6 +269,7 @@ def audit_verify() -> None:
     from infra.audit import AuditAnchors, verify_chain
     from tools.stack_setup import database_url
 
+    refuse_without_secrets("audit verify", AUDIT_ANCHOR_KEY)  # a development key proves nothing
     setup_logging("audit")
 
     async def run(dsn: str) -> dict[str, object]:

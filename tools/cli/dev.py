@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from jps.settings import get_settings
-from tools.cli.common import console, err_console, setup_logging
+from jps.settings import JWT_SECRET, get_settings
+from tools.cli.common import console, err_console, refuse_without_secrets, setup_logging
 
 
 def dev(
@@ -92,4 +92,5 @@ def token(
     with the directory's roles and regions; refuses an officer who is not there."""
     from tools.cli.officers import directory_token
 
+    refuse_without_secrets("token", JWT_SECRET)
     print(directory_token(get_settings(), officer, ttl_hours))

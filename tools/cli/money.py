@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from jps.settings import get_settings
-from tools.cli.common import console, err_console, rupiah, setup_logging
+from jps.settings import PAYLOAD_KEYS, get_settings
+from tools.cli.common import console, err_console, refuse_without_secrets, rupiah, setup_logging
 
 
 def reconcile(
@@ -43,6 +43,7 @@ def reconcile(
     from infra.temporal import connect
     from jps.contracts.activities import MISMATCH_KINDS, ReconcileInput, ReconcileResult
 
+    refuse_without_secrets("reconcile", PAYLOAD_KEYS)
     setup_logging("reconcile")
     settings = get_settings()
     run_id = f"jps-reconcile-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -131,6 +132,7 @@ def repair_failed(
     from tools.repair_report import print_report
     from tools.stack_setup import database_url
 
+    refuse_without_secrets("repair-failed", PAYLOAD_KEYS)
     setup_logging("repair-failed")
     if apply and not operator:
         err_console.print("[red]--apply needs --operator ID: the audit log names who repaired[/red]")
@@ -175,6 +177,7 @@ def verify_payments(
     from jps.contracts.names import VERIFICATION_DAY_WORKFLOW
     from jps.contracts.verification import DrawResult, VerificationDayInput
 
+    refuse_without_secrets("verify-payments", PAYLOAD_KEYS)
     setup_logging("verify-payments")
     settings = get_settings()
     try:
