@@ -6,11 +6,19 @@ guards.py        role, region, stage and task checks (pure)
 tasks.py         open tasks and their escalating timers
 proposal.py      resubmit, verify
 training.py      schedule training, record attendance, the supervisor's decision
-disbursement.py  approve (maker), authorize (checker), fix bank details
+disbursement.py  approve (maker), authorize (checker), fix bank details, release a worker's share
 payments.py      reserve, record, instruct, hear the bank, settle (automated)
+bank.py          the bank's status decides: send, ask until final, poll, investigate, freeze, continue-as-new
+budget.py        the budget reservation (a local activity since leaner-history-v1)
 mentoring.py     visits and the completion
+lpj.py           TKM's LPJ beside mentoring (policy `lpj`, patch lpj-v1)
+recovery.py      the receivable: repayments, write-off
+muster.py        Padat Karya's weekly muster rolls (policy `wages`, patch weekly-wages-v1)
+wage_release.py  release and authorize a week's wages
+wages.py         the weekly wage run and the end of the work period
 claims.py        cancel, claim a task
 money.py         the disbursement's arithmetic (pure, tested on its own)
+wage_money.py    the weekly wage run's arithmetic (pure, tested on its own)
 options.py       activity timeouts and retry policies
 patches.py       workflow.patched ids
 

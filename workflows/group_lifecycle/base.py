@@ -3,9 +3,10 @@ of a step.
 
 An accepted step is recorded by one activity, `record_transition`, which writes the read model,
 the stage transition, the audit row, the outbox notifications and (when money settles) the budget
-ledger in one PostgreSQL transaction; `(group_id, seq, run_id)` makes a retry a no-op. Each stage's module
-(`proposal`, `training`, `disbursement`, `payments`, `mentoring`, `claims`) is a mixin of this
-class; `workflow.py` assembles them into the one workflow type.
+ledger in one PostgreSQL transaction; `(group_id, seq, run_id)` makes a retry a no-op. Each stage's
+module (`proposal`, `training`, `disbursement`, `payments`, `bank`, `mentoring`, `lpj`, `recovery`,
+`muster`, `wage_release`, `wages`, `claims`) is a mixin built on this class; `workflow.py` assembles
+them into the one workflow type.
 """
 
 from __future__ import annotations
