@@ -24,6 +24,9 @@ class BenchConfig:
     groups: int | None = None  # overrides scale: this many groups in the cohort's proportion
     seconds_per_day: float = 60.0
     bank_poll_after_s: float = 30.0
+    # A Padat Karya group's work period in weeks: its planned workdays are five a week, each week a
+    # roll and a wage run (issue 15's history target is for four weekly runs).
+    wage_weeks: int = 4
     skeleton_groups: int | None = None  # default: as many as the lifecycle ran
     skeleton_concurrency: int = 200
     readers: int = 2

@@ -68,6 +68,7 @@ def figures(
             "readers": cfg.readers,
             "seconds_per_day": cfg.seconds_per_day,
             "bank_poll_after_s": cfg.bank_poll_after_s,
+            "wage_weeks": cfg.wage_weeks,
             "log_level": cfg.log_level,
             "idle_poll_s": cfg.idle_poll_s,
             "pythondontwritebytecode": child_env.get("PYTHONDONTWRITEBYTECODE", ""),

@@ -53,6 +53,7 @@ async def run_load_phases(
             secret=closed_team.secret,
             dsn=closed_team.dsn,
             next_visit=closed_team.next_visit,
+            wages=closed_team.wages,
         )
         rng = random.Random(15)
         work = WorkSource(pool, group_ids, rng)

@@ -51,6 +51,7 @@ from jps.auth import mint_token
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
 from jps.domain.roles import NATIONAL, Role
+from jps.domain.wages import WagePolicy
 from tools.seed import REGENCIES
 from tools.work_period import CrewPlan
 
@@ -103,6 +104,7 @@ class Team:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     stats: Stats = field(default_factory=Stats)
     next_visit: dict[str, int] = field(default_factory=dict)
+    wages: WagePolicy | None = None  # the Padat Karya wage rule the bench's policy file carries
 
     def token(self, officer_id: str, roles: list[Role], regions: list[str]) -> str:
         """A token for the officer, put in the directory first (the API trusts only the directory)."""

@@ -21,26 +21,35 @@ from typing import TYPE_CHECKING
 
 from jps.domain.calendar import WIB, local_date
 from jps.domain.programs import DEFAULT_POLICIES, Program
-from tools.work_period import PHOTO_TAKEN_AT, CrewPlan, roll, worksite_photo
+from jps.domain.wages import WagePolicy
+from tools.work_period import PHOTO_TAKEN_AT, WORKDAYS_PER_WEEK, CrewPlan, roll, worksite_photo
 
 if TYPE_CHECKING:
     from bench.officers import SimulatedOfficer, Team
 
 # The bench's policy file is the built-in policies on a compressed clock (`bench.stack`): their wage
-# rule, whose rates and planned workdays no clock changes.
+# rule, whose rates no clock changes, over the bench's work period (`BenchConfig.wage_weeks`).
 WAGES = DEFAULT_POLICIES[Program.PADAT_KARYA].wages
+
+
+def wage_policy(weeks: int) -> WagePolicy | None:
+    """The built-in wage rule over `weeks` weeks of five workdays (None: no wage rule)."""
+    if WAGES is None:
+        return None
+    return WAGES.model_copy(update={"planned_workdays": weeks * WORKDAYS_PER_WEEK})
 
 
 def crew_plan(team: Team, group_id: str) -> CrewPlan | None:
     """The group's plan, made once (its days are the weeks before the first roll)."""
     plan = team.crew_plans.get(group_id)
     proposal = team.proposals.get(group_id)
-    if plan is None and proposal is not None and WAGES is not None:
+    wages = team.wages or WAGES
+    if plan is None and proposal is not None and wages is not None:
         members = [(m.nik, m.work_role) for m in proposal.members]
         today = local_date(datetime.now(UTC))
         budget = proposal.requested_amount  # finance approves the requested amount (bench.officers)
         plan = team.crew_plans[group_id] = CrewPlan.of(
-            members, proposal.region_code, WAGES, today=today, budget=budget
+            members, proposal.region_code, wages, today=today, budget=budget
         )
     return plan
 

@@ -43,6 +43,7 @@ from bench.import_phase import ImportFigures, import_limit, quiet_import, to_xls
 from bench.load_phases import run_load_phases
 from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
 from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
+from bench.rolls import wage_policy
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
 from bench.stack import BenchStack, wait_pollers
 from bench.temporal_figures import history_profile, worker_metrics
@@ -135,6 +136,7 @@ class BenchRun:
                 secret=self.stack.settings.jwt_secret,
                 idle_poll_s=cfg.idle_poll_s,
                 dsn=self.stack.dsn,
+                wages=wage_policy(cfg.wage_weeks),
             )
 
             # -- 1. import on a quiet stack, beside its limit ------------------------------------------

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from bench.config import BenchConfig
 from bench.measure import postgres_pid
+from bench.rolls import wage_policy
 from bench.skeleton import SKELETON_QUEUE
 from jps.domain.programs import compressed_policies
 from jps.settings import Settings
@@ -53,14 +54,20 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def policy_overrides(seconds_per_day: float, bank_poll_after_s: float) -> dict[str, Any]:
+def policy_overrides(
+    seconds_per_day: float, bank_poll_after_s: float, wage_weeks: int | None = None
+) -> dict[str, Any]:
     """The compressed policies as a `JPS_POLICY_FILE` document (durations in seconds, at any depth:
-    the SLAs, the mentoring interval, the LPJ's due date and whatever a policy nests next)."""
+    the SLAs, the mentoring interval, the LPJ's due date and whatever a policy nests next), with a
+    Padat Karya work period of `wage_weeks` weeks of five workdays when given."""
     doc: dict[str, Any] = {}
     for program, policy in compressed_policies(seconds_per_day).items():
         data = _in_seconds(policy.model_dump(mode="python"))
         data.pop("program")
         data["bank_poll_after"] = bank_poll_after_s
+        wages = wage_policy(wage_weeks) if wage_weeks is not None else None
+        if wages is not None and data.get("wages") is not None:
+            data["wages"]["planned_workdays"] = wages.planned_workdays
         doc[program.value] = data
     return doc
 
@@ -118,7 +125,7 @@ class BenchStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         policy_file = self.data_dir / "policies.json"
         policy_file.write_text(
-            json.dumps(policy_overrides(cfg.seconds_per_day, cfg.bank_poll_after_s), indent=2)
+            json.dumps(policy_overrides(cfg.seconds_per_day, cfg.bank_poll_after_s, cfg.wage_weeks), indent=2)
         )
         ports = free_ports(6 + cfg.workers)
         options = StackOptions(

@@ -22,8 +22,9 @@ async def transfer(db: Db, *, transfer_id: str) -> Transfer | None:
 
 
 async def record_callback(db: Db, *, result: PaymentResult) -> list[PaymentResult] | None:
-    """Keep the bank's callback for one transfer; once every transfer of its batch is answered (by a
-    callback, or settled already), return the whole batch's callbacks to signal at once, else None.
+    """Keep the bank's callback for one transfer; once every transfer of its batch the workflow has
+    not settled yet is answered, return their callbacks to signal at once, else None (also when the
+    workflow settled the whole batch already, by its own poll: nothing waits for the callback then).
 
     The batch's lock makes the callbacks of one batch wait for each other here, so exactly one of them
     (the last) sees the batch whole; a repeat after that sees it whole again (the signal is repeated:
@@ -52,12 +53,12 @@ async def record_callback(db: Db, *, result: PaymentResult) -> list[PaymentResul
            WHERE p.batch_id = $1 ORDER BY p.transfer_id""",
         batch_id,
     )
-    if any(r["status"] is None and r["settled"] == "pending" for r in rows):
+    waiting = [r for r in rows if r["settled"] == "pending"]  # what the workflow has not settled
+    if not waiting or any(r["status"] is None for r in waiting):
         return None
     return [
         PaymentResult(
             transfer_id=r["transfer_id"], status=r["status"], reason=r["reason"], permanent=r["permanent"]
         )
-        for r in rows
-        if r["status"] is not None
+        for r in waiting
     ]

@@ -32,8 +32,20 @@ async def test_a_callback_reason_reaches_the_workflow_as_a_code(
     await act(http, stack, gid, "approve-disbursement", Role.FINANCE, {"amount": 9_000_000})
     group = await wait_for_stage(http, stack, gid, "mentoring")
     [payment] = group["payments"]
+    # The group's own batch is settled (nothing waits for its callbacks): a transfer of another batch
+    # of the group, still pending, is answered, so the callback reaches the workflow as a signal.
+    pending = f"{gid}-A9-00"
+    await stack.pool.execute(
+        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                 bank_code, account_no, amount, status)
+           SELECT $1, $1, group_id, $2, 9, beneficiary, bank_code, account_no, amount, 'pending'
+           FROM payments WHERE transfer_id = $3""",
+        pending,
+        f"{gid}-A9",
+        payment["transfer_id"],
+    )
 
-    payload: dict[str, Any] = {"transfer_id": payment["transfer_id"], "status": "failed", "reason": LEAKY}
+    payload: dict[str, Any] = {"transfer_id": pending, "status": "failed", "reason": LEAKY}
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json", **signed_headers(body, stack.settings.bank_hmac_secret)}
     assert (await http.post("/payments/callback", content=body, headers=headers)).status_code == 200

@@ -2,8 +2,8 @@
 batch of twenty workers was twenty signals and about ten workflow tasks in the group's history, every
 week). Over HTTP, signed, into a stand-in workflow running under the group's id: the callbacks of a
 batch of three, sent together, with a duplicate, make one signal carrying the three answers, sent when
-the last is in; a batch whose other transfers are settled already is signalled at once; a callback for
-another batch's transfer is that batch's business."""
+the last is in; a batch whose other transfers are settled already is signalled at once, one settled
+whole (by the workflow's own poll) not at all."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ class PaymentBatchStandIn:
         self.batches.append(results)
 
 
-async def _payments(stack: Stack, batch: str, n: int, status: str = "pending") -> list[str]:
-    ids = [f"{batch}-{i:02d}" for i in range(n)]
+async def _payments(stack: Stack, batch: str, n: int, status: str = "pending", first: int = 0) -> list[str]:
+    ids = [f"{batch}-{i:02d}" for i in range(first, first + n)]
     for tid in ids:
         await stack.pool.execute(
             """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt,
@@ -76,8 +76,10 @@ async def test_a_batchs_callbacks_are_one_signal_sent_when_the_last_is_in(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     first = await _payments(stack, f"{GROUP}-W1", 3)
-    settled = await _payments(stack, f"{GROUP}-W2", 2, status="paid")  # answered by the bank's status
-    late = await _payments(stack, f"{GROUP}-W2R", 1)
+    settled = await _payments(stack, f"{GROUP}-W2", 1, status="paid")  # the workflow polled it
+    settled += await _payments(stack, f"{GROUP}-W2", 1, first=1)
+    done = await _payments(stack, f"{GROUP}-W3", 2, status="paid")  # the whole batch settled
+    late = await _payments(stack, f"{GROUP}-W3R", 1)
     queue = f"stand-in-{uuid.uuid4().hex[:8]}"
     async with Worker(
         stack.client,
@@ -93,17 +95,20 @@ async def test_a_batchs_callbacks_are_one_signal_sent_when_the_last_is_in(
 
         # The other two at once: the batch's lock lets exactly one of them see the batch whole.
         await asyncio.gather(_callback(stack, http, first[1], "failed"), _callback(stack, http, first[2]))
-        # A batch whose other transfers the workflow settled already is signalled with its one callback.
-        await _callback(stack, http, settled[0])
+        # A batch whose other transfers the workflow settled already is signalled with its one callback;
+        # one the workflow settled whole is not signalled at all.
+        await _callback(stack, http, settled[1])
+        await _callback(stack, http, done[0])
+        await _callback(stack, http, done[1])
         await _callback(stack, http, late[0])
         batches = await handle.result()
 
     assert await _signals(handle) == 3
     by_batch = {frozenset(r.transfer_id for r in batch): batch for batch in batches}
-    assert set(by_batch) == {frozenset(first), frozenset(settled[:1]), frozenset(late)}
+    assert set(by_batch) == {frozenset(first), frozenset(settled[1:]), frozenset(late)}
     statuses = {r.transfer_id: r.status for r in by_batch[frozenset(first)]}
     assert statuses == {first[0]: "paid", first[1]: "failed", first[2]: "paid"}
     kept = await stack.pool.fetchval(
         "SELECT count(*) FROM payment_callbacks WHERE transfer_id LIKE $1", f"{GROUP}-%"
     )
-    assert kept == 5
+    assert kept == 7
