@@ -1,10 +1,13 @@
 """Officer tokens: HS256 JWTs signed with `JPS_JWT_SECRET`.
 
 Claims (DESIGN.md, "Auth"): `sub` (officer id), `name`, `roles` (list), `regions` (list of `*`,
-2-digit province or 4-digit regency prefixes), `exp`, `iss` (always `jps-flow`, required) and `ver`,
-the officer's token version in the directory (a token of an older version is refused by the API). A
-lifetime is capped at `MAX_TTL`. A token whose claims do not describe a real
-officer (an unknown role, a malformed region) is as bad as a wrong signature: `decode_token` refuses it.
+2-digit province or 4-digit regency prefixes), `iat` and `exp` (both required), `iss` (always
+`jps-flow`, required) and `ver`, the officer's token version in the directory (a token of an older
+version is refused by the API). A lifetime (`exp` - `iat`) is capped at `MAX_TTL`, when minting and
+again on every token decoded: a token signed elsewhere with the key (a script, a leaked key's holder)
+cannot live longer than one we mint, and PyJWT refuses an `iat` in the future. A token whose claims
+do not describe a real officer (an unknown role, a malformed region) is as bad as a wrong signature:
+`decode_token` refuses it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def mint_token(
     roles: Sequence[Role | str],
     regions: Sequence[str],
     name: str = "",
-    ttl: timedelta = timedelta(hours=12),
+    ttl: timedelta = MAX_TTL,
     now: datetime | None = None,
     version: int = 1,
 ) -> str:
@@ -68,10 +71,11 @@ def decode_claims(token: str, secret: str) -> tuple[Officer, int]:
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss"]},
+            options={"require": ["exp", "iat", "sub", "iss"]},
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
+    _check_lifetime(claims["iat"], claims["exp"])
     roles = claims.get("roles")
     regions = claims.get("regions")
     if not isinstance(roles, list) or not isinstance(regions, list) or not claims["sub"]:
@@ -88,6 +92,18 @@ def decode_claims(token: str, secret: str) -> tuple[Officer, int]:
         id=str(claims["sub"]), name=str(claims.get("name") or ""), roles=parsed_roles, regions=regions
     )
     return officer, version
+
+
+def _check_lifetime(issued: object, expires: object) -> None:
+    """PyJWT checked the times (and took a number in a string); the cap, and real numbers, are ours."""
+    if _seconds(expires, "exp") - _seconds(issued, "iat") > MAX_TTL.total_seconds():
+        raise TokenError(f"token lifetime (exp - iat) is longer than {MAX_TTL}")
+
+
+def _seconds(value: object, claim: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError(f"token claim {claim} must be a number")
+    return float(value)
 
 
 def _check_regions(regions: Sequence[object]) -> None:

@@ -6,6 +6,7 @@ sign-ins, the per-client limiter, and the second factor of finance in production
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +18,7 @@ from api.deps import Services
 from api.main import create_app
 from infra.officers import ensure_officer, seal_totp, set_totp
 from jps import totp
-from jps.auth import ISSUER, mint_token
+from jps.auth import ISSUER, MAX_TTL, mint_token
 from jps.domain.roles import Role
 from tests.api.conftest import JWT_SECRET, Stack
 
@@ -170,6 +171,16 @@ async def test_sign_in_answers_a_short_lived_token_of_the_directory_and_is_audit
         JWT_SECRET,
     )
     assert (await http.get("/tasks", headers=_bearer(other))).status_code == 401
+    # nor one without `iat`, or living longer than the cap a minted token has (jps.auth.MAX_TTL)
+    now = int(time.time())
+    good = {"sub": "verifier-in", "roles": ["verifier"], "regions": ["31"], "ver": 1, "iss": ISSUER}
+    no_iat = jwt.encode({**good, "exp": now + 3600}, JWT_SECRET)
+    assert (await http.get("/tasks", headers=_bearer(no_iat))).status_code == 401
+    too_long = jwt.encode({**good, "iat": now, "exp": now + int(MAX_TTL.total_seconds()) + 1}, JWT_SECRET)
+    refused = await http.get("/tasks", headers=_bearer(too_long))
+    assert refused.status_code == 401 and "lifetime" in refused.json()["detail"]
+    capped = jwt.encode({**good, "iat": now, "exp": now + int(MAX_TTL.total_seconds())}, JWT_SECRET)
+    assert (await http.get("/tasks", headers=_bearer(capped))).status_code == 200
 
 
 # ---- the directory is the truth ----
