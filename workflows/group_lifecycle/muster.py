@@ -4,7 +4,8 @@ accepted at once, one with exceptions (a day without a photo of the worksite, a 
 radius, a person not in the group) waits for a supervisor who accepts or strikes each with a reason
 (`review-muster`). An accepted roll becomes the week's wage run (`wages.py`).
 
-The roll itself is written by its activity (`MusterActivities.record_muster`), which checks the
+The roll itself is written by its activity (`MusterActivities.record_muster`, a local activity first
+for a run started under `local-rolls-v1`), which checks the
 files and refuses a worker's day already on another roll (a unique index in PostgreSQL); a refused
 roll writes nothing. The workflow keeps per-worker totals and the exceptions, not the roll.
 """
@@ -15,12 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.muster import MusterActivities
     from jps.contracts.refusals import ErrorType, RefusalKind
-    from jps.contracts.wages import MusterRequest, WageRuntime, WageWeekRecord, WeekRun
+    from jps.contracts.wages import MusterRequest, MusterResult, WageRuntime, WageWeekRecord, WeekRun
     from jps.domain.calendar import end_of_local_day
     from jps.domain.models import StepResult
     from jps.domain.muster import ReviewMusterArgs, SubmitMusterArgs
@@ -31,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.group_lifecycle import wage_money
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
+from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY, LOCAL_RECORD_WITHIN
 
 
 class MusterSteps(LifecycleBase):
@@ -109,12 +110,7 @@ class MusterSteps(LifecycleBase):
                 photos_per_day=self._wage_policy().photos_per_day,
             )
             try:
-                result = await workflow.execute_activity_method(
-                    MusterActivities.record_muster,
-                    request,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
+                result = await _record_roll(request, local=self.local_rolls)
             except ActivityError as err:
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_DATA:
@@ -274,3 +270,26 @@ class MusterSteps(LifecycleBase):
                     RefusalKind.INVALID,
                     f"decisions.{i}.accept: a person not in the group cannot be paid; strike it",
                 )
+
+
+async def _record_roll(request: MusterRequest, *, local: bool) -> MusterResult:
+    """Write the roll (`record_muster`, idempotent by the roll's key); `local` for a run started under
+    LOCAL_ROLLS: by the local activity first, as a step's record is, then (slow, away, or refused) by
+    the ordinary activity, which returns the roll already written or raises the refusal as before."""
+    if local:
+        try:
+            return await workflow.execute_local_activity_method(
+                MusterActivities.record_muster,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=LOCAL_RECORD_WITHIN,
+                retry_policy=DB_RETRY,
+            )
+        except FailureError:
+            pass  # the ordinary activity decides: it retries through an outage with no history
+    return await workflow.execute_activity_method(
+        MusterActivities.record_muster,
+        request,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=DB_RETRY,
+    )

@@ -62,3 +62,9 @@ LEANER_HISTORY = "leaner-history-v1"
 # history carries no marker; asked with `workflow.patched` itself, never through `_since`: a run
 # started under LEANER_HISTORY before this id existed may have taken the old path.
 SETTLEMENT_RECORDED_FIRST = "settlement-recorded-first-v1"
+# Issue 15, a Padat Karya history under 200 events over four weekly wage runs (asked first when a run
+# starts, in place of LEANER_HISTORY, which it implies: a new run's first task holds this marker only):
+# - a week's muster roll is written by a local activity (`record_muster`, idempotent by the roll's
+#   key): one marker instead of three activity events and the workflow task that resumed the
+#   `submit-muster` update; past LOCAL_RECORD_WITHIN, or on a refusal, the ordinary activity (muster.py).
+LOCAL_ROLLS = "local-rolls-v1"

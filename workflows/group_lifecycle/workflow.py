@@ -54,8 +54,10 @@ class GroupLifecycleWorkflow(
         self.policy = inp.policy
         self.lock = asyncio.Lock()
         # Decided here, in the run's first workflow task, never later: a group already running when
-        # this patch came replays its first task without the marker and keeps the older branches.
-        self.lean = workflow.patched(patches.LEANER_HISTORY)
+        # these patches came replays its first task without their markers and keeps the older
+        # branches. A run started under LOCAL_ROLLS is lean too, without asking LEANER_HISTORY.
+        self.local_rolls = workflow.patched(patches.LOCAL_ROLLS)
+        self.lean = self.local_rolls or workflow.patched(patches.LEANER_HISTORY)
         if inp.carried is not None:  # continued as new: the previous run's whole state
             self.state = inp.carried
             self.tasks = TaskBoard(self.state, self.policy, self.lock, lean=self.lean)

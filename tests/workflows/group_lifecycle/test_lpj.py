@@ -88,8 +88,10 @@ async def test_an_lpj_sent_back_is_resubmitted_accepted_and_the_group_completes(
     final = await mentor_to_completion(flow, handle)
     assert final.stage == Stage.COMPLETED and final.open_tasks == []
     assert fakes.events.count("lpj_submitted") == 2 and "lpj_revision_requested" in fakes.events
-    # Started under leaner-history-v1, which implies lpj-v1 without asking for it (patches.py).
-    assert await asked_for_the_patch(handle, "leaner-history-v1")
+    # Started under local-rolls-v1, which implies leaner-history-v1 and so lpj-v1 without asking for
+    # either (patches.py).
+    assert await asked_for_the_patch(handle, "local-rolls-v1")
+    assert not await asked_for_the_patch(handle, "leaner-history-v1")
     assert not await asked_for_the_patch(handle)
 
 
