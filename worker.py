@@ -152,9 +152,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
-            activities=build_activities(
-                pool, bank, notify, AuditAnchors(settings.anchor_file, settings.audit_anchor_key)
-            ),
+            activities=build_activities(pool, bank, notify, AuditAnchors.of(settings)),
             max_concurrent_activities=100,
             graceful_shutdown_timeout=timedelta(seconds=20),
         )

@@ -14,6 +14,11 @@ apart from the table (`JPS_AUDIT_ANCHOR_PATH`), one JSON line each. The worker's
 one every minute when the head moved, and every verification that finds the chain valid writes the
 head it checked. Verification fails when the table holds fewer rows than an anchor counts, or the
 row at an anchored position has another hash, or an anchor's signature is wrong.
+
+The anchor key rotates without a new file: each anchor names the key that signed it (`kid`, a tag
+derived from the key, not the key); `JPS_AUDIT_ANCHOR_OLD_KEYS` keeps the retired keys, so the
+anchors they signed still verify while new ones are signed with the current key. An anchor written
+before anchors carried a `kid` verifies with any known key.
 """
 
 from __future__ import annotations
@@ -192,26 +197,46 @@ async def append_officer_audit(
     )
 
 
+def anchor_key_id(key: str) -> str:
+    """The `kid` an anchor carries: a MAC of a fixed text under the key, so it names the key without
+    showing anything of it."""
+    return hmac.new(key.encode(), b"jps-audit-anchor-key-id", hashlib.sha256).hexdigest()[:12]
+
+
+def _mac(key: str, rows: int, head: str, at: str) -> str:
+    return hmac.new(key.encode(), f"{rows}|{head}|{at}".encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class AuditAnchors:
     """The signed checkpoints of the chain's head, one JSON line each, in a file apart from the rows
-    (an operator ships it off-host: whoever can delete rows should not be able to rewrite it)."""
+    (an operator ships it off-host: whoever can delete rows should not be able to rewrite it). New
+    anchors are signed with `key`; those `old_keys` signed (a rotation's retired keys) still verify."""
 
     path: Path
     key: str
+    old_keys: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> AuditAnchors:
-        """The deployment's anchors: `JPS_AUDIT_ANCHOR_PATH`, signed with `JPS_AUDIT_ANCHOR_KEY`."""
-        return cls(settings.anchor_file, settings.audit_anchor_key)
+        """The deployment's anchors: `JPS_AUDIT_ANCHOR_PATH`, signed with `JPS_AUDIT_ANCHOR_KEY`, the
+        retired `JPS_AUDIT_ANCHOR_OLD_KEYS` still accepted."""
+        old = tuple(k.strip() for k in settings.audit_anchor_old_keys.split(",") if k.strip())
+        return cls(settings.anchor_file, settings.audit_anchor_key, old)
 
-    def _mac(self, rows: int, head: str, at: str) -> str:
-        message = f"{rows}|{head}|{at}".encode()
-        return hmac.new(self.key.encode(), message, hashlib.sha256).hexdigest()
+    def _signed(self, anchor: dict[str, Any]) -> bool:
+        keys = {anchor_key_id(k): k for k in (*self.old_keys, self.key)}
+        kid = anchor.get("kid")
+        if kid is None:  # written before anchors named their key: any key we know may have signed it
+            candidates = list(keys.values())
+        else:
+            candidates = [keys[kid]] if kid in keys else []
+        signed = (int(anchor["rows"]), str(anchor["head"]), str(anchor["at"]))
+        return any(hmac.compare_digest(_mac(k, *signed), str(anchor["mac"])) for k in candidates)
 
     def read(self) -> list[dict[str, Any]]:
-        """Every anchor, oldest first; a line that is not valid JSON or carries a wrong signature
-        comes back with `"forged": True`."""
+        """Every anchor, oldest first; a line that is not valid JSON or carries a wrong signature (or
+        one of a key we no longer know) comes back with `"forged": True`."""
         try:
             lines = self.path.read_text().splitlines()
         except FileNotFoundError:
@@ -222,10 +247,8 @@ class AuditAnchors:
                 continue
             try:
                 anchor = json.loads(line)
-                good = hmac.compare_digest(
-                    self._mac(int(anchor["rows"]), str(anchor["head"]), str(anchor["at"])), str(anchor["mac"])
-                )
-            except (ValueError, KeyError, TypeError):
+                good = self._signed(anchor)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 anchor, good = {"rows": 0, "head": "", "at": ""}, False
             anchors.append({**anchor, "forged": not good})
         return anchors
@@ -239,7 +262,14 @@ class AuditAnchors:
             return False
         at = datetime.now(UTC).isoformat()
         line = json.dumps(
-            {"rows": rows, "head": head, "last_id": last_id, "at": at, "mac": self._mac(rows, head, at)},
+            {
+                "rows": rows,
+                "head": head,
+                "last_id": last_id,
+                "at": at,
+                "kid": anchor_key_id(self.key),
+                "mac": _mac(self.key, rows, head, at),
+            },
             separators=(",", ":"),
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     audit_anchor_key: str = Field(
         "dev-only-audit-anchor-key-change-me-in-production", validation_alias="JPS_AUDIT_ANCHOR_KEY"
     )
+    # Anchor keys retired by a rotation, comma-separated: the anchors they signed still verify; new
+    # ones are signed with JPS_AUDIT_ANCHOR_KEY only (infra/audit.py, AuditAnchors).
+    audit_anchor_old_keys: str = Field("", validation_alias="JPS_AUDIT_ANCHOR_OLD_KEYS")
 
     # Temporal payloads sealed (jps/sealing.py): `kid:base64key,...`, the first seals, all open; or a
     # file of such entries. Neither set: development generates one under data_dir (infra/payload_keys.py).

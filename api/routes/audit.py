@@ -60,5 +60,5 @@ async def audit_log(
     responses=responses(*AUTHED),
 )
 async def audit_verify(officer: Auditor, pool: PoolDep, settings: SettingsDep) -> AuditVerifyOut:
-    anchors = AuditAnchors(settings.anchor_file, settings.audit_anchor_key)
+    anchors = AuditAnchors.of(settings)
     return await audit.check_chain(pool, anchors=anchors)

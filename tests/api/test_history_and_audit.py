@@ -1,14 +1,21 @@
 """A group's timeline from its Temporal history (JSON and CSV, with the UI link), the fallback to the
 audit log once the history is gone, and the audit log's hash chain catching a changed or removed row
-(over HTTP and through `jps audit verify`)."""
+(over HTTP and through `jps audit verify`), and its anchors across a rotation of the anchor key."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 
+from api.deps import Services
+from api.main import create_app
 from infra.audit import append_audit
 from jps.domain.roles import Role
 from tests import factories
@@ -234,3 +241,61 @@ async def test_audit_anchor_shows_a_cut_tail_and_an_emptied_table(
         verdict["valid"] is False
         and verdict["problem"] == f"anchor {len(anchors.read())} has a wrong signature"
     )
+
+
+async def test_the_anchor_key_rotates_and_the_anchors_it_signed_still_verify(
+    stack: Stack, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """`JPS_AUDIT_ANCHOR_KEY` rotated with the old key in `JPS_AUDIT_ANCHOR_OLD_KEYS`: the anchors
+    the old key signed (one written before anchors named their key too) still verify and still show
+    a cut tail; new anchors are signed with the new key. Rotated without the old key, the old
+    anchors are findings, not silently dropped."""
+    from infra.audit import AuditAnchors, anchor_key_id
+
+    old_key, new_key = "old-anchor-key-" + "o" * 32, "new-anchor-key-" + "n" * 32
+    path = tmp_path / "anchors.jsonl"
+    auditor = stack.auth(Role.AUDITOR, regions=["*"])
+    gid = (await submit(http, stack, factories.proposal()))["group_id"]
+
+    async with _api(stack, audit_anchor_path=path, audit_anchor_key=old_key) as api:
+        assert (await api.get("/audit/verify", headers=auditor)).json()["valid"] is True
+    [first] = AuditAnchors(path, old_key).read()
+    assert first["kid"] == anchor_key_id(old_key) and not first["forged"]
+    # an anchor as written before anchors carried a `kid`, signed with the old key
+    legacy = {k: v for k, v in first.items() if k not in ("kid", "forged")}
+    with path.open("a") as f:
+        f.write(json.dumps(legacy) + "\n")
+
+    async with _api(stack, audit_anchor_path=path, audit_anchor_key=new_key) as api:
+        verdict = (await api.get("/audit/verify", headers=auditor)).json()
+        assert verdict["valid"] is False and verdict["problem"] == "anchor 1 has a wrong signature"
+
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "approve", "notes": "lengkap"})
+    rotated = {"audit_anchor_path": path, "audit_anchor_key": new_key, "audit_anchor_old_keys": old_key}
+    async with _api(stack, **rotated) as api:
+        assert (await api.get("/audit/verify", headers=auditor)).json()["valid"] is True
+        anchors = AuditAnchors(path, new_key, (old_key,)).read()
+        assert [(a.get("kid"), a["forged"]) for a in anchors] == [
+            (anchor_key_id(old_key), False),
+            (None, False),
+            (anchor_key_id(new_key), False),  # the verified head, signed with the new key
+        ]
+        # the old key's anchor still shows a cut tail, even of rows the new key's anchor did not see
+        tail = await _cut(stack, int(first["last_id"]) - 1)
+        verdict = (await api.get("/audit/verify", headers=auditor)).json()
+        assert verdict["valid"] is False and "rows missing at the end" in verdict["problem"]
+        await _put_back(stack, tail)
+        assert (await api.get("/audit/verify", headers=auditor)).json()["valid"] is True
+
+
+@asynccontextmanager
+async def _api(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with settings of this test's own, in process."""
+    app = create_app(
+        services=Services.build(stack.settings.model_copy(update=settings), stack.pool, stack.client)
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        yield client
