@@ -161,6 +161,19 @@ def _secret_problem(settings: Settings, variable: str) -> str | None:
         return f"{variable} is the published development default"
     if len(value.encode()) < MIN_SECRET_BYTES:
         return f"{variable} is shorter than {MIN_SECRET_BYTES} bytes"
+    if variable == AUDIT_ANCHOR_KEY:
+        return _retired_anchor_keys_problem(settings, default)
+    return None
+
+
+def _retired_anchor_keys_problem(settings: Settings, default: str) -> str | None:
+    """The retired anchor keys still verify old anchors: one an outsider could know (the published
+    default, a short one) would let them sign an anchor that verifies."""
+    for i, key in enumerate(k.strip() for k in settings.audit_anchor_old_keys.split(",")):
+        if key == default:
+            return f"JPS_AUDIT_ANCHOR_OLD_KEYS: key {i + 1} is the published development default"
+        if key and len(key.encode()) < MIN_SECRET_BYTES:
+            return f"JPS_AUDIT_ANCHOR_OLD_KEYS: key {i + 1} is shorter than {MIN_SECRET_BYTES} bytes"
     return None
 
 

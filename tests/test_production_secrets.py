@@ -45,7 +45,7 @@ ALL = [
     SMS_HMAC_SECRET,
     PHONE_HASH_KEY,
 ]
-SECRET_VARS = [*ALL, "JPS_PAYLOAD_KEY_FILE"]
+SECRET_VARS = [*ALL, "JPS_PAYLOAD_KEY_FILE", "JPS_AUDIT_ANCHOR_OLD_KEYS"]
 
 
 def good_secrets() -> dict[str, str]:
@@ -101,8 +101,23 @@ def test_production_refuses_missing_defaults_and_short_secrets_naming_each() -> 
     with pytest.raises(SecretsError, match=f"{PAYLOAD_KEYS}: key 'a' is shorter"):
         check_production_secrets(weak_payload, uses=ALL)
 
+    # A retired anchor key still verifies old anchors: an outsider must not know it either.
+    anchor_default = Settings.model_fields["audit_anchor_key"].default
+    for retired, says in ((anchor_default, "key 2 is the published"), ("r" * 31, "key 2 is shorter")):
+        weak_retired = settings(
+            JPS_ENV="production",
+            **good_secrets(),
+            JPS_AUDIT_ANCHOR_OLD_KEYS=f"{secrets.token_hex(32)},{retired}",
+        )
+        with pytest.raises(SecretsError, match=f"JPS_AUDIT_ANCHOR_OLD_KEYS: {says}"):
+            check_production_secrets(weak_retired, uses=ALL)
+
     good = settings(JPS_ENV="production", **good_secrets())
     check_production_secrets(good, uses=ALL)
+    retired = settings(
+        JPS_ENV="production", **good_secrets(), JPS_AUDIT_ANCHOR_OLD_KEYS=secrets.token_hex(32)
+    )
+    check_production_secrets(retired, uses=ALL)
     # A process is held only to the secrets it uses.
     check_production_secrets(settings(JPS_ENV="production", **{JWT_SECRET: "j" * 40}), uses=[JWT_SECRET])
 
