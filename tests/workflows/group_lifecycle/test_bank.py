@@ -143,6 +143,26 @@ async def test_months_of_polling_stay_small_and_continue_as_new_carries_the_stat
     assert state.stage == Stage.MENTORING and len(fakes.batches) == 1
 
 
+async def test_half_a_year_pending_under_the_built_in_policy_stays_under_10000_events(
+    flow: Flow, fakes: FakeActivities
+) -> None:
+    """Scenario 4 under the policy as it ships (the test above lowers the continue-as-new threshold to
+    see it happen): a transfer the bank keeps pending for six months is polled less and less often
+    (doubling up to `bank_poll_max`), so the group's history stays small, and it still waits, visibly."""
+    fakes.instruct = lambda batch: []
+    fakes.poll = lambda ids: []
+    handle, state = await _approved(flow, fakes)
+    for _ in range(18):  # six months
+        state = await flow.sleep(handle, timedelta(days=10))
+    events = len((await handle.fetch_history()).events)
+    assert events < 10_000, events
+    # Backed off: no more polls than one every bank_poll_max would make, and a few while doubling.
+    most = timedelta(days=180) / POLICY.bank_poll_max + 20
+    assert 0 < len(fakes.polls) <= most, len(fakes.polls)
+    assert state.runtime.payments.in_flight and state.runtime.payments.reservation_id is not None
+    assert TaskKind.INVESTIGATE_PAYMENT in _kinds(state)
+
+
 async def test_transfers_held_by_a_freeze_wait_visibly_and_go_out_when_it_is_lifted(
     flow: Flow, fakes: FakeActivities
 ) -> None:
