@@ -61,6 +61,13 @@ LEANER_HISTORY = "leaner-history-v1"
 # read model, the ledger and the officers never saw). Asked only on that failure path, so a normal
 # history carries no marker; asked with `workflow.patched` itself, never through `_since`: a run
 # started under LEANER_HISTORY before this id existed may have taken the old path.
+# The same id guards the same promise on the weekly wage path (wages.py: a batch's `wages_paid` /
+# `wages_partly_paid`, the work period's `work_period_completed`), added later: reusing it is safe
+# because it is asked only where a settlement's record was refused for good. A wage run that met such a
+# refusal before carries no marker there, so its replay takes the old path as it ran; a run whose
+# history has the marker asked it at a refusal the current code asks it at too. A lump-sum run never
+# reaches the wage path nor a wage run the lump sum's, so no earlier answer of the id is memoized
+# elsewhere in the same run.
 SETTLEMENT_RECORDED_FIRST = "settlement-recorded-first-v1"
 # Issue 15, a Padat Karya history under 200 events over four weekly wage runs (asked first when a run
 # starts, in place of LEANER_HISTORY, which it implies: a new run's first task holds this marker only):

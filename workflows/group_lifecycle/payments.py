@@ -8,6 +8,8 @@ blocks officers' steps). Transfer ids are the bank's idempotency keys (`money.py
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -216,30 +218,48 @@ class PaymentEngine(BankSteps):
 
     async def _settle_payments(self, ids: list[str]) -> None:
         """The bank's final word on every transfer of the attempt: settle it, once its record is
-        written. The settled state is worked out in place, under the lock, and put back if the record
-        is refused for good (patch SETTLEMENT_RECORDED_FIRST): the group then waits, visibly, and the
-        record is tried again (`_settlement_refused`)."""
+        written (`_settle_recorded_first`)."""
+        await self._settle_in_flight(ids, lambda: self._settle_attempt(ids))
+
+    # ---- a settlement counts only once its record is written (patch SETTLEMENT_RECORDED_FIRST);
+    # the lump sum's attempt here, a week's wage batch and the end of the work period in wages.py
+
+    async def _settle_in_flight(self, ids: list[str], settle: Callable[[], Awaitable[None]]) -> None:
+        """Settle the batch in flight with `settle`, under the lock, unless it was settled already (a
+        step's failure must never make a batch settle twice); wait visibly if its record is refused."""
         engine = self.state.runtime.payments
         async with self.lock:
             if not engine.in_flight:
-                return  # settled already (a step's failure must never make an attempt settle twice)
-            before = self.state.model_copy(deep=True)
-            try:
-                await self._settle_attempt(ids)
-                return
-            except ActivityError as err:
-                if not (engine.status_path and workflow.patched(patches.SETTLEMENT_RECORDED_FIRST)):
-                    raise  # before the patch the settled state stayed, unrecorded: old histories replay it
-                restore_in_place(self.state, before)  # nothing of the settlement was written
-                engine.settle_refusals += 1
-                reason = clean_reason(f"the settlement could not be recorded: {err.cause or err}")
-        await self._settlement_refused(ids, reason)
+                return  # settled already
+            refused = await self._settle_recorded_first(settle)
+        if refused is not None:
+            await self._settlement_refused(ids, refused)
+
+    async def _settle_recorded_first(self, settle: Callable[[], Awaitable[None]]) -> str | None:
+        """Under the lock: `settle` works the settled state out in place and records it. None once the
+        record is written; if it is refused for good, the state as it was (nothing of the settlement
+        was written) and why, for `_settlement_refused` (outside the lock)."""
+        engine = self.state.runtime.payments
+        before = self.state.model_copy(deep=True)
+        try:
+            await settle()
+        except ActivityError as err:
+            # Every wage group is on the bank-status path (wages.py), also at the end of its work period.
+            status_path = engine.status_path or self.state.runtime.wages is not None
+            if not (status_path and workflow.patched(patches.SETTLEMENT_RECORDED_FIRST)):
+                raise  # before the patch the settled state stayed, unrecorded: old histories replay it
+            restore_in_place(self.state, before)  # nothing of the settlement was written
+            engine.settle_refusals += 1
+            return clean_reason(f"the settlement could not be recorded: {err.cause or err}")
+        engine.settle_refusals = 0
+        return None
 
     async def _settlement_refused(self, ids: list[str], reason: str) -> None:
-        """The attempt stays in flight with its reservation and the bank's word; finance sees why in
-        an `investigate_payment` task (closed by the settlement), and the main loop records it again
-        (`_resume_payment`: nothing sent or asked again) after `bank_poll_after`, then twice as long
-        each time up to `bank_poll_max`. Outside the lock: officers' steps go on meanwhile."""
+        """What was to be settled stays as it was (the batch in flight with the bank's word, the
+        budget reserved); finance sees why in an `investigate_payment` task (closed by the
+        settlement), and the main loop settles again (`_resume_payment` for a batch in flight:
+        nothing sent or asked again) after `bank_poll_after`, then twice as long each time up to
+        `bank_poll_max`. Outside the lock: officers' steps go on meanwhile."""
         engine = self.state.runtime.payments
         workflow.logger.error(
             "settlement_refused",
@@ -282,7 +302,6 @@ class PaymentEngine(BankSteps):
             await self._settle_budget(paid=paid_now)
         engine.in_flight = False
         engine.ready_to_pay = False
-        engine.settle_refusals = 0
         if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
             self._close_task(TaskKind.INVESTIGATE_PAYMENT)  # whatever path opened it
         if by_status:
