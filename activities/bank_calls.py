@@ -35,8 +35,9 @@ async def patiently(call: Callable[[], Awaitable[T]]) -> T:
 
 @asynccontextmanager
 async def heartbeating(progress: Callable[[], int]) -> AsyncIterator[None]:
-    """Heartbeat every second while the body runs (a slow bank call must not look like a dead worker)."""
-    if not activity.in_activity():
+    """Heartbeat every second while the body runs (a slow bank call must not look like a dead worker).
+    A local activity does not heartbeat: its workflow task is kept alive by the worker instead."""
+    if not activity.in_activity() or activity.info().is_local:
         yield
         return
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
@@ -37,6 +37,7 @@ from workflows.group_lifecycle.options import (
     BANK_BATCH_TIMEOUT,
     BANK_HEARTBEAT_TIMEOUT,
     BANK_RETRY,
+    LOCAL_RECORD_WITHIN,
     RESOLVE_ASK_WITHIN,
 )
 
@@ -209,6 +210,19 @@ class BankSteps(LifecycleBase):
             region_code=self.state.region_code,
             transfer_ids=ids,
         )
+        if self.local_asks:
+            try:
+                # Inside this workflow task, retried for at most LOCAL_RECORD_WITHIN (patches.LOCAL_ASKS).
+                local_within = min(within, LOCAL_RECORD_WITHIN)
+                return await workflow.execute_local_activity_method(
+                    PaymentActivities.transfer_statuses,
+                    request,
+                    start_to_close_timeout=local_within,
+                    schedule_to_close_timeout=local_within,
+                    retry_policy=BANK_RETRY,
+                )
+            except FailureError:
+                pass  # slow, away or refused: the ordinary activity asks again, as before
         try:
             return await workflow.execute_activity_method(
                 PaymentActivities.transfer_statuses,

@@ -52,8 +52,9 @@ class LifecycleBase:
     tasks: TaskBoard
     # Started under patches.LEANER_HISTORY: asked once, in the run's first workflow task (__init__).
     lean: bool
-    # Started under patches.LOCAL_ROLLS (which implies LEANER_HISTORY): asked the same way.
+    # Started under patches.LOCAL_ROLLS / LOCAL_ASKS (each implies the older starting patches).
     local_rolls: bool
+    local_asks: bool
 
     def _since(self, patch_id: str) -> bool:
         """`workflow.patched(patch_id)`, without asking for a run started under LEANER_HISTORY: every

@@ -69,9 +69,20 @@ LEANER_HISTORY = "leaner-history-v1"
 # reaches the wage path nor a wage run the lump sum's, so no earlier answer of the id is memoized
 # elsewhere in the same run.
 SETTLEMENT_RECORDED_FIRST = "settlement-recorded-first-v1"
-# Issue 15, a Padat Karya history under 200 events over four weekly wage runs (asked first when a run
-# starts, in place of LEANER_HISTORY, which it implies: a new run's first task holds this marker only):
+# Issue 15, a Padat Karya history under 200 events over four weekly wage runs (a starting patch, see
+# STARTING below):
 # - a week's muster roll is written by a local activity (`record_muster`, idempotent by the roll's
 #   key): one marker instead of three activity events and the workflow task that resumed the
 #   `submit-muster` update; past LOCAL_RECORD_WITHIN, or on a refusal, the ordinary activity (muster.py).
 LOCAL_ROLLS = "local-rolls-v1"
+# Issue 15, fewer workflow tasks per payment (a starting patch): the bank's status of the transfers in
+# flight (`transfer_statuses`: reads, and sends a never-received transfer again with its original
+# key, so asking twice is harmless) is asked by a local activity first, inside the workflow task
+# that heard the callback; past LOCAL_RECORD_WITHIN, or on any failure, the ordinary activity asks
+# as before (bank.py `_ask`). `send_transfers`, which moves the money, stays an ordinary activity.
+LOCAL_ASKS = "local-asks-v1"
+
+# The starting patches, newest first. Each is asked in a run's first workflow task until one is in
+# force (`GroupLifecycleWorkflow.__init__`): a run started under one takes it and every older one
+# (and every id above LEANER_HISTORY) without asking, so a new group's history holds one marker.
+STARTING: tuple[str, ...] = (LOCAL_ASKS, LOCAL_ROLLS, LEANER_HISTORY)

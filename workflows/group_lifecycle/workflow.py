@@ -55,9 +55,15 @@ class GroupLifecycleWorkflow(
         self.lock = asyncio.Lock()
         # Decided here, in the run's first workflow task, never later: a group already running when
         # these patches came replays its first task without their markers and keeps the older
-        # branches. A run started under LOCAL_ROLLS is lean too, without asking LEANER_HISTORY.
-        self.local_rolls = workflow.patched(patches.LOCAL_ROLLS)
-        self.lean = self.local_rolls or workflow.patched(patches.LEANER_HISTORY)
+        # branches. The newest starting patch in force implies the older ones (patches.STARTING).
+        started = next((i for i, p in enumerate(patches.STARTING) if workflow.patched(p)), None)
+
+        def since(patch_id: str) -> bool:
+            return started is not None and started <= patches.STARTING.index(patch_id)
+
+        self.lean = since(patches.LEANER_HISTORY)
+        self.local_rolls = since(patches.LOCAL_ROLLS)
+        self.local_asks = since(patches.LOCAL_ASKS)
         if inp.carried is not None:  # continued as new: the previous run's whole state
             self.state = inp.carried
             self.tasks = TaskBoard(self.state, self.policy, self.lock, lean=self.lean)

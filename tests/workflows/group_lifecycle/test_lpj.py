@@ -27,6 +27,7 @@ from tests.workflows.group_lifecycle.fakes import (
     GroupSummary,
 )
 from tests.workflows.group_lifecycle.test_happy_path import mentor_to_completion
+from workflows.group_lifecycle import patches
 
 PAID = 11_000_000
 _TKM_LPJ = DEFAULT_POLICIES[Program.TKM].lpj
@@ -88,10 +89,12 @@ async def test_an_lpj_sent_back_is_resubmitted_accepted_and_the_group_completes(
     final = await mentor_to_completion(flow, handle)
     assert final.stage == Stage.COMPLETED and final.open_tasks == []
     assert fakes.events.count("lpj_submitted") == 2 and "lpj_revision_requested" in fakes.events
-    # Started under local-rolls-v1, which implies leaner-history-v1 and so lpj-v1 without asking for
-    # either (patches.py).
-    assert await asked_for_the_patch(handle, "local-rolls-v1")
-    assert not await asked_for_the_patch(handle, "leaner-history-v1")
+    # Started under the newest starting patch, which implies the older ones, leaner-history-v1 among
+    # them, and so lpj-v1, without asking for any of them (patches.STARTING).
+    newest, *older = patches.STARTING
+    assert await asked_for_the_patch(handle, newest)
+    for patch_id in older:
+        assert not await asked_for_the_patch(handle, patch_id)
     assert not await asked_for_the_patch(handle)
 
 
