@@ -11,6 +11,15 @@ photo, an image, taken on the day and within the worksite's radius) and the othe
 day held by another roll, of any group: the partial unique index `muster_one_roll_per_worker_day`),
 then writes it in one transaction; a refusal (the field, why) writes nothing. A retried activity
 finds its roll by its key and answers what it found the first time.
+
+The activity runs as a local activity first (patch local-rolls-v1): it commits inside the workflow
+task of the `submit-muster` update, before Temporal has that task's outcome. A task that times out is
+tried again with what arrived meanwhile, and the update may then be taken at another seq, so under
+another key (`{group}:{seq}:{run}`): a roll of the week under another key of the same run, submitted
+earlier, is that unfinished task's, which the workflow never heard of (it refuses a week it knows
+before asking here); it is replaced (`_replace_unfinished`). One submitted later is the replacement's
+own, and the unfinished task's attempt, arriving late, is refused (nobody hears it). Before, the roll
+of the unfinished task stood and the week's retried roll was refused as submitted already, for good.
 """
 
 from __future__ import annotations
@@ -48,14 +57,17 @@ class MusterActivities:
     async def record_muster(self, req: MusterRequest) -> MusterResult:
         async with self.pool.acquire() as conn, conn.transaction():
             existing = await conn.fetchrow(
-                "SELECT roll_key, result FROM muster_rolls WHERE group_id = $1 AND week_starts_on = $2",
+                """SELECT roll_key, submitted_at, result FROM muster_rolls
+                   WHERE group_id = $1 AND week_starts_on = $2 FOR UPDATE""",
                 req.group_id,
                 req.week_starts_on,
             )
             if existing is not None:
                 if existing["roll_key"] == req.roll_key:  # a retry: the roll is written already
                     return MusterResult.model_validate_json(existing["result"])
-                return MusterResult(refusal="week_starts_on: the roll of this week was already submitted")
+                if not _of_an_unfinished_task(existing, req):
+                    return MusterResult(refusal="week_starts_on: the roll of this week was already submitted")
+                await _replace_unfinished(conn, req, existing["roll_key"])
             files, refusal = await _evidence(conn, req)
             if refusal:
                 return MusterResult(refusal=refusal)
@@ -78,6 +90,32 @@ class MusterActivities:
             exceptions=len(result.exceptions),
         )
         return result
+
+
+def _of_an_unfinished_task(existing: asyncpg.Record, req: MusterRequest) -> bool:
+    """Whether the week's roll was written by a workflow task of this run that never completed,
+    before this submission (the module's docstring)."""
+    run = req.roll_key.rsplit(":", 1)[-1]
+    same_run = str(existing["roll_key"]).rsplit(":", 1)[-1] == run
+    return bool(run) and same_run and existing["submitted_at"] < req.submitted_at
+
+
+async def _replace_unfinished(conn: asyncpg.Connection, req: MusterRequest, key: str) -> None:
+    """Remove the unfinished task's roll of the week (and what its steps wrote of it), in the
+    transaction that writes this one: its workers' days are this roll's to claim."""
+    for table in ("wage_lines", "muster_evidence", "muster_entries", "muster_rolls"):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE group_id = $1 AND week_starts_on = $2",  # the names above
+            req.group_id,
+            req.week_starts_on,
+        )
+    log.warning(
+        "roll_replaces_an_unfinished_task",
+        group_id=req.group_id,
+        week_starts_on=req.week_starts_on.isoformat(),
+        roll_key=req.roll_key,
+        replaced=key,
+    )
 
 
 async def _evidence(conn: asyncpg.Connection, req: MusterRequest) -> tuple[dict[str, asyncpg.Record], str]:

@@ -12,11 +12,25 @@ the old key: (group_id, seq) recorded under any run is a no-op.
 Which run is newer is told by time: a reset's re-executed steps are taken after the reset, later
 than anything the abandoned run recorded, so the read model moves back only for a step later than
 the one it holds (a late write of the abandoned run never rewinds it).
+
+Within one run a seq names one step too, but only once the workflow task that took it completed. A
+step is recorded by a local activity (`record_step`), which commits inside its workflow task, before
+Temporal has that task's outcome; a task that times out (its worker killed, or too slow) is tried
+again with whatever arrived meanwhile (a batch's callbacks, a fired timer, an officer's update), and
+the retry may take another path to the same seq. So a step of this run already at its seq is a retry
+only when it is the same step (`_same_step`: event, officer, reason, stage and details, the last one
+recorded there); another step taken later (`at`: each attempt of a task has its own, later time)
+replaces the unfinished task's, as a reset's step does (written, the read model moved back to it,
+its audit row saying so); another step taken earlier is that unfinished task's own record arriving
+late (its worker still retrying it after the task was given to another): written nowhere. Before, the
+run id alone made it a retry, and a week's settlement taken at a seq an unfinished task had used was
+never written: nothing drawn from the wage bill, while the bank had paid.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +48,16 @@ log = structlog.get_logger()
 class Step:
     written: bool
     replaces: list[str] = field(default_factory=list)  # the runs whose step this one re-executes
+    # This run's step at this seq was an unfinished workflow task's: this one, taken later, replaces it.
+    unfinished: bool = False
 
     @property
     def reexecuted(self) -> bool:
-        return bool(self.replaces)
+        return bool(self.replaces) or self.unfinished
+
+
+# What a step's audit row carries besides the step's own details (chain_step): not compared.
+_MARKS = ("re_executed_after_reset", "replaces_runs", "replaces_an_unfinished_task")
 
 
 # The per-group step lock's class: advisory locks keyed by two integers (this, the group id's hash)
@@ -55,15 +75,30 @@ async def claim_step(conn: asyncpg.Connection, record: TransitionRecord) -> Step
     finds the first one's audit row: it writes nothing. Only steps write a group's (group_id, seq)
     rows (every other audit row has no seq), so this lock alone keeps a step written once."""
     await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _STEP_LOCK, record.group_id)
-    earlier: list[str] = list(
-        await conn.fetchval(
-            "SELECT ARRAY(SELECT run_id FROM audit_log WHERE group_id = $1 AND seq = $2 ORDER BY id)",
-            record.group_id,
-            record.seq,
-        )
+    rows = await conn.fetch(
+        """SELECT run_id, at, event, actor, reason, stage, details FROM audit_log
+           WHERE group_id = $1 AND seq = $2 ORDER BY id""",
+        record.group_id,
+        record.seq,
     )
-    if earlier and (not record.run_id or record.run_id in earlier):
-        return Step(written=False)  # a retry (or an older workflow's step, keyed without its run)
+    earlier: list[str] = [r["run_id"] for r in rows]
+    if earlier and not record.run_id:
+        return Step(written=False)  # an older workflow's step, keyed without its run
+    ours = [r for r in rows if r["run_id"] == record.run_id]
+    if ours:
+        if _same_step(ours[-1], record) or record.at <= max(r["at"] for r in rows):
+            # A retry; or an unfinished task's step arriving after the one that replaced it.
+            return Step(written=False)
+        await _rewind(conn, record)
+        log.warning(
+            "step_replaces_an_unfinished_task",
+            group_id=record.group_id,
+            seq=record.seq,
+            run_id=record.run_id,
+            event_name=record.event,
+            replaced=ours[-1]["event"],
+        )
+        return Step(written=True, unfinished=True)
     if earlier:
         await _rewind(conn, record)
         log.warning(
@@ -86,7 +121,9 @@ async def chain_step(conn: asyncpg.Connection, record: TransitionRecord, step: S
     too, or touches only tables a step does not), so a step holding its rows while it waits for the
     chain cannot deadlock."""
     details: dict[str, Any] = dict(record.details)
-    if step.reexecuted:
+    if step.unfinished:
+        details["replaces_an_unfinished_task"] = True
+    elif step.reexecuted:
         details["re_executed_after_reset"] = True
         details["replaces_runs"] = [run or "(before run ids)" for run in step.replaces]
     await lock_chain(conn)
@@ -104,6 +141,19 @@ async def chain_step(conn: asyncpg.Connection, record: TransitionRecord, step: S
         reason=record.reason,
         details=details,
         run_id=record.run_id,
+    )
+
+
+def _same_step(row: asyncpg.Record, record: TransitionRecord) -> bool:
+    """Whether the audit row records this step (whatever its time and the state it left): the same
+    event by the same officer, with the same reason, stage and details."""
+    details = {k: v for k, v in (row["details"] or {}).items() if k not in _MARKS}
+    return (
+        row["event"] == record.event
+        and row["actor"] == record.officer
+        and row["reason"] == record.reason
+        and row["stage"] == record.stage.value
+        and details == json.loads(json.dumps(record.details, default=str))  # as insert_chained keeps them
     )
 
 
@@ -155,6 +205,8 @@ async def fresh_messages(
             f"{record.group_id}:{record.seq}:",
         )
     }
-    run = hashlib.sha256(record.run_id.encode()).hexdigest()[:12]
+    # A step replacing an unfinished task's is of the same run: its time tells it from that one.
+    key = f"{record.run_id}@{record.at.isoformat()}" if step.unfinished else record.run_id
+    run = hashlib.sha256(key.encode()).hexdigest()[:12]
     fresh = [row for row in rows if (row.recipient, row.template, row.body) not in queued]
     return [row._replace(id=f"{row.id}@{run}") for row in fresh]

@@ -5,7 +5,7 @@ named as the entry); a struck entry frees the day; a wage batch's draw moves mon
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
@@ -101,6 +101,42 @@ async def test_a_roll_is_judged_by_its_photos_and_written_once(db: asyncpg.Pool)
     assert verdicts == {fid(1): "counted", fid(2): "outside_radius"}
     again = await acts.record_muster(roll(gid, m, [(m[2], MONDAY)], {}, key="k2"))
     assert again.refusal == "week_starts_on: the roll of this week was already submitted"
+
+
+async def test_the_roll_of_a_workflow_task_that_never_completed_gives_way_to_its_retry(
+    db: asyncpg.Pool,
+) -> None:
+    """The roll is written by a local activity inside the `submit-muster` update's workflow task. That
+    task timed out after the write; its retry took another step first and asked for the same roll
+    under the next seq's key: it is written in place of the unfinished task's, which the workflow
+    never heard of (before, it was refused as submitted already, and the week could never be paid).
+    The unfinished task's own attempt arriving after it is refused."""
+    gid = "PK-3171-MUSTER0003"
+    m = await group(db, gid)
+    await photo(db, gid, fid(5), MONDAY)
+    entries = [(m[0], MONDAY), (m[1], MONDAY)]
+    first = roll(gid, m, entries, {MONDAY: [fid(5)]}, key=f"{gid}:8:the-run")
+    acts = MusterActivities(db)
+    written = await acts.record_muster(first)
+    assert not written.refusal
+    retried = first.model_copy(
+        update={"roll_key": f"{gid}:9:the-run", "submitted_at": first.submitted_at + timedelta(seconds=20)}
+    )
+    assert await acts.record_muster(retried) == written
+    assert await db.fetchval("SELECT roll_key FROM muster_rolls WHERE group_id = $1", gid) == retried.roll_key
+    assert await db.fetchval("SELECT count(*) FROM muster_entries WHERE group_id = $1", gid) == 2
+    assert await db.fetchval("SELECT count(*) FROM muster_evidence WHERE group_id = $1", gid) == 1
+    late = await acts.record_muster(first)
+    assert late.refusal == "week_starts_on: the roll of this week was already submitted"
+    assert await acts.record_muster(retried) == written  # the retry's own retry: the same answer
+    # Another run's roll of the week (a reset, a continue-as-new) is never replaced.
+    other = retried.model_copy(
+        update={
+            "roll_key": f"{gid}:3:another-run",
+            "submitted_at": retried.submitted_at + timedelta(minutes=1),
+        }
+    )
+    assert (await acts.record_muster(other)).refusal == late.refusal
 
 
 async def test_a_file_not_an_image_or_a_day_held_elsewhere_refuses_the_whole_roll(db: asyncpg.Pool) -> None:
