@@ -9,9 +9,13 @@ reservations balanced, the audit chain intact, the outbox drained and no message
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 import asyncpg
+import httpx
+import pytest
 
 from activities.bank_client import BankClient
 from jps.contracts.activities import TransferSpec
@@ -249,3 +253,91 @@ async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyn
     )
     verdict = await check_budget(db, statement)
     assert verdict == "G-w:0: drew Rp 400,000, the bank paid Rp 600,000", verdict
+
+
+async def test_finance_fixes_an_account_again_when_the_resent_wage_fails_before_it_looks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make chaos` left two Padat Karya groups with `fix_wage_account` open and nothing pending: the
+    officers re-entered a worker's account (step 14), the wage it made due went out and failed again
+    (step 17) before their query after the update answered, so the state they saw after the fix was
+    step 17's, and they took the fix as already tried at step 17: never sent again, while a real
+    officer would have. The fix counts from the step the update recorded."""
+    from infra import lifecycle
+    from jps.contracts.wages import WageLine, WageRuntime, WeekRun
+    from jps.domain.models import StepResult, Task, UpdateBankAccountArgs
+    from jps.domain.roles import Role
+    from jps.domain.stages import TaskKind
+    from jps.domain.wages import WorkRole
+    from tools.chaos.drive import Officers
+    from tools.chaos.plan import ChaosGroup
+
+    pk = proposal(Program.PADAT_KARYA, size=10, amount=3_000_000)
+    group = ChaosGroup(key="fix-again", proposal=pk)
+    worker = pk.members[6]
+    now = datetime.now(UTC)
+
+    def state_at(seq: int, tries: int) -> GroupState:
+        """Step `seq`: the worker's wage of the week failed at its `tries`-th transfer."""
+        tid = f"{group.group_id}-W20261116-06" + (f"-R{tries - 1}" if tries > 1 else "")
+        line = WageLine(
+            nik=worker.nik,
+            member_no=6,
+            role=WorkRole.WORKER,
+            days=2,
+            hours=16,
+            rate=100_000,
+            amount=200_000,
+            status="failed",
+            transfer_id=tid,
+            tries=tries,
+        )
+        week = date(2026, 11, 16)
+        run = WeekRun(week_starts_on=week, status="settled", submitted_by="m", submitted_at=now, lines=[line])
+        state = GroupState(
+            group_id=group.group_id,
+            program=pk.program,
+            name=pk.name,
+            region_code=pk.region_code,
+            stage=Stage.DISBURSEMENT,
+            proposal=pk,
+            submitted_by="r",
+            submitted_at=now,
+            requested_amount=3_000_000,
+            approved_amount=3_000_000,
+            seq=seq,
+            open_tasks=[
+                Task(kind=TaskKind.FIX_WAGE_ACCOUNT, roles=[Role.FINANCE], opened_at=now, due_at=now)
+            ],
+        )
+        state.runtime.wages = WageRuntime(weeks=[run])
+        return state
+
+    sent: list[UpdateBankAccountArgs] = []
+
+    async def act(client: object, gid: str, update: str, args: UpdateBankAccountArgs) -> StepResult:
+        sent.append(args)
+        return StepResult(group_id=gid, seq=14 if len(sent) == 1 else 18, stage=Stage.DISBURSEMENT)
+
+    async def query_state(client: object, gid: str) -> GroupState:
+        return state_at(17, tries=2)  # the re-sent wage failed meanwhile
+
+    monkeypatch.setattr(lifecycle, "act", act)
+    monkeypatch.setattr(lifecycle, "query_state", query_state)
+    # The bank failed every transfer of the worker's wage (its admin view, never faulted).
+    bank = httpx.AsyncClient(
+        base_url="http://bank",
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, json={"status": "failed"})),
+    )
+    officers = Officers(
+        cast(Any, None), cast(Any, None), bank, policies={}, task_queue="q", store=cast(Any, None)
+    )
+    deadline = time.monotonic() + 30
+    after_fix = await officers._next_step(group, state_at(13, tries=1), deadline)
+    assert after_fix is not None and after_fix.seq == 17 and len(sent) == 1
+    # Step 17 opened the task again for the same worker, whose transfers the bank all failed: again.
+    assert await officers._next_step(group, after_fix, deadline) is not None
+    assert [(a.member_nik, a.bank_account) for a in sent] == [(worker.nik, worker.bank_account)] * 2
+    # Not a third time before the workflow records a step after the second fix (18).
+    assert await officers._next_step(group, state_at(18, tries=2), deadline) is None
+    await bank.aclose()

@@ -145,10 +145,15 @@ class Officers:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _act(self, gid: str, update: str, args: BaseModel, deadline: float) -> GroupSummary | None:
-        """One officer step; None when the workflow refused it (the caller looks at the state again)."""
+    async def _act(
+        self, gid: str, update: str, args: BaseModel, deadline: float
+    ) -> tuple[int, GroupSummary] | None:
+        """One officer step: the seq it was recorded at and the state after it; None when the workflow
+        refused it (the caller looks at the state again)."""
         try:
-            await self._call(gid, update, lambda: lifecycle.act(self.client, gid, update, args), deadline)
+            step = await self._call(
+                gid, update, lambda: lifecycle.act(self.client, gid, update, args), deadline
+            )
         except lifecycle.Refusal as refusal:
             self.figures.refusals[f"{update}: {refusal.kind}"] += 1
             log.info(
@@ -156,8 +161,9 @@ class Officers:
             )
             return None
         self.figures.steps[update] += 1
-        # The update answers only the step: the state after it is the query's.
-        return await self._call(gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline)
+        # The update answers only the step: the state after it is the query's (maybe steps later).
+        state = await self._call(gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline)
+        return step.seq, state
 
     async def _bank_final(self, transfer_id: str) -> bool:
         bank = await self._bank_transfer(transfer_id)
@@ -276,15 +282,17 @@ class Officers:
             update = UPDATE_OF.get(task.kind, task.kind.value)
             # The same step on the same target once per recorded step of the workflow: an accepted
             # fix whose task stays open until the bank answers, or a refusal, is not sent again
-            # before the workflow records something new.
+            # before the workflow records something new. An accepted one counts from its own step,
+            # not from the state queried after it: by then the workflow may have recorded more (the
+            # wages it made due sent, and failed again), and that later step needs the fix again.
             key = f"{update}:{_target(args)}"
             tried = self._tried.setdefault(gid, {})
             if state.seq <= tried.get(key, -1):
                 continue
             tried[key] = state.seq
-            stepped = await self._act(gid, update, args, deadline)
-            if stepped is not None:
-                tried[key] = stepped.seq
+            acted = await self._act(gid, update, args, deadline)
+            if acted is not None:
+                tried[key], stepped = acted
                 return stepped
             # Refused: the state moved on meanwhile (an earlier call's update landed), look again.
             return await self._call(gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline)
