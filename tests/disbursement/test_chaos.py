@@ -254,6 +254,26 @@ async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyn
     verdict = await check_budget(db, statement)
     assert verdict == "G-w:0: drew Rp 400,000, the bank paid Rp 600,000", verdict
 
+    # A weekly group whose state could not be read is stuck, and its workers' accounts paid once a
+    # week are not doubles (a full run counted ten: two weeks per worker); the same week twice is.
+    account = pk.members[0].bank_account
+    assert account is not None
+    ids = [f"G-w-W{week}-00", "G-w-W20201012-00", f"G-w-W{week}-00-R1"]
+    await db.execute("DELETE FROM payments WHERE group_id = 'G-w'")
+    await db.executemany(
+        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                 bank_code, account_no, amount, status)
+           VALUES ($1, $1, 'G-w', 'B', 1, 'x', '002', '1', 200000, 'paid')""",
+        [(tid,) for tid in ids],
+    )
+    told = [{"transfer_id": tid, "account_no": account.account_no, "amount": 200_000} for tid in ids]
+    unread = await check_exactly_once(db, told[:2], [("G-w", pk)], [None])
+    assert (unread.duplicates, unread.lost, unread.stuck) == (0, 1, 1), unread.problems
+    assert unread.problems[-1] == f"G-w-W{week}-00-R1: paid in our ledger, not by the bank"
+    doubled = await check_exactly_once(db, told, [("G-w", pk)], [None])
+    assert (doubled.duplicates, doubled.lost, doubled.stuck) == (1, 0, 1), doubled.problems
+    assert f"G-w: account ...{account.account_no[-4:]} paid 2 times for W{week}" in doubled.problems
+
 
 async def test_finance_fixes_an_account_again_when_the_resent_wage_fails_before_it_looks(
     monkeypatch: pytest.MonkeyPatch,
