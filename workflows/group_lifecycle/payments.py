@@ -8,10 +8,7 @@ blocks officers' steps). Transfer ids are the bank's idempotency keys (`money.py
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import LedgerActivities
@@ -21,13 +18,10 @@ with workflow.unsafe.imports_passed_through():
         BudgetSettlement,
         PaymentBatch,
         PaymentResult,
-        clean_reason,
     )
     from jps.domain.stages import Stage, TaskKind
-    from workflows.restore import restore_in_place
 
 from workflows.group_lifecycle import patches
-from workflows.group_lifecycle.bank import BankSteps
 from workflows.group_lifecycle.budget import reserve
 from workflows.group_lifecycle.mentoring import start_mentoring
 from workflows.group_lifecycle.money import amount_still_due, payment_batch, transfers_for_attempt
@@ -38,11 +32,12 @@ from workflows.group_lifecycle.options import (
     BANK_RETRY,
     DB_RETRY,
 )
+from workflows.group_lifecycle.settlement import SettlementSteps
 
 Wait = tuple[TaskKind, str, str]  # the task to open, the event to record, the reason
 
 
-class PaymentEngine(BankSteps):
+class PaymentEngine(SettlementSteps):
     @workflow.signal
     def budget_changed(self) -> None:
         """A national officer changed an allocation or lifted a freeze: re-check now, not at the
@@ -220,60 +215,6 @@ class PaymentEngine(BankSteps):
         """The bank's final word on every transfer of the attempt: settle it, once its record is
         written (`_settle_recorded_first`)."""
         await self._settle_in_flight(ids, lambda: self._settle_attempt(ids))
-
-    # ---- a settlement counts only once its record is written (patch SETTLEMENT_RECORDED_FIRST);
-    # the lump sum's attempt here, a week's wage batch and the end of the work period in wages.py
-
-    async def _settle_in_flight(self, ids: list[str], settle: Callable[[], Awaitable[None]]) -> None:
-        """Settle the batch in flight with `settle`, under the lock, unless it was settled already (a
-        step's failure must never make a batch settle twice); wait visibly if its record is refused."""
-        engine = self.state.runtime.payments
-        async with self.lock:
-            if not engine.in_flight:
-                return  # settled already
-            refused = await self._settle_recorded_first(settle)
-        if refused is not None:
-            await self._settlement_refused(ids, refused)
-
-    async def _settle_recorded_first(self, settle: Callable[[], Awaitable[None]]) -> str | None:
-        """Under the lock: `settle` works the settled state out in place and records it. None once the
-        record is written; if it is refused for good, the state as it was (nothing of the settlement
-        was written) and why, for `_settlement_refused` (outside the lock)."""
-        engine = self.state.runtime.payments
-        before = self.state.model_copy(deep=True)
-        try:
-            await settle()
-        except ActivityError as err:
-            # Every wage group is on the bank-status path (wages.py), also at the end of its work period.
-            status_path = engine.status_path or self.state.runtime.wages is not None
-            if not (status_path and workflow.patched(patches.SETTLEMENT_RECORDED_FIRST)):
-                raise  # before the patch the settled state stayed, unrecorded: old histories replay it
-            restore_in_place(self.state, before)  # nothing of the settlement was written
-            engine.settle_refusals += 1
-            return clean_reason(f"the settlement could not be recorded: {err.cause or err}")
-        engine.settle_refusals = 0
-        return None
-
-    async def _settlement_refused(self, ids: list[str], reason: str) -> None:
-        """What was to be settled stays as it was (the batch in flight with the bank's word, the
-        budget reserved); finance sees why in an `investigate_payment` task (closed by the
-        settlement), and the main loop settles again (`_resume_payment` for a batch in flight:
-        nothing sent or asked again) after `bank_poll_after`, then twice as long each time up to
-        `bank_poll_max`. Outside the lock: officers' steps go on meanwhile."""
-        engine = self.state.runtime.payments
-        workflow.logger.error(
-            "settlement_refused",
-            extra={"group_id": self.state.group_id, "error": reason, "refusals": engine.settle_refusals},
-        )
-        if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is None:
-            try:
-                await self._open_investigation_when_due(ids, note=reason)
-            except ActivityError:
-                # Not even the investigation could be recorded: it is tried again at the next refusal.
-                async with self.lock:
-                    if self.state.task_of(TaskKind.INVESTIGATE_PAYMENT) is not None:
-                        self._close_task(TaskKind.INVESTIGATE_PAYMENT)
-        await self._await_task(lambda: False, poll=self._poll_interval(engine.settle_refusals - 1))
 
     async def _settle_attempt(self, ids: list[str]) -> None:
         """Under the lock, the attempt in flight: the outcome, the budget and the next step, recorded."""
