@@ -85,30 +85,22 @@ async def claim_step(conn: asyncpg.Connection, record: TransitionRecord) -> Step
     if earlier and not record.run_id:
         return Step(written=False)  # an older workflow's step, keyed without its run
     ours = [r for r in rows if r["run_id"] == record.run_id]
-    if ours:
-        if _same_step(ours[-1], record) or record.at <= max(r["at"] for r in rows):
-            # A retry; or an unfinished task's step arriving after the one that replaced it.
-            return Step(written=False)
-        await _rewind(conn, record)
-        log.warning(
-            "step_replaces_an_unfinished_task",
-            group_id=record.group_id,
-            seq=record.seq,
-            run_id=record.run_id,
-            event_name=record.event,
-            replaced=ours[-1]["event"],
-        )
-        return Step(written=True, unfinished=True)
-    if earlier:
-        await _rewind(conn, record)
-        log.warning(
-            "step_reexecuted_after_reset",
-            group_id=record.group_id,
-            seq=record.seq,
-            run_id=record.run_id,
-            replaces=earlier,
-        )
-    return Step(written=True, replaces=earlier)
+    if ours and (_same_step(ours[-1], record) or record.at <= max(r["at"] for r in rows)):
+        # A retry; or an unfinished task's step arriving after the one that replaced it.
+        return Step(written=False)
+    if not earlier:
+        return Step(written=True)
+    # Another step at this seq: an unfinished task's of this run, or an abandoned run's (a reset).
+    await _rewind(conn, record)
+    log.warning(
+        "step_replaces_an_unfinished_task" if ours else "step_reexecuted_after_reset",
+        group_id=record.group_id,
+        seq=record.seq,
+        run_id=record.run_id,
+        event_name=record.event,
+        replaces=[r["event"] for r in ours] if ours else earlier,
+    )
+    return Step(written=True, unfinished=True) if ours else Step(written=True, replaces=earlier)
 
 
 async def chain_step(conn: asyncpg.Connection, record: TransitionRecord, step: Step) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.local import local_first
 from workflows.group_lifecycle.options import (
     BANK_ASK_WITHIN,
     BANK_BATCH_TIMEOUT,
@@ -210,19 +211,17 @@ class BankSteps(LifecycleBase):
             region_code=self.state.region_code,
             transfer_ids=ids,
         )
-        if self.local_asks:
-            try:
-                # Inside this workflow task, retried for at most LOCAL_RECORD_WITHIN (patches.LOCAL_ASKS).
-                local_within = min(within, LOCAL_RECORD_WITHIN)
-                return await workflow.execute_local_activity_method(
-                    PaymentActivities.transfer_statuses,
-                    request,
-                    start_to_close_timeout=local_within,
-                    schedule_to_close_timeout=local_within,
-                    retry_policy=BANK_RETRY,
-                )
-            except FailureError:
-                pass  # slow, away or refused: the ordinary activity asks again, as before
+        if self.local_asks:  # inside this workflow task first (patches.LOCAL_ASKS)
+            local_within = min(within, LOCAL_RECORD_WITHIN)
+            statuses = await local_first(
+                PaymentActivities.transfer_statuses,
+                request,
+                start_to_close=local_within,
+                within=local_within,
+                retry_policy=BANK_RETRY,
+            )
+            if statuses is not None:
+                return statuses
         try:
             return await workflow.execute_activity_method(
                 PaymentActivities.transfer_statuses,

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.muster import MusterActivities
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.group_lifecycle import wage_money
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
+from workflows.group_lifecycle.local import local_first
 from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY, LOCAL_RECORD_WITHIN
 
 
@@ -277,16 +278,15 @@ async def _record_roll(request: MusterRequest, *, local: bool) -> MusterResult:
     LOCAL_ROLLS: by the local activity first, as a step's record is, then (slow, away, or refused) by
     the ordinary activity, which returns the roll already written or raises the refusal as before."""
     if local:
-        try:
-            return await workflow.execute_local_activity_method(
-                MusterActivities.record_muster,
-                request,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=LOCAL_RECORD_WITHIN,
-                retry_policy=DB_RETRY,
-            )
-        except FailureError:
-            pass  # the ordinary activity decides: it retries through an outage with no history
+        written = await local_first(
+            MusterActivities.record_muster,
+            request,
+            start_to_close=ACTIVITY_TIMEOUT,
+            within=LOCAL_RECORD_WITHIN,
+            retry_policy=DB_RETRY,
+        )
+        if written is not None:
+            return written
     return await workflow.execute_activity_method(
         MusterActivities.record_muster,
         request,
