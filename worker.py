@@ -155,6 +155,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             workflows=WORKFLOWS,
             activities=build_activities(pool, bank, notify, AuditAnchors.of(settings)),
             max_concurrent_activities=100,
+            max_cached_workflows=settings.worker_cached_workflows,
             graceful_shutdown_timeout=timedelta(seconds=20),
         )
         log.info(
