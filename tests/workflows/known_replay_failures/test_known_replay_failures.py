@@ -1,0 +1,43 @@
+"""A history the live worker wrote and no replay can follow: kept so that the day an SDK upgrade
+replays it, this test fails and says so (then move the history to tests/histories and drop the
+README's caveat).
+
+`PK-3578-IDNTZ6OCGR`, from a `make chaos` run on 2026-11-30 (main at fed2d35): Temporal went down at
+09:13:31 while the worker was inside a workflow task (a weekly wage batch's result: the step
+`wages_partly_paid` recorded by the local activity `record_step`, seq 25, complete at 09:13:31.7).
+The task's completion never reached the server. When the server came back it handed the task out
+again, now carrying an officer's `update-bank-account` sent in between, and the worker answered it
+as if the batch's result had been applied first: the update passed its validator (the
+`fix_wage_account` task that result opened) and recorded `bank_account_updated` (local activity 26,
+in the same activation as 25). Its marker for 25 keeps the lost attempt's completion time, 14 s
+before its recorded schedule time.
+
+Replay delivers the two signals, the update and the activity's result in one activation and runs the
+update's validator first, before the result opens the task: the update is refused there, so local
+activity 26 has no command ("Missing associated machine for LocalActivity(26)"). No change to the
+workflow code can make the history replay (the validator's answer is fixed by the history). The
+group's remedy is the reset in docs/disbursement.md ("Resetting a group safely") to the workflow
+task before (event 107); nothing was paid twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from jps.sealing import PayloadKeys, sealed_converter
+from worker import WORKFLOWS
+
+HERE = Path(__file__).resolve().parent
+
+
+async def test_the_lost_task_after_a_temporal_restart_still_does_not_replay() -> None:
+    name = "PK-3578-IDNTZ6OCGR"
+    history = WorkflowHistory.from_json(name, (HERE / f"{name}.history.json").read_text())
+    keys = PayloadKeys.parse((HERE / f"{name}.payload.keys").read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=sealed_converter(keys))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None, "it replays now: move it to tests/histories (see above)"
+    assert "Missing associated machine for LocalActivity(26)" in str(result.replay_failure)
