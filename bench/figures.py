@@ -127,7 +127,7 @@ def figures(
             "wal_kb_per_group": round(float(m["wal_bytes"]) / 1024 / max(1, completed), 1),
         },
         "machine": machine(),
-        "code": _code_version(),
+        "code": code_measured(m["code_at_start"]),
     }
 
 
@@ -171,8 +171,15 @@ def _per_group(processes: dict[str, dict[str, float]], groups: int) -> dict[str,
     return out
 
 
-def _code_version() -> dict[str, Any]:
-    """The commit measured, and whether the tree had uncommitted changes to product code."""
+def code_measured(at_start: dict[str, Any]) -> dict[str, Any]:
+    """The code the run measured: the tree when its processes started (they imported it then). A
+    commit made while it ran is named beside it, never in its place."""
+    now = code_version()
+    return at_start if now == at_start else {**at_start, "head_at_end": now["commit"]}
+
+
+def code_version() -> dict[str, Any]:
+    """The commit checked out, and whether the tree had uncommitted changes to product code."""
     import subprocess
 
     def git(*args: str) -> str:
@@ -185,7 +192,9 @@ def _code_version() -> dict[str, Any]:
 
     changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
     product = [
-        p for p in changed if p.split("/")[0] in ("workflows", "activities", "api", "jps", "worker.py")
+        p
+        for p in changed
+        if p.split("/")[0] in ("workflows", "activities", "api", "jps", "infra", "simulators", "worker.py")
     ]
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": product}
 

@@ -38,7 +38,7 @@ import structlog
 from bench import cohort as cohort_mod
 from bench.config import REGISTRAR_ID, TERMINAL, BenchConfig
 from bench.dashboard import render_dashboard
-from bench.figures import figures, headline, write_results
+from bench.figures import code_version, figures, headline, write_results
 from bench.import_phase import ImportFigures, import_limit, quiet_import, to_xlsx
 from bench.load_phases import run_load_phases
 from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
@@ -66,6 +66,7 @@ class BenchRun:
         self.cfg = config
         self.console = config.console
         self.stamp = _timestamp()
+        self.code_at_start = code_version()  # what the stack's processes are about to import
         self.data_dir = (config.data_dir or PROJECT_ROOT / ".data" / f"bench-{self.stamp}").resolve()
         self.result: dict[str, Any] = {}
         self.stack = BenchStack(config, self.data_dir, self.say)
@@ -307,6 +308,7 @@ class BenchRun:
             events=events,
             stage_counts=stage_counts,
             dashboard=dashboard,
+            code_at_start=self.code_at_start,
         )
 
     async def _wait_done(self, pool: asyncpg.Pool, expected: int, t0: float) -> bool:
