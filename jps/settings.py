@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(9464, validation_alias="JPS_WORKER_METRICS_PORT")
     # Groups a worker keeps in memory between their workflow tasks (the sticky cache; the SDK's
     # default is 1,000). A group pushed out is replayed from its whole history at its next task: the
-    # bench's full cohort on one worker pushed out 3,118 (one task in twenty). About 0.3 MB each
-    # (bench: 446 MB with 769 held, 523 MB with 1,000), so the whole October 2020 cohort fits.
+    # bench's full cohort on one worker pushed out 3,118 (one task in twenty). About 0.3-0.4 MB each
+    # (bench: one worker peaked at 446 MB holding 769 groups, 1,358 MB holding all 3,076).
     worker_cached_workflows: int = Field(
         4000, ge=10, le=100_000, validation_alias="JPS_WORKER_CACHED_WORKFLOWS"
     )
