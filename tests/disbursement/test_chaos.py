@@ -19,10 +19,12 @@ import pytest
 
 from activities.bank_client import BankClient
 from jps.contracts.activities import TransferSpec
+from jps.contracts.wages import WageLine
 from jps.contracts.workflow import GroupState
 from jps.domain.models import Proposal
 from jps.domain.programs import Program
 from jps.domain.stages import Stage
+from jps.domain.wages import WorkRole
 from simulators.bank import Faults
 from tests.disbursement.conftest import Rig
 from tests.factories import proposal
@@ -30,6 +32,32 @@ from tools.chaos import CHAOS_BANK_TIMEOUT_S, ChaosPlan, check_exactly_once, run
 from tools.chaos.check import check_budget, check_outbox
 
 DISRUPTIONS = ("worker_kill", "postgres_restart", "temporal_restart")
+
+
+def _wage_line(nik: str, member_no: int, status: str, transfer_id: str, tries: int = 0) -> WageLine:
+    """A worker's wage of a week: two days, 16 hours at Rp 100,000 a day."""
+    return WageLine(
+        nik=nik,
+        member_no=member_no,
+        role=WorkRole.WORKER,
+        days=2,
+        hours=16,
+        rate=100_000,
+        amount=200_000,
+        status=status,
+        transfer_id=transfer_id,
+        tries=tries,
+    )
+
+
+async def _paid_in_our_ledger(db: asyncpg.Pool, transfer_ids: list[str]) -> None:
+    """Wages of Rp 200,000 of group G-w, paid in our payments table."""
+    await db.executemany(
+        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
+                                 bank_code, account_no, amount, status)
+           VALUES ($1, $1, 'G-w', 'B', 1, 'x', '002', '1', 200000, 'paid')""",
+        [(tid,) for tid in transfer_ids],
+    )
 
 
 def test_short_chaos_run_pays_each_beneficiary_exactly_once() -> None:
@@ -186,25 +214,11 @@ async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyn
     """Padat Karya paid by muster rolls (issue 13): a worker's wage of a week paid twice (the second
     time under a retry's new key) is a duplicate, a wage line never paid is lost, whatever the
     account; the reservation of the wage bill must have drawn exactly what the bank paid."""
-    from jps.contracts.wages import WageLine, WageRuntime, WeekRun
-    from jps.domain.wages import WorkRole
+    from jps.contracts.wages import WageRuntime, WeekRun
 
     pk = proposal(Program.PADAT_KARYA, size=10, amount=3_000_000)
     week = "20201005"
-    lines = [
-        WageLine(
-            nik=m.nik,
-            member_no=i,
-            role=WorkRole.WORKER,
-            days=2,
-            hours=16,
-            rate=100_000,
-            amount=200_000,
-            status="paid",
-            transfer_id=f"G-w-W{week}-{i:02d}",
-        )
-        for i, m in enumerate(pk.members[:3])
-    ]
+    lines = [_wage_line(m.nik, i, "paid", f"G-w-W{week}-{i:02d}") for i, m in enumerate(pk.members[:3])]
     run = WeekRun(
         week_starts_on=date(2020, 10, 5),
         status="settled",
@@ -226,12 +240,7 @@ async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyn
     )
     state.runtime.wages = WageRuntime(weeks=[run])
     paid_ids = [f"G-w-W{week}-00", f"G-w-W{week}-01", f"G-w-W{week}-01-R1"]  # worker 2 never paid
-    await db.executemany(
-        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
-                                 bank_code, account_no, amount, status)
-           VALUES ($1, $1, 'G-w', 'B', 1, 'x', '002', '1', 200000, 'paid')""",
-        [(tid,) for tid in paid_ids],
-    )
+    await _paid_in_our_ledger(db, paid_ids)
     statement = [{"transfer_id": tid, "account_no": "1", "amount": 200_000} for tid in paid_ids]
     figures = await check_exactly_once(db, statement, [("G-w", pk)], [state])
     assert (figures.duplicates, figures.lost, figures.stuck) == (1, 1, 0), figures.problems
@@ -260,12 +269,7 @@ async def test_the_ledger_check_counts_weekly_wages_per_worker_per_week(db: asyn
     assert account is not None
     ids = [f"G-w-W{week}-00", "G-w-W20201012-00", f"G-w-W{week}-00-R1"]
     await db.execute("DELETE FROM payments WHERE group_id = 'G-w'")
-    await db.executemany(
-        """INSERT INTO payments (transfer_id, idempotency_key, group_id, batch_id, attempt, beneficiary,
-                                 bank_code, account_no, amount, status)
-           VALUES ($1, $1, 'G-w', 'B', 1, 'x', '002', '1', 200000, 'paid')""",
-        [(tid,) for tid in ids],
-    )
+    await _paid_in_our_ledger(db, ids)
     told = [{"transfer_id": tid, "account_no": account.account_no, "amount": 200_000} for tid in ids]
     unread = await check_exactly_once(db, told[:2], [("G-w", pk)], [None])
     assert (unread.duplicates, unread.lost, unread.stuck) == (0, 1, 1), unread.problems
@@ -284,11 +288,10 @@ async def test_finance_fixes_an_account_again_when_the_resent_wage_fails_before_
     step 17's, and they took the fix as already tried at step 17: never sent again, while a real
     officer would have. The fix counts from the step the update recorded."""
     from infra import lifecycle
-    from jps.contracts.wages import WageLine, WageRuntime, WeekRun
+    from jps.contracts.wages import WageRuntime, WeekRun
     from jps.domain.models import StepResult, Task, UpdateBankAccountArgs
     from jps.domain.roles import Role
     from jps.domain.stages import TaskKind
-    from jps.domain.wages import WorkRole
     from tools.chaos.drive import Officers
     from tools.chaos.plan import ChaosGroup
 
@@ -300,18 +303,7 @@ async def test_finance_fixes_an_account_again_when_the_resent_wage_fails_before_
     def state_at(seq: int, tries: int) -> GroupState:
         """Step `seq`: the worker's wage of the week failed at its `tries`-th transfer."""
         tid = f"{group.group_id}-W20261116-06" + (f"-R{tries - 1}" if tries > 1 else "")
-        line = WageLine(
-            nik=worker.nik,
-            member_no=6,
-            role=WorkRole.WORKER,
-            days=2,
-            hours=16,
-            rate=100_000,
-            amount=200_000,
-            status="failed",
-            transfer_id=tid,
-            tries=tries,
-        )
+        line = _wage_line(worker.nik, 6, "failed", tid, tries=tries)
         week = date(2026, 11, 16)
         run = WeekRun(week_starts_on=week, status="settled", submitted_by="m", submitted_at=now, lines=[line])
         state = GroupState(

@@ -19,28 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.ledger import LedgerActivities
     from jps.contracts.activities import BudgetRequest, BudgetResult
 
-from workflows.group_lifecycle.local import local_first
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY, LOCAL_RECORD_WITHIN
+from workflows.group_lifecycle.local import written_once
 
 
 async def reserve(request: BudgetRequest, *, local: bool) -> BudgetResult:
     """Check the freeze and reserve the budget for `request` (one transaction); `local` for a run
     started under LEANER_HISTORY."""
-    if local:
-        # Retried inside the workflow task (which the worker heartbeats: history of its own) for at
-        # most LOCAL_RECORD_WITHIN, as a step's record is.
-        reserved = await local_first(
-            LedgerActivities.reserve_budget,
-            request,
-            start_to_close=ACTIVITY_TIMEOUT,
-            within=LOCAL_RECORD_WITHIN,
-            retry_policy=DB_RETRY,
-        )
-        if reserved is not None:
-            return reserved
-    return await workflow.execute_activity_method(
-        LedgerActivities.reserve_budget,
-        request,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        retry_policy=DB_RETRY,
-    )
+    return await written_once(LedgerActivities.reserve_budget, request, local=local)

@@ -32,8 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.group_lifecycle import wage_money
 from workflows.group_lifecycle.base import LifecycleBase
 from workflows.group_lifecycle.guards import refuse
-from workflows.group_lifecycle.local import local_first
-from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY, LOCAL_RECORD_WITHIN
+from workflows.group_lifecycle.local import written_once
 
 
 class MusterSteps(LifecycleBase):
@@ -277,19 +276,4 @@ async def _record_roll(request: MusterRequest, *, local: bool) -> MusterResult:
     """Write the roll (`record_muster`, idempotent by the roll's key); `local` for a run started under
     LOCAL_ROLLS: by the local activity first, as a step's record is, then (slow, away, or refused) by
     the ordinary activity, which returns the roll already written or raises the refusal as before."""
-    if local:
-        written = await local_first(
-            MusterActivities.record_muster,
-            request,
-            start_to_close=ACTIVITY_TIMEOUT,
-            within=LOCAL_RECORD_WITHIN,
-            retry_policy=DB_RETRY,
-        )
-        if written is not None:
-            return written
-    return await workflow.execute_activity_method(
-        MusterActivities.record_muster,
-        request,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        retry_policy=DB_RETRY,
-    )
+    return await written_once(MusterActivities.record_muster, request, local=local)
