@@ -15,12 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench.bulk_phase import bulk_approve
 from bench.capacity import OFFICER_EVERY_S, capacity_curve
 from bench.config import BenchConfig
-from bench.officers import Team
+from bench.officers import Team, officers_client
 from bench.paced import PacedOfficers, WorkSource
 
 MAX_IN_FLIGHT = 1000  # connections the open loop may hold: more than any step sends unanswered
@@ -45,8 +44,7 @@ async def run_load_phases(
     def reads_per_s(action_rate: float) -> float:
         return cfg.paced_reads_per_s if cfg.paced_reads_per_s is not None else max(1.0, action_rate / 2)
 
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=api_url, timeout=600, limits=limits) as http:
+    async with officers_client(api_url, MAX_IN_FLIGHT) as http:
         team = Team(
             http=http,
             niks=closed_team.niks,

@@ -46,6 +46,7 @@ import structlog
 from bench import lpj, rolls
 from bench.lpj import LPJ_SPLIT as LPJ_SPLIT  # bench.paced's officers split the aid the same way
 from bench.lpj import receipt_pdf as receipt_pdf
+from infra.http import BoundedAsyncClient
 from infra.officers import ensure_officer_sync
 from jps.auth import mint_token
 from jps.domain.calendar import local_date
@@ -87,6 +88,13 @@ class Stats:
     def error(self, what: str) -> None:
         if len(self.errors) < 50:
             self.errors.append(what)
+
+
+def officers_client(api_url: str, connections: int) -> httpx.AsyncClient:
+    """The simulated officers' HTTP client: httpx's interface over aiohttp's pool, as the product's
+    own clients (`infra.http`). It shares the machine's two cores with the stack it measures, and
+    httpcore's per-request pool checks made it the third costliest process of a run."""
+    return BoundedAsyncClient(base_url=api_url, timeout=600, connections=connections)
 
 
 @dataclass

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import structlog
 
 from bench import cohort as cohort_mod
@@ -42,7 +41,7 @@ from bench.figures import code_version, figures, headline, write_results
 from bench.import_phase import ImportFigures, import_limit, quiet_import, to_xlsx
 from bench.load_phases import run_load_phases
 from bench.measure import LockSampler, ProcessSampler, audit_events, postgres_figures, stage_throughput
-from bench.officers import Reader, SimulatedOfficer, Team, plan_officers
+from bench.officers import Reader, SimulatedOfficer, Team, officers_client, plan_officers
 from bench.rolls import wage_policy
 from bench.skeleton import SKELETON_QUEUE, SkeletonPlan, run_skeleton
 from bench.stack import BenchStack, wait_pollers
@@ -128,8 +127,7 @@ class BenchRun:
         # The skeleton's workers first: the import's limit is measured with them, before the product.
         skel_workers = self.stack.start_skeleton_workers()
         await wait_pollers(client, SKELETON_QUEUE, len(skel_workers))
-        limits = httpx.Limits(max_connections=cfg.officers + cfg.readers + 10)
-        async with httpx.AsyncClient(base_url=self.stack.api_url, timeout=600, limits=limits) as http:
+        async with officers_client(self.stack.api_url, cfg.officers + cfg.readers + 10) as http:
             team = Team(
                 http=http,
                 niks=niks,
