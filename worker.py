@@ -74,13 +74,13 @@ def build_activities(
     """The bound activity methods the worker registers (`anchors`: where the sweep anchors the audit
     chain's head)."""
     notifications = NotificationActivities(pool, notify, anchors=anchors)
-    read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_group)
+    read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_soon)
     ledger = LedgerActivities(pool)
     payments = PaymentActivities(pool, bank)
     reconciliation = ReconciliationActivities(pool, bank)
     muster = MusterActivities(pool)
     grievances = GrievanceActivities(
-        pool, bank, phone_key=get_settings().phone_hash_key, on_outbox=notifications.deliver_group
+        pool, bank, phone_key=get_settings().phone_hash_key, on_outbox=notifications.deliver_soon
     )
     return [
         read_model.record_transition,
@@ -96,7 +96,7 @@ def build_activities(
         notifications.dispatch_outbox,
         notifications.send_daily_digest,
         reconciliation.reconcile_payments,
-        *verification_activities(VerificationActivities(pool, on_outbox=notifications.deliver_group)),
+        *verification_activities(VerificationActivities(pool, on_outbox=notifications.deliver_soon)),
         grievances.register_grievance,
         grievances.check_transfer,
         grievances.record_grievance_step,

@@ -1,6 +1,7 @@
 """The product's client for the notification gateway (SMS, WhatsApp, e-mail).
 
-One HTTP call per `send`, no retries of its own: the notification activity's Temporal retries
+One HTTP call per `send` (or per `send_batch`, many messages each with its own key), no retries
+of its own: the notification activity's Temporal retries
 do that, and the idempotency key (the outbox row's id) makes a retried send deliver once. Like
 the bank client, its errors are Temporal `ApplicationError`s with the right `non_retryable` flag:
 
@@ -10,6 +11,8 @@ the bank client, its errors are Temporal `ApplicationError`s with the right `non
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar, Literal
 
@@ -40,6 +43,18 @@ class NotifyTransientError(NotifyError):
 
 class NotifyRejectedError(NotifyError):
     retryable = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message of a batch; its idempotency key is its id (the outbox row's)."""
+
+    message_id: str
+    recipient: str
+    channel: Channel
+    template: str
+    body: str
+    group_id: str | None = None
 
 
 class NotifyClient:
@@ -99,3 +114,51 @@ class NotifyClient:
         if status >= 500 or status in (408, 429):
             raise NotifyTransientError(message, status_code=status)
         raise NotifyRejectedError(message, status_code=status)
+
+    async def send_batch(self, messages: Sequence[Outgoing]) -> dict[str, str | None]:
+        """Hand many messages to the gateway in one request (`POST /messages/batch`). Answers each
+        message's id: None when the gateway accepted it, else the reason it refused that one. A
+        message missing from the answer was not taken. The whole request failing raises as `send`
+        does (the gateway took none of them, or may have: their keys make a resend harmless)."""
+        payload = {
+            "messages": [
+                {
+                    "idempotency_key": m.message_id,
+                    "message_id": m.message_id,
+                    "recipient": m.recipient,
+                    "channel": m.channel,
+                    "template": m.template,
+                    "body": m.body,
+                    "group_id": m.group_id,
+                }
+                for m in messages
+            ]
+        }
+        try:
+            resp = await self._http.post("/messages/batch", json=payload)
+        except httpx.TimeoutException as exc:
+            raise NotifyTransientError(f"notification gateway timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise NotifyTransientError(f"notification gateway unreachable ({type(exc).__name__})") from exc
+        status = resp.status_code
+        if status >= 400:
+            message = f"notification gateway answered {status}: {resp.text[:300]}"
+            if status >= 500 or status in (408, 429):
+                raise NotifyTransientError(message, status_code=status)
+            raise NotifyRejectedError(message, status_code=status)
+        try:
+            results = resp.json()["results"]
+            answers = {
+                str(r["idempotency_key"]): None
+                if r["status"] == "accepted"
+                else str(r.get("error") or "rejected")
+                for r in results
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NotifyTransientError(
+                f"notification gateway answered an unreadable batch result: {exc}"
+            ) from exc
+        ours = {m.message_id for m in messages}
+        answers = {k: v for k, v in answers.items() if k in ours}
+        log.info("notifications_sent", accepted=sum(v is None for v in answers.values()), asked=len(messages))
+        return answers

@@ -14,6 +14,10 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags):
 - `down`: every non-admin request answers 503 until it is turned off (an outage).
 - `seed`: re-seeds the RNG behind `error_rate`.
 
+`POST /messages/batch` takes up to `BATCH_MAX` messages in one request, each with its own
+idempotency key, and answers each: accepted (stored once per key, as above) or rejected with the
+reason (a message the gateway would have refused alone). The faults apply to the whole request.
+
 The inbound side (issue 14): `POST /admin/inbound` makes the gateway deliver members' SMS to the
 product's webhook (`inbound_url`, default `JPS_API_BASE_URL/inbound/sms`), signed with the inbound
 secret (`JPS_SMS_HMAC_SECRET`) as `jps.signing.gateway_headers` says, one POST per message, and
@@ -38,7 +42,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.http import KEEP_ALIVE_S
@@ -56,6 +60,18 @@ class MessageRequest(BaseModel):
     template: str = Field(min_length=1, max_length=100)
     body: str = Field(min_length=1, max_length=4000)
     group_id: str | None = None
+
+
+BATCH_MAX = 500  # messages in one `POST /messages/batch`
+
+
+class BatchRequest(BaseModel):
+    """The items are checked one by one (`MessageRequest` and a key each): a bad one is rejected in
+    the answer, the others stored; only a malformed envelope is refused whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=BATCH_MAX)
 
 
 class Message(MessageRequest):
@@ -110,6 +126,7 @@ class NotifySimulator:
         self.rng = random.Random(self.faults.seed)
         self.messages: dict[str, Message] = {}  # by idempotency key, in arrival order
         self.refused = 0  # requests answered with an injected 503
+        self.batches = 0  # `POST /messages/batch` requests taken (past the faults)
 
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
@@ -121,6 +138,7 @@ class NotifySimulator:
         self.set_faults(self._initial_faults.model_copy())
         self.messages.clear()
         self.refused = 0
+        self.batches = 0
 
     def receive(self, key: str, req: MessageRequest) -> tuple[Message, bool]:
         known = self.messages.get(key)
@@ -173,7 +191,11 @@ class NotifySimulator:
             "messages": len(self.messages),
             "duplicates": sum(m.duplicates for m in self.messages.values()),
             "refused": self.refused,
+            "batches": self.batches,
         }
+
+
+_FAULTED = frozenset({"/messages", "/messages/batch"})
 
 
 class FaultMiddleware:
@@ -185,7 +207,7 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only the product's endpoint is faulted: a test can always look, and end an outage.
-        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != "/messages":
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in _FAULTED:
             await self.app(scope, receive, send)
             return
         sim, faults = self.sim, self.sim.faults
@@ -197,6 +219,31 @@ class FaultMiddleware:
             await JSONResponse({"detail": detail}, status_code=503)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _batch_item(sim: NotifySimulator, item: dict[str, Any]) -> dict[str, Any]:
+    """One message of a batch: stored once per key, or rejected with the reason."""
+    key = item.get("idempotency_key")
+    fields = {k: v for k, v in item.items() if k != "idempotency_key"}
+    if not isinstance(key, str) or not 1 <= len(key) <= 200:
+        return {
+            "idempotency_key": key if isinstance(key, str) else None,
+            "status": "rejected",
+            "error": "idempotency_key is required (1-200 characters)",
+        }
+    try:
+        req = MessageRequest.model_validate(fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        return {"idempotency_key": key, "status": "rejected", "error": f"{where}: {first['msg']}"}
+    msg, duplicate = sim.receive(key, req)
+    return {
+        "idempotency_key": key,
+        "message_id": msg.message_id,
+        "status": "accepted",
+        "duplicate": duplicate,
+    }
 
 
 def create_app(sim: NotifySimulator) -> FastAPI:
@@ -216,6 +263,14 @@ def create_app(sim: NotifySimulator) -> FastAPI:
         if sim.faults.answer_delay_ms:
             await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
         return {"message_id": msg.message_id, "status": "accepted", "duplicate": duplicate}
+
+    @app.post("/messages/batch")
+    async def send_batch(req: BatchRequest) -> dict[str, Any]:
+        sim.batches += 1
+        results = [_batch_item(sim, item) for item in req.messages]
+        if sim.faults.answer_delay_ms:
+            await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
+        return {"results": results}
 
     @app.get("/messages")
     async def list_messages(

@@ -5,6 +5,7 @@ supervisors' daily digest counts every late or escalated open task."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ async def test_each_recipient_in_order_and_every_message_once(
     rows = [(f"m-{n}-{r}", r, "sms") for n in range(3) for r in RECIPIENTS]
     await write_outbox(outbox.pool, rows)
     assert await outbox.dispatch_outbox() == len(rows)
+    assert notify_sim.stats()["batches"] == 3  # a request a round of each recipient's next message
     received = notify_sim.messages(group_id="G-1")
     assert sorted(m["message_id"] for m in received) == sorted(mid for mid, _, _ in rows)
     for r in RECIPIENTS:
@@ -75,15 +77,44 @@ async def test_a_refused_message_holds_back_only_its_recipient(
 async def test_an_outage_stops_the_round_and_marks_nothing_sent(
     outbox: NotificationActivities, notify_sim: Any
 ) -> None:
+    """A batch the gateway fails whole counts no attempt; the rounds after it go one message a
+    request (counting, as before batches) until one goes through, then batches again."""
     rows = [(f"m-{n}-{r}", r, "sms") for n in range(2) for r in RECIPIENTS]
     await write_outbox(outbox.pool, rows)
     notify_sim.faults(down=True)
     assert await outbox.dispatch_outbox() == 0
-    attempts = [r["attempts"] for r in await outbox.pool.fetch("SELECT attempts FROM notification_outbox")]
-    assert sum(attempts) < len(rows) and max(attempts) == 1  # stopped: not every message was tried
+    assert await _attempts(outbox.pool) == [0] * len(rows)  # the outage is not the messages' fault
+    errors = await outbox.pool.fetch(
+        "SELECT last_error FROM notification_outbox WHERE last_error LIKE '%503%'"
+    )
+    assert len(errors) == len(RECIPIENTS)  # the batch's (each recipient's first): tried, visibly
+    assert await outbox.dispatch_outbox() == 0  # one by one now: the first failure stops the round
+    attempts = await _attempts(outbox.pool)
+    assert 0 < sum(attempts) < len(rows) and max(attempts) == 1  # stopped: not every message was tried
     assert notify_sim.messages(group_id="G-1") == []
     notify_sim.faults()
-    assert await outbox.dispatch_outbox() == len(rows)
+    before = notify_sim.stats()["batches"]
+    assert await outbox.dispatch_outbox() == len(rows)  # one by one, each recipient in order
+    assert notify_sim.stats()["batches"] == before
+    await write_outbox(outbox.pool, [("later-1", RECIPIENTS[0], "sms"), ("later-2", RECIPIENTS[1], "sms")])
+    assert await outbox.dispatch_outbox() == 2  # that round went through: batches again
+    assert notify_sim.stats()["batches"] == before + 1
+
+
+async def _attempts(pool: asyncpg.Pool) -> list[int]:
+    return [r["attempts"] for r in await pool.fetch("SELECT attempts FROM notification_outbox ORDER BY id")]
+
+
+async def test_steps_close_together_share_one_background_round(
+    outbox: NotificationActivities, notify_sim: Any
+) -> None:
+    """Five steps' messages, each step asking for a delivery at once: one claim, one request."""
+    await write_outbox(outbox.pool, [(f"s-{i}", r, "sms") for i, r in enumerate(RECIPIENTS[:5])])
+    before = notify_sim.stats()["batches"]
+    sent = await asyncio.gather(*(outbox.deliver_soon(f"G-{i}") for i in range(5)))
+    assert sent == [5] * 5  # every step's try is the same round
+    assert notify_sim.stats()["batches"] == before + 1
+    assert len(notify_sim.messages(group_id="G-1")) == 5
 
 
 def _task(kind: TaskKind, *, due_in: timedelta, escalation_level: int = 0) -> Task:

@@ -49,7 +49,7 @@ async def test_steps_do_not_wait_for_a_slow_gateway(
     await queue_messages(db, QUEUED)
     notify_sim.faults(answer_delay_ms=GATEWAY_ANSWERS_IN_MS)
     notifications = NotificationActivities(db, notify, run_budget_s=8.0)  # the sweep's budget, shortened
-    read_model = ReadModelActivities(db, on_outbox=notifications.deliver_group)
+    read_model = ReadModelActivities(db, on_outbox=notifications.deliver_soon)
     sweep = asyncio.create_task(notifications.dispatch_outbox())
 
     took: list[float] = []

@@ -71,7 +71,7 @@ async def queue(stack: Stack, simulators: Simulators, notify_sim: NotifyAdmin) -
         for a in build_activities(stack.pool, bank, notify)
         if not isinstance(getattr(a, "__self__", None), VerificationActivities)
     ]
-    ours = VerificationActivities(stack.pool, policies, on_outbox=notifications.deliver_group)
+    ours = VerificationActivities(stack.pool, policies, on_outbox=notifications.deliver_soon)
     worker = Worker(
         stack.client,
         task_queue=task_queue,

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError
+from activities.notify_client import NotifyClient, NotifyRejectedError, NotifyTransientError, Outgoing
+from simulators.notify import BATCH_MAX
 from tests.sim_fixtures import NotifyAdmin
 from tests.simulators._procs import simulator_process
 
@@ -44,7 +45,7 @@ async def test_same_key_is_accepted_but_stored_once(client: NotifyClient, notify
         )
     assert raw.status_code == 202 and raw.json()["duplicate"] is True
     assert len(notify_sim.messages()) == 1
-    assert notify_sim.stats() == {"messages": 1, "duplicates": 2, "refused": 0}
+    assert notify_sim.stats() == {"messages": 1, "duplicates": 2, "refused": 0, "batches": 0}
 
 
 async def test_bad_messages_are_rejected(client: NotifyClient, notify_sim: NotifyAdmin) -> None:
@@ -107,4 +108,37 @@ async def test_a_slow_gateway_stores_the_message_then_answers_late(notify_sim: N
         started = time.monotonic()
         await send(patient, 1)  # the retry: same key, nothing stored twice
         assert time.monotonic() - started >= 0.6
-    assert notify_sim.stats() == {"messages": 1, "duplicates": 1, "refused": 0}
+    assert notify_sim.stats() == {"messages": 1, "duplicates": 1, "refused": 0, "batches": 0}
+
+
+def _outgoing(n: int, recipient: str = "+6281234567890", **changes: str) -> Outgoing:
+    fields = {"channel": "sms", "template": "proposal_received", "body": f"msg {n}", **changes}
+    return Outgoing(f"g1:{n}:0", recipient, group_id="g1", **fields)  # type: ignore[arg-type]
+
+
+async def test_a_batch_answers_each_message_and_stores_each_key_once(
+    client: NotifyClient, notify_sim: NotifyAdmin
+) -> None:
+    first = await client.send_batch([_outgoing(1), _outgoing(2, recipient="+6281200000002")])
+    assert first == {"g1:1:0": None, "g1:2:0": None}
+    again = await client.send_batch([_outgoing(1), _outgoing(3, channel="pigeon"), _outgoing(4, body="")])
+    assert again["g1:1:0"] is None  # a retried key is accepted, not stored twice
+    assert "channel" in (again["g1:3:0"] or "") and "body" in (again["g1:4:0"] or "")
+    assert [m["message_id"] for m in notify_sim.messages()] == ["g1:1:0", "g1:2:0"]
+    assert notify_sim.stats() == {"messages": 2, "duplicates": 1, "refused": 0, "batches": 2}
+
+
+async def test_a_batch_fails_whole_on_an_outage_and_its_envelope_is_bounded(
+    client: NotifyClient, notify_sim: NotifyAdmin
+) -> None:
+    notify_sim.faults(down=True)
+    with pytest.raises(NotifyTransientError):
+        await client.send_batch([_outgoing(1), _outgoing(2)])
+    notify_sim.faults()
+    assert notify_sim.messages() == []
+    with pytest.raises(NotifyRejectedError, match="422"):
+        await client.send_batch([_outgoing(n) for n in range(BATCH_MAX + 1)])
+    async with httpx.AsyncClient(base_url=notify_sim.url) as http:  # an item without its key
+        answer = await http.post("/messages/batch", json={"messages": [{"message_id": "m"}]})
+    assert answer.status_code == 200 and answer.json()["results"][0]["status"] == "rejected"
+    assert notify_sim.messages() == []

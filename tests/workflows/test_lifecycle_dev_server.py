@@ -283,7 +283,7 @@ async def test_gateway_outage_delays_messages_but_never_blocks_a_group(h: Harnes
     async def attempted() -> Any:
         return await h.pool.fetchval(
             "SELECT count(*) FROM notification_outbox"
-            " WHERE group_id = $1 AND attempts > 0 AND sent_at IS NULL",
+            " WHERE group_id = $1 AND last_error IS NOT NULL AND sent_at IS NULL",
             gid,
         )
 
