@@ -68,3 +68,19 @@ def test_a_token_without_iat_or_exp_or_living_longer_than_the_cap_is_refused(
 
     with pytest.raises(TokenError, match=reason):
         decode_claims(_signed(iat=at(iat), exp=at(exp)), SECRET)
+
+
+def test_a_remembered_token_is_still_refused_once_expired_and_its_officer_is_a_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = int(time.time())
+    token = _signed(iat=now - 10, exp=now + 30)
+    first, _ = decode_claims(token, SECRET)
+    first.roles.append(Role.SUPERVISOR)  # a caller changing its copy changes nothing remembered
+    again, version = decode_claims(token, SECRET)
+    assert again.roles == [Role.VERIFIER] and version == 1
+    with pytest.raises(TokenError):
+        decode_claims(token, SECRET + "-another-key")  # remembered under its key only
+    monkeypatch.setattr(time, "time", lambda: now + 31.0)
+    with pytest.raises(TokenError, match="expired"):
+        decode_claims(token, SECRET)
