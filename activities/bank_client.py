@@ -22,6 +22,7 @@ same default as a callback's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar
@@ -35,6 +36,8 @@ from infra.http import BoundedAsyncClient
 from jps.contracts.activities import PERMANENT_WHEN_UNSAID, TransferSpec
 
 log = structlog.get_logger()
+
+LOOKUP_CHUNK = 50  # transfer ids per `GET /transfers` (the simulator takes up to 100)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -148,6 +151,26 @@ class BankClient:
         if resp.status_code == 404:
             return None
         return _parse(TransferResponse, _json(resp))
+
+    async def get_transfers(self, transfer_ids: Sequence[str]) -> dict[str, TransferResponse | None]:
+        """Many transfers' current status, `LOOKUP_CHUNK` to a request (`GET /transfers?id=`): None
+        for one the bank never received."""
+        out: dict[str, TransferResponse | None] = {}
+        for start in range(0, len(transfer_ids), LOOKUP_CHUNK):
+            chunk = list(transfer_ids[start : start + LOOKUP_CHUNK])
+            data = _json(await self._request("GET", "/transfers", params=[("id", t) for t in chunk]))
+            if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+                raise BankTransientError("bank transfers answer is not a list of items")
+            found = {a.transfer_id: a for a in (_parse(TransferResponse, item) for item in data["items"])}
+            unknown = set(data.get("unknown") or [])
+            for tid in chunk:
+                if tid in found:
+                    out[tid] = found[tid]
+                elif tid in unknown:
+                    out[tid] = None
+                else:  # neither: the answer is not to be trusted
+                    raise BankTransientError(f"bank transfers answer says nothing of {tid}")
+        return out
 
     async def statement(self, since: datetime | None = None) -> list[StatementLine]:
         """Every transfer the bank paid (since a moment, when given), for reconciliation."""

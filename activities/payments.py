@@ -129,11 +129,16 @@ class PaymentActivities:
         desk = TransferDesk(
             self.pool, self.bank, program=req.program, region_code=req.region_code, retrying=retrying()
         )
-        found = await in_time([partial(desk.status, req.group_id, tid) for tid in req.transfer_ids])
-        statuses = [
-            s if s is not None else TransferStatus(transfer_id=tid, status="unknown")
-            for tid, s in zip(req.transfer_ids, found, strict=True)
-        ]
+        ids = req.transfer_ids
+        [looked] = await in_time([partial(desk.look_up, ids)])  # one request for the batch
+        if looked is None:  # the attempt's time ran out
+            looked = {tid: TransferStatus(transfer_id=tid, status="unknown") for tid in ids}
+        never_received = [tid for tid in ids if looked[tid] is None]
+        again = await in_time([partial(desk.send_again, req.group_id, tid) for tid in never_received])
+        decided = dict(zip(never_received, again, strict=True)) | {
+            tid: s for tid, s in looked.items() if s is not None
+        }
+        statuses = [decided.get(tid) or TransferStatus(transfer_id=tid, status="unknown") for tid in ids]
         counts = {s: sum(x.status == s for x in statuses) for s in {x.status for x in statuses}}
         log.info("transfer_statuses_asked", group_id=req.group_id, asked=len(statuses), **counts)
         return statuses

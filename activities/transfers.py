@@ -107,19 +107,26 @@ class TransferDesk:
             return Outcome(from_bank(tid, resp), tried=True, answered=True)
         raise AssertionError("unreachable: the last try returns")
 
-    async def status(self, group_id: str, transfer_id: str) -> TransferStatus:
-        """The bank's status of one transfer; one it never received is sent again with its original
-        key and spec from our payments row (the freeze checked first)."""
+    async def look_up(self, transfer_ids: list[str]) -> dict[str, TransferStatus | None]:
+        """The bank's status of each transfer, in one request (or a few: `LOOKUP_CHUNK` ids each).
+        None for a transfer the bank never received (`send_again` decides it)."""
         try:
-            resp = await patiently(lambda: self.bank.get_transfer(transfer_id))
+            found = await patiently(lambda: self.bank.get_transfers(transfer_ids))
         except BankTransientError as err:
-            return unknown(transfer_id, err.message)
+            return {tid: unknown(tid, err.message) for tid in transfer_ids}
         except (BankRejectedError, IdempotencyConflictError) as err:
             # A status request the bank refuses says nothing about the money.
-            log.warning("bank_status_refused", transfer_id=transfer_id, error=err.message)
-            return unknown(transfer_id, err.message)
-        if resp is not None:
-            return from_bank(transfer_id, resp)
+            log.warning("bank_status_refused", transfers=len(transfer_ids), error=err.message)
+            return {tid: unknown(tid, err.message) for tid in transfer_ids}
+        out: dict[str, TransferStatus | None] = {}
+        for tid in transfer_ids:
+            resp = found[tid]
+            out[tid] = None if resp is None else from_bank(tid, resp)
+        return out
+
+    async def send_again(self, group_id: str, transfer_id: str) -> TransferStatus:
+        """A transfer the bank never received, sent again with its original key and spec from our
+        payments row (the freeze checked first)."""
         row = await self.pool.fetchrow(
             "SELECT * FROM payments WHERE transfer_id = $1 AND group_id = $2", transfer_id, group_id
         )

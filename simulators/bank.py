@@ -16,7 +16,8 @@ Semantics the product relies on (the README of the simulators repeats them):
   already closed at intake, at settle time when it was closed while the transfer waited.
 - Every settled transfer gets one signed callback (see `jps.signing`), unless a fault drops it.
   Callback delivery retries connection errors and 5xx a few times, then gives up: the product
-  must poll `GET /transfers/{id}`, which always tells the truth.
+  must poll `GET /transfers/{id}`, which always tells the truth. `GET /transfers?id=..&id=..` (1 to
+  `LOOKUP_MAX` ids) answers the same for many at once: `{items: [...], unknown: [ids]}`.
 
 Fault modes (`POST /admin/faults`, or the same names as CLI flags), each rolled with a seeded RNG:
 
@@ -69,7 +70,7 @@ from typing import Annotated, Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Response
+from fastapi import FastAPI, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -98,6 +99,8 @@ __all__ = [
 ]
 
 log = structlog.get_logger()
+
+LOOKUP_MAX = 100  # transfer ids in one `GET /transfers`
 
 
 # ---- HTTP ----
@@ -164,6 +167,16 @@ def create_app(sim: BankSimulator) -> FastAPI:
             log.info("fault_injected", fault="timeout_after_commit", transfer_id=t.transfer_id)
             await asyncio.sleep(sim.faults.hang_s)
         return answer
+
+    @app.get("/transfers")
+    async def get_transfers(ids: Annotated[list[str], Query(alias="id")]) -> dict[str, Any]:
+        if not 1 <= len(ids) <= LOOKUP_MAX:
+            raise HTTPException(422, f"id: 1 to {LOOKUP_MAX} transfer ids")
+        known = [sim.transfers.get(tid) for tid in ids]
+        return {
+            "items": [t.public() for t in known if t is not None],
+            "unknown": [tid for tid, t in zip(ids, known, strict=True) if t is None],
+        }
 
     @app.get("/transfers/{transfer_id}")
     @app.get("/admin/transfers/{transfer_id}", include_in_schema=False)  # the same, never faulted

@@ -355,3 +355,31 @@ def test_pending_transfers_settle_after_a_restart(tmp_path: Path) -> None:
         assert (BankAdmin(url).transfer("g1:1") or {})["status"] == "pending"
     with simulator_process("simulators.bank", "--state", str(state), "--settle-delay-ms", "10") as url:
         assert BankAdmin(url).wait_settled("g1:1")["status"] == "paid"
+
+
+async def test_many_transfers_are_looked_up_in_one_request_and_the_unknown_named(
+    client: BankClient, bank_sim: BankAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import activities.bank_client as bank_client
+
+    monkeypatch.setattr(bank_client, "LOOKUP_CHUNK", 2)  # three requests for five ids
+    for n in (1, 2, 3):
+        await client.create_transfer(spec(n))
+    ids = ["g1:1", "g9:1", "g2:1", "g3:1", "never-sent"]
+    found = await client.get_transfers(ids)
+    assert list(found) == ids
+    assert found["g9:1"] is None and found["never-sent"] is None
+    assert {tid: t.transfer_id for tid, t in found.items() if t is not None} == {
+        "g1:1": "g1:1",
+        "g2:1": "g2:1",
+        "g3:1": "g3:1",
+    }
+    single = await client.get_transfer("g2:1")
+    assert single is not None and found["g2:1"] is not None and found["g2:1"].status == single.status
+    async with httpx.AsyncClient(base_url=bank_sim.url) as http:
+        too_many = await http.get("/transfers", params=[("id", f"t{i}") for i in range(101)])
+        none = await http.get("/transfers")
+    assert too_many.status_code == 422 and none.status_code == 422
+    bank_sim.faults(error_rate=1.0)
+    with pytest.raises(BankTransientError):
+        await client.get_transfers(ids)
