@@ -162,7 +162,10 @@ class BankClient:
             if not isinstance(data, dict) or not isinstance(data.get("items"), list):
                 raise BankTransientError("bank transfers answer is not a list of items")
             found = {a.transfer_id: a for a in (_parse(TransferResponse, item) for item in data["items"])}
-            unknown = set(data.get("unknown") or [])
+            named = data.get("unknown") or []
+            if not isinstance(named, list) or not all(isinstance(t, str) for t in named):
+                raise BankTransientError("bank transfers answer's unknown is not a list of ids")
+            unknown = set(named)
             for tid in chunk:
                 if tid in found:
                     out[tid] = found[tid]

@@ -16,14 +16,15 @@ waiting at most (the sweep comes for the rest), and none at all for a while afte
 failed. Each recipient's messages go out in order: a message waits while an earlier one of its
 recipient is claimed by another run.
 
-A round goes to the gateway in one request (`POST /messages/batch`) carrying the next message of
-each of its recipients, so one recipient's messages never overtake each other; and steps close
-together share a round: the first background try after a step waits `GATHER_S` for the others
-(profiled, the worker made one claim, one request per message and one write for every step).
-When the gateway fails a whole batch, no message counts an attempt for it (an outage is not the
-message's fault), and the rounds after it send one message a request, as before batches, until a
-round goes through: a message that makes the gateway fail every time then runs out of attempts
-alone instead of holding every batch it is in.
+A round goes to the gateway in requests (`POST /messages/batch`) each carrying the next message of
+every recipient still to send, so one recipient's messages never overtake each other (most rounds
+hold one message a recipient: one request); and steps close together share a round: the first
+background try after a step waits `GATHER_S` for the others (profiled, the worker made one claim,
+one request per message and one write for every step). A message the batch's answer leaves out
+counts an attempt, as a refused one does. When the gateway fails a whole batch, no message counts
+an attempt for it (an outage is not the message's fault), and for `ONE_BY_ONE_S` seconds the
+rounds send one message a request, as before batches: a message that makes the gateway fail every batch
+it is in then runs out of attempts alone, and a gateway without batches still gets every message.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _CONCURRENT_RECIPIENTS = 8
 _CONCURRENT_RUNS = 2  # delivery runs at once in one worker (each holds a connection only per statement)
 _WAITING_RUNS = 4  # background tries waiting for a turn at most; past that the sweep has them
 GATHER_S = 0.25  # a background try waits this long for other steps' messages to share its round
+ONE_BY_ONE_S = 60.0  # after the gateway failed a whole batch, rounds send one message a request this long
 
 
 @dataclass
@@ -73,6 +75,7 @@ class NotificationActivities:
         *,
         batch_limit: int = BATCH_LIMIT,
         run_budget_s: float = RUN_BUDGET_S,
+        one_by_one_s: float = ONE_BY_ONE_S,
         anchors: AuditAnchors | None = None,
     ) -> None:
         self.pool = pool
@@ -80,26 +83,31 @@ class NotificationActivities:
         self.client = client
         self.batch_limit = batch_limit
         self.run_budget_s = run_budget_s
+        self.one_by_one_s = one_by_one_s
         self._runs = asyncio.Semaphore(_CONCURRENT_RUNS)
         self._waiting = 0
         self._quiet_until = 0.0  # monotonic: background tries skip until then (the gateway failed)
         self._gathering: asyncio.Future[int] | None = None  # the background round steps are joining
-        self._one_by_one = False  # the gateway failed a whole batch: one message a request for now
+        self._batches_from = 0.0  # monotonic: one message a request until then (a batch failed whole)
 
     async def deliver_soon(self, about: str) -> int:
         """Best effort, right after a step (of the group or grievance `about`) queued messages: they
         go out in the next background round, which the steps of the next `GATHER_S` share."""
         if time.monotonic() < self._quiet_until or self._waiting >= _WAITING_RUNS:
             return 0  # the gateway is failing, or enough tries are queued: the sweep sends it
-        if self._gathering is None:
-            self._gathering = asyncio.ensure_future(self._gathered())
+        if self._gathering is None or self._gathering.done():
+            gathering = asyncio.ensure_future(self._gathered())
+            self._gathering = gathering
+            gathering.add_done_callback(self._forget)  # even one cancelled before it ran
         return await asyncio.shield(self._gathering)
 
+    def _forget(self, gathering: asyncio.Future[int]) -> None:
+        if self._gathering is gathering:
+            self._gathering = None
+
     async def _gathered(self) -> int:
-        try:
-            await asyncio.sleep(GATHER_S)
-        finally:
-            self._gathering = None  # steps from now on start the next round
+        await asyncio.sleep(GATHER_S)
+        self._gathering = None  # steps from now on start the next round
         try:
             return await self._deliver(None)
         except Exception as err:
@@ -133,7 +141,8 @@ class NotificationActivities:
                 rows = await self._claim(group_id)
                 if not rows:
                     break
-                send = self._send_round if self._one_by_one else self._send_batched
+                one_by_one = time.monotonic() < self._batches_from
+                send = self._send_round if one_by_one else self._send_batched
                 done = await send(rows, deadline)
                 await self._write(rows, done)
                 total += len(done.sent)
@@ -184,14 +193,15 @@ class NotificationActivities:
                 # counted; one at a time from the next round, which finds any one message the
                 # gateway cannot take.
                 log.warning("notification_batch_failed", messages=len(heads), error=err.message[:300])
-                self._one_by_one = True
+                self._batches_from = time.monotonic() + self.one_by_one_s
                 done.outage = isinstance(err, NotifyTransientError)
                 done.deferred = [(r["id"], err.message[:500]) for r in heads]
                 return done
             for row in heads:
                 recipient = row["recipient"]
-                if row["id"] not in answers:
-                    del queues[recipient]  # not taken: it stays unsent, its later ones wait with it
+                if row["id"] not in answers:  # not taken: an attempt, as a refusal; its later ones wait
+                    done.failed.append((row["id"], "the gateway's batch answer left it out"))
+                    del queues[recipient]
                     continue
                 refused = answers[row["id"]]
                 if refused is None:
@@ -205,9 +215,8 @@ class NotificationActivities:
         return done
 
     async def _send_round(self, rows: list[asyncpg.Record], deadline: float) -> _Round:
-        """One message a request (after the gateway failed a whole batch): each recipient's in
-        order, recipients a few at once; no connection held. A round that meets no outage lets the
-        next go back to batches."""
+        """One message a request (for a while after the gateway failed a whole batch): each
+        recipient's in order, recipients a few at once; no connection held."""
         done = _Round()
         by_recipient: dict[str, list[asyncpg.Record]] = {}
         for row in rows:
@@ -236,7 +245,6 @@ class NotificationActivities:
                     done.sent.append(row["id"])
 
         await asyncio.gather(*(send_in_order(m) for m in by_recipient.values()))
-        self._one_by_one = done.outage
         return done
 
     async def _write(self, rows: list[asyncpg.Record], done: _Round) -> None:

@@ -33,6 +33,7 @@ from temporalio import activity
 
 from activities.bank_calls import CONCURRENCY, in_time, patiently, retrying
 from activities.bank_client import (
+    LOOKUP_CHUNK,
     BankClient,
     BankRejectedError,
     BankTransientError,
@@ -130,14 +131,21 @@ class PaymentActivities:
             self.pool, self.bank, program=req.program, region_code=req.region_code, retrying=retrying()
         )
         ids = req.transfer_ids
-        [looked] = await in_time([partial(desk.look_up, ids)])  # one request for the batch
-        if looked is None:  # the attempt's time ran out
-            looked = {tid: TransferStatus(transfer_id=tid, status="unknown") for tid in ids}
-        never_received = [tid for tid in ids if looked[tid] is None]
+        chunks = [ids[i : i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)]
+        looked = await in_time([partial(desk.look_up, chunk) for chunk in chunks])  # a request each
+        decided: dict[str, TransferStatus] = {}
+        never_received: list[str] = []
+        for chunk, answers in zip(chunks, looked, strict=True):
+            if answers is None:  # the attempt's time ran out: unknown, asked again later
+                continue
+            for tid in chunk:
+                found = answers[tid]
+                if found is None:
+                    never_received.append(tid)
+                else:
+                    decided[tid] = found
         again = await in_time([partial(desk.send_again, req.group_id, tid) for tid in never_received])
-        decided = dict(zip(never_received, again, strict=True)) | {
-            tid: s for tid, s in looked.items() if s is not None
-        }
+        decided |= {tid: s for tid, s in zip(never_received, again, strict=True) if s is not None}
         statuses = [decided.get(tid) or TransferStatus(transfer_id=tid, status="unknown") for tid in ids]
         counts = {s: sum(x.status == s for x in statuses) for s in {x.status for x in statuses}}
         log.info("transfer_statuses_asked", group_id=req.group_id, asked=len(statuses), **counts)

@@ -108,21 +108,34 @@ class TransferDesk:
         raise AssertionError("unreachable: the last try returns")
 
     async def look_up(self, transfer_ids: list[str]) -> dict[str, TransferStatus | None]:
-        """The bank's status of each transfer, in one request (or a few: `LOOKUP_CHUNK` ids each).
-        None for a transfer the bank never received (`send_again` decides it)."""
+        """The bank's status of each transfer in one request (`get_transfers`; the caller hands it
+        `LOOKUP_CHUNK` ids at most). None for a transfer the bank never received (`send_again`
+        decides it). A bank that refuses the many-at-once lookup (no such endpoint, a lower limit)
+        is asked one transfer a request instead."""
         try:
             found = await patiently(lambda: self.bank.get_transfers(transfer_ids))
         except BankTransientError as err:
             return {tid: unknown(tid, err.message) for tid in transfer_ids}
         except (BankRejectedError, IdempotencyConflictError) as err:
-            # A status request the bank refuses says nothing about the money.
-            log.warning("bank_status_refused", transfers=len(transfer_ids), error=err.message)
-            return {tid: unknown(tid, err.message) for tid in transfer_ids}
+            log.warning("bank_lookup_refused", transfers=len(transfer_ids), error=err.message)
+            answers = await asyncio.gather(*(self._look_up_one(tid) for tid in transfer_ids))
+            return dict(zip(transfer_ids, answers, strict=True))
         out: dict[str, TransferStatus | None] = {}
         for tid in transfer_ids:
             resp = found[tid]
             out[tid] = None if resp is None else from_bank(tid, resp)
         return out
+
+    async def _look_up_one(self, transfer_id: str) -> TransferStatus | None:
+        try:
+            resp = await patiently(lambda: self.bank.get_transfer(transfer_id))
+        except BankTransientError as err:
+            return unknown(transfer_id, err.message)
+        except (BankRejectedError, IdempotencyConflictError) as err:
+            # A status request the bank refuses says nothing about the money.
+            log.warning("bank_status_refused", transfer_id=transfer_id, error=err.message)
+            return unknown(transfer_id, err.message)
+        return None if resp is None else from_bank(transfer_id, resp)
 
     async def send_again(self, group_id: str, transfer_id: str) -> TransferStatus:
         """A transfer the bank never received, sent again with its original key and spec from our

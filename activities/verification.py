@@ -10,7 +10,8 @@ sample's id as its request id.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
 from typing import Any
 
@@ -100,7 +101,7 @@ class VerificationActivities:
         self,
         pool: asyncpg.Pool,
         policies: dict[Program, ProgramPolicy] | None = None,
-        on_outbox: Callable[[str], Awaitable[Any]] | None = None,
+        on_outbox: Callable[[str], Coroutine[Any, Any, Any]] | None = None,
     ) -> None:
         self.pool = pool
         # The policies in force (JPS_POLICY_FILE), unless a caller hands its own (tests: compressed).
@@ -108,6 +109,7 @@ class VerificationActivities:
         # Called with a group id once a question is in the outbox (the notification dispatcher's
         # background try); the outbox sweep sends whatever it leaves.
         self.on_outbox = on_outbox
+        self._background: set[asyncio.Task[Any]] = set()
 
     def _policy(self, program: str) -> VerificationPolicy:
         return self.policies[Program(program)].verification
@@ -232,8 +234,10 @@ class VerificationActivities:
         log.info(
             "payment_check_asked", group_id=row["group_id"], sample_id=req.sample_id, reminder=req.reminder
         )
-        if self.on_outbox is not None:
-            await self.on_outbox(row["group_id"])
+        if self.on_outbox is not None:  # in the background: the next delivery round takes it
+            task: asyncio.Task[Any] = asyncio.create_task(self.on_outbox(row["group_id"]))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return True
 
     @activity.defn(name="record_payment_answer")

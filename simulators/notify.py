@@ -12,7 +12,9 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags):
   that gives up first retries with the same key, which stores nothing twice).
 - `error_rate`: a request answers 503 before doing anything (nothing stored).
 - `down`: every non-admin request answers 503 until it is turned off (an outage).
-- `seed`: re-seeds the RNG behind `error_rate`.
+- `batch_omit_rate`: a message of a batch is left out of the answer (and not stored).
+- `no_batches`: `POST /messages/batch` answers 404, as a gateway without batches would.
+- `seed`: re-seeds the RNG behind `error_rate` and `batch_omit_rate`.
 
 `POST /messages/batch` takes up to `BATCH_MAX` messages in one request, each with its own
 idempotency key, and answers each: accepted (stored once per key, as above) or rejected with the
@@ -87,6 +89,8 @@ class Faults(BaseModel):
     answer_delay_ms: int = Field(0, ge=0, description="Stored, then the answer waits this long")
     error_rate: float = Field(0.0, ge=0, le=1)
     down: bool = False
+    batch_omit_rate: float = Field(0.0, ge=0, le=1, description="A batch's message left out of its answer")
+    no_batches: bool = Field(False, description="An older gateway: POST /messages/batch answers 404")
     seed: int | None = None
 
 
@@ -199,7 +203,8 @@ _FAULTED = frozenset({"/messages", "/messages/batch"})
 
 
 class FaultMiddleware:
-    """Latency, errors and outages in front of `POST /messages` (plain ASGI: cheap per request)."""
+    """Latency, errors and outages in front of `POST /messages` and `POST /messages/batch` (plain
+    ASGI: cheap per request)."""
 
     def __init__(self, app: ASGIApp, sim: NotifySimulator) -> None:
         self.app = app
@@ -266,8 +271,11 @@ def create_app(sim: NotifySimulator) -> FastAPI:
 
     @app.post("/messages/batch")
     async def send_batch(req: BatchRequest) -> dict[str, Any]:
+        if sim.faults.no_batches:
+            raise HTTPException(404, "Not Found")
         sim.batches += 1
-        results = [_batch_item(sim, item) for item in req.messages]
+        omit = sim.faults.batch_omit_rate
+        results = [_batch_item(sim, item) for item in req.messages if not (omit and sim.rng.random() < omit)]
         if sim.faults.answer_delay_ms:
             await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
         return {"results": results}

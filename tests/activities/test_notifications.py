@@ -77,8 +77,9 @@ async def test_a_refused_message_holds_back_only_its_recipient(
 async def test_an_outage_stops_the_round_and_marks_nothing_sent(
     outbox: NotificationActivities, notify_sim: Any
 ) -> None:
-    """A batch the gateway fails whole counts no attempt; the rounds after it go one message a
-    request (counting, as before batches) until one goes through, then batches again."""
+    """A batch the gateway fails whole counts no attempt; the rounds of the next `one_by_one_s` go
+    one message a request (counting, as before batches), then batches again."""
+    outbox.one_by_one_s = 1.0
     rows = [(f"m-{n}-{r}", r, "sms") for n in range(2) for r in RECIPIENTS]
     await write_outbox(outbox.pool, rows)
     notify_sim.faults(down=True)
@@ -94,11 +95,41 @@ async def test_an_outage_stops_the_round_and_marks_nothing_sent(
     assert notify_sim.messages(group_id="G-1") == []
     notify_sim.faults()
     before = notify_sim.stats()["batches"]
-    assert await outbox.dispatch_outbox() == len(rows)  # one by one, each recipient in order
+    assert await outbox.dispatch_outbox() == len(rows)  # still one by one, each recipient in order
     assert notify_sim.stats()["batches"] == before
+    await asyncio.sleep(1.1)
     await write_outbox(outbox.pool, [("later-1", RECIPIENTS[0], "sms"), ("later-2", RECIPIENTS[1], "sms")])
-    assert await outbox.dispatch_outbox() == 2  # that round went through: batches again
+    assert await outbox.dispatch_outbox() == 2  # its time is up: batches again
     assert notify_sim.stats()["batches"] == before + 1
+
+
+async def test_a_message_the_batch_answer_leaves_out_counts_an_attempt(
+    outbox: NotificationActivities, notify_sim: Any
+) -> None:
+    a, b = RECIPIENTS[:2]
+    await write_outbox(outbox.pool, [("a-1", a, "sms"), ("a-2", a, "sms"), ("b-1", b, "sms")])
+    notify_sim.faults(batch_omit_rate=1.0)
+    assert await outbox.dispatch_outbox() == 0
+    rows = {r["id"]: r for r in await outbox.pool.fetch("SELECT * FROM notification_outbox")}
+    for mid in ("a-1", "b-1"):
+        assert rows[mid]["attempts"] == 1 and "left it out" in rows[mid]["last_error"]
+    assert rows["a-2"]["attempts"] == 0  # not sent ahead of a-1
+    notify_sim.faults()
+    assert await outbox.dispatch_outbox() == 3
+    assert [m["message_id"] for m in notify_sim.messages(recipient=a)] == ["a-1", "a-2"]
+
+
+async def test_a_gateway_without_batches_gets_every_message_one_by_one(
+    outbox: NotificationActivities, notify_sim: Any
+) -> None:
+    rows = [(f"m-{n}-{r}", r, "sms") for n in range(2) for r in RECIPIENTS[:4]]
+    await write_outbox(outbox.pool, rows)
+    notify_sim.faults(no_batches=True)
+    assert await outbox.dispatch_outbox() == 0  # the batch refused whole (404): no attempt counted
+    assert await _attempts(outbox.pool) == [0] * len(rows)
+    assert await outbox.dispatch_outbox() == len(rows)  # one message a request from then on
+    assert await _attempts(outbox.pool) == [1] * len(rows)
+    assert notify_sim.stats()["batches"] == 0
 
 
 async def _attempts(pool: asyncpg.Pool) -> list[int]:

@@ -262,3 +262,31 @@ async def test_an_ambiguous_resend_is_unknown(db: asyncpg.Pool, bank_sim: BankAd
         )
         [status] = await env().run(PaymentActivities(db, impatient).transfer_statuses, req)
     assert status.status == "unknown"
+
+
+async def test_a_bank_refusing_the_many_at_once_lookup_is_asked_one_transfer_a_request(
+    payments: PaymentActivities, bank_sim: BankAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More ids in one lookup than the bank takes (its 422), as a bank without the lookup would
+    refuse it: each transfer is asked on its own, and a never-received one is still sent again."""
+    import activities.bank_client as bank_client
+    import activities.payments as payments_module
+
+    sent = [spec(n) for n in range(3)]
+    await send(payments, batch(*sent))
+    await freeze(payments.pool)
+    never = spec(7)
+    await send(payments, batch(never))  # held: recorded, not sent
+    await payments.pool.execute("UPDATE disbursement_freezes SET lifted_at = now(), lifted_by = 'spv'")
+    for t in sent:
+        bank_sim.wait_settled(t.transfer_id)
+    strangers = [f"stranger-{i:03d}" for i in range(110)]  # past the simulator's 100
+    monkeypatch.setattr(bank_client, "LOOKUP_CHUNK", 500)
+    monkeypatch.setattr(payments_module, "LOOKUP_CHUNK", 500)
+    ids = [*(t.transfer_id for t in sent), never.transfer_id, *strangers]
+    req = StatusRequest(group_id=GROUP, program="tkm", region_code="3171", transfer_ids=ids)
+    asked = await env().run(payments.transfer_statuses, req)
+    assert [s.transfer_id for s in asked] == ids  # one each, in order
+    assert [s.status for s in asked[:4]] == ["paid", "paid", "paid", "pending"]  # the last sent now
+    assert {s.status for s in asked[4:]} == {"absent"}
+    assert bank_sim.ledger()["transfers"] == 4
