@@ -1,17 +1,25 @@
-"""Prometheus metrics of the API: request counts and latencies by route template, method and status.
+"""Prometheus metrics of the API: request counts and latencies by route template, method and status,
+and the running workflows Temporal reports stuck (`jps_workflows_task_failing`, counted at each scrape;
+alert when it is above 0: `jps stuck-workflows` names them).
 
 The worker exports the Temporal SDK's own metrics on its port (`JPS_WORKER_METRICS_PORT`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+import structlog
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.temporal import count_task_problems
+
+log = structlog.get_logger()
 router = APIRouter(tags=["metrics"])
+_COUNT_TIMEOUT_S = 3.0
 
 REQUESTS = Counter("jps_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -19,6 +27,11 @@ LATENCY = Histogram(
     "Time to answer an HTTP request",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+TASK_FAILING = Gauge(
+    "jps_workflows_task_failing",
+    "Running workflows whose workflow task failed or timed out twice in a row (Temporal's "
+    "TemporalReportedProblems); -1 when Temporal could not be asked",
 )
 
 
@@ -63,5 +76,11 @@ class MetricsMiddleware:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"example": "jps_http_requests_total{...} 1.0"}}}},
 )
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    try:
+        client = await request.app.state.services.temporal.get()
+        TASK_FAILING.set(await asyncio.wait_for(count_task_problems(client), _COUNT_TIMEOUT_S))
+    except Exception as exc:  # a scrape still answers: the gauge says Temporal was not asked
+        log.warning("stuck_workflows_not_counted", error=f"{type(exc).__name__}: {exc}"[:300])
+        TASK_FAILING.set(-1)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -2,8 +2,8 @@
 
 One typer app (`common.py`); commands that belong together live in sub-apps (`jps audit verify`).
 Each module here holds the commands of one part of the system: `dev` (the local stack: dev, migrate,
-token), `temporal` (temporal-setup), `data` (report, import, seed-demo, audit verify), `money`
-(reconcile, repair-failed, verify-payments), `officers` (officer add|set|deactivate|list, the
+token), `temporal` (temporal-setup, stuck-workflows), `data` (report, import, seed-demo, audit
+verify), `money` (reconcile, repair-failed, verify-payments), `officers` (officer add|set|deactivate|list, the
 directory), `runs` (chaos, bench, on stacks of their own); they are registered below, in the order
 `jps --help` lists them. To add a command, put its function in the module of the part it belongs to
 and register it here; import heavy modules inside the function (so `jps --help` stays fast and the local-stack
@@ -26,6 +26,7 @@ __all__ = ["app", "main"]
 app.command()(dev.dev)
 app.command()(dev.migrate)
 app.command("temporal-setup")(temporal.temporal_setup)
+app.command("stuck-workflows")(temporal.stuck_workflows)
 app.command()(dev.token)
 app.add_typer(officers.officer_app, name="officer")
 app.command()(data.report)

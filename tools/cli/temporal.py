@@ -1,8 +1,11 @@
-"""`jps temporal-setup`: the namespace and our search attributes on a Temporal server we did not start."""
+"""`jps temporal-setup`: the namespace and our search attributes on a Temporal server we did not start.
+`jps stuck-workflows`: the running workflows Temporal reports stuck (their tasks keep failing)."""
 
 from __future__ import annotations
 
 import asyncio
+
+import typer
 
 from jps.settings import get_settings
 from tools.cli.common import console, setup_logging
@@ -39,3 +42,29 @@ def temporal_setup() -> None:
 
     asyncio.run(setup())
     console.print(f"namespace {settings.temporal_namespace!r} ready at {settings.temporal_address}")
+
+
+def stuck_workflows() -> None:
+    """The running workflows whose workflow task failed or timed out twice in a row, as Temporal
+    reports them (`TemporalReportedProblems`): the group waits, never paid twice, until an operator
+    acts (docs/disbursement.md, "Resetting a group safely"). Exits 1 when there is any, for a cron
+    job or an alert; 0 when there is none."""
+    from infra.temporal import connect, task_problems
+
+    setup_logging("stuck-workflows")
+
+    async def find() -> list[tuple[str, str, tuple[str, ...]]]:
+        client = await connect(get_settings())
+        return [(p.workflow_id, p.workflow_type, p.problems) for p in await task_problems(client)]
+
+    stuck = asyncio.run(find())
+    for workflow_id, workflow_type, problems in stuck:
+        console.print(f"{workflow_id}  {workflow_type}  {', '.join(problems)}")
+    if not stuck:
+        console.print("no running workflow is reported stuck")
+        return
+    console.print(
+        f"{len(stuck)} stuck: read each one's history (Temporal UI), then docs/disbursement.md, "
+        '"Resetting a group safely"'
+    )
+    raise typer.Exit(1)

@@ -1,5 +1,5 @@
-"""A history the live worker wrote and no replay can follow: kept so that the day an SDK upgrade
-replays it, this test fails and says so (then move the history to tests/histories and drop the
+"""Histories the live worker wrote and no replay can follow: kept so that the day an SDK upgrade
+replays one, its test fails and says so (then move the history to tests/histories and drop the
 README's caveat).
 
 `PK-3578-IDNTZ6OCGR`, from a `make chaos` run on 2026-11-30 (main at fed2d35): Temporal went down at
@@ -33,11 +33,30 @@ from worker import WORKFLOWS
 HERE = Path(__file__).resolve().parent
 
 
-async def test_the_lost_task_after_a_temporal_restart_still_does_not_replay() -> None:
-    name = "PK-3578-IDNTZ6OCGR"
+async def _replay_failure(name: str) -> str:
+    """The replay's failure of the kept history `name`, opened with its own throwaway key."""
     history = WorkflowHistory.from_json(name, (HERE / f"{name}.history.json").read_text())
     keys = PayloadKeys.parse((HERE / f"{name}.payload.keys").read_text())
     replayer = Replayer(workflows=WORKFLOWS, data_converter=sealed_converter(keys))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None, "it replays now: move it to tests/histories (see above)"
-    assert "Missing associated machine for LocalActivity(26)" in str(result.replay_failure)
+    return str(result.replay_failure)
+
+
+async def test_the_lost_task_after_a_temporal_restart_still_does_not_replay() -> None:
+    failure = await _replay_failure("PK-3578-IDNTZ6OCGR")
+    assert "Missing associated machine for LocalActivity(26)" in failure
+
+
+async def test_a_lost_sticky_task_then_a_timer_and_an_update_in_one_activation_does_not_replay() -> None:
+    """`PK-3671-GAXPMYLTUZ`, from a `make chaos` run on 2026-11-30 (main at 664b0e0). A worker was
+    killed with the group's next task on its sticky queue: the task (a 2 s wait's timer, event 122)
+    timed out unstarted (124) and went to a fresh worker, which got it with an officer's
+    `update-bank-account` sent meanwhile. Live, the update's two local activities (seq 23, 24) ran
+    before the timer's bank ask (seq 25, a list of transfer statuses). Replay issues them in another
+    order, so a `record_step` (a `RecordedStep`) is handed the ask's list ("Failed decoding
+    arguments"). Nothing was paid twice; `jps stuck-workflows` lists the group; the remedy is the
+    reset in docs/disbursement.md to the workflow task before (event 120). Like the case above, the
+    history fixes the order: no workflow change can make it replay."""
+    failure = await _replay_failure("PK-3671-GAXPMYLTUZ")  # its messages are sealed, their types not
+    assert 'r#type: "RuntimeError"' in failure and 'r#type: "ValidationError"' in failure, failure[:500]
