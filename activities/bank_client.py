@@ -37,7 +37,7 @@ from jps.contracts.activities import PERMANENT_WHEN_UNSAID, TransferSpec
 
 log = structlog.get_logger()
 
-LOOKUP_CHUNK = 50  # transfer ids per `GET /transfers` (the simulator takes up to 100)
+LOOKUP_CHUNK = 50  # transfer ids a caller puts in one `GET /transfers` (the simulator takes up to 100)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -153,26 +153,25 @@ class BankClient:
         return _parse(TransferResponse, _json(resp))
 
     async def get_transfers(self, transfer_ids: Sequence[str]) -> dict[str, TransferResponse | None]:
-        """Many transfers' current status, `LOOKUP_CHUNK` to a request (`GET /transfers?id=`): None
-        for one the bank never received."""
+        """Many transfers' current status in one request (`GET /transfers?id=`; at most `LOOKUP_CHUNK`
+        ids, which the caller keeps to): None for one the bank never received."""
+        ids = list(transfer_ids)
+        data = _json(await self._request("GET", "/transfers", params=[("id", t) for t in ids]))
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise BankTransientError("bank transfers answer is not a list of items")
+        found = {a.transfer_id: a for a in (_parse(TransferResponse, item) for item in data["items"])}
+        named = data.get("unknown") or []
+        if not isinstance(named, list) or not all(isinstance(t, str) for t in named):
+            raise BankTransientError("bank transfers answer's unknown is not a list of ids")
+        unknown = set(named)
         out: dict[str, TransferResponse | None] = {}
-        for start in range(0, len(transfer_ids), LOOKUP_CHUNK):
-            chunk = list(transfer_ids[start : start + LOOKUP_CHUNK])
-            data = _json(await self._request("GET", "/transfers", params=[("id", t) for t in chunk]))
-            if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-                raise BankTransientError("bank transfers answer is not a list of items")
-            found = {a.transfer_id: a for a in (_parse(TransferResponse, item) for item in data["items"])}
-            named = data.get("unknown") or []
-            if not isinstance(named, list) or not all(isinstance(t, str) for t in named):
-                raise BankTransientError("bank transfers answer's unknown is not a list of ids")
-            unknown = set(named)
-            for tid in chunk:
-                if tid in found:
-                    out[tid] = found[tid]
-                elif tid in unknown:
-                    out[tid] = None
-                else:  # neither: the answer is not to be trusted
-                    raise BankTransientError(f"bank transfers answer says nothing of {tid}")
+        for tid in ids:
+            if tid in found:
+                out[tid] = found[tid]
+            elif tid in unknown:
+                out[tid] = None
+            else:  # neither: the answer is not to be trusted
+                raise BankTransientError(f"bank transfers answer says nothing of {tid}")
         return out
 
     async def statement(self, since: datetime | None = None) -> list[StatementLine]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 import structlog
@@ -100,20 +100,8 @@ class NotifyClient:
             "group_id": group_id,
         }
         headers = {"Idempotency-Key": idempotency_key or message_id}
-        try:
-            resp = await self._http.post("/messages", json=payload, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise NotifyTransientError(f"notification gateway timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise NotifyTransientError(f"notification gateway unreachable ({type(exc).__name__})") from exc
-        status = resp.status_code
-        if status < 400:
-            log.info("notification_sent", message_id=message_id, template=template, channel=channel)
-            return
-        message = f"notification gateway answered {status}: {resp.text[:300]}"
-        if status >= 500 or status in (408, 429):
-            raise NotifyTransientError(message, status_code=status)
-        raise NotifyRejectedError(message, status_code=status)
+        await self._post("/messages", json=payload, headers=headers)
+        log.info("notification_sent", message_id=message_id, template=template, channel=channel)
 
     async def send_batch(self, messages: Sequence[Outgoing]) -> dict[str, str | None]:
         """Hand many messages to the gateway in one request (`POST /messages/batch`). Answers each
@@ -134,18 +122,7 @@ class NotifyClient:
                 for m in messages
             ]
         }
-        try:
-            resp = await self._http.post("/messages/batch", json=payload)
-        except httpx.TimeoutException as exc:
-            raise NotifyTransientError(f"notification gateway timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise NotifyTransientError(f"notification gateway unreachable ({type(exc).__name__})") from exc
-        status = resp.status_code
-        if status >= 400:
-            message = f"notification gateway answered {status}: {resp.text[:300]}"
-            if status >= 500 or status in (408, 429):
-                raise NotifyTransientError(message, status_code=status)
-            raise NotifyRejectedError(message, status_code=status)
+        resp = await self._post("/messages/batch", json=payload)
         try:
             results = resp.json()["results"]
             answers = {
@@ -162,3 +139,19 @@ class NotifyClient:
         answers = {k: v for k, v in answers.items() if k in ours}
         log.info("notifications_sent", accepted=sum(v is None for v in answers.values()), asked=len(messages))
         return answers
+
+    async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
+        """The answer of a POST the gateway took (below 400); otherwise the error `send` documents."""
+        try:
+            resp = await self._http.post(url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise NotifyTransientError(f"notification gateway timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise NotifyTransientError(f"notification gateway unreachable ({type(exc).__name__})") from exc
+        status = resp.status_code
+        if status < 400:
+            return resp
+        message = f"notification gateway answered {status}: {resp.text[:300]}"
+        if status >= 500 or status in (408, 429):
+            raise NotifyTransientError(message, status_code=status)
+        raise NotifyRejectedError(message, status_code=status)

@@ -269,7 +269,6 @@ async def test_a_bank_refusing_the_many_at_once_lookup_is_asked_one_transfer_a_r
 ) -> None:
     """More ids in one lookup than the bank takes (its 422), as a bank without the lookup would
     refuse it: each transfer is asked on its own, and a never-received one is still sent again."""
-    import activities.bank_client as bank_client
     import activities.payments as payments_module
 
     sent = [spec(n) for n in range(3)]
@@ -281,7 +280,6 @@ async def test_a_bank_refusing_the_many_at_once_lookup_is_asked_one_transfer_a_r
     for t in sent:
         bank_sim.wait_settled(t.transfer_id)
     strangers = [f"stranger-{i:03d}" for i in range(110)]  # past the simulator's 100
-    monkeypatch.setattr(bank_client, "LOOKUP_CHUNK", 500)
     monkeypatch.setattr(payments_module, "LOOKUP_CHUNK", 500)
     ids = [*(t.transfer_id for t in sent), never.transfer_id, *strangers]
     req = StatusRequest(group_id=GROUP, program="tkm", region_code="3171", transfer_ids=ids)

@@ -358,11 +358,8 @@ def test_pending_transfers_settle_after_a_restart(tmp_path: Path) -> None:
 
 
 async def test_many_transfers_are_looked_up_in_one_request_and_the_unknown_named(
-    client: BankClient, bank_sim: BankAdmin, monkeypatch: pytest.MonkeyPatch
+    client: BankClient, bank_sim: BankAdmin
 ) -> None:
-    import activities.bank_client as bank_client
-
-    monkeypatch.setattr(bank_client, "LOOKUP_CHUNK", 2)  # three requests for five ids
     for n in (1, 2, 3):
         await client.create_transfer(spec(n))
     ids = ["g1:1", "g9:1", "g2:1", "g3:1", "never-sent"]

@@ -49,17 +49,16 @@ def stuck_workflows() -> None:
     reports them (`TemporalReportedProblems`): the group waits, never paid twice, until an operator
     acts (docs/disbursement.md, "Resetting a group safely"). Exits 1 when there is any, for a cron
     job or an alert; 0 when there is none."""
-    from infra.temporal import connect, task_problems
+    from infra.temporal import TaskProblem, connect, task_problems
 
     setup_logging("stuck-workflows")
 
-    async def find() -> list[tuple[str, str, tuple[str, ...]]]:
-        client = await connect(get_settings())
-        return [(p.workflow_id, p.workflow_type, p.problems) for p in await task_problems(client)]
+    async def find() -> list[TaskProblem]:
+        return await task_problems(await connect(get_settings()))
 
     stuck = asyncio.run(find())
-    for workflow_id, workflow_type, problems in stuck:
-        console.print(f"{workflow_id}  {workflow_type}  {', '.join(problems)}")
+    for p in stuck:
+        console.print(f"{p.workflow_id}  {p.workflow_type}  {', '.join(p.problems)}")
     if not stuck:
         console.print("no running workflow is reported stuck")
         return
