@@ -38,6 +38,7 @@ from infra.db import create_pool
 from infra.embedded import start_postgres
 from infra.payload_keys import data_converter
 from infra.schedules import ensure_schedules
+from infra.workflow_runner import workflow_runner
 from jps.logging import configure_logging
 from jps.settings import (
     AUDIT_ANCHOR_KEY,
@@ -157,6 +158,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             max_concurrent_activities=100,
             max_cached_workflows=settings.worker_cached_workflows,
             graceful_shutdown_timeout=timedelta(seconds=20),
+            workflow_runner=workflow_runner(client.data_converter),
         )
         log.info(
             "worker_started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_address

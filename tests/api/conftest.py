@@ -28,6 +28,7 @@ from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
 from infra.ledger import set_allocation
+from infra.workflow_runner import workflow_runner
 from jps.contracts.workflow import GroupState
 from jps.domain.calendar import local_date
 from jps.domain.models import Proposal
@@ -122,6 +123,7 @@ async def api_stack(
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(pool, bank, notify),
+        workflow_runner=workflow_runner(client.data_converter),
     )
     try:
         async with worker:

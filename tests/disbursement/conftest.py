@@ -33,6 +33,7 @@ from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
 from infra.embedded import temporal_cli_path
+from infra.workflow_runner import workflow_runner
 from jps.domain.roles import Role
 from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
@@ -181,6 +182,7 @@ async def worker_on(
             task_queue=queue,
             workflows=WORKFLOWS,
             activities=build_activities(rig.pool, bank, notify),
+            workflow_runner=workflow_runner(rig.client.data_converter),
         ):
             yield rig.harness(queue)
     finally:

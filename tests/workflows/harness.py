@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from infra.ledger import set_allocation
+from infra.workflow_runner import workflow_runner
 from jps.contracts.workflow import GroupInput, GroupState
 from jps.domain.actions import ACTIONS
 from jps.domain.calendar import local_date
@@ -107,6 +108,7 @@ async def running_worker(
             task_queue=queue,
             workflows=WORKFLOWS,
             activities=build_activities(pool, bank, notify),
+            workflow_runner=workflow_runner(client.data_converter),  # as worker.py runs them
         ):
             harness = Harness(client, queue, pool)
             try:

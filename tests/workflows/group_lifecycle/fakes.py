@@ -39,6 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 # ---- the Temporal boundary's models and names: the one place this folder imports them from ----
+from infra.workflow_runner import workflow_runner
 from jps.contracts.activities import (
     BudgetRequest,
     BudgetResult,
@@ -481,7 +482,13 @@ async def flow(
     JPS_RECORD_HISTORIES=<dir>, each test's workflows are written there as JSON histories (the
     latest run of each), for tests/workflows/test_replay.py."""
     queue = f"fast-{uuid.uuid4().hex[:8]}"
-    async with Worker(time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=fakes.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=fakes.activities(),
+        workflow_runner=workflow_runner(time_env.client.data_converter),
+    ):
         flow = Flow(time_env, queue, fakes)
         try:
             yield flow
