@@ -27,7 +27,7 @@ from activities.steps import Step, chain_step, claim_step, fresh_messages
 from infra.outbox import OutboxMessage, queue_messages
 from jps.contracts.activities import RecordedStep, TransitionRecord
 from jps.contracts.refusals import ErrorType
-from jps.domain.models import GroupSummary, Proposal
+from jps.domain.models import GroupSummary, Proposal, Task
 from jps.domain.nik import mask_nik, mask_niks_in
 from jps.domain.notifications import OWED_BECAUSE, TEMPLATES
 from jps.domain.stages import ACTIVE_STAGES, TERMINAL_STAGES, Stage
@@ -246,32 +246,41 @@ class ReadModelActivities:
         return _wrote(status)
 
     async def _write_tasks(self, conn: asyncpg.Connection, state: GroupSummary) -> None:
-        """Replace the group's rows of `group_tasks` with its open tasks (one per kind)."""
-        await conn.execute("DELETE FROM group_tasks WHERE group_id = $1", state.group_id)
-        rows: dict[str, tuple[Any, ...]] = {}
+        """Make the group's rows of `group_tasks` its open tasks (one per kind), in one statement: the
+        kinds no longer open are deleted, the open ones written over."""
+        rows: dict[str, Task] = {}
         for t in sorted(state.open_tasks, key=lambda t: t.due_at):
             if t.kind.value in rows:
                 log.warning("task_kind_open_twice", group_id=state.group_id, task=t.kind.value)
                 continue  # the most urgent of the two stays
-            roles = [r.value for r in t.roles]
-            note = mask_niks_in(t.note)
-            rows[t.kind.value] = (
-                state.group_id,
-                t.kind.value,
-                roles,
-                t.opened_at,
-                t.due_at,
-                t.escalation_level,
-                t.claimed_by,
-                note,
-            )
-        if rows:
-            await conn.executemany(
-                """INSERT INTO group_tasks (group_id, kind, roles, opened_at, due_at, escalation_level,
-                                            claimed_by, note)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                list(rows.values()),
-            )
+            rows[t.kind.value] = t
+        tasks = list(rows.values())
+        await conn.execute(
+            """WITH open AS (
+                   SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                                        $6::integer[], $7::text[], $8::text[])
+                       AS t(kind, roles, opened_at, due_at, escalation_level, claimed_by, note)
+               ), closed AS (
+                   DELETE FROM group_tasks WHERE group_id = $1 AND kind <> ALL($2::text[])
+               )
+               INSERT INTO group_tasks (group_id, kind, roles, opened_at, due_at, escalation_level,
+                                        claimed_by, note)
+               SELECT $1, kind, string_to_array(roles, ','), opened_at, due_at, escalation_level,
+                      claimed_by, note
+               FROM open
+               ON CONFLICT (group_id, kind) DO UPDATE SET roles = EXCLUDED.roles,
+                   opened_at = EXCLUDED.opened_at, due_at = EXCLUDED.due_at,
+                   escalation_level = EXCLUDED.escalation_level, claimed_by = EXCLUDED.claimed_by,
+                   note = EXCLUDED.note""",
+            state.group_id,
+            [t.kind.value for t in tasks],
+            [",".join(r.value for r in t.roles) for t in tasks],
+            [t.opened_at for t in tasks],
+            [t.due_at for t in tasks],
+            [t.escalation_level for t in tasks],
+            [t.claimed_by for t in tasks],
+            [mask_niks_in(t.note) for t in tasks],
+        )
 
     async def _write_members(self, conn: asyncpg.Connection, state: GroupSummary, proposal: Proposal) -> None:
         niks = [m.nik for m in proposal.members]
@@ -318,12 +327,17 @@ class ReadModelActivities:
         return _conflict_error(clash["nik"], clash["group_id"])
 
     async def _sync_payments(self, conn: asyncpg.Connection, state: GroupSummary) -> None:
-        final = [(p.transfer_id, p.status, p.reason) for p in state.payments if p.status != "pending"]
+        """The group's settled payments, settled in the payments table too (once: a row no longer
+        pending is left alone), in one statement whatever their number."""
+        final = [p for p in state.payments if p.status != "pending"]
         if final:
-            await conn.executemany(
-                """UPDATE payments SET status = $2, reason = $3, settled_at = now()
-                   WHERE transfer_id = $1 AND status = 'pending'""",
-                final,
+            await conn.execute(
+                """UPDATE payments p SET status = f.status, reason = f.reason, settled_at = now()
+                   FROM unnest($1::text[], $2::text[], $3::text[]) AS f(transfer_id, status, reason)
+                   WHERE p.transfer_id = f.transfer_id AND p.status = 'pending'""",
+                [p.transfer_id for p in final],
+                [p.status for p in final],
+                [p.reason for p in final],
             )
 
     async def _queue_notifications(
