@@ -30,6 +30,9 @@ _NIK_KEYS = ("nik", "member_nik", "leader_nik")
 # string of an access line) though it is no 16-digit run.
 _GROUPED_NIK = re.compile(r"(?<!\d)(\d{4})(-|\.| |\+|%20)(\d{4})\2(\d{4})\2(\d{4})(?!\d)")
 _NIK_LIST_KEYS = ("niks", "attended_niks")
+# Found in every text holding a NIK of either shape (16 digits in a run, or grouped by four): a text
+# without it is left as it is, which spares most values (event names, ids, times) both substitutions.
+_MAYBE_NIK = re.compile(r"\d{4}(?:\d|-\d|\.\d| \d|\+\d|%20\d)\d{3}")
 
 
 def _drop_colour_copies(
@@ -53,7 +56,7 @@ def _mask_niks(_logger: object, _name: str, event: MutableMapping[str, Any]) -> 
             event[key] = mask_nik(value)
         elif key in _NIK_LIST_KEYS and isinstance(value, list | tuple):
             event[key] = [mask_nik(n) if isinstance(n, str) else n for n in value]
-        elif isinstance(value, str):
+        elif isinstance(value, str) and _MAYBE_NIK.search(value) is not None:
             event[key] = _GROUPED_NIK.sub(_mask_grouped, mask_niks_in(value))
     return event
 
@@ -98,6 +101,12 @@ def configure_logging(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_colour_copies],
         processors=final,
     )
+    # No line shows the caller's file and line, the thread or the process id (the process is bound
+    # above): the standard library's own switches skip looking them up for every record.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

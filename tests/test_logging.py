@@ -73,6 +73,17 @@ def test_niks_are_masked_in_fields_lists_messages_and_tracebacks(json_log: io.St
     assert MASKED in third["exception"] and "ValueError" in third["exception"]
 
 
+@pytest.mark.parametrize("sep", ["", "-", ".", " ", "+", "%20"])
+def test_a_nik_in_any_written_shape_is_masked_inside_a_text(json_log: io.StringIO, sep: str) -> None:
+    """Each shape gets past the quick test that spares NIK-free texts both substitutions."""
+    written = sep.join((NIK[:4], NIK[4:8], NIK[8:12], NIK[12:]))
+    structlog.get_logger().info("status_looked_up", query=f"group_id={written}&lang=id")
+    [event] = events(json_log)
+    assert written not in json_log.getvalue()
+    masked = sep.join((NIK[:4], "****", "****", NIK[12:])) if sep else MASKED
+    assert event["query"] == f"group_id={masked}&lang=id"
+
+
 def test_longer_numbers_are_not_mistaken_for_niks(json_log: io.StringIO) -> None:
     structlog.get_logger().info("payment_instructed", account_no="12345678901234567", amount="1234567890")
     [event] = events(json_log)
