@@ -60,6 +60,15 @@ async def test_a_lost_sticky_task_then_a_timer_and_an_update_in_one_activation_d
     history fixes the order: no workflow change can make it replay. Upstream it looks like
     temporalio/sdk-python#1591 (open: an update handled on a cold start writes a history that does
     not replay); temporalio 1.35.0 still runs activations in its legacy multi-batch order (the
-    single-batch flag, which the TypeScript SDK adopted for this kind of bug, is not on by default)."""
+    single-batch flag, which the TypeScript SDK adopted for this kind of bug, is not on by default).
+
+    Looked at again on 2026-11-30: the flag would not save this history. Replay hands the update and
+    the timer to the worker in ONE activation, and under either order the update's handler is
+    scheduled before the timer's waiter wakes, so its `record_step` takes seq 23; live, seq 23 is the
+    ask, so the live worker saw the timer in an activation of its own and the update after. The
+    activations differ between live and replay (the SDK core's doing), not their order inside one.
+    A reproduction on the dev server (a worker killed with a timer's task on its sticky queue, an
+    update sent once that task timed out, a fresh worker) gave one activation live as in replay, and
+    replayed: the split seen live needs a timing this did not hit."""
     failure = await _replay_failure("PK-3671-GAXPMYLTUZ")  # its messages are sealed, their types not
     assert 'r#type: "RuntimeError"' in failure and 'r#type: "ValidationError"' in failure, failure[:500]
