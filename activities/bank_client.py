@@ -13,6 +13,10 @@ let it propagate as it is:
 - `IdempotencyConflictError` (non-retryable): 409, the key (or the transfer id) was already used
   for a different instruction. That is a bug on our side, never something to retry past.
 
+`create_transfers` instructs many transfers in one request (`POST /transfers/batch`) and answers each
+as `create_transfer` would: its `TransferResponse`, or the error above for that item's status,
+returned rather than raised. Only the whole request failing raises.
+
 A transfer that the bank accepted but could not pay is not an error here: it is a
 `TransferResponse` with `status="failed"`; `permanent` says whether an officer must fix the
 account (`account_closed`) or a new transfer to the same account may simply be instructed (once the
@@ -25,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import httpx
 import structlog
@@ -38,6 +42,7 @@ from jps.contracts.activities import PERMANENT_WHEN_UNSAID, TransferSpec
 log = structlog.get_logger()
 
 LOOKUP_CHUNK = 50  # transfer ids a caller puts in one `GET /transfers` (the simulator takes up to 100)
+BATCH_CHUNK = 100  # transfers a caller puts in one `POST /transfers/batch` (the simulator's limit)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -90,6 +95,21 @@ class TransferResponse(BaseModel):
         return self.status != "pending"
 
 
+class BatchResult(BaseModel):
+    """The bank's answer about one transfer of a `POST /transfers/batch`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transfer_id: str | None = None
+    status_code: int
+    transfer: TransferResponse | None = None
+    detail: str | None = None
+
+
+# One transfer of a batch: the bank's word on it, or the error `create_transfer` would have raised.
+BatchItem: TypeAlias = TransferResponse | BankError
+
+
 class StatementLine(BaseModel):
     """One transfer the bank moved money for, as its statement reports it."""
 
@@ -134,16 +154,64 @@ class BankClient:
         await self.aclose()
 
     async def create_transfer(self, spec: TransferSpec) -> TransferResponse:
-        body = spec.model_dump(exclude={"idempotency_key", "callback_url"})
-        callback_url = spec.callback_url or self.callback_url
-        if callback_url:
-            body["callback_url"] = callback_url
+        body = self._body(spec)
         resp = await self._request("POST", "/transfers", json=body, headers={"Idempotency-Key": spec.key})
         answer = _parse(TransferResponse, _json(resp))
         log.info(
             "transfer_instructed", transfer_id=answer.transfer_id, status=answer.status, amount=spec.amount
         )
         return answer
+
+    async def create_transfers(self, specs: Sequence[TransferSpec]) -> list[BatchItem]:
+        """Instruct many transfers in one request (`POST /transfers/batch`; at most `BATCH_CHUNK`, which
+        the caller keeps to), each with its own idempotency key and the body `create_transfer` sends.
+        One item each, in order: its `TransferResponse`, or the error its status means (returned, not
+        raised). The whole request failing raises as `create_transfer` does; so does an answer that
+        does not name every transfer asked, in order (never trusted: the same batch may be sent again,
+        its keys make that harmless)."""
+        items = []
+        for spec in specs:
+            body = self._body(spec)
+            body["idempotency_key"] = spec.key
+            items.append(body)
+        resp = await self._request("POST", "/transfers/batch", json={"transfers": items})
+        data = _json(resp)
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise BankTransientError("bank batch answer is not a list of results")
+        results = [_parse(BatchResult, r) for r in data["results"]]
+        if [r.transfer_id for r in results] != [spec.transfer_id for spec in specs]:
+            raise BankTransientError(
+                f"bank batch answer names {len(results)} transfers, not the {len(specs)} asked in order"
+            )
+        out: list[BatchItem] = []
+        for spec, result in zip(specs, results, strict=True):
+            if result.status_code >= 400:
+                detail = (result.detail or "")[:500]
+                out.append(
+                    _error(
+                        result.status_code,
+                        f"bank answered {result.status_code} to POST /transfers/batch: {detail}",
+                    )
+                )
+                continue
+            answer = result.transfer
+            if answer is None or answer.transfer_id != spec.transfer_id:
+                raise BankTransientError(f"bank batch answer has no transfer for {spec.transfer_id}")
+            log.info(
+                "transfer_instructed",
+                transfer_id=answer.transfer_id,
+                status=answer.status,
+                amount=spec.amount,
+            )
+            out.append(answer)
+        return out
+
+    def _body(self, spec: TransferSpec) -> dict[str, Any]:
+        body = spec.model_dump(exclude={"idempotency_key", "callback_url"})
+        callback_url = spec.callback_url or self.callback_url
+        if callback_url:
+            body["callback_url"] = callback_url
+        return body
 
     async def get_transfer(self, transfer_id: str) -> TransferResponse | None:
         """The transfer's current status, or None when the bank never received it."""
@@ -196,15 +264,18 @@ class BankClient:
         status = resp.status_code
         if status < 400 or (allow_404 and status == 404):
             return resp
-        detail = _detail(resp)
-        message = f"bank answered {status} to {method} {url}: {detail}"
-        if status == 409:
-            raise IdempotencyConflictError(message, status_code=status)
-        # 401/403 are about our credentials or the bank's configuration, never the beneficiary:
-        # retry (with backoff, visible in Temporal) until an operator fixes them.
-        if status >= 500 or status in (401, 403, 408, 429):
-            raise BankTransientError(message, status_code=status)
-        raise BankRejectedError(message, status_code=status)
+        raise _error(status, f"bank answered {status} to {method} {url}: {_detail(resp)}")
+
+
+def _error(status: int, message: str) -> BankError:
+    """The error a bank's 4xx or 5xx about an instruction means."""
+    if status == 409:
+        return IdempotencyConflictError(message, status_code=status)
+    # 401/403 are about our credentials or the bank's configuration, never the beneficiary:
+    # retry (with backoff, visible in Temporal) until an operator fixes them.
+    if status >= 500 or status in (401, 403, 408, 429):
+        return BankTransientError(message, status_code=status)
+    return BankRejectedError(message, status_code=status)
 
 
 def _json(resp: httpx.Response) -> object:

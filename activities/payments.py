@@ -13,8 +13,10 @@ ambiguous instruction is decided by the bank's own status (`activities/transfers
 recorded histories that call them.
 
 A batch is many independent transfers (a Padat Karya wage bill is one per worker), so one
-transfer's passing fault must not fail the whole batch: each call is retried a few times at once
-with the same key, and a transfer that still gets no answer is left to the workflow's status
+transfer's passing fault must not fail the whole batch. `send_transfers` instructs them in one
+request (`POST /transfers/batch`, every transfer with its own key; one request per transfer to a
+bank without it), tried again a few times at once with the same keys, and the bank answers each
+transfer on its own; a transfer that still gets no answer is left to the workflow's status
 requests, which send it again with its original key when the bank never received it. Only when the
 bank answers none of them does a send fail, so that Temporal's retry backs off. An attempt also
 stops waiting at four fifths of its start-to-close timeout and leaves what is still unanswered to
@@ -108,7 +110,10 @@ class PaymentActivities:
         desk = TransferDesk(
             self.pool, self.bank, program=batch.program, region_code=batch.region_code, retrying=retrying()
         )
-        outcomes = await in_time([partial(desk.send, t) for t in batch.transfers])
+        # One call, so that a batch still unanswered when the attempt's time runs out is cancelled
+        # (every transfer of it then unanswered) and the attempt heartbeats meanwhile.
+        [sent] = await in_time([partial(desk.send_all, batch.transfers)])
+        outcomes = sent if sent is not None else [None] * len(batch.transfers)
         tried = [o for o in outcomes if o is None or o.tried]
         if tried and not any(o is not None and o.answered for o in tried):
             raise BankTransientError(

@@ -1,11 +1,15 @@
-"""One transfer at a time, as the payment promises need it (issue 10): what `send_transfers` and
+"""Each transfer as the payment promises need it (issue 10): what `send_transfers` and
 `transfer_statuses` do for each transfer.
 
 - The freeze (the ledger's `disbursement_freezes`, for the group's programme and region) is checked
-  before every POST to the bank. A transfer the bank has not received is not sent while frozen: it
-  is `held`.
+  before every POST to the bank (once per try of a whole batch, `send_all`). A transfer the bank
+  has not received is not sent while frozen: it is `held`.
 - A POST answered 2xx is the bank's word on that key (a replay with the same key answers the very
-  same transfer), so its status counts as it is.
+  same transfer), so its status counts as it is; so is a batch's answer about each of its transfers.
+- `send_all` sends a group's transfers in one request (`POST /transfers/batch`, each with its own
+  key), tried again whole, with the same keys and bodies, after a passing fault; an answer it never
+  got leaves every transfer of the batch ambiguous, exactly as for one transfer. A bank that refuses
+  the batch request itself (no such endpoint) is sent one transfer a request instead (`send`).
 - Once a try was ambiguous (a timeout, a lost connection, a 5xx, or an earlier activity attempt that
   may have reached the bank), and whenever the bank answers a 4xx or a 409, only the bank's own
   status decides: `GET /transfers/{id}`. Paid, failed and pending count as the bank says. When the
@@ -18,17 +22,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import asyncpg
 import structlog
 
-from activities.bank_calls import PAUSES_S, patiently
+from activities.bank_calls import PAUSES_S, in_time, patiently
 from activities.bank_client import (
+    BATCH_CHUNK,
     BankClient,
     BankError,
     BankRejectedError,
     BankTransientError,
+    BatchItem,
     IdempotencyConflictError,
     TransferResponse,
 )
@@ -79,11 +87,86 @@ class TransferDesk:
         self.region_code = region_code
         self.retrying = retrying
         self.frozen_reason = ""  # the freeze that held a transfer, if any did
+        self.batches_refused = False  # the bank refused a batch request itself: one a request since
 
-    async def send(self, spec: TransferSpec) -> Outcome:
-        """Instruct one transfer, the freeze checked before every try."""
-        tid = spec.transfer_id
+    async def send_all(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
+        """Instruct every transfer, in order, a request per `BATCH_CHUNK` of them (`send_batch`); one
+        a request (`send`) once the bank refused a batch request itself."""
+        outcomes: list[Outcome] = []
+        for i in range(0, len(specs), BATCH_CHUNK):
+            chunk = specs[i : i + BATCH_CHUNK]
+            if self.batches_refused:
+                outcomes += await self.send_each(chunk, ambiguous=False)
+            else:
+                outcomes += await self.send_batch(chunk)
+        return outcomes
+
+    async def send_batch(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
+        """Instruct up to `BATCH_CHUNK` transfers in one request, as `send` does one: the freeze checked
+        before every try, a passing fault of the whole request tried again (the same keys and bodies),
+        each transfer's answer taken as `send` takes its own."""
         ambiguous = self.retrying
+        tried = False
+        for pause in (*PAUSES_S, None):
+            freeze = await active_freeze(self.pool, self.program, self.region_code)
+            if freeze.frozen:
+                self.frozen_reason = freeze.reason or "disbursement frozen"
+                held = [self._held(t.transfer_id, ambiguous=ambiguous, tried=tried) for t in specs]
+                return list(await asyncio.gather(*held))
+            tried = True
+            try:
+                items = await self.bank.create_transfers(specs)
+            except BankTransientError as err:
+                ambiguous = True
+                if pause is None:
+                    log.warning("transfers_unanswered", transfers=len(specs), error=err.message)
+                    return [
+                        Outcome(unknown(t.transfer_id, err.message), tried=True, answered=False)
+                        for t in specs
+                    ]
+                await asyncio.sleep(pause)
+                continue
+            except (BankRejectedError, IdempotencyConflictError) as err:
+                # The request itself, not a transfer (a bank without batches answers 404): it says
+                # nothing about any transfer, so each goes on its own, with its key, as before batches.
+                self.batches_refused = True
+                log.warning(
+                    "bank_batch_refused", transfers=len(specs), status=err.status_code, error=err.message
+                )
+                return await self.send_each(specs, ambiguous=ambiguous)
+            answered = [
+                self._answered(t, item, ambiguous=ambiguous) for t, item in zip(specs, items, strict=True)
+            ]
+            return list(await asyncio.gather(*answered))
+        raise AssertionError("unreachable: the last try returns")
+
+    async def send_each(self, specs: Sequence[TransferSpec], *, ambiguous: bool) -> list[Outcome]:
+        """One request per transfer (`send`), a few at once. A transfer still being sent when the
+        attempt's time ran out is cancelled: unknown, tried, unanswered."""
+        outcomes = await in_time([partial(self.send, t, ambiguous=ambiguous) for t in specs])
+        return [
+            o if o is not None else Outcome(unknown(t.transfer_id, ""), tried=True, answered=False)
+            for t, o in zip(specs, outcomes, strict=True)
+        ]
+
+    async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> Outcome:
+        """One transfer's part of a batch's answer, taken as `send` takes an answer to its own POST."""
+        tid = spec.transfer_id
+        if isinstance(item, TransferResponse):
+            return Outcome(from_bank(tid, item), tried=True, answered=True)
+        if isinstance(item, BankTransientError):
+            # As a passing fault on `send`'s last try: the bank may have it; its status decides later.
+            log.warning("transfer_unanswered", transfer_id=tid, error=item.message)
+            return Outcome(unknown(tid, item.message), tried=True, answered=False)
+        log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
+        decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
+        return Outcome(decided, tried=True, answered=True)
+
+    async def send(self, spec: TransferSpec, *, ambiguous: bool = False) -> Outcome:
+        """Instruct one transfer, the freeze checked before every try. `ambiguous`: an earlier try
+        of this attempt may have reached the bank (as `retrying` says of an earlier attempt)."""
+        tid = spec.transfer_id
+        ambiguous = ambiguous or self.retrying
         tried = False
         for pause in (*PAUSES_S, None):
             freeze = await active_freeze(self.pool, self.program, self.region_code)

@@ -18,6 +18,11 @@ Semantics the product relies on (the README of the simulators repeats them):
   Callback delivery retries connection errors and 5xx a few times, then gives up: the product
   must poll `GET /transfers/{id}`, which always tells the truth. `GET /transfers?id=..&id=..` (1 to
   `LOOKUP_MAX` ids) answers the same for many at once: `{items: [...], unknown: [ids]}`.
+- `POST /transfers/batch` instructs 1 to `BATCH_MAX` transfers in one request: `{transfers: [{<the
+  POST /transfers body>, idempotency_key}, ...]}`. Each item is taken exactly as `POST /transfers`
+  takes one (same idempotency rules; a bad item is its own 422), and answered in the request's
+  order: `{results: [{transfer_id, status_code, transfer: <the 202 body> | null, detail | null}]}`.
+  A bank without it (`no_batches`) answers 404.
 
 Fault modes (`POST /admin/faults`, or the same names as CLI flags), each rolled with a seeded RNG:
 
@@ -25,7 +30,9 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags), each rolled 
 - `error_rate`: a request answers 503 before doing anything (nothing recorded, nothing paid).
 - `timeout_after_commit_rate`: `POST /transfers` records the transfer (it will be paid), then the
   response hangs `hang_s` seconds, past any sane client timeout. A retry with the same key
-  answers the same transfer.
+  answers the same transfer. `POST /transfers/batch` records every item, then its one answer is
+  lost at the same rate (rolled and counted once per answer, as for a single POST: per item, a batch
+  of 20 at 10 % would lose nine answers in ten, its retries too).
 - `accepted_then_failed_rate`: answers `pending`, then fails at settle time with reason
   `beneficiary_bank_unavailable`. Decision: that transfer is final (no money moved, replaying its
   key answers `failed` again) but the failure is not permanent (`permanent: false`): the product
@@ -38,6 +45,7 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags), each rolled 
 - `timeout_then_reject_rate`: a new transfer is recorded (it will be paid), its answer hangs `hang_s`
   seconds, and every later `POST` with its key is answered 422 `duplicate reference`: a bank that
   forgets its idempotency once an answer was lost. Only `GET /transfers/{id}` tells the truth.
+  In a batch such a new item (each counted) hangs the whole answer, after every item was recorded.
 - `conflict_in_flight_rate`: a `POST` replaying the key of a transfer that is still pending is
   answered 409 (`transfer still in flight`), rolled per replay; once settled, replays answer as usual.
 - `long_pending_rate`: a new transfer stays pending for `long_pending_s` seconds (instead of the
@@ -48,7 +56,9 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags), each rolled 
 - `seed`: re-seeds the RNG so a run is reproducible.
 
 `GET /admin/ledger` counts every injected fault by mode (`faults_injected`, the names in
-`INJECTED_FAULTS`); `Faults.enabled_modes()` says which of them a configuration turns on.
+`INJECTED_FAULTS`); `Faults.enabled_modes()` says which of them a configuration turns on. It also
+counts the instruction requests taken: `single_posts` (`POST /transfers`) and `batches`
+(`POST /transfers/batch`), neither counting an injected 503.
 
 With `--state FILE` every change is appended to a JSON-lines file and replayed at start-up, so a
 restarted simulator keeps its ledger (pending transfers resume settling; callbacks that were in
@@ -72,13 +82,16 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.http import KEEP_ALIVE_S
 from simulators.bank_ledger import BankSimulator
 from simulators.bank_wire import (
+    BATCH_MAX,
     INJECTED_FAULTS,
     BankConfig,
+    BatchRequest,
     ClosedAccount,
     ConfigUpdate,
     Faults,
@@ -88,6 +101,7 @@ from simulators.bank_wire import (
 )
 
 __all__ = [
+    "BATCH_MAX",
     "INJECTED_FAULTS",
     "BankConfig",
     "BankSimulator",
@@ -135,6 +149,53 @@ class FaultMiddleware:
         await self.app(scope, receive, send)
 
 
+def _answer_lost(sim: BankSimulator, taken: list[Transfer]) -> bool:
+    """Whether the answer about the transfers a request just took hangs: the transfers are recorded,
+    they will be paid; only the answer is lost. A `timeout_then_reject` transfer at its intake (each
+    counted) hangs it; otherwise `timeout_after_commit` is rolled once, for the one answer."""
+    rejecting = [t for t in taken if t.reject_replays]  # new ones only: instruct refuses their replays
+    for t in rejecting:
+        sim.injected["timeout_then_reject"] += 1
+        log.info("fault_injected", fault="timeout_then_reject", transfer_id=t.transfer_id)
+    if rejecting:
+        return True
+    if taken and sim.roll(sim.faults.timeout_after_commit_rate):
+        sim.injected["timeout_after_commit"] += 1
+        log.info(
+            "fault_injected",
+            fault="timeout_after_commit",
+            transfer_id=taken[0].transfer_id,
+            transfers=len(taken),
+        )
+        return True
+    return False
+
+
+def _batch_item(sim: BankSimulator, item: dict[str, Any]) -> tuple[dict[str, Any], Transfer | None]:
+    """One transfer of a batch, taken as `POST /transfers` takes one: its answer, and the transfer
+    when the bank took it."""
+    named = item.get("transfer_id")
+    transfer_id = named if isinstance(named, str) else None
+
+    def refused(status_code: int, detail: str) -> tuple[dict[str, Any], None]:
+        answer = {"transfer_id": transfer_id, "status_code": status_code, "transfer": None, "detail": detail}
+        return answer, None
+
+    key = item.get("idempotency_key")
+    if not isinstance(key, str) or not key:
+        return refused(400, "idempotency_key is required")
+    try:
+        req = TransferRequest.model_validate({k: v for k, v in item.items() if k != "idempotency_key"})
+    except ValidationError as err:
+        first = err.errors()[0]
+        return refused(422, f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}")
+    try:
+        t = sim.instruct(key, req)
+    except HTTPException as err:
+        return refused(err.status_code, str(err.detail))
+    return {"transfer_id": t.transfer_id, "status_code": 202, "transfer": t.public(), "detail": None}, t
+
+
 def create_app(sim: BankSimulator) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -154,19 +215,25 @@ def create_app(sim: BankSimulator) -> FastAPI:
     ) -> dict[str, Any]:
         if not idempotency_key:
             raise HTTPException(400, "Idempotency-Key header is required")
+        sim.single_posts += 1
         t = sim.instruct(idempotency_key, req)
         answer = t.public()
-        if t.reject_replays:
-            # The intake of a timeout_then_reject transfer (its replays are refused in instruct).
-            sim.injected["timeout_then_reject"] += 1
-            log.info("fault_injected", fault="timeout_then_reject", transfer_id=t.transfer_id)
-            await asyncio.sleep(sim.faults.hang_s)
-        elif sim.roll(sim.faults.timeout_after_commit_rate):
-            # The transfer is recorded and will be paid; only the answer is lost.
-            sim.injected["timeout_after_commit"] += 1
-            log.info("fault_injected", fault="timeout_after_commit", transfer_id=t.transfer_id)
+        if _answer_lost(sim, [t]):
             await asyncio.sleep(sim.faults.hang_s)
         return answer
+
+    @app.post("/transfers/batch")
+    async def create_transfers(body: BatchRequest) -> dict[str, Any]:
+        if sim.faults.no_batches:
+            raise HTTPException(404, "Not Found")  # as a bank without the endpoint answers
+        if not 1 <= len(body.transfers) <= BATCH_MAX:
+            raise HTTPException(422, f"transfers: 1 to {BATCH_MAX} transfers")
+        sim.batches += 1
+        # Every item is recorded before the one answer, which may then be lost.
+        answered = [_batch_item(sim, item) for item in body.transfers]
+        if _answer_lost(sim, [t for _, t in answered if t is not None]):
+            await asyncio.sleep(sim.faults.hang_s)
+        return {"results": [answer for answer, _ in answered]}
 
     @app.get("/transfers")
     async def get_transfers(ids: Annotated[list[str], Query(alias="id")]) -> dict[str, Any]:

@@ -63,6 +63,9 @@ class BankSimulator:
         self.callbacks = {"sent": 0, "dropped": 0, "duplicated": 0, "failed": 0}
         # Every fault actually injected, by mode (latency is not counted: it hits every request).
         self.injected = dict.fromkeys(INJECTED_FAULTS, 0)
+        # Instruction requests taken (past the injected 503s): `POST /transfers`, `POST /transfers/batch`.
+        self.single_posts = 0
+        self.batches = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
         self._load()
@@ -94,6 +97,8 @@ class BankSimulator:
         self.closed_accounts.clear()
         self.callbacks = dict.fromkeys(self.callbacks, 0)
         self.injected = dict.fromkeys(INJECTED_FAULTS, 0)
+        self.single_posts = 0
+        self.batches = 0
         if self.state_path is not None:
             self.state_path.write_text("")
         log.info("bank_reset")
@@ -360,4 +365,6 @@ class BankSimulator:
             "total_paid": sum(t.amount for t in ts if t.status == "paid"),
             "callbacks": dict(self.callbacks),
             "faults_injected": dict(self.injected),
+            "single_posts": self.single_posts,
+            "batches": self.batches,
         }

@@ -15,6 +15,7 @@ CLOSED_ACCOUNT_PREFIX = "999"
 PERMANENT_REASONS = frozenset({"account_closed"})
 TRANSIENT_LOOKING_REASON = "beneficiary_bank_unavailable"
 DUPLICATE_REFERENCE = "duplicate reference"
+BATCH_MAX = 100  # transfers in one `POST /transfers/batch`
 
 TransferStatus = Literal["pending", "paid", "failed"]
 # Every fault the simulator counts when it injects one (latency is not counted: it hits every
@@ -51,6 +52,16 @@ class TransferRequest(BaseModel):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+class BatchRequest(BaseModel):
+    """`POST /transfers/batch`: each item a `TransferRequest` plus its `idempotency_key`. The items are
+    checked one by one, so a bad one is that item's 422 (as `POST /transfers` would answer it alone)
+    and the others are taken; only the envelope is refused whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transfers: list[dict[str, Any]]
+
+
 class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +85,7 @@ class Faults(BaseModel):
     false_failure_callback_rate: float = Field(
         0.0, ge=0, le=1, description="New transfers that get a 'failed' callback, then are paid"
     )
+    no_batches: bool = Field(False, description="A bank without POST /transfers/batch: it answers 404")
     seed: int | None = None
 
     def enabled_modes(self) -> set[str]:

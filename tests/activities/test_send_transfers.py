@@ -10,6 +10,7 @@ permanent failure of a transfer the bank had paid, and never looked at the freez
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -288,3 +289,126 @@ async def test_a_bank_refusing_the_many_at_once_lookup_is_asked_one_transfer_a_r
     assert [s.status for s in asked[:4]] == ["paid", "paid", "paid", "pending"]  # the last sent now
     assert {s.status for s in asked[4:]} == {"absent"}
     assert bank_sim.ledger()["transfers"] == 4
+
+
+# ---- a group's transfers in one request ----
+
+
+async def test_a_groups_batch_is_instructed_in_one_request(
+    payments: PaymentActivities, bank_sim: BankAdmin
+) -> None:
+    twenty = [spec(n) for n in range(20)]
+    result = await send(payments, batch(*twenty))
+    assert [s.transfer_id for s in result.statuses] == [t.transfer_id for t in twenty]
+    assert {s.status for s in result.statuses} == {"pending"}
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"], ledger["single_posts"]) == (20, 1, 0)
+    # A retried attempt sends the same batch again: the same keys, the same transfers, nothing twice.
+    for t in twenty:
+        bank_sim.wait_settled(t.transfer_id)
+    again = await send(payments, batch(*twenty), attempt=2)
+    assert {s.status for s in again.statuses} == {"paid"}
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["paid"], ledger["batches"]) == (20, 20, 2)
+
+
+async def test_more_than_a_hundred_transfers_go_in_requests_of_a_hundred(
+    payments: PaymentActivities, bank_sim: BankAdmin
+) -> None:
+    many = [spec(n) for n in range(130)]
+    result = await send(payments, batch(*many))
+    assert [s.transfer_id for s in result.statuses] == [t.transfer_id for t in many]
+    assert {s.status for s in result.statuses} == {"pending"}
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"], ledger["single_posts"]) == (130, 2, 0)
+
+
+async def test_a_bank_without_batches_gets_one_transfer_a_request(
+    payments: PaymentActivities, bank_sim: BankAdmin, caplog: pytest.LogCaptureFixture
+) -> None:
+    bank_sim.faults(no_batches=True)
+    twelve = [spec(n) for n in range(12)]
+    result = await send(payments, batch(*twelve))
+    assert {s.status for s in result.statuses} == {"pending"}
+    events = [r.msg.get("event") for r in caplog.records if isinstance(r.msg, dict)]
+    assert events.count("bank_batch_refused") == 1
+    for t in twelve:
+        assert bank_sim.wait_settled(t.transfer_id)["status"] == "paid"
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["single_posts"], ledger["batches"]) == (12, 12, 0)
+    assert (ledger["paid"], ledger["total_paid"], ledger["duplicates_suppressed"]) == (12, 12_000_000, 0)
+    assert sorted(line["transfer_id"] for line in bank_sim.statement()) == sorted(
+        t.transfer_id for t in twelve
+    )
+
+
+async def test_a_batch_whose_answers_were_lost_is_paid_once(db: asyncpg.Pool, bank_sim: BankAdmin) -> None:
+    """Every answer hangs after the bank recorded the batch: the attempt's tries send the same keys,
+    it fails for Temporal to retry, and the retry is answered with the transfers the bank already
+    has. Each is paid once."""
+    bank_sim.faults(timeout_after_commit_rate=1.0, hang_s=1.0)
+    five = [spec(n) for n in range(5)]
+    async with BankClient(bank_sim.url, timeout=0.3) as impatient:
+        with pytest.raises(BankTransientError, match="answered none of the 5"):
+            await send(PaymentActivities(db, impatient), batch(*five))
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"], ledger["duplicates_suppressed"]) == (5, 3, 10)
+    bank_sim.faults()
+    async with BankClient(bank_sim.url, timeout=2.0) as bank:
+        result = await send(PaymentActivities(db, bank), batch(*five), attempt=2)
+    assert {s.status for s in result.statuses} <= {"pending", "paid"}
+    for t in five:
+        assert bank_sim.wait_settled(t.transfer_id)["status"] == "paid"
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["paid"], ledger["total_paid"]) == (5, 5, 5_000_000)
+    assert sorted(line["transfer_id"] for line in bank_sim.statement()) == sorted(t.transfer_id for t in five)
+
+
+async def test_a_lost_batch_answer_then_refused_replays_are_the_banks_status(
+    db: asyncpg.Pool, bank_sim: BankAdmin
+) -> None:
+    """The first try's answer is lost after the bank recorded the batch; the second try's items are
+    refused (a bank that forgets its idempotency): the bank's status decides each, none is sent anew."""
+    bank_sim.faults(timeout_then_reject_rate=1.0, hang_s=3.0)
+    three = [spec(n) for n in range(3)]
+    async with BankClient(bank_sim.url, timeout=0.3) as impatient:
+        result = await send(PaymentActivities(db, impatient), batch(*three))
+    # Refused replays are not refusals of the transfers: the bank's status, pending or paid by now.
+    assert all(s.status in ("pending", "paid") and not s.permanent for s in result.statuses)
+    for t in three:
+        assert bank_sim.wait_settled(t.transfer_id)["status"] == "paid"
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["paid"], ledger["batches"]) == (3, 3, 2)
+
+
+async def test_a_freeze_holds_the_whole_batch_and_the_bank_hears_nothing(
+    payments: PaymentActivities, bank_sim: BankAdmin
+) -> None:
+    await freeze(payments.pool)
+    twenty = [spec(n) for n in range(20)]
+    result = await send(payments, batch(*twenty))
+    assert {s.status for s in result.statuses} == {"held"} and len(result.statuses) == 20
+    assert result.frozen_reason == "audit of the regency"
+    # A retried attempt (an earlier one may have reached the bank) asks the bank, which has none.
+    again = await send(payments, batch(*twenty), attempt=2)
+    assert {s.status for s in again.statuses} == {"held"}
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"], ledger["single_posts"]) == (0, 0, 0)
+
+
+async def test_a_hanging_batch_ends_the_attempt_in_time_and_heartbeats(
+    db: asyncpg.Pool, bank_sim: BankAdmin
+) -> None:
+    """The bank records the batch and never answers in time: the attempt stops waiting at four fifths of
+    its start-to-close timeout (the batch counts as unanswered), heartbeating meanwhile."""
+    bank_sim.faults(timeout_after_commit_rate=1.0, hang_s=30)
+    beats: list[object] = []
+    e = env(start_to_close=timedelta(seconds=2.5))
+    e.on_heartbeat = lambda *details: beats.append(details)
+    async with BankClient(bank_sim.url, timeout=60) as patient:
+        started = time.monotonic()
+        with pytest.raises(BankTransientError, match="answered none of the 3"):
+            await e.run(PaymentActivities(db, patient).send_transfers, batch(*(spec(n) for n in range(3))))
+        assert time.monotonic() - started < 2.5
+    assert len(beats) >= 2
+    assert bank_sim.ledger()["transfers"] == 3  # the bank has them: the workflow's status requests find them

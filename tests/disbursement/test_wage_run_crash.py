@@ -2,7 +2,9 @@
 on the wire, then restarted: every worker is paid for the week exactly once (the bank's statement),
 the cut-off batch was retried with the same keys (one per worker per week), and the wage bill's
 reservation holds exactly what was not drawn. The same harness as test_worker_crash.py: the real
-`python worker.py`, the bank simulator with latency, PostgreSQL and Temporal."""
+`python worker.py`, the bank simulator, PostgreSQL and Temporal. The run's transfers go to the bank
+in one request, which it records whole: the kill comes after it did, before its answer reached the
+worker (the answer hangs), so the restarted worker cannot know which of them the bank has."""
 
 from __future__ import annotations
 
@@ -75,18 +77,24 @@ async def test_worker_killed_inside_a_wage_run_pays_each_worker_once_for_the_wee
         ]
         evidence = [{"date": d.isoformat(), "file_ids": [f"F-{i:026d}"]} for i, d in enumerate(days)]
         await h.act(handle, "submit-muster", MENTOR, week_starts_on=week, entries=entries, evidence=evidence)
-        rig.bank.faults(latency_ms=800)  # every bank call takes 0.8 s: transfers stay on the wire
+        # The bank records the run's batch, then its answer hangs (past the worker's 5 s timeout).
+        rig.bank.faults(latency_ms=100, timeout_after_commit_rate=1.0, hang_s=20)
         await h.act(handle, "approve-wages", FINANCE, week_starts_on=week)
         first_tid = f"{gid}-W{week:%Y%m%d}-00"
 
-        async def half_sent() -> bool:
+        async def at_the_bank() -> bool:
             return rig.bank.transfer(first_tid) is not None
 
-        await eventually(half_sent, within=30, every=0.02)
+        await eventually(at_the_bank, within=30, every=0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert first.returncode == -signal.SIGKILL
-    assert rig.bank.ledger()["transfers"] < len(p.members)  # killed with transfers still to send
+    ledger = rig.bank.ledger()
+    assert (ledger["transfers"], ledger["batches"]) == (len(p.members), 1)  # recorded whole, unanswered
+    pending = await rig.pool.fetchval(
+        "SELECT count(*) FROM payments WHERE group_id = $1 AND status = 'pending'", gid
+    )
+    assert pending == len(p.members)  # to the killed worker, every transfer of the run was in flight
 
     rig.bank.faults(latency_ms=100)
     with worker_process(rig, queue, log_path):

@@ -12,7 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from activities.bank_client import BankClient, BankTransientError, IdempotencyConflictError
+from activities.bank_client import (
+    BankClient,
+    BankRejectedError,
+    BankTransientError,
+    IdempotencyConflictError,
+    TransferResponse,
+)
 from jps.contracts.activities import TransferSpec
 from jps.settings import get_settings
 from jps.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -380,3 +386,146 @@ async def test_many_transfers_are_looked_up_in_one_request_and_the_unknown_named
     bank_sim.faults(error_rate=1.0)
     with pytest.raises(BankTransientError):
         await client.get_transfers(ids)
+
+
+# ---- many transfers in one request ----
+
+
+def batch_items(*specs: TransferSpec) -> list[dict[str, object]]:
+    """`POST /transfers/batch` items: each the `POST /transfers` body and its idempotency key."""
+    return [
+        {**s.model_dump(exclude={"idempotency_key", "callback_url"}), "idempotency_key": s.key} for s in specs
+    ]
+
+
+def batch_body(*specs: TransferSpec) -> dict[str, object]:
+    return {"transfers": batch_items(*specs)}
+
+
+async def test_a_batch_records_each_transfer_once_and_a_replay_answers_the_same(bank_sim: BankAdmin) -> None:
+    specs = [spec(n) for n in range(1, 6)]
+    async with httpx.AsyncClient(base_url=bank_sim.url) as http:
+        first = await http.post("/transfers/batch", json=batch_body(*specs))
+        assert first.status_code == 200
+        results = first.json()["results"]
+        assert [r["transfer_id"] for r in results] == [s.transfer_id for s in specs]  # the request's order
+        assert {(r["status_code"], r["transfer"]["status"], r["detail"]) for r in results} == {
+            (202, "pending", None)
+        }
+        ledger = bank_sim.ledger()
+        assert (ledger["transfers"], ledger["batches"], ledger["single_posts"]) == (5, 1, 0)
+
+        for s in specs:
+            bank_sim.wait_settled(s.transfer_id)
+        again = (await http.post("/transfers/batch", json=batch_body(*specs))).json()["results"]
+        # A replay answers the very same transfers, now paid, and records none again.
+        assert [(r["transfer_id"], r["status_code"]) for r in again] == [(s.transfer_id, 202) for s in specs]
+        assert {r["transfer"]["status"] for r in again} == {"paid"}
+        # A single POST with one of the keys is the same transfer too.
+        body = specs[0].model_dump(exclude={"idempotency_key", "callback_url"})
+        single = await http.post("/transfers", json=body, headers={"Idempotency-Key": specs[0].key})
+        assert single.json()["transfer_id"] == specs[0].transfer_id
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["paid"], ledger["total_paid"]) == (5, 5, 50_000_000)
+    assert (ledger["duplicates_suppressed"], ledger["batches"], ledger["single_posts"]) == (6, 2, 1)
+    assert sorted(line["transfer_id"] for line in bank_sim.statement()) == sorted(
+        s.transfer_id for s in specs
+    )
+
+
+async def test_a_batchs_bad_items_are_refused_beside_the_accepted_ones(
+    client: BankClient, bank_sim: BankAdmin
+) -> None:
+    await client.create_transfer(spec(1))
+    items = [
+        spec(1, amount=9_999_999),  # its key with another body: 409
+        spec(2),
+        spec(3, idempotency_key="another-key", transfer_id="g1:1"),  # a known transfer id: 409
+        spec(4, account_no="5" * 41),  # longer than any account the bank accepts: 422
+        spec(5),
+    ]
+    async with httpx.AsyncClient(base_url=bank_sim.url) as http:
+        no_key = spec(6).model_dump(exclude={"idempotency_key", "callback_url"})
+        body = {"transfers": [*batch_items(*items), no_key]}
+        results = (await http.post("/transfers/batch", json=body)).json()["results"]
+    assert [(r["transfer_id"], r["status_code"]) for r in results] == [
+        ("g1:1", 409),
+        ("g2:1", 202),
+        ("g1:1", 409),
+        ("g4:1", 422),
+        ("g5:1", 202),
+        ("g6:1", 400),
+    ]
+    assert results[0]["detail"] == "idempotency key reused with a different body"
+    assert results[2]["detail"] == "transfer_id already used with another idempotency key"
+    assert results[3]["detail"].startswith("account_no: ")
+    assert [r["transfer"] is None for r in results] == [True, False, True, True, False, True]
+    assert bank_sim.ledger()["transfers"] == 3  # g1 before, g2 and g5 now
+    t = bank_sim.transfer("g1:1")
+    assert t is not None and t["amount"] == 10_000_000
+
+
+async def test_a_batch_of_none_or_too_many_is_refused_whole(bank_sim: BankAdmin) -> None:
+    async with httpx.AsyncClient(base_url=bank_sim.url) as http:
+        none = await http.post("/transfers/batch", json={"transfers": []})
+        too_many = await http.post("/transfers/batch", json=batch_body(*(spec(n) for n in range(1, 102))))
+        hundred = await http.post("/transfers/batch", json=batch_body(*(spec(n) for n in range(1, 101))))
+    for refused in (none, too_many):
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == "transfers: 1 to 100 transfers"
+    assert hundred.status_code == 200 and len(hundred.json()["results"]) == 100
+    assert (bank_sim.ledger()["transfers"], bank_sim.ledger()["batches"]) == (100, 1)
+
+
+async def test_a_bank_without_batches_answers_404_and_records_nothing(bank_sim: BankAdmin) -> None:
+    bank_sim.faults(no_batches=True)
+    async with httpx.AsyncClient(base_url=bank_sim.url) as http:
+        resp = await http.post("/transfers/batch", json=batch_body(spec(1)))
+    assert resp.status_code == 404
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"]) == (0, 0)
+
+
+async def test_a_lost_batch_answer_comes_after_every_item_was_recorded(bank_sim: BankAdmin) -> None:
+    """The batch's one answer is lost after every item was recorded (counted once, a lost answer as a
+    single POST's); the retry, with the same keys and bodies, is answered with the same transfers."""
+    bank_sim.faults(timeout_after_commit_rate=1.0, hang_s=1.5)
+    specs = [spec(n) for n in range(1, 4)]
+    async with BankClient(bank_sim.url, timeout=0.3) as impatient:
+        with pytest.raises(BankTransientError, match="timed out"):
+            await impatient.create_transfers(specs)
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["faults_injected"]["timeout_after_commit"]) == (3, 1)
+    bank_sim.faults()
+    async with BankClient(bank_sim.url) as c:
+        again = await c.create_transfers(specs)  # the retry: the same keys and bodies
+    assert [a.transfer_id for a in again if isinstance(a, TransferResponse)] == [s.transfer_id for s in specs]
+    for s in specs:
+        assert bank_sim.wait_settled(s.transfer_id)["status"] == "paid"
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["paid"], ledger["duplicates_suppressed"]) == (3, 3, 3)
+
+
+async def test_a_batch_replay_refused_after_a_lost_answer_is_that_items_422(bank_sim: BankAdmin) -> None:
+    bank_sim.faults(timeout_then_reject_rate=1.0, hang_s=1.5)
+    async with BankClient(bank_sim.url, timeout=0.3) as impatient:
+        with pytest.raises(BankTransientError):
+            await impatient.create_transfers([spec(1), spec(2)])
+        replayed = await impatient.create_transfers([spec(1), spec(2)])
+    for item in replayed:
+        assert isinstance(item, BankRejectedError) and item.status_code == 422
+        assert "duplicate reference" in item.message
+    assert bank_sim.ledger()["faults_injected"]["timeout_then_reject"] == 2  # one per transfer taken
+    assert bank_sim.wait_settled("g1:1")["status"] == "paid"
+    assert bank_sim.wait_settled("g2:1")["status"] == "paid"
+
+
+async def test_an_injected_5xx_fails_a_batch_whole_before_anything_is_recorded(
+    client: BankClient, bank_sim: BankAdmin
+) -> None:
+    bank_sim.faults(error_rate=1.0)
+    with pytest.raises(BankTransientError) as exc:
+        await client.create_transfers([spec(1), spec(2)])
+    assert exc.value.status_code == 503
+    ledger = bank_sim.ledger()
+    assert (ledger["transfers"], ledger["batches"], ledger["faults_injected"]["error"]) == (0, 0, 1)
