@@ -111,9 +111,9 @@ class PaymentActivities:
             self.pool, self.bank, program=batch.program, region_code=batch.region_code, retrying=retrying()
         )
         # One call, so that a batch still unanswered when the attempt's time runs out is cancelled
-        # (every transfer of it then unanswered) and the attempt heartbeats meanwhile.
-        [sent] = await in_time([partial(desk.send_all, batch.transfers)])
-        outcomes = sent if sent is not None else [None] * len(batch.transfers)
+        # (its transfers not yet answered then unanswered) and the attempt heartbeats meanwhile.
+        await in_time([partial(desk.send_all, batch.transfers)])
+        outcomes = [desk.decided.get(t.transfer_id) for t in batch.transfers]
         tried = [o for o in outcomes if o is None or o.tried]
         if tried and not any(o is not None and o.answered for o in tried):
             raise BankTransientError(

@@ -88,6 +88,9 @@ class TransferDesk:
         self.retrying = retrying
         self.frozen_reason = ""  # the freeze that held a transfer, if any did
         self.batches_refused = False  # the bank refused a batch request itself: one a request since
+        # Each transfer's outcome as soon as it is known: kept when the attempt's time runs out in the
+        # middle of a batch (its other transfers still unanswered), so no answer is thrown away.
+        self.decided: dict[str, Outcome] = {}
 
     async def send_all(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
         """Instruct every transfer, in order, a request per `BATCH_CHUNK` of them (`send_batch`); one
@@ -112,7 +115,7 @@ class TransferDesk:
             if freeze.frozen:
                 self.frozen_reason = freeze.reason or "disbursement frozen"
                 held = [self._held(t.transfer_id, ambiguous=ambiguous, tried=tried) for t in specs]
-                return list(await asyncio.gather(*held))
+                return [self._decide(o) for o in await asyncio.gather(*held)]
             tried = True
             try:
                 items = await self.bank.create_transfers(specs)
@@ -121,7 +124,7 @@ class TransferDesk:
                 if pause is None:
                     log.warning("transfers_unanswered", transfers=len(specs), error=err.message)
                     return [
-                        Outcome(unknown(t.transfer_id, err.message), tried=True, answered=False)
+                        self._decide(Outcome(unknown(t.transfer_id, err.message), tried=True, answered=False))
                         for t in specs
                     ]
                 await asyncio.sleep(pause)
@@ -149,18 +152,22 @@ class TransferDesk:
             for t, o in zip(specs, outcomes, strict=True)
         ]
 
+    def _decide(self, outcome: Outcome) -> Outcome:
+        self.decided[outcome.status.transfer_id] = outcome
+        return outcome
+
     async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> Outcome:
         """One transfer's part of a batch's answer, taken as `send` takes an answer to its own POST."""
         tid = spec.transfer_id
         if isinstance(item, TransferResponse):
-            return Outcome(from_bank(tid, item), tried=True, answered=True)
+            return self._decide(Outcome(from_bank(tid, item), tried=True, answered=True))
         if isinstance(item, BankTransientError):
             # As a passing fault on `send`'s last try: the bank may have it; its status decides later.
             log.warning("transfer_unanswered", transfer_id=tid, error=item.message)
-            return Outcome(unknown(tid, item.message), tried=True, answered=False)
+            return self._decide(Outcome(unknown(tid, item.message), tried=True, answered=False))
         log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
         decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
-        return Outcome(decided, tried=True, answered=True)
+        return self._decide(Outcome(decided, tried=True, answered=True))
 
     async def send(self, spec: TransferSpec, *, ambiguous: bool = False) -> Outcome:
         """Instruct one transfer, the freeze checked before every try. `ambiguous`: an earlier try
@@ -172,7 +179,7 @@ class TransferDesk:
             freeze = await active_freeze(self.pool, self.program, self.region_code)
             if freeze.frozen:
                 self.frozen_reason = freeze.reason or "disbursement frozen"
-                return await self._held(tid, ambiguous=ambiguous, tried=tried)
+                return self._decide(await self._held(tid, ambiguous=ambiguous, tried=tried))
             tried = True
             try:
                 resp = await self.bank.create_transfer(spec)
@@ -180,14 +187,14 @@ class TransferDesk:
                 ambiguous = True
                 if pause is None:
                     log.warning("transfer_unanswered", transfer_id=tid, error=err.message)
-                    return Outcome(unknown(tid, err.message), tried=True, answered=False)
+                    return self._decide(Outcome(unknown(tid, err.message), tried=True, answered=False))
                 await asyncio.sleep(pause)
                 continue
             except (BankRejectedError, IdempotencyConflictError) as err:
                 log.warning("transfer_refused", transfer_id=tid, error=err.message, ambiguous=ambiguous)
                 decided = await self.bank_status(tid, refusal=err, ambiguous=ambiguous)
-                return Outcome(decided, tried=True, answered=True)
-            return Outcome(from_bank(tid, resp), tried=True, answered=True)
+                return self._decide(Outcome(decided, tried=True, answered=True))
+            return self._decide(Outcome(from_bank(tid, resp), tried=True, answered=True))
         raise AssertionError("unreachable: the last try returns")
 
     async def look_up(self, transfer_ids: list[str]) -> dict[str, TransferStatus | None]:

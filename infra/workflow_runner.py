@@ -10,8 +10,8 @@ converter writes the same bytes, and there is no external storage. Profiled duri
 workflow code's own activations.
 
 `workflow_runner(converter)` answers them outside the sandbox, with the workflow's own context, when
-`ignores_serialization_context(converter)` holds (checked against a workflow, an activity and a
-child workflow context); for any other converter it is the stock sandbox. Everything else, the
+`ignores_serialization_context(converter)` holds (checked against a workflow, an activity, a child
+workflow and a Nexus context); for any other converter it is the stock sandbox. Everything else, the
 sandbox's restrictions and the workflow's own code, is the stock runner's.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 from temporalio.converter import (
     ActivitySerializationContext,
     DataConverter,
+    NexusSerializationContext,
     SerializationContext,
     WorkflowSerializationContext,
 )
@@ -42,6 +43,7 @@ _PROBES: tuple[SerializationContext, ...] = (
         activity_id="1",
     ),
     WorkflowSerializationContext(namespace="probe", workflow_id="probe-child"),
+    NexusSerializationContext(endpoint="probe-endpoint", service="probe-service", operation="probe-op"),
 )
 
 

@@ -412,3 +412,20 @@ async def test_a_hanging_batch_ends_the_attempt_in_time_and_heartbeats(
         assert time.monotonic() - started < 2.5
     assert len(beats) >= 2
     assert bank_sim.ledger()["transfers"] == 3  # the bank has them: the workflow's status requests find them
+
+
+async def test_answers_already_given_are_kept_when_the_attempt_runs_out_mid_batch(
+    db: asyncpg.Pool, bank_sim: BankAdmin
+) -> None:
+    """130 transfers go in two requests: the first is answered, the second's answer is lost (seed 10
+    rolls 0.57 then 0.43 against the rate 0.5). When the attempt stops waiting, the first hundred keep
+    the bank's answer and the attempt does not fail; only the other thirty are left to the status
+    requests."""
+    bank_sim.faults(timeout_after_commit_rate=0.5, hang_s=30, seed=10)
+    many = [spec(n) for n in range(130)]
+    e = env(start_to_close=timedelta(seconds=2.5))
+    async with BankClient(bank_sim.url, timeout=60) as patient:
+        result = await e.run(PaymentActivities(db, patient).send_transfers, batch(*many))
+    assert [s.status for s in result.statuses[:100]] == ["pending"] * 100
+    assert [s.status for s in result.statuses[100:]] == ["unknown"] * 30
+    assert bank_sim.ledger()["transfers"] == 130

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from jps.domain.models import Proposal, ScheduleTrainingArgs
 from jps.domain.programs import DEFAULT_POLICIES, Program, compressed_policies, load_policies
+from jps.domain.roles import Role
 from jps.domain.stages import TaskKind
 from jps.domain.wages import WagePolicy, WorkRole
 from tests.factories import EQUAL_SPLIT, proposal
@@ -133,3 +134,8 @@ def test_compressed_policies_scale_every_duration() -> None:
     assert fast.sla_for(TaskKind.VERIFY).total_seconds() == pytest.approx(7.0)
     assert fast.mentoring.interval.total_seconds() == pytest.approx(30.0)
     assert fast.aid_ceiling == DEFAULT_POLICIES[Program.TKM].aid_ceiling
+
+
+def test_no_role_name_holds_a_comma() -> None:
+    """activities/db.py writes a task's roles joined by commas and splits them in SQL."""
+    assert all("," not in role.value for role in Role)
