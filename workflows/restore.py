@@ -21,3 +21,20 @@ def restore_in_place(target: BaseModel, source: BaseModel) -> None:
             old.update(new)
         else:
             setattr(target, name, new)
+
+
+class Snapshot:
+    """A model's values as they are now, to put back in place (`restore`) should the step that follows
+    fail half-way. Kept as the model's plain dump and rebuilt only when a step fails: a dump is about
+    a tenth of a deep copy's cost, and every officer's step takes a snapshot (profiled, the deep copy
+    was 8 % of a worker's CPU). The models hold only data their validators accepted, so validating the
+    dump gives them back equal (tests check it on the states of every lifecycle test)."""
+
+    __slots__ = ("_model", "_values")
+
+    def __init__(self, model: BaseModel) -> None:
+        self._model = type(model)
+        self._values = model.model_dump(round_trip=True)
+
+    def restore(self, target: BaseModel) -> None:
+        restore_in_place(target, self._model.model_validate(self._values))

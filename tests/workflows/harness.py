@@ -27,6 +27,7 @@ from jps.domain.calendar import local_date
 from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import DEFAULT_POLICIES, ProgramPolicy
 from jps.search_attributes import starting_search_attributes
+from tests.workflows.snapshots import assert_snapshot_restores
 from worker import WORKFLOWS, build_activities
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 
@@ -76,6 +77,7 @@ class Harness:
         payload = spec.args.model_validate({**args, "officer": officer})
         step: StepResult = await handle.execute_update(spec.update_name, payload, result_type=StepResult)
         state: GroupState = await handle.query("state", result_type=GroupState)
+        assert_snapshot_restores(state)
         assert state.group_id == step.group_id and state.seq >= step.seq
         return state.summary()
 

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from jps.domain.programs import ProgramPolicy
     from jps.domain.stages import TERMINAL_STAGES, Stage, TaskKind
     from jps.search_attributes import SA_ESCALATION, SA_PROGRAM, SA_REGION, SA_STAGE
-    from workflows.restore import restore_in_place
+    from workflows.restore import Snapshot
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.guards import authorize, refuse
@@ -184,7 +184,7 @@ class LifecycleBase:
         if not registration.settled:
             await workflow.wait_condition(lambda: registration.settled)
         async with self.lock:
-            before = self.state.model_copy(deep=True)
+            before = Snapshot(self.state)
             recorded = self.state.seq
             try:
                 yield
@@ -192,7 +192,7 @@ class LifecycleBase:
                 # The step's record failed for good: nothing of it was written, so nothing of it
                 # stays (before the patch the half-changed state stayed: old histories replay that).
                 if self.state.seq == recorded and self._since(patches.BANK_STATUS_DECIDES):
-                    restore_in_place(self.state, before)
+                    before.restore(self.state)
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type in REFUSED_BY_THE_DATABASE:
                     raise refuse(REFUSED_BY_THE_DATABASE[cause.type], cause.message) from None
@@ -204,7 +204,7 @@ class LifecycleBase:
                 # every later step would answer 503). Nothing of the step stays unless it was
                 # recorded already (then the state is what the record says).
                 if self.state.seq == recorded:
-                    restore_in_place(self.state, before)
+                    before.restore(self.state)
                 workflow.logger.error(
                     "step_failed", extra={"group_id": self.state.group_id, "error": type(exc).__name__}
                 )

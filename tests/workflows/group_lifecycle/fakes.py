@@ -70,6 +70,7 @@ from jps.domain.roles import Role
 from jps.domain.stages import TaskKind
 from jps.search_attributes import starting_search_attributes
 from tests.factories import officer
+from tests.workflows.snapshots import assert_snapshot_restores
 from worker import WORKFLOWS
 
 __all__ = [
@@ -402,6 +403,7 @@ class Flow:
 
     async def state(self, handle: WorkflowHandle[Any, Any]) -> GroupState:
         state: GroupState = await handle.query(STATE_QUERY, result_type=GroupState)
+        assert_snapshot_restores(state)
         return state
 
     async def idle(self, handle: WorkflowHandle[Any, Any], *, within: float = 10.0) -> GroupState:

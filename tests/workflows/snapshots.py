@@ -1,0 +1,18 @@
+"""The check behind workflows/restore.py's Snapshot: a state rebuilt from its snapshot equals it, put
+back in place over a changed state too. The lifecycle tests' harnesses run it on every state they
+query, so it covers the states of every scenario they drive."""
+
+from __future__ import annotations
+
+from jps.contracts.workflow import GroupState
+from workflows.restore import Snapshot
+
+
+def assert_snapshot_restores(state: GroupState) -> None:
+    snapshot = Snapshot(state)
+    changed = state.model_copy(deep=True)
+    changed.seq += 1
+    changed.payments.clear()
+    changed.runtime.payments.bank_results.clear()
+    snapshot.restore(changed)
+    assert changed == state
