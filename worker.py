@@ -37,6 +37,7 @@ from infra.compiled_code import compile_once
 from infra.db import create_pool
 from infra.embedded import start_postgres
 from infra.payload_keys import data_converter
+from infra.payload_visits import visit_once
 from infra.schedules import ensure_schedules
 from infra.workflow_runner import workflow_runner
 from jps.logging import configure_logging
@@ -150,6 +151,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(notify.aclose)
         # The sandbox imports the workflows afresh for each instance: compile their source once.
         compile_once("workflows")
+        visit_once()  # each workflow task's payloads walked once each way (no external storage)
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,

@@ -20,6 +20,7 @@ from infra.db import create_pool, migrate
 from infra.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
 from infra.officers import ensure_officer_sync
 from infra.payload_keys import data_converter
+from infra.payload_visits import visit_once
 from infra.temporal import register_search_attributes
 from jps.auth import mint_token
 from jps.domain.roles import Role
@@ -63,6 +64,7 @@ TEST_PAYLOAD_KEYS = "test1:KoloRJ8ygA5J69cnG9j7/ZotZ2jCk3zzyv6K2lEW2Dw="
 os.environ.setdefault("JPS_PAYLOAD_KEYS", TEST_PAYLOAD_KEYS)
 get_settings.cache_clear()  # the settings of the session: with the variables above
 SEALING_CONVERTER = data_converter(get_settings())
+visit_once()  # as worker.py does: every workflow test runs with the single payload walks
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,32 @@
 """infra.workflow_runner: with a converter that ignores serialization contexts (ours: the sealing
 codec), the sandbox is no longer entered once per payload to ask for one; payloads are still
-sealed, workflows still run sandboxed, and any converter that reads contexts keeps the stock runner."""
+sealed, workflows still run sandboxed, and any converter that reads contexts keeps the stock runner.
+infra.payload_visits: a workflow task's payloads walked once each way, with the same results."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+import temporalio.bridge.worker as bridge_worker
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
+from temporalio.bridge.proto.workflow_activation import (
+    SignalWorkflow,
+    WorkflowActivation,
+    WorkflowActivationJob,
+)
 from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker._command_aware_visitor import CommandAwarePayloadVisitor
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
+from infra import payload_visits
 from infra.workflow_runner import WorkflowContextSandbox, ignores_serialization_context, workflow_runner
 from tests.workflows.context_probe import ContextProbe, probe_echo
 
@@ -108,3 +117,75 @@ async def test_the_stock_sandbox_asks_inside_for_every_payload(
     assert result == ["echo:echo:halo", "catatan", "sandboxed=True"]
     assert len(sandbox_questions) >= 6
     assert all(p.metadata["encoding"] == SEALED for p in payloads)
+
+
+@pytest.fixture
+def walks_per_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[int]]]:
+    """Install the decode and encode in force (`use`), counting the walks each of their calls makes."""
+    walked: list[int] = []
+    counts: list[int] = []
+    visit = CommandAwarePayloadVisitor.visit
+
+    async def counting(self: CommandAwarePayloadVisitor, fs: Any, root: Any) -> None:
+        walked.append(1)
+        await visit(self, fs, root)
+
+    def counted(call: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            walked.clear()
+            result = await call(*args, **kwargs)
+            counts.append(len(walked))
+            return result
+
+        return run
+
+    def use() -> list[int]:
+        counts.clear()
+        monkeypatch.setattr(bridge_worker, "decode_activation", counted(bridge_worker.decode_activation))
+        monkeypatch.setattr(bridge_worker, "encode_completion", counted(bridge_worker.encode_completion))
+        return counts
+
+    monkeypatch.setattr(CommandAwarePayloadVisitor, "visit", counting)
+    monkeypatch.setattr(bridge_worker, "decode_activation", payload_visits._SDK_DECODE)
+    monkeypatch.setattr(bridge_worker, "encode_completion", payload_visits._SDK_ENCODE)
+    yield use
+
+
+async def test_each_task_is_walked_once_each_way_and_still_sealed(
+    time_env: WorkflowEnvironment, walks_per_task: Callable[[], list[int]]
+) -> None:
+    stock = walks_per_task()
+    stock_result, _ = await _run_probe(time_env, SandboxedWorkflowRunner())
+    stock_walks = list(stock)
+
+    payload_visits.visit_once()
+    once = walks_per_task()
+    result, payloads = await _run_probe(time_env, SandboxedWorkflowRunner())
+
+    assert result == stock_result == ["echo:echo:halo", "catatan", "sandboxed=True"]
+    assert len(payloads) == 3 and all(p.metadata["encoding"] == SEALED for p in payloads)
+    assert len(stock_walks) >= 6 and set(stock_walks) == {3}
+    assert len(once) >= 6 and set(once) == {1}
+
+
+async def test_a_storage_reference_without_storage_is_still_refused() -> None:
+    """The single walk calls the same converter steps in the same order: their refusals stand."""
+    converter = DataConverter.default
+    reference = Payload(metadata={"encoding": b"json/external-storage-reference"}, data=b"{}")
+    activation = WorkflowActivation(
+        run_id="r",
+        jobs=[WorkflowActivationJob(signal_workflow=SignalWorkflow(signal_name="s", input=[reference]))],
+    )
+    try:
+        await payload_visits.decode_activation(activation, converter, True, 1)
+    except RuntimeError as err:
+        ours = str(err)
+    else:
+        ours = "accepted"
+    try:
+        await payload_visits._SDK_DECODE(activation, converter, True, 1)
+    except RuntimeError as err:
+        sdk = str(err)
+    else:
+        sdk = "accepted"
+    assert ours == sdk
