@@ -22,9 +22,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
@@ -51,6 +52,20 @@ class Outcome:
     status: TransferStatus
     tried: bool  # a POST of it was attempted (a held transfer was not)
     answered: bool  # the bank answered something about it (a refusal counts)
+
+
+A = TypeVar("A")
+
+
+@dataclass(frozen=True)
+class Tried(Generic[A]):
+    """How an instruction request ended (`TransferDesk._tries`): the bank's answer, its refusal of the
+    request, or every transfer's outcome already (held, or unanswered after the last try)."""
+
+    ambiguous: bool  # a try may have reached the bank unanswered
+    answer: A | None = None
+    refusal: BankError | None = None
+    settled: list[Outcome] | None = None
 
 
 def coded(transfer_id: str, raw: str) -> str:
@@ -105,43 +120,24 @@ class TransferDesk:
         return outcomes
 
     async def send_batch(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
-        """Instruct up to `BATCH_CHUNK` transfers in one request, as `send` does one: the freeze checked
-        before every try, a passing fault of the whole request tried again (the same keys and bodies),
+        """Instruct up to `BATCH_CHUNK` transfers in one request, tried as `send` tries one (`_tries`),
         each transfer's answer taken as `send` takes its own."""
-        ambiguous = self.retrying
-        tried = False
-        for pause in (*PAUSES_S, None):
-            freeze = await active_freeze(self.pool, self.program, self.region_code)
-            if freeze.frozen:
-                self.frozen_reason = freeze.reason or "disbursement frozen"
-                held = [self._held(t.transfer_id, ambiguous=ambiguous, tried=tried) for t in specs]
-                return [self._decide(o) for o in await asyncio.gather(*held)]
-            tried = True
-            try:
-                items = await self.bank.create_transfers(specs)
-            except BankTransientError as err:
-                ambiguous = True
-                if pause is None:
-                    log.warning("transfers_unanswered", transfers=len(specs), error=err.message)
-                    return [
-                        self._decide(Outcome(unknown(t.transfer_id, err.message), tried=True, answered=False))
-                        for t in specs
-                    ]
-                await asyncio.sleep(pause)
-                continue
-            except (BankRejectedError, IdempotencyConflictError) as err:
-                # The request itself, not a transfer (a bank without batches answers 404): it says
-                # nothing about any transfer, so each goes on its own, with its key, as before batches.
-                self.batches_refused = True
-                log.warning(
-                    "bank_batch_refused", transfers=len(specs), status=err.status_code, error=err.message
-                )
-                return await self.send_each(specs, ambiguous=ambiguous)
-            answered = [
-                self._answered(t, item, ambiguous=ambiguous) for t, item in zip(specs, items, strict=True)
-            ]
-            return list(await asyncio.gather(*answered))
-        raise AssertionError("unreachable: the last try returns")
+        ids = [t.transfer_id for t in specs]
+        tried = await self._tries(ids, lambda: self.bank.create_transfers(specs))
+        if tried.settled is not None:
+            return tried.settled
+        if tried.refusal is not None:
+            # The request itself, not a transfer (a bank without batches answers 404): it says
+            # nothing about any transfer, so each goes on its own, with its key, as before batches.
+            self.batches_refused = True
+            err = tried.refusal
+            log.warning("bank_batch_refused", transfers=len(specs), status=err.status_code, error=err.message)
+            return await self.send_each(specs, ambiguous=tried.ambiguous)
+        items = tried.answer or []
+        answered = [
+            self._answered(t, item, ambiguous=tried.ambiguous) for t, item in zip(specs, items, strict=True)
+        ]
+        return list(await asyncio.gather(*answered))
 
     async def send_each(self, specs: Sequence[TransferSpec], *, ambiguous: bool) -> list[Outcome]:
         """One request per transfer (`send`), a few at once. A transfer still being sent when the
@@ -170,31 +166,51 @@ class TransferDesk:
         return self._decide(Outcome(decided, tried=True, answered=True))
 
     async def send(self, spec: TransferSpec, *, ambiguous: bool = False) -> Outcome:
-        """Instruct one transfer, the freeze checked before every try. `ambiguous`: an earlier try
-        of this attempt may have reached the bank (as `retrying` says of an earlier attempt)."""
+        """Instruct one transfer (`_tries`). `ambiguous`: an earlier try of this attempt may have
+        reached the bank (as `retrying` says of an earlier attempt)."""
         tid = spec.transfer_id
+        tried = await self._tries([tid], lambda: self.bank.create_transfer(spec), ambiguous=ambiguous)
+        if tried.settled is not None:
+            return tried.settled[0]
+        if tried.refusal is not None:
+            err = tried.refusal
+            log.warning("transfer_refused", transfer_id=tid, error=err.message, ambiguous=tried.ambiguous)
+            decided = await self.bank_status(tid, refusal=err, ambiguous=tried.ambiguous)
+            return self._decide(Outcome(decided, tried=True, answered=True))
+        assert tried.answer is not None
+        return self._decide(Outcome(from_bank(tid, tried.answer), tried=True, answered=True))
+
+    async def _tries(
+        self, ids: list[str], request: Callable[[], Awaitable[A]], *, ambiguous: bool = False
+    ) -> Tried[A]:
+        """`request` instructs the transfers `ids`: the freeze checked before every try (each held
+        when frozen); a passing fault tried again after each of `PAUSES_S`, the same keys and bodies,
+        ambiguous from then on (so is every try when `retrying`); each unanswered after the last try.
+        A refusal of the request is handed back, with whether it came after an ambiguous try."""
         ambiguous = ambiguous or self.retrying
         tried = False
         for pause in (*PAUSES_S, None):
             freeze = await active_freeze(self.pool, self.program, self.region_code)
             if freeze.frozen:
                 self.frozen_reason = freeze.reason or "disbursement frozen"
-                return self._decide(await self._held(tid, ambiguous=ambiguous, tried=tried))
+                held = await asyncio.gather(
+                    *(self._held(tid, ambiguous=ambiguous, tried=tried) for tid in ids)
+                )
+                return Tried(ambiguous=ambiguous, settled=[self._decide(o) for o in held])
             tried = True
             try:
-                resp = await self.bank.create_transfer(spec)
+                return Tried(ambiguous=ambiguous, answer=await request())
             except BankTransientError as err:
                 ambiguous = True
                 if pause is None:
-                    log.warning("transfer_unanswered", transfer_id=tid, error=err.message)
-                    return self._decide(Outcome(unknown(tid, err.message), tried=True, answered=False))
+                    log.warning(
+                        "transfers_unanswered", transfer_ids=ids[:3], transfers=len(ids), error=err.message
+                    )
+                    lost = [Outcome(unknown(tid, err.message), tried=True, answered=False) for tid in ids]
+                    return Tried(ambiguous=True, settled=[self._decide(o) for o in lost])
                 await asyncio.sleep(pause)
-                continue
             except (BankRejectedError, IdempotencyConflictError) as err:
-                log.warning("transfer_refused", transfer_id=tid, error=err.message, ambiguous=ambiguous)
-                decided = await self.bank_status(tid, refusal=err, ambiguous=ambiguous)
-                return self._decide(Outcome(decided, tried=True, answered=True))
-            return self._decide(Outcome(from_bank(tid, resp), tried=True, answered=True))
+                return Tried(ambiguous=ambiguous, refusal=err)
         raise AssertionError("unreachable: the last try returns")
 
     async def look_up(self, transfer_ids: list[str]) -> dict[str, TransferStatus | None]:
