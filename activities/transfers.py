@@ -107,63 +107,62 @@ class TransferDesk:
         # middle of a batch (its other transfers still unanswered), so no answer is thrown away.
         self.decided: dict[str, Outcome] = {}
 
-    async def send_all(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
+    async def send_all(self, specs: Sequence[TransferSpec]) -> None:
         """Instruct every transfer, in order, a request per `BATCH_CHUNK` of them (`send_batch`); one
-        a request (`send`) once the bank refused a batch request itself."""
-        outcomes: list[Outcome] = []
+        a request (`send`) once the bank refused a batch request itself. Each outcome goes to
+        `decided` as the bank gives it."""
         for i in range(0, len(specs), BATCH_CHUNK):
             chunk = specs[i : i + BATCH_CHUNK]
             if self.batches_refused:
-                outcomes += await self.send_each(chunk, ambiguous=False)
+                await self.send_each(chunk, ambiguous=False)
             else:
-                outcomes += await self.send_batch(chunk)
-        return outcomes
+                await self.send_batch(chunk)
 
-    async def send_batch(self, specs: Sequence[TransferSpec]) -> list[Outcome]:
+    async def send_batch(self, specs: Sequence[TransferSpec]) -> None:
         """Instruct up to `BATCH_CHUNK` transfers in one request, tried as `send` tries one (`_tries`),
         each transfer's answer taken as `send` takes its own."""
         ids = [t.transfer_id for t in specs]
         tried = await self._tries(ids, lambda: self.bank.create_transfers(specs))
         if tried.settled is not None:
-            return tried.settled
+            return
         if tried.refusal is not None:
             # The request itself, not a transfer (a bank without batches answers 404): it says
             # nothing about any transfer, so each goes on its own, with its key, as before batches.
             self.batches_refused = True
             err = tried.refusal
             log.warning("bank_batch_refused", transfers=len(specs), status=err.status_code, error=err.message)
-            return await self.send_each(specs, ambiguous=tried.ambiguous)
+            await self.send_each(specs, ambiguous=tried.ambiguous)
+            return
         items = tried.answer or []
-        answered = [
-            self._answered(t, item, ambiguous=tried.ambiguous) for t, item in zip(specs, items, strict=True)
-        ]
-        return list(await asyncio.gather(*answered))
+        await asyncio.gather(
+            *(
+                self._answered(t, item, ambiguous=tried.ambiguous)
+                for t, item in zip(specs, items, strict=True)
+            )
+        )
 
-    async def send_each(self, specs: Sequence[TransferSpec], *, ambiguous: bool) -> list[Outcome]:
+    async def send_each(self, specs: Sequence[TransferSpec], *, ambiguous: bool) -> None:
         """One request per transfer (`send`), a few at once. A transfer still being sent when the
-        attempt's time ran out is cancelled: unknown, tried, unanswered."""
-        outcomes = await in_time([partial(self.send, t, ambiguous=ambiguous) for t in specs])
-        return [
-            o if o is not None else Outcome(unknown(t.transfer_id, ""), tried=True, answered=False)
-            for t, o in zip(specs, outcomes, strict=True)
-        ]
+        attempt's time ran out is cancelled: never `decided`, so unanswered."""
+        await in_time([partial(self.send, t, ambiguous=ambiguous) for t in specs])
 
     def _decide(self, outcome: Outcome) -> Outcome:
         self.decided[outcome.status.transfer_id] = outcome
         return outcome
 
-    async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> Outcome:
+    async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> None:
         """One transfer's part of a batch's answer, taken as `send` takes an answer to its own POST."""
         tid = spec.transfer_id
         if isinstance(item, TransferResponse):
-            return self._decide(Outcome(from_bank(tid, item), tried=True, answered=True))
-        if isinstance(item, BankTransientError):
+            self._decide(Outcome(from_bank(tid, item), tried=True, answered=True))
+        elif isinstance(item, BankTransientError):
             # As a passing fault on `send`'s last try: the bank may have it; its status decides later.
             log.warning("transfer_unanswered", transfer_id=tid, error=item.message)
-            return self._decide(Outcome(unknown(tid, item.message), tried=True, answered=False))
-        log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
-        decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
-        return self._decide(Outcome(decided, tried=True, answered=True))
+            self._decide(Outcome(unknown(tid, item.message), tried=True, answered=False))
+        else:
+            log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
+            decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
+            self._decide(Outcome(decided, tried=True, answered=True))
 
     async def send(self, spec: TransferSpec, *, ambiguous: bool = False) -> Outcome:
         """Instruct one transfer (`_tries`). `ambiguous`: an earlier try of this attempt may have

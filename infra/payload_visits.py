@@ -41,11 +41,15 @@ def _chained(*steps: Step) -> Step:
     return run
 
 
-async def _walk(
-    message: WorkflowActivation | WorkflowActivationCompletion, step: Step, headers: bool
-) -> None:
-    visitor = CommandAwarePayloadVisitor(skip_search_attributes=True, skip_headers=not headers)
-    await visitor.visit(bridge_worker._Visitor(step), message)
+async def _walk_once(
+    message: WorkflowActivation | WorkflowActivationCompletion, headers: bool, *steps: Step
+) -> StorageOperationMetrics:
+    """One walk over `message`, each payload sequence through `steps` in order."""
+    metrics = StorageOperationMetrics()
+    with metrics.track():
+        visitor = CommandAwarePayloadVisitor(skip_search_attributes=True, skip_headers=not headers)
+        await visitor.visit(bridge_worker._Visitor(_chained(*steps)), message)
+    return metrics
 
 
 async def decode_activation(
@@ -54,17 +58,16 @@ async def decode_activation(
     decode_headers: bool,
     storage_concurrency_limit: int,
 ) -> StorageOperationMetrics:
-    if data_converter.external_storage is not None:
-        return await _SDK_DECODE(activation, data_converter, decode_headers, storage_concurrency_limit)
-    metrics = StorageOperationMetrics()
-    with metrics.track():
-        step = _chained(
-            data_converter._decode_reference_payload_sequence,
-            data_converter._external_retrieve_payload_sequence,
-            data_converter._decode_payload_sequence,
-        )
-        await _walk(activation, step, decode_headers)
-    return metrics
+    dc = data_converter
+    if dc.external_storage is not None:
+        return await _SDK_DECODE(activation, dc, decode_headers, storage_concurrency_limit)
+    return await _walk_once(
+        activation,
+        decode_headers,
+        dc._decode_reference_payload_sequence,
+        dc._external_retrieve_payload_sequence,
+        dc._decode_payload_sequence,
+    )
 
 
 async def encode_completion(
@@ -73,17 +76,16 @@ async def encode_completion(
     encode_headers: bool,
     storage_concurrency_limit: int,
 ) -> StorageOperationMetrics:
-    if data_converter.external_storage is not None:
-        return await _SDK_ENCODE(completion, data_converter, encode_headers, storage_concurrency_limit)
-    metrics = StorageOperationMetrics()
-    with metrics.track():
-        step = _chained(
-            data_converter._encode_payload_sequence,
-            data_converter._external_store_payload_sequence,
-            data_converter._encode_reference_payload_sequence,
-        )
-        await _walk(completion, step, encode_headers)
-    return metrics
+    dc = data_converter
+    if dc.external_storage is not None:
+        return await _SDK_ENCODE(completion, dc, encode_headers, storage_concurrency_limit)
+    return await _walk_once(
+        completion,
+        encode_headers,
+        dc._encode_payload_sequence,
+        dc._external_store_payload_sequence,
+        dc._encode_reference_payload_sequence,
+    )
 
 
 def visit_once() -> None:

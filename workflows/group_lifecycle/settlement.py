@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from jps.contracts.activities import clean_reason
     from jps.domain.stages import TaskKind
-    from workflows.restore import restore_in_place
+    from workflows.restore import Snapshot
 
 from workflows.group_lifecycle import patches
 from workflows.group_lifecycle.bank import BankSteps
@@ -37,7 +37,7 @@ class SettlementSteps(BankSteps):
         record is written; if it is refused for good, the state as it was (nothing of the settlement
         was written) and why, for `_settlement_refused` (outside the lock)."""
         engine = self.state.runtime.payments
-        before = self.state.model_copy(deep=True)
+        before = Snapshot(self.state)
         try:
             await settle()
         except ActivityError as err:
@@ -45,7 +45,7 @@ class SettlementSteps(BankSteps):
             status_path = engine.status_path or self.state.runtime.wages is not None
             if not (status_path and workflow.patched(patches.SETTLEMENT_RECORDED_FIRST)):
                 raise  # before the patch the settled state stayed, unrecorded: old histories replay it
-            restore_in_place(self.state, before)  # nothing of the settlement was written
+            before.restore(self.state)  # nothing of the settlement was written
             engine.settle_refusals += 1
             return clean_reason(f"the settlement could not be recorded: {err.cause or err}")
         engine.settle_refusals = 0
