@@ -40,6 +40,7 @@ from infra.payload_keys import data_converter
 from infra.payload_visits import visit_once
 from infra.schedules import ensure_schedules
 from infra.workflow_runner import workflow_runner
+from jps.ast_lock import serialize_ast_conversion
 from jps.logging import configure_logging
 from jps.settings import (
     AUDIT_ANCHOR_KEY,
@@ -172,6 +173,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     settings = get_settings()
+    serialize_ast_conversion()  # threads that format tracebacks at once (jps/ast_lock.py)
     configure_logging(json=settings.production, level=settings.log_level, process="worker")
     try:
         # The worker seals payloads and appends to the audit chain; it verifies no token or callback.

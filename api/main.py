@@ -44,6 +44,7 @@ from api.routes.metrics import MetricsMiddleware
 from api.url_guard import NulGuardMiddleware
 from infra.db import create_pool
 from infra.payload_keys import load_payload_keys
+from jps.ast_lock import serialize_ast_conversion
 from jps.logging import configure_logging
 from jps.sealing import PayloadKeyError
 from jps.settings import (
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = services
             yield
             return
+        serialize_ast_conversion()  # threads that format tracebacks at once (jps/ast_lock.py)
         configure_logging(json=cfg.production, level=cfg.log_level, process="api")
         refuse_without_secrets(cfg)
         dsn = cfg.database_url

@@ -9,7 +9,6 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -22,6 +21,7 @@ from infra.officers import ensure_officer_sync
 from infra.payload_keys import data_converter
 from infra.payload_visits import visit_once
 from infra.temporal import register_search_attributes
+from jps.ast_lock import serialize_ast_conversion
 from jps.auth import mint_token
 from jps.domain.roles import Role
 from jps.logging import configure_logging
@@ -29,29 +29,7 @@ from jps.search_attributes import SEARCH_ATTRIBUTES
 from jps.settings import Settings, get_settings
 
 configure_logging(level="WARNING")
-
-
-def _serialize_ast_parse() -> None:
-    """One `ast.parse` at a time in this process. CPython 3.11 keeps the AST converter's recursion
-    depth per interpreter, not per thread (python/cpython#106905), so two threads parsing at once can
-    raise SystemError 'AST constructor recursion depth mismatch'. In a test run several parse: pytest
-    rewriting a plugin's module on its first import, Hypothesis describing a strategy, the traceback
-    module placing its carets, in the test's thread and in the stack's (API, worker) threads. CI's
-    fuzz run once failed its first example of an operation and passed its replay ('Inconsistent
-    results'), as a race like this one would."""
-    import ast
-    import threading
-
-    parse, lock = ast.parse, threading.RLock()
-
-    def parse_alone(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return parse(*args, **kwargs)
-
-    ast.parse = parse_alone
-
-
-_serialize_ast_parse()
+serialize_ast_conversion()  # as the worker and the API do: see jps/ast_lock.py
 
 # The audit anchors of the test stacks: a file of this session's, never `.data`'s (whose anchors
 # count the rows of `make run`'s database); emptied with the database (`truncate_all`).
