@@ -20,7 +20,7 @@ import uvloop
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.bank_client import BankClient
 from activities.db import ReadModelActivities
@@ -51,6 +51,7 @@ from jps.settings import (
     check_production_secrets,
     get_settings,
 )
+from tools.replay_reset import sweep_every, workflow_names
 from workflows.grievance import GrievanceWorkflow
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
@@ -167,7 +168,24 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             "worker_started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_address
         )
         async with worker:
-            await stop.wait()
+            if not settings.replay_reset_every_s:
+                await stop.wait()
+            else:
+                # Until stopped: groups whose history no worker can replay, reset to their last task
+                # that replays (tools/replay_reset.py), one worker's sweep at a time.
+                await sweep_every(
+                    client,
+                    pool,
+                    Replayer(
+                        workflows=WORKFLOWS,
+                        data_converter=client.data_converter,
+                        workflow_runner=workflow_runner(client.data_converter),
+                    ),
+                    every_s=settings.replay_reset_every_s,
+                    limit=settings.replay_reset_limit,
+                    workflow_types=workflow_names(WORKFLOWS),
+                    stop=stop,
+                )
         log.info("worker_stopped")
 
 

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     worker_cached_workflows: int = Field(
         4000, ge=10, le=100_000, validation_alias="JPS_WORKER_CACHED_WORKFLOWS"
     )
+    # How often a worker looks for groups whose history no worker can replay, and resets each to its
+    # last task that replays (tools/replay_reset.py; 0: never, left to `jps reset-unreplayable`); and
+    # how many at once it resets at most (more is a deployment's doing: it resets none and says so).
+    replay_reset_every_s: float = Field(300.0, ge=0, le=86_400, validation_alias="JPS_REPLAY_RESET_EVERY_S")
+    replay_reset_limit: int = Field(10, ge=0, le=1_000, validation_alias="JPS_REPLAY_RESET_LIMIT")
 
     # Evidence files (receipts, photos of goods and worksites): content-addressed, by sha256
     # (infra/filestore.py). `filesystem` keeps them under JPS_FILES_DIR (empty: JPS_DATA_DIR/files);

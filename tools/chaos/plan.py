@@ -36,6 +36,7 @@ CHAOS_FAULTS: dict[str, Any] = {
     "false_failure_callback_rate": 0.03,
 }
 CHAOS_BANK_TIMEOUT_S = 0.5
+CHAOS_REPLAY_RESET_EVERY_S = 20.0  # the workers' sweep of unreplayable groups (300 s outside chaos)
 # A transfer stays pending this long at the bank (default 500 ms): replays of a transfer in flight,
 # which the bank may answer with a 409, become likely.
 CHAOS_SETTLE_DELAY_MS = 1000

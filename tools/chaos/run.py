@@ -43,11 +43,13 @@ from tools.chaos.disrupt import Disruptor, schedule
 from tools.chaos.drive import FINISHED, Officers
 from tools.chaos.plan import (
     CHAOS_BANK_TIMEOUT_S,
+    CHAOS_REPLAY_RESET_EVERY_S,
     CHAOS_SETTLE_DELAY_MS,
     ChaosGroup,
     ChaosPlan,
     chaos_groups,
 )
+from tools.replay_reset import RESET_EVENT
 
 log = structlog.get_logger()
 PROGRESS_EVERY_S = 15.0
@@ -114,6 +116,9 @@ def run_chaos(
         "JPS_BANK_TIMEOUT_S": str(CHAOS_BANK_TIMEOUT_S),
         "JPS_POLICY_FILE": str(policy_file),
         "JPS_LOG_LEVEL": os.environ.get("JPS_LOG_LEVEL", "WARNING"),
+        # A group whose history stops replaying (a killed worker's sticky task) is reset within the
+        # run, not after it: the report names each one reset.
+        "JPS_REPLAY_RESET_EVERY_S": str(CHAOS_REPLAY_RESET_EVERY_S),
     }
     stack = Stack(opts, settings, Console(quiet=True))
     say.print(f"chaos: a stack of its own in {data_dir}; seed {plan.seed}", soft_wrap=True)
@@ -364,5 +369,12 @@ async def _check(
     )
     report.append(f"audit events of the bank's troubles: {events or 'none'}")
     report.append(f"waiting on the bank, visibly: {len(waiting)} groups")
+    resets = await pool.fetch(
+        "SELECT group_id, details->>'reset_to_event' AS event FROM audit_log WHERE event = $1", RESET_EVENT
+    )
+    report.append(
+        "reset by the workers' sweep (a history no fresh worker could replay): "
+        + (", ".join(f"{r['group_id']} at event {r['event']}" for r in resets) or "none")
+    )
     figures.report = report
     return figures

@@ -2,13 +2,14 @@
 
 One typer app (`common.py`); commands that belong together live in sub-apps (`jps audit verify`).
 Each module here holds the commands of one part of the system: `dev` (the local stack: dev, migrate,
-token), `temporal` (temporal-setup, stuck-workflows), `data` (report, import, seed-demo, audit
-verify), `money` (reconcile, repair-failed, verify-payments), `officers` (officer add|set|deactivate|list, the
-directory), `runs` (chaos, bench, on stacks of their own); they are registered below, in the order
-`jps --help` lists them. To add a command, put its function in the module of the part it belongs to
-and register it here; import heavy modules inside the function (so `jps --help` stays fast and the local-stack
-commands do not need the API's dependencies), read configuration only through `get_settings()`, and
-reach PostgreSQL through `database_url(...)`, which also works when no stack is running.
+token), `temporal` (temporal-setup, stuck-workflows, reset-unreplayable), `data` (report, import,
+seed-demo, audit verify), `money` (reconcile, repair-failed, verify-payments), `officers` (officer
+add|set|deactivate|list, the directory), `runs` (chaos, bench, on stacks of their own); they are
+registered below, in the order `jps --help` lists them. To add a command, put its function in the
+module of the part it belongs to and register it here; import heavy modules inside the function (so
+`jps --help` stays fast and the local-stack commands do not need the API's dependencies), read
+configuration only through `get_settings()`, and reach PostgreSQL through `database_url(...)`, which
+also works when no stack is running.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ app.command()(dev.dev)
 app.command()(dev.migrate)
 app.command("temporal-setup")(temporal.temporal_setup)
 app.command("stuck-workflows")(temporal.stuck_workflows)
+app.command("reset-unreplayable")(temporal.reset_unreplayable)
 app.command()(dev.token)
 app.add_typer(officers.officer_app, name="officer")
 app.command()(data.report)

@@ -1,14 +1,16 @@
 """`jps temporal-setup`: the namespace and our search attributes on a Temporal server we did not start.
-`jps stuck-workflows`: the running workflows Temporal reports stuck (their tasks keep failing)."""
+`jps stuck-workflows`: the running workflows Temporal reports stuck (their tasks keep failing).
+`jps reset-unreplayable`: those stuck because their history no longer replays, reset where it does."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 
-from jps.settings import get_settings
-from tools.cli.common import console, setup_logging
+from jps.settings import PAYLOAD_KEYS, get_settings
+from tools.cli.common import console, err_console, refuse_without_secrets, setup_logging
 
 
 def temporal_setup() -> None:
@@ -67,3 +69,78 @@ def stuck_workflows() -> None:
         '"Resetting a group safely"'
     )
     raise typer.Exit(1)
+
+
+def reset_unreplayable(
+    apply: Annotated[bool, typer.Option("--apply", help="Reset; without it, only print where")] = False,
+    operator: Annotated[
+        str | None, typer.Option(help="Who resets (the audit log's actor); needed with --apply")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=0, max=1000, help="Reset none when more than this many do not replay")
+    ] = 10,
+) -> None:
+    """The running workflows Temporal reports stuck on a non-determinism error: each one's history is
+    replayed with the workflows installed here to find the first task that does not replay, and
+    printed with it; with --apply each is reset to that task (the new run takes it again and gets the
+    signals and updates sent since; the audit log records it). The workers do the same every
+    JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). Exits 1 when a stuck workflow is left."""
+    from temporalio.worker import Replayer
+
+    from infra.db import create_pool
+    from infra.temporal import connect
+    from infra.workflow_runner import workflow_runner
+    from tools.replay_reset import sweep, workflow_names
+    from tools.stack_setup import database_url
+    from worker import WORKFLOWS
+
+    refuse_without_secrets("reset-unreplayable", PAYLOAD_KEYS)
+    setup_logging("reset-unreplayable")
+    if apply and not operator:
+        err_console.print("[red]--apply needs --operator ID: the audit log names who reset[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    async def run(dsn: str | None) -> int:
+        client = await connect(settings)
+        replayer = Replayer(
+            workflows=WORKFLOWS,
+            data_converter=client.data_converter,
+            workflow_runner=workflow_runner(client.data_converter),
+        )
+        pool = await create_pool(dsn, max_size=2) if dsn else None
+        try:
+            found = await sweep(
+                client,
+                replayer,
+                apply=apply,
+                operator=operator or "dry-run",
+                pool=pool,
+                workflow_types=workflow_names(WORKFLOWS),
+                limit=limit,
+            )
+        finally:
+            if pool is not None:
+                await pool.close()
+        others = [p for p in found.stuck if p not in found.unreplayable]
+        for p in others:
+            problems = ", ".join(p.problems)
+            console.print(f"{p.workflow_id}  {p.workflow_type}  left alone (not ours to reset): {problems}")
+        if found.refused:
+            console.print(f"[red]{found.refused}[/red]")
+        for o in found.outcomes:
+            where = f" at event {o.event_id}" if o.event_id else ""
+            new = f" -> run {o.new_run_id}" if o.new_run_id else ""
+            console.print(f"{o.workflow_id}  {o.action}{where}{new}  {o.detail[:200]}")
+        if not found.stuck:
+            console.print("no running workflow is reported stuck")
+        left = len(others) + sum(o.action not in ("reset", "replays") for o in found.outcomes)
+        return 1 if left or found.refused else 0
+
+    if apply:
+        with database_url(settings) as dsn:
+            code = asyncio.run(run(dsn))
+    else:
+        code = asyncio.run(run(None))  # a look: no database
+    if code:
+        raise typer.Exit(code)

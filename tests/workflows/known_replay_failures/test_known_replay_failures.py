@@ -16,8 +16,9 @@ Replay delivers the two signals, the update and the activity's result in one act
 update's validator first, before the result opens the task: the update is refused there, so local
 activity 26 has no command ("Missing associated machine for LocalActivity(26)"). No change to the
 workflow code can make the history replay (the validator's answer is fixed by the history). The
-group's remedy is the reset in docs/disbursement.md ("Resetting a group safely") to the workflow
-task before (event 107); nothing was paid twice.
+group's remedy is the reset in docs/disbursement.md ("Resetting a group safely"), which the workers'
+sweep does on its own (tools/replay_reset.py): to the lost task itself (event 120), taken again;
+nothing was paid twice.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ async def test_a_lost_sticky_task_then_a_timer_and_an_update_in_one_activation_d
     before the timer's bank ask (seq 25, a list of transfer statuses). Replay issues them in another
     order, so a `record_step` (a `RecordedStep`) is handed the ask's list ("Failed decoding
     arguments"). Nothing was paid twice; `jps stuck-workflows` lists the group; the remedy is the
-    reset in docs/disbursement.md to the workflow task before (event 120). Like the case above, the
+    reset in docs/disbursement.md, which the workers' sweep does on its own: to the task that reached
+    the fresh worker (event 127), taken again. Like the case above, the
     history fixes the order: no workflow change can make it replay. Upstream it looks like
     temporalio/sdk-python#1591 (open: an update handled on a cold start writes a history that does
     not replay); temporalio 1.35.0 still runs activations in its legacy multi-batch order (the
