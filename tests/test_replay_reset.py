@@ -1,10 +1,10 @@
-"""tools/replay_reset.py: a workflow whose history no worker can replay is found, reset to the last task
-that replays, and moves on; what the sweep must not reset, it leaves.
+"""tools/replay_reset.py: a workflow whose history no worker can replay is found, reset to the first
+task that does not replay, and moves on; what the sweep must not reset, it leaves.
 
 The reset point is checked on the two histories the chaos runs kept (each with the boundary property
 itself: the history up to the point replays, one task further does not), and the whole round trip on
-the real dev server with a workflow whose code changes under it the way a lost task changes a group's
-(a history the deployed code cannot follow)."""
+the real dev server with workflows whose code changes under them the way a lost task changes a
+group's (a history the deployed code cannot follow)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,33 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, Worker
 from typer.testing import CliRunner
 
 import tools.cli.temporal as cli_temporal
+from infra.audit import append_audit
 from jps.sealing import PayloadKeys, sealed_converter
 from jps.settings import get_settings
 from tests.conftest import SEALING_CONVERTER
 from tools.cli import app
-from tools.replay_reset import NON_DETERMINISM, RESET_EVENT, find_reset_point, sweep
+from tools.replay_reset import (
+    NON_DETERMINISM,
+    RESET_EVENT,
+    NoResetPoint,
+    _budget_refusal,
+    find_reset_point,
+    locked_sweep,
+    sweep,
+)
 from worker import WORKFLOWS
 
 KEPT = Path(__file__).resolve().parent / "workflows" / "known_replay_failures"
@@ -37,10 +47,11 @@ REPLAYS_TEXT = REPLAYS.read_text()
 FLAGGED_WITHIN_S = 150.0  # two failed tasks in a row, with the server's backoff between them
 
 
-async def _kept(name: str) -> tuple[Replayer, WorkflowHistory]:
+def _kept(name: str, keys_of: str = "") -> tuple[Replayer, WorkflowHistory, DataConverter]:
     history = WorkflowHistory.from_json(name, (KEPT / f"{name}.history.json").read_text())
-    keys = PayloadKeys.parse((KEPT / f"{name}.payload.keys").read_text())
-    return Replayer(workflows=WORKFLOWS, data_converter=sealed_converter(keys)), history
+    keys = PayloadKeys.parse((KEPT / f"{keys_of or name}.payload.keys").read_text())
+    converter = sealed_converter(keys)
+    return Replayer(workflows=WORKFLOWS, data_converter=converter), history, converter
 
 
 @pytest.mark.parametrize(
@@ -55,9 +66,9 @@ async def _kept(name: str) -> tuple[Replayer, WorkflowHistory]:
 async def test_the_reset_point_of_a_kept_history_is_the_first_task_that_does_not_replay(
     name: str, event_id: int, failure: str
 ) -> None:
-    replayer, history = await _kept(name)
-    point = await find_reset_point(replayer, history)
-    assert point is not None and point.event_id == event_id
+    replayer, history, converter = _kept(name)
+    point = await find_reset_point(replayer, history, converter)
+    assert point is not None and point.event_id == event_id and point.task > 1
     assert failure in point.failure or 'r#type: "RuntimeError"' in point.failure, point.failure[:300]
     events = list(history.events)
     at = next(i for i, e in enumerate(events) if e.event_id == event_id)
@@ -75,15 +86,42 @@ async def test_the_reset_point_of_a_kept_history_is_the_first_task_that_does_not
     assert beyond.replay_failure is not None  # one task further does not
 
 
+async def test_a_history_whose_payloads_do_not_open_has_no_reset_point() -> None:
+    """With another key every replay fails, so a search would end at the first task (the group from
+    the start): it is refused before any replay."""
+    replayer, history, converter = _kept("PK-3578-IDNTZ6OCGR", keys_of="PK-3671-GAXPMYLTUZ")
+    with pytest.raises(NoResetPoint, match="do not open"):
+        await find_reset_point(replayer, history, converter)
+
+
 async def test_a_history_that_replays_has_no_reset_point() -> None:
     history = WorkflowHistory.from_json(REPLAYS.stem, REPLAYS_TEXT)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=SEALING_CONVERTER)
-    assert await find_reset_point(replayer, history) is None
+    assert await find_reset_point(replayer, history, SEALING_CONVERTER) is None
+
+
+async def test_the_budget_allows_one_reset_a_day_per_workflow_and_a_few_an_hour(db: asyncpg.Pool) -> None:
+    assert await _budget_refusal(db, "G-1", limit=1) is None
+    async with db.acquire() as conn, conn.transaction():
+        await append_audit(
+            conn,
+            group_id=None,
+            seq=None,
+            at=datetime.now(UTC) - timedelta(minutes=5),
+            actor="worker-sweep",
+            actor_roles=[],
+            event=RESET_EVENT,
+            stage=None,
+            details={"workflow_id": "G-1", "new_run": "r2"},
+        )
+    assert "24 hours" in (await _budget_refusal(db, "G-1", limit=10) or "")
+    assert "last hour" in (await _budget_refusal(db, "G-2", limit=1) or "")
+    assert await _budget_refusal(db, "G-2", limit=2) is None
 
 
 # ---- the round trip on the dev server ----
 
-ONLY_OURS = ["DivergesOnPurpose"]
+ONLY_OURS = ["DivergesOnPurpose", "DivergesAtOnce"]
 DEPLOYED = {"flipped": False}  # the "deployment": which code the worker of the moment runs
 
 
@@ -100,10 +138,6 @@ class DivergesOnPurpose:
     def step(self) -> None:
         self.steps += 1
 
-    @workflow.query
-    def seen(self) -> int:
-        return self.steps
-
     @workflow.run
     async def run(self) -> str:
         await workflow.wait_condition(lambda: self.steps >= 1)
@@ -113,19 +147,30 @@ class DivergesOnPurpose:
         return f"done after {self.steps} steps"
 
 
-async def _flagged(client: Client, workflow_id: str) -> None:
+@workflow.defn(name="DivergesAtOnce", sandboxed=False)
+class DivergesAtOnce(DivergesOnPurpose):
+    """The same, with the timer in its first task: its reset point would start it over."""
+
+    @workflow.run
+    async def run(self) -> str:
+        if not DEPLOYED["flipped"]:
+            await workflow.sleep(timedelta(milliseconds=100))
+        await workflow.wait_condition(lambda: self.steps >= 2)
+        return f"done after {self.steps} steps"
+
+
+async def _events(handle: WorkflowHandle) -> list[EventType.ValueType]:
+    return [e.event_type async for e in handle.fetch_history_events()]
+
+
+async def _flagged(client: Client, workflow_ids: set[str]) -> None:
     deadline = time.monotonic() + FLAGGED_WITHIN_S
+    replayer = Replayer(workflows=[DivergesOnPurpose, DivergesAtOnce])
     while True:
-        found = await sweep(
-            client,
-            Replayer(workflows=[DivergesOnPurpose]),
-            apply=False,
-            operator="t",
-            workflow_types=ONLY_OURS,
-        )
-        if any(p.workflow_id == workflow_id for p in found.unreplayable):
+        found = await sweep(client, replayer, apply=False, operator="t", workflow_types=ONLY_OURS)
+        if workflow_ids <= {p.workflow_id for p in found.unreplayable}:
             return
-        assert time.monotonic() < deadline, "Temporal never flagged the workflow's non-determinism"
+        assert time.monotonic() < deadline, "Temporal never flagged the workflows' non-determinism"
         await asyncio.sleep(2)
 
 
@@ -134,26 +179,41 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
 ) -> None:
     client = dev_client
     queue = f"diverges-{uuid.uuid4().hex[:8]}"
-    workflow_id = f"diverges-{uuid.uuid4().hex[:8]}"
+    workflow_id, at_once_id = f"diverges-{uuid.uuid4().hex[:8]}", f"at-once-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(DEPLOYED, "flipped", False)
-    async with Worker(client, task_queue=queue, workflows=[DivergesOnPurpose]):
+    classes = [DivergesOnPurpose, DivergesAtOnce]
+    async with Worker(client, task_queue=queue, workflows=classes):
+        quick = timedelta(seconds=2)  # a failing task is tried again sooner: flagged sooner
         handle = await client.start_workflow(
-            DivergesOnPurpose.run, id=workflow_id, task_queue=queue, task_timeout=timedelta(seconds=2)
+            DivergesOnPurpose.run, id=workflow_id, task_queue=queue, task_timeout=quick
         )
-        await handle.signal(DivergesOnPurpose.step)
+        at_once = await client.start_workflow(
+            DivergesAtOnce.run, id=at_once_id, task_queue=queue, task_timeout=quick
+        )
         deadline = time.monotonic() + 30
-        while EventType.EVENT_TYPE_TIMER_FIRED not in [
-            e.event_type async for e in handle.fetch_history_events()
-        ]:
-            assert time.monotonic() < deadline, "the live run never fired its timer"
-            await asyncio.sleep(0.2)
+        # Its first task (no command) done before the first step arrives: the step's task starts the
+        # timer, and is the point (a step in the first task would make the first task the point).
+        while EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in await _events(handle):
+            assert time.monotonic() < deadline, "the live run never completed its first task"
+            await asyncio.sleep(0.1)
+        await handle.signal(DivergesOnPurpose.step)
+        for live in (handle, at_once):
+            while EventType.EVENT_TYPE_TIMER_FIRED not in await _events(live):
+                assert time.monotonic() < deadline, "a live run never fired its timer"
+                await asyncio.sleep(0.2)
     first_run = (await handle.describe()).run_id
+    first_events = [e async for e in handle.fetch_history_events()]
+    timer = next(i for i, e in enumerate(first_events) if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED)
+    expected_point = first_events[timer - 1]  # the WorkflowTaskCompleted of the task that started it
+    assert expected_point.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
-    monkeypatch.setitem(DEPLOYED, "flipped", True)  # the code changes under the running workflow
-    replayer = Replayer(workflows=[DivergesOnPurpose])
-    async with Worker(client, task_queue=queue, workflows=[DivergesOnPurpose], max_cached_workflows=0):
+    monkeypatch.setitem(DEPLOYED, "flipped", True)  # the code changes under the running workflows
+    replayer = Replayer(workflows=classes)
+    async with Worker(client, task_queue=queue, workflows=classes, max_cached_workflows=0):
         await handle.signal(DivergesOnPurpose.step)  # a fresh worker must replay: it cannot
-        await _flagged(client, workflow_id)
+        await at_once.signal(DivergesAtOnce.step)
+        await at_once.signal(DivergesAtOnce.step)
+        await _flagged(client, {workflow_id, at_once_id})
         [problem] = [
             p
             for p in (
@@ -164,15 +224,15 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         assert NON_DETERMINISM in problem.problems
 
         # More stuck than the limit: a deployment's doing, nothing is reset.
-        refused = await sweep(
-            client, replayer, apply=True, operator="sweep", limit=0, workflow_types=ONLY_OURS
+        refused = await locked_sweep(
+            client, db, replayer, operator="sweep", limit=1, workflow_types=ONLY_OURS
         )
-        assert refused.refused and not refused.outcomes
+        assert refused is not None and refused.refused and not refused.outcomes
         assert (await handle.describe()).run_id == first_run
 
-        # `jps reset-unreplayable` replays with the installed workflows, which do not know this one:
-        # it names the workflow and leaves it (a replayer that does not know a workflow would find
-        # its first task "replays" and reset it from the start), even with --apply, and exits 1.
+        # `jps reset-unreplayable` replays with the installed workflows, which do not know these:
+        # it names them and leaves them (a replayer that does not know a workflow would find its
+        # first task "replays" and reset it from the start), even with --apply, and exits 1.
         settings = get_settings().model_copy(
             update={"temporal_address": client.service_client.config.target_host}
         )
@@ -185,31 +245,45 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         assert (await handle.describe()).run_id == first_run
 
         looked = await sweep(client, replayer, apply=False, operator="sweep", workflow_types=ONLY_OURS)
-        [would] = [o for o in looked.outcomes if o.workflow_id == workflow_id]
-        assert would.action == "would_reset" and would.run_id == first_run
+        would = {o.workflow_id: o for o in looked.outcomes}
+        assert would[workflow_id].action == "would_reset", would[workflow_id]
+        assert would[workflow_id].run_id == first_run
+        assert would[workflow_id].event_id == expected_point.event_id
         assert (await handle.describe()).run_id == first_run  # a look changes nothing
 
-        done = await sweep(
-            client, replayer, apply=True, operator="sweep-test", pool=db, workflow_types=ONLY_OURS
+        # While another sweep holds the lock, a sweep that would reset waits its turn.
+        async with db.acquire() as conn, conn.transaction():
+            assert await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))")
+            assert await locked_sweep(client, db, replayer, operator="x", workflow_types=ONLY_OURS) is None
+
+        done = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
+        assert done is not None
+        outcomes = {o.workflow_id: o for o in done.outcomes}
+        reset = outcomes[workflow_id]
+        assert reset.action == "reset" and reset.event_id == expected_point.event_id and reset.new_run_id
+        # Its reset would start the other over: refused, left to an operator.
+        assert (
+            outcomes[at_once_id].action == "refused" and "start the group over" in outcomes[at_once_id].detail
         )
-        [reset] = [o for o in done.outcomes if o.workflow_id == workflow_id]
-        assert reset.action == "reset" and reset.event_id == would.event_id and reset.new_run_id
         # The new run keeps the first step, takes the timer's task again without the timer, and gets
         # the second step (sent after the point) again: it finishes.
         result = await client.get_workflow_handle(workflow_id).result()
         assert result == "done after 2 steps"
 
+        # Reset once today: flagged again, it is refused (the budget), not reset again.
+        again = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
+        assert again is not None and workflow_id not in {o.workflow_id for o in again.outcomes}
+        await at_once.terminate("left to an operator, as the sweep said")
+
     new = await client.get_workflow_handle(workflow_id).describe()
     assert new.run_id == reset.new_run_id != first_run
-    assert workflow_id not in [
-        p.workflow_id
-        for p in (
-            await sweep(client, replayer, apply=False, operator="t", workflow_types=ONLY_OURS)
-        ).unreplayable
-    ]
-    row = await db.fetchrow(
-        "SELECT actor, run_id, details FROM audit_log WHERE event = $1 ORDER BY id DESC LIMIT 1", RESET_EVENT
+    rows = await db.fetch(
+        "SELECT actor, run_id, details FROM audit_log WHERE event = $1 AND details->>'workflow_id' = $2",
+        RESET_EVENT,
+        workflow_id,
     )
-    assert row is not None and row["actor"] == "sweep-test" and row["run_id"] == reset.new_run_id
+    assert len(rows) == 1, rows
+    [row] = rows
+    assert row["actor"] == "sweep-test" and row["run_id"] == reset.new_run_id
     details = json.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
     assert details["replaced_run"] == first_run and details["reset_to_event"] == reset.event_id

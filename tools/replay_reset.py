@@ -1,5 +1,5 @@
 """`jps reset-unreplayable` and the worker's sweep: a group whose history no worker can replay is reset
-to the last workflow task that replays, so it moves on instead of waiting for an operator.
+to the first task that does not replay, so it moves on instead of waiting for an operator.
 
 Such a group is stuck although no code changed: a live worker wrote a history that replay cannot
 follow (tests/workflows/known_replay_failures: a task lost in a Temporal restart, or a killed
@@ -8,27 +8,38 @@ live, and its next task on any worker without it in cache fails with a non-deter
 and again: Temporal flags it (`TemporalReportedProblems`, `cause=...NonDeterministicError`).
 
 The remedy is the reset of docs/disbursement.md ("Resetting a group safely"), to the
-`WorkflowTaskCompleted` of the first task that does not replay: the new run keeps the history before
-that task, takes it again with the code deployed now, and receives again the signals and updates
-sent after it. Finding that task is a search over the history with the deployed workflows' own
-`Replayer`: a prefix of the history that ends at task k's `WorkflowTaskStarted` replays exactly when
-tasks 1 .. k-1 gave the commands their events record, so the last such k is the first task that
-does not replay (a binary search: about seven replays for a Padat Karya group's 90 tasks).
+`WorkflowTaskCompleted` of the first task that does not replay: the new run keeps the history up to
+that task's `WorkflowTaskStarted`, takes the task again with the code deployed now, and receives
+again the signals and updates sent after it. Finding that task is a search with the deployed
+workflows' own `Replayer`: a prefix of the history that ends at task k's `WorkflowTaskStarted`
+replays when tasks 1 .. k-1 gave the commands their events record (the last task of a prefix is run
+but not checked), so the last such k is the first task that does not replay. A binary search: one
+whole replay and about seven more for a Padat Karya group's 90 tasks, then the boundary replayed
+again twice, both sides, before anything is reset (a replay that failed for another reason, a
+deadlock under load, must not move the point).
 
 What makes a reset safe is already in place: a step the new run takes again is recorded as a new
 step of the new run (`claim_step`, `re_executed_after_reset` in its audit row), and a transfer the
 new run sends again carries the same id and idempotency key, so the bank answers the transfer it
 has instead of paying again.
 
-What the sweep refuses to do on its own:
+What the sweep refuses to do on its own (each refusal says why; `jps stuck-workflows` still lists
+the workflow, and `/metrics` still counts it):
 - a workflow stuck for another cause (a bug, a task timing out): a reset would run into it again;
-- a history that replays in full now (nothing to reset; it says so);
-- more than `limit` stuck by non-determinism at once: that is a deployment that changed workflow
-  code without `workflow.patched`, for an operator to roll back, not thousands of resets.
+  and a workflow type the replayer does not know (to it, a prefix ending at the first task
+  "replays": the search would end at the start);
+- a history whose payloads do not open with this deployment's keys (every replay would fail);
+- a history that replays in full now (nothing to reset);
+- a reset to the first task: the whole group from the start, an operator's decision;
+- a workflow it reset in the last 24 hours (a reset that did not help will not help twice), or a
+  sweep past `limit` resets in the last hour, or more than `limit` flagged at once: that is a
+  deployment that changed workflow code without `workflow.patched`, to be rolled back;
+- a workflow that moved on while it searched (another run, or a longer history): the next sweep.
 
-Each reset carries a request id made of the run and the event, so two sweeps (two workers) asking
-for the same reset make one; and it is written to the audit chain (`workflow_reset_unreplayable`)
-with the run it replaced, the event and the failure replay gave.
+Sweeps take turns: one holds a transaction-scoped advisory lock while it resets, the workers' and
+`jps reset-unreplayable --apply`'s alike. Each reset is written to the audit chain
+(`workflow_reset_unreplayable`) with the workflow, the run it replaced, the new run, the event and
+the failure replay gave; the budget above is read from those rows.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
@@ -58,14 +70,21 @@ log = structlog.get_logger()
 NON_DETERMINISM = "cause=WorkflowTaskFailedCauseNonDeterministicError"
 RESET_EVENT = "workflow_reset_unreplayable"
 RESET_IDENTITY = "jps reset-unreplayable"
-DEFAULT_LIMIT = 10  # more at once is a deployment's doing: an operator's decision, not the sweep's
+DEFAULT_LIMIT = 10  # flagged at once, and resets an hour: more is a deployment's doing
 _COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+_STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))"
+_AUDIT_TRIES = 3
 
 
 def workflow_names(classes: Iterable[type]) -> list[str]:
     """The workflow type names of these `@workflow.defn` classes (what a replayer of them knows)."""
     names = [workflow._Definition.must_from_class(c).name for c in classes]
     return [n for n in names if n]  # a dynamic workflow has no name: never one to reset
+
+
+class NoResetPoint(Exception):
+    """The search found no point it can vouch for; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -87,28 +106,52 @@ async def _replays(replayer: Replayer, workflow_id: str, events: Sequence[Histor
     return None if result.replay_failure is None else str(result.replay_failure)
 
 
-async def find_reset_point(replayer: Replayer, history: WorkflowHistory) -> ResetPoint | None:
-    """The last task boundary the history replays to, or None when all of it replays. The replayer
-    must know the workflow's type: to one that does not, a prefix that ends at the first task
-    "replays" (a task's failure is reported only once a later event checks it), so the search would
-    end at the first task. `sweep` resets only the types it is given."""
+async def _payloads_open(converter: DataConverter, events: Sequence[HistoryEvent]) -> None:
+    """The workflow's input opens with these keys, or NoResetPoint: with a wrong or missing key every
+    replay fails, and the search would end at the first task."""
+    started = next((e for e in events if e.event_type == _STARTED), None)
+    if started is None:
+        raise NoResetPoint("the history has no start")
+    try:
+        await converter.decode(list(started.workflow_execution_started_event_attributes.input.payloads))
+    except Exception as exc:
+        raise NoResetPoint(
+            f"its payloads do not open with this deployment's keys ({type(exc).__name__})"
+        ) from None
+
+
+async def find_reset_point(
+    replayer: Replayer, history: WorkflowHistory, converter: DataConverter
+) -> ResetPoint | None:
+    """The first task of the history that does not replay, or None when all of it replays. The
+    replayer must know the workflow's type (see the module's doc). Raises NoResetPoint when the
+    payloads do not open or the boundary does not hold when replayed again."""
     events = list(history.events)
+    await _payloads_open(converter, events)
     failure = await _replays(replayer, history.workflow_id, events)
     if failure is None:
         return None
     completed = [i for i, e in enumerate(events) if e.event_type == _COMPLETED]
     if not completed:
-        return None  # not one task completed: nothing before it to keep
-    # prefix(k) = events before task k's WorkflowTaskCompleted (it ends at that task's Started): it
-    # replays when tasks before k gave their recorded commands. prefix(0) checks no command.
-    good, bad = 0, len(completed)  # prefix(good) replays; prefix(bad), the whole history, does not
+        raise NoResetPoint("not one task completed")
+
+    def prefix(k: int) -> list[HistoryEvent]:
+        """The events before task k's WorkflowTaskCompleted (0-based k; the whole history at the end)."""
+        return events[: completed[k]] if k < len(completed) else events
+
+    good, bad = 0, len(completed)  # prefix(good) replays (assumed, checked below); prefix(bad) does not
     while bad - good > 1:
         middle = (good + bad) // 2
-        found = await _replays(replayer, history.workflow_id, events[: completed[middle]])
+        found = await _replays(replayer, history.workflow_id, prefix(middle))
         if found is None:
             good = middle
         else:
             bad, failure = middle, found
+    for _ in range(2):  # both sides of the boundary again: a failure that was not the history's
+        if await _replays(replayer, history.workflow_id, prefix(good)) is not None:
+            raise NoResetPoint(f"the history up to task {good + 1} replays only sometimes")
+        if await _replays(replayer, history.workflow_id, prefix(bad)) is None:
+            raise NoResetPoint(f"the history up to task {bad + 1} fails to replay only sometimes")
     return ResetPoint(
         event_id=events[completed[good]].event_id, task=good + 1, tasks=len(completed), failure=failure
     )
@@ -118,10 +161,27 @@ async def find_reset_point(replayer: Replayer, history: WorkflowHistory) -> Rese
 class ResetOutcome:
     workflow_id: str
     run_id: str
-    action: str  # reset | would_reset | replays | not_running | skipped
+    action: str  # reset | would_reset | replays | refused | moved_on | failed
     event_id: int | None = None
     new_run_id: str = ""
     detail: str = ""
+
+
+async def _budget_refusal(pool: asyncpg.Pool, workflow_id: str, limit: int) -> str | None:
+    """Why the budget refuses this reset now, or None."""
+    row = await pool.fetchrow(
+        """SELECT count(*) FILTER (WHERE details->>'workflow_id' = $2 AND at > now() - interval '24 hours')
+                      AS this_one,
+                  count(*) FILTER (WHERE at > now() - interval '1 hour') AS last_hour
+           FROM audit_log WHERE event = $1 AND at > now() - interval '24 hours'""",
+        RESET_EVENT,
+        workflow_id,
+    )
+    if row["this_one"]:
+        return "reset once in the last 24 hours already: an operator's turn"
+    if row["last_hour"] >= limit:
+        return f"{row['last_hour']} resets in the last hour, the most there may be ({limit})"
+    return None
 
 
 async def reset_unreplayable(
@@ -132,19 +192,38 @@ async def reset_unreplayable(
     apply: bool,
     operator: str,
     pool: asyncpg.Pool | None = None,
+    limit: int = DEFAULT_LIMIT,
 ) -> ResetOutcome:
-    """Find the running workflow's reset point and, when `apply`, reset it there."""
-    description = await client.get_workflow_handle(workflow_id).describe()
-    run_id = description.run_id
-    if description.status != WorkflowExecutionStatus.RUNNING:
-        return ResetOutcome(workflow_id, run_id, "not_running")
+    """Find the running workflow's reset point and, when `apply` (with `pool`, for the budget and the
+    audit row), reset it there."""
+    handle = client.get_workflow_handle(workflow_id)
+    described = await handle.describe()
+    run_id = described.run_id
+    if described.status != WorkflowExecutionStatus.RUNNING:
+        return ResetOutcome(workflow_id, run_id, "moved_on", detail="not running")
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    point = await find_reset_point(replayer, history)
+    try:
+        point = await find_reset_point(replayer, history, client.data_converter)
+    except NoResetPoint as why:
+        return ResetOutcome(workflow_id, run_id, "refused", detail=str(why))
     if point is None:
         return ResetOutcome(workflow_id, run_id, "replays", detail="the whole history replays now")
     detail = f"task {point.task} of {point.tasks} does not replay: {point.failure[:300]}"
+    if point.task == 1:
+        over = f"it would start the group over ({detail}): an operator's decision, `temporal workflow reset`"
+        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=over)
     if not apply:
         return ResetOutcome(workflow_id, run_id, "would_reset", point.event_id, detail=detail)
+    if pool is None:
+        raise ValueError("a reset needs the pool: its budget and its audit row")
+    if refusal := await _budget_refusal(pool, workflow_id, limit):
+        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=refusal)
+    # Still the run searched, with no event since (describe's history length counts a failing task's
+    # attempt in flight, which its history does not show: the history itself is fetched again).
+    if (await handle.describe()).run_id != run_id or len(
+        (await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()).events
+    ) != len(history.events):
+        return ResetOutcome(workflow_id, run_id, "moved_on", detail="it moved on while searched: next sweep")
     reason = (
         f"automatic: the history does not replay from task {point.task} of {point.tasks}; "
         f"reset to event {point.event_id} ({operator})"
@@ -156,7 +235,7 @@ async def reset_unreplayable(
                 workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
                 reason=reason,
                 workflow_task_finish_event_id=point.event_id,
-                request_id=f"replay-reset:{run_id}:{point.event_id}",  # one reset, however many ask
+                request_id=f"replay-reset:{run_id}:{point.event_id}",  # a retried request: one reset
                 identity=RESET_IDENTITY,
                 # no exclusions: the signals (bank callbacks) and updates (officers' steps) sent after
                 # the point reach the new run, as docs/disbursement.md asks of a reset
@@ -164,7 +243,7 @@ async def reset_unreplayable(
         )
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            return ResetOutcome(workflow_id, run_id, "not_running", detail=str(err))
+            return ResetOutcome(workflow_id, run_id, "moved_on", detail=str(err))
         raise
     log.warning(
         "workflow_reset_unreplayable",
@@ -177,15 +256,20 @@ async def reset_unreplayable(
         tasks=point.tasks,
         officer=operator,
     )
-    if pool is not None:
-        await _audit(pool, workflow_id, run_id, answer.run_id, point, operator)
-    return ResetOutcome(workflow_id, run_id, "reset", point.event_id, answer.run_id, detail)
+    audited = await _audit(pool, workflow_id, run_id, answer.run_id, point, operator)
+    if not audited:
+        detail += " (its audit row could not be written: see the log)"
+    return ResetOutcome(workflow_id, run_id, "reset", point.event_id, answer.run_id, detail=detail)
 
 
 async def _audit(
-    pool: asyncpg.Pool, group_id: str, run_id: str, new_run_id: str, point: ResetPoint, operator: str
-) -> None:
+    pool: asyncpg.Pool, workflow_id: str, run_id: str, new_run_id: str, point: ResetPoint, operator: str
+) -> bool:
+    """The reset's audit row, once (a reset the server answered again from its records writes none),
+    tried again while PostgreSQL is away; False, logged with everything the row would hold, when
+    it could not be written."""
     details: dict[str, Any] = {
+        "workflow_id": workflow_id,
         "replaced_run": run_id,
         "new_run": new_run_id,
         "reset_to_event": point.event_id,
@@ -193,21 +277,44 @@ async def _audit(
         "tasks": point.tasks,
         "replay_failure": point.failure[:500],
     }
-    async with pool.acquire() as conn, conn.transaction():
-        group = await conn.fetchval("SELECT 1 FROM groups WHERE group_id = $1", group_id)
-        await append_audit(
-            conn,
-            group_id=group_id if group else None,  # a workflow that is not a group's (a schedule's)
-            seq=None,
-            at=datetime.now(UTC),
-            actor=operator,
-            actor_roles=[],
-            event=RESET_EVENT,
-            stage=None,
-            reason="reset to the last workflow task its history replays to",
-            details=details,
-            run_id=new_run_id,
-        )
+    for attempt in range(1, _AUDIT_TRIES + 1):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                if await conn.fetchval(
+                    "SELECT 1 FROM audit_log WHERE event = $1 AND details->>'new_run' = $2 AND"
+                    " at > now() - interval '24 hours'",
+                    RESET_EVENT,
+                    new_run_id,
+                ):
+                    return True
+                group = await conn.fetchval("SELECT 1 FROM groups WHERE group_id = $1", workflow_id)
+                await append_audit(
+                    conn,
+                    group_id=workflow_id if group else None,  # a workflow that is not a group's
+                    seq=None,
+                    at=datetime.now(UTC),
+                    actor=operator,
+                    actor_roles=[],
+                    event=RESET_EVENT,
+                    stage=None,
+                    reason="reset to the first workflow task its history does not replay",
+                    details=details,
+                    run_id=new_run_id,
+                )
+            return True
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if attempt == _AUDIT_TRIES:
+                log.error(
+                    "replay_reset_not_audited",
+                    group_id=workflow_id,
+                    workflow_id=workflow_id,
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    officer=operator,
+                    **details,
+                )
+                return False
+            await asyncio.sleep(2.0 * attempt)
+    return False
 
 
 @dataclass(frozen=True)
@@ -224,12 +331,15 @@ async def sweep(
     *,
     apply: bool,
     operator: str,
-    pool: asyncpg.Pool | None = None,
     workflow_types: Sequence[str],
+    pool: asyncpg.Pool | None = None,
     limit: int = DEFAULT_LIMIT,
+    stop: asyncio.Event | None = None,
 ) -> Sweep:
     """Every running workflow of `workflow_types` (those `replayer` knows) Temporal flags for
-    non-determinism, each reset to its last replaying task; none when more than `limit` are."""
+    non-determinism, each reset to its first task that does not replay; none when more than `limit`
+    are. Stops between workflows once `stop` is set. Callers that reset hold the lock
+    (`locked_sweep`)."""
     stuck = await task_problems(client)
     unreplayable = [p for p in stuck if NON_DETERMINISM in p.problems and p.workflow_type in workflow_types]
     if len(unreplayable) > limit:
@@ -241,10 +351,18 @@ async def sweep(
         return Sweep(stuck, unreplayable, [], refused)
     outcomes = []
     for problem in unreplayable:
+        if stop is not None and stop.is_set():
+            break
         try:
             outcomes.append(
                 await reset_unreplayable(
-                    client, replayer, problem.workflow_id, apply=apply, operator=operator, pool=pool
+                    client,
+                    replayer,
+                    problem.workflow_id,
+                    apply=apply,
+                    operator=operator,
+                    pool=pool,
+                    limit=limit,
                 )
             )
         except Exception as exc:  # one group's failure never stops the others' resets
@@ -255,8 +373,34 @@ async def sweep(
                 error=f"{type(exc).__name__}: {exc}"[:300],
                 officer=operator,
             )
-            outcomes.append(ResetOutcome(problem.workflow_id, "", "skipped", detail=str(exc)[:300]))
+            outcomes.append(ResetOutcome(problem.workflow_id, "", "failed", detail=str(exc)[:300]))
     return Sweep(stuck, unreplayable, outcomes)
+
+
+async def locked_sweep(
+    client: Client,
+    pool: asyncpg.Pool,
+    replayer: Replayer,
+    *,
+    operator: str,
+    workflow_types: Sequence[str],
+    limit: int = DEFAULT_LIMIT,
+    stop: asyncio.Event | None = None,
+) -> Sweep | None:
+    """A sweep that resets, holding the sweeps' lock for its length; None when another holds it."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(_LOCK):
+            return None
+        return await sweep(
+            client,
+            replayer,
+            apply=True,
+            operator=operator,
+            workflow_types=workflow_types,
+            pool=pool,
+            limit=limit,
+            stop=stop,
+        )
 
 
 async def sweep_every(
@@ -270,8 +414,7 @@ async def sweep_every(
     stop: asyncio.Event,
     operator: str = "worker-sweep",
 ) -> None:
-    """The worker's sweep: every `every_s`, until `stop`. Workers take turns: a sweep runs inside a
-    transaction holding an advisory lock, and a worker that finds it taken skips its turn."""
+    """The worker's sweep: every `every_s`, until `stop` (checked between workflows too)."""
     while True:
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_s)
@@ -279,27 +422,24 @@ async def sweep_every(
         except TimeoutError:
             pass
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))"):
-                    continue  # another worker's sweep is running
-                found = await sweep(
-                    client,
-                    replayer,
-                    apply=True,
-                    operator=operator,
-                    pool=pool,
-                    limit=limit,
-                    workflow_types=workflow_types,
-                )
-            if found.unreplayable:
+            found = await locked_sweep(
+                client,
+                pool,
+                replayer,
+                operator=operator,
+                workflow_types=workflow_types,
+                limit=limit,
+                stop=stop,
+            )
+            if found is not None and found.unreplayable:
                 log.info(
                     "replay_reset_swept",
                     unreplayable=len(found.unreplayable),
-                    reset=sum(o.action == "reset" for o in found.outcomes),
+                    outcomes={o.workflow_id: o.action for o in found.outcomes},
                     refused=bool(found.refused),
                     officer=operator,
                 )
-        except Exception as exc:  # a sweep that failed (Temporal away) tries again next time
+        except Exception as exc:  # a sweep that failed (Temporal or PostgreSQL away) tries again next time
             log.warning(
                 "replay_reset_sweep_failed", error=f"{type(exc).__name__}: {exc}"[:300], officer=operator
             )

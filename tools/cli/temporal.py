@@ -77,20 +77,24 @@ def reset_unreplayable(
         str | None, typer.Option(help="Who resets (the audit log's actor); needed with --apply")
     ] = None,
     limit: Annotated[
-        int, typer.Option(min=0, max=1000, help="Reset none when more than this many do not replay")
-    ] = 10,
+        int | None,
+        typer.Option(
+            min=0, max=1000, help="Reset none when more than this many do not replay [JPS_REPLAY_RESET_LIMIT]"
+        ),
+    ] = None,
 ) -> None:
     """The running workflows Temporal reports stuck on a non-determinism error: each one's history is
     replayed with the workflows installed here to find the first task that does not replay, and
     printed with it; with --apply each is reset to that task (the new run takes it again and gets the
-    signals and updates sent since; the audit log records it). The workers do the same every
-    JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). Exits 1 when a stuck workflow is left."""
+    signals and updates sent since; the audit log records it), under the same rules and lock as the
+    workers' own sweep every JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). Exits 1 when a stuck
+    workflow is left."""
     from temporalio.worker import Replayer
 
     from infra.db import create_pool
     from infra.temporal import connect
     from infra.workflow_runner import workflow_runner
-    from tools.replay_reset import sweep, workflow_names
+    from tools.replay_reset import Sweep, locked_sweep, sweep, workflow_names
     from tools.stack_setup import database_url
     from worker import WORKFLOWS
 
@@ -100,6 +104,8 @@ def reset_unreplayable(
         err_console.print("[red]--apply needs --operator ID: the audit log names who reset[/red]")
         raise typer.Exit(2)
     settings = get_settings()
+    most = settings.replay_reset_limit if limit is None else limit
+    names = workflow_names(WORKFLOWS)
 
     async def run(dsn: str | None) -> int:
         client = await connect(settings)
@@ -108,20 +114,22 @@ def reset_unreplayable(
             data_converter=client.data_converter,
             workflow_runner=workflow_runner(client.data_converter),
         )
-        pool = await create_pool(dsn, max_size=2) if dsn else None
-        try:
+        found: Sweep | None
+        if dsn is None:
             found = await sweep(
-                client,
-                replayer,
-                apply=apply,
-                operator=operator or "dry-run",
-                pool=pool,
-                workflow_types=workflow_names(WORKFLOWS),
-                limit=limit,
+                client, replayer, apply=False, operator="dry-run", workflow_types=names, limit=most
             )
-        finally:
-            if pool is not None:
+        else:
+            pool = await create_pool(dsn, max_size=2)
+            try:
+                found = await locked_sweep(
+                    client, pool, replayer, operator=operator or "", workflow_types=names, limit=most
+                )
+            finally:
                 await pool.close()
+            if found is None:
+                console.print("another sweep is resetting now (a worker's): try again in a minute")
+                return 1
         others = [p for p in found.stuck if p not in found.unreplayable]
         for p in others:
             problems = ", ".join(p.problems)
