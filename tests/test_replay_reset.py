@@ -61,6 +61,9 @@ def _kept(name: str, keys_of: str = "") -> tuple[Replayer, WorkflowHistory, Data
         ("PK-3578-IDNTZ6OCGR", 120, "Missing associated machine for LocalActivity(26)"),
         # the sticky task that reached a fresh worker with the update (126-127) is taken again
         ("PK-3671-GAXPMYLTUZ", 127, "Failed decoding arguments"),
+        # the same race on 2026-11-30 at dc86906 (timer 75, its task timed out 77, the fresh worker's
+        # task with the update 79-80), flagged as an unhandled failure, not a non-determinism
+        ("PK-6471-HINWQFB2JK", 80, "Workflow activation completion failed"),
     ],
 )
 async def test_the_reset_point_of_a_kept_history_is_the_first_task_that_does_not_replay(

@@ -4,8 +4,10 @@ to the first task that does not replay, so it moves on instead of waiting for an
 Such a group is stuck although no code changed: a live worker wrote a history that replay cannot
 follow (tests/workflows/known_replay_failures: a task lost in a Temporal restart, or a killed
 worker's sticky task reaching a fresh worker together with an officer's update). The group went on
-live, and its next task on any worker without it in cache fails with a non-determinism error, again
-and again: Temporal flags it (`TemporalReportedProblems`, `cause=...NonDeterministicError`).
+live, and its next task on any worker without it in cache fails, again and again: Temporal flags it
+(`TemporalReportedProblems`) with `cause=...NonDeterministicError` when the commands differ, or with
+`cause=...WorkflowWorkerUnhandledFailure` when replay hands a step another step's answer and
+decoding it raises (all three cases the chaos runs kept).
 
 The remedy is the reset of docs/disbursement.md ("Resetting a group safely"), to the
 `WorkflowTaskCompleted` of the first task that does not replay: the new run keeps the history up to
@@ -25,7 +27,8 @@ has instead of paying again.
 
 What the sweep refuses to do on its own (each refusal says why; `jps stuck-workflows` still lists
 the workflow, and `/metrics` still counts it):
-- a workflow stuck for another cause (a bug, a task timing out): a reset would run into it again;
+- a workflow stuck for another cause (a task timing out), or failing unhandled where only its newest
+  task fails (new work meeting a bug): a reset would run into it again;
   and a workflow type the replayer does not know (to it, a prefix ending at the first task
   "replays": the search would end at the start);
 - a history whose payloads do not open with this deployment's keys (every replay would fail);
@@ -68,6 +71,9 @@ from infra.temporal import TaskProblem, task_problems
 log = structlog.get_logger()
 
 NON_DETERMINISM = "cause=WorkflowTaskFailedCauseNonDeterministicError"
+# How the live/replay split usually shows: replay hands a step another step's answer, and decoding
+# it raises inside the workflow ("Failed decoding arguments"), not in the SDK's command matching.
+UNHANDLED_FAILURE = "cause=WorkflowTaskFailedCauseWorkflowWorkerUnhandledFailure"
 RESET_EVENT = "workflow_reset_unreplayable"
 RESET_IDENTITY = "jps reset-unreplayable"
 DEFAULT_LIMIT = 10  # flagged at once, and resets an hour: more is a deployment's doing
@@ -193,9 +199,10 @@ async def reset_unreplayable(
     operator: str,
     pool: asyncpg.Pool | None = None,
     limit: int = DEFAULT_LIMIT,
+    problems: Sequence[str] = (NON_DETERMINISM,),
 ) -> ResetOutcome:
     """Find the running workflow's reset point and, when `apply` (with `pool`, for the budget and the
-    audit row), reset it there."""
+    audit row), reset it there. `problems`: what Temporal reports of it."""
     handle = client.get_workflow_handle(workflow_id)
     described = await handle.describe()
     run_id = described.run_id
@@ -209,6 +216,11 @@ async def reset_unreplayable(
     if point is None:
         return ResetOutcome(workflow_id, run_id, "replays", detail="the whole history replays now")
     detail = f"task {point.task} of {point.tasks} does not replay: {point.failure[:300]}"
+    if point.task == point.tasks and NON_DETERMINISM not in problems:
+        # Every task but the newest replays: what fails may be new work meeting a bug, which a reset
+        # would take again; a split shows as a task the live run completed and went on from.
+        newest = f"only its newest task fails ({detail}): a bug for an operator, not its history"
+        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=newest)
     if point.task == 1:
         over = f"it would start the group over ({detail}): an operator's decision, `temporal workflow reset`"
         return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=over)
@@ -325,6 +337,17 @@ class Sweep:
     refused: str = ""
 
 
+async def _unflagged(client: Client, workflow_id: str) -> TaskProblem | None:
+    """A named workflow Temporal does not flag, with no problem reported; None when there is none."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return TaskProblem(workflow_id, described.workflow_type, ())
+
+
 async def sweep(
     client: Client,
     replayer: Replayer,
@@ -335,13 +358,28 @@ async def sweep(
     pool: asyncpg.Pool | None = None,
     limit: int = DEFAULT_LIMIT,
     stop: asyncio.Event | None = None,
+    workflow_ids: Sequence[str] = (),
 ) -> Sweep:
-    """Every running workflow of `workflow_types` (those `replayer` knows) Temporal flags for
-    non-determinism, each reset to its first task that does not replay; none when more than `limit`
-    are. Stops between workflows once `stop` is set. Callers that reset hold the lock
-    (`locked_sweep`)."""
+    """Every running workflow of `workflow_types` (those `replayer` knows) whose task Temporal reports
+    failing on non-determinism or an unhandled failure, each reset to its first task that does not
+    replay; none when more than `limit` are. Stops between workflows once `stop` is set. Callers that
+    reset hold the lock (`locked_sweep`).
+
+    `workflow_ids`: these workflows instead, flagged or not: a group whose page cannot show its state
+    (its query replays its history on a worker that does not hold it, and fails) before a task of its
+    has failed. Such a group is reset only where a task it went on from does not replay."""
     stuck = await task_problems(client)
-    unreplayable = [p for p in stuck if NON_DETERMINISM in p.problems and p.workflow_type in workflow_types]
+    if workflow_ids:
+        flagged = {p.workflow_id: p for p in stuck}
+        named = [flagged.get(w) or await _unflagged(client, w) for w in dict.fromkeys(workflow_ids)]
+        unreplayable = [p for p in named if p is not None and p.workflow_type in workflow_types]
+    else:
+        unreplayable = [
+            p
+            for p in stuck
+            if (NON_DETERMINISM in p.problems or UNHANDLED_FAILURE in p.problems)
+            and p.workflow_type in workflow_types
+        ]
     if len(unreplayable) > limit:
         refused = (
             f"{len(unreplayable)} workflows do not replay, more than {limit}: a deployment that changed "
@@ -386,6 +424,7 @@ async def locked_sweep(
     workflow_types: Sequence[str],
     limit: int = DEFAULT_LIMIT,
     stop: asyncio.Event | None = None,
+    workflow_ids: Sequence[str] = (),
 ) -> Sweep | None:
     """A sweep that resets, holding the sweeps' lock for its length; None when another holds it."""
     async with pool.acquire() as conn, conn.transaction():
@@ -400,6 +439,7 @@ async def locked_sweep(
             pool=pool,
             limit=limit,
             stop=stop,
+            workflow_ids=workflow_ids,
         )
 
 

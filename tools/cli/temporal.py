@@ -82,12 +82,18 @@ def reset_unreplayable(
             min=0, max=1000, help="Reset none when more than this many do not replay [JPS_REPLAY_RESET_LIMIT]"
         ),
     ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="This group instead (its workflow id), flagged or not; repeat [every flagged one]"),
+    ] = None,
 ) -> None:
-    """The running workflows Temporal reports stuck on a non-determinism error: each one's history is
+    """The running workflows Temporal reports stuck on a non-determinism error or an unhandled failure
+    in their workflow code: each one's history is
     replayed with the workflows installed here to find the first task that does not replay, and
     printed with it; with --apply each is reset to that task (the new run takes it again and gets the
     signals and updates sent since; the audit log records it), under the same rules and lock as the
-    workers' own sweep every JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). Exits 1 when a stuck
+    workers' own sweep every JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). --group looks at a
+    group whose page cannot show its state although no task of it failed yet. Exits 1 when a stuck
     workflow is left."""
     from temporalio.worker import Replayer
 
@@ -117,20 +123,32 @@ def reset_unreplayable(
         found: Sweep | None
         if dsn is None:
             found = await sweep(
-                client, replayer, apply=False, operator="dry-run", workflow_types=names, limit=most
+                client,
+                replayer,
+                apply=False,
+                operator="dry-run",
+                workflow_types=names,
+                limit=most,
+                workflow_ids=group or (),
             )
         else:
             pool = await create_pool(dsn, max_size=2)
             try:
                 found = await locked_sweep(
-                    client, pool, replayer, operator=operator or "", workflow_types=names, limit=most
+                    client,
+                    pool,
+                    replayer,
+                    operator=operator or "",
+                    workflow_types=names,
+                    limit=most,
+                    workflow_ids=group or (),
                 )
             finally:
                 await pool.close()
             if found is None:
                 console.print("another sweep is resetting now (a worker's): try again in a minute")
                 return 1
-        others = [p for p in found.stuck if p not in found.unreplayable]
+        others = [] if group else [p for p in found.stuck if p not in found.unreplayable]
         for p in others:
             problems = ", ".join(p.problems)
             console.print(f"{p.workflow_id}  {p.workflow_type}  left alone (not ours to reset): {problems}")

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from jps.domain.models import Officer
     from workflows.group_lifecycle.options import ACTIVITY_TIMEOUT, DB_RETRY
-    from workflows.restore import restore_in_place
+    from workflows.restore import Snapshot
 
 from workflows.grievance.deadlines import LEVEL_EVENTS
 
@@ -159,11 +159,11 @@ class GrievanceBase:
         """A step runs alone (the lock) and, if its record fails, leaves nothing behind."""
         await workflow.wait_condition(lambda: self.state.registered)
         async with self.lock:
-            before = self.state.model_copy(deep=True)
+            before = Snapshot(self.state)
             try:
                 yield
             except ActivityError:
-                restore_in_place(self.state, before)  # in place: the main loop's wait holds the state
+                before.restore(self.state)  # in place: the main loop's wait holds the state
                 raise
 
     def _ref(self) -> GrievanceRef:

@@ -45,6 +45,7 @@ from jps.contracts.names import (
 from jps.domain.grievances import DEFAULT_GRIEVANCE_POLICY, Decision, GrievanceCategory, GrievanceStatus
 from jps.domain.roles import Role
 from tests.factories import officer
+from tests.workflows.snapshots import assert_grievance_snapshot_restores
 from workflows.grievance import GrievanceWorkflow
 
 RECORD_ENV = "JPS_RECORD_HISTORIES"
@@ -139,6 +140,7 @@ async def env(time_env: WorkflowEnvironment, request: pytest.FixtureRequest) -> 
 
 async def state(handle: WorkflowHandle) -> GrievanceState:
     result: GrievanceState = await handle.query(GRIEVANCE_STATE_QUERY, result_type=GrievanceState)
+    assert_grievance_snapshot_restores(result)  # the state a failed step's rollback would put back
     return result
 
 

@@ -74,3 +74,14 @@ async def test_a_lost_sticky_task_then_a_timer_and_an_update_in_one_activation_d
     replayed: the split seen live needs a timing this did not hit."""
     failure = await _replay_failure("PK-3671-GAXPMYLTUZ")  # its messages are sealed, their types not
     assert 'r#type: "RuntimeError"' in failure and 'r#type: "ValidationError"' in failure, failure[:500]
+
+
+async def test_the_same_race_flagged_as_an_unhandled_failure_still_does_not_replay() -> None:
+    """`PK-6471-HINWQFB2JK`, from a `make chaos` run on 2026-11-30 (main at dc86906): the race above
+    again (the 2 s wait's timer fired at event 75, its task timed out on the killed worker's sticky
+    queue at 77, the fresh worker's task 79-80 carried an officer's `update-bank-account`). Temporal
+    flagged it `cause=WorkflowTaskFailedCauseWorkflowWorkerUnhandledFailure`, not as a
+    non-determinism: replay hands a step the ask's answer and decoding it raises inside the workflow.
+    The workers' sweep resets it to event 80 (tests/test_replay_reset.py)."""
+    failure = await _replay_failure("PK-6471-HINWQFB2JK")
+    assert 'r#type: "RuntimeError"' in failure, failure[:500]
