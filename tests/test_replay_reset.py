@@ -136,10 +136,17 @@ class DivergesOnPurpose:
 
     def __init__(self) -> None:
         self.steps = 0
+        self.notes: list[str] = []
 
     @workflow.signal
     def step(self) -> None:
         self.steps += 1
+
+    @workflow.update
+    def note(self, text: str) -> int:
+        """An officer's step: accepted, answered, kept in the state."""
+        self.notes.append(text)
+        return len(self.notes)
 
     @workflow.run
     async def run(self) -> str:
@@ -147,7 +154,7 @@ class DivergesOnPurpose:
         if not DEPLOYED["flipped"]:
             await workflow.sleep(timedelta(milliseconds=100))
         await workflow.wait_condition(lambda: self.steps >= 2)
-        return f"done after {self.steps} steps"
+        return f"done after {self.steps} steps, notes {self.notes}"
 
 
 @workflow.defn(name="DivergesAtOnce", sandboxed=False)
@@ -204,6 +211,9 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
             while EventType.EVENT_TYPE_TIMER_FIRED not in await _events(live):
                 assert time.monotonic() < deadline, "a live run never fired its timer"
                 await asyncio.sleep(0.2)
+        # An officer's update, accepted and answered live after the point: the reset must carry it
+        # to the new run (Temporal reapplies updates as it does signals), or the step would be lost.
+        assert await handle.execute_update(DivergesOnPurpose.note, "account fixed") == 1
     first_run = (await handle.describe()).run_id
     first_events = [e async for e in handle.fetch_history_events()]
     timer = next(i for i, e in enumerate(first_events) if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED)
@@ -271,7 +281,7 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         # The new run keeps the first step, takes the timer's task again without the timer, and gets
         # the second step (sent after the point) again: it finishes.
         result = await client.get_workflow_handle(workflow_id).result()
-        assert result == "done after 2 steps"
+        assert result == "done after 2 steps, notes ['account fixed']"
 
         # Reset once today: flagged again, it is refused (the budget), not reset again.
         again = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
