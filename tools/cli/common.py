@@ -41,5 +41,18 @@ def refuse_without_secrets(command: str, *variables: str) -> None:
         raise SystemExit(f"jps {command}: {err}") from None
 
 
+def start_repair_command(command: str, *, apply: bool, operator: str | None, verb: str) -> None:
+    """The opening of a command that changes groups only with `--apply`: the payload keys checked
+    (it reads sealed histories or payments), its logging, and `--apply` refused (exit 2) without
+    `--operator`, whom the audit log names as the one who `verb`."""
+    from jps.settings import PAYLOAD_KEYS
+
+    refuse_without_secrets(command, PAYLOAD_KEYS)
+    setup_logging(command)
+    if apply and not operator:
+        err_console.print(f"[red]--apply needs --operator ID: the audit log names who {verb}[/red]")
+        raise typer.Exit(2)
+
+
 def rupiah(amount: int) -> str:
     return f"Rp {amount:,}".replace(",", ".")

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from jps.settings import PAYLOAD_KEYS, get_settings
-from tools.cli.common import console, err_console, refuse_without_secrets, rupiah, setup_logging
+from tools.cli.common import (
+    console,
+    err_console,
+    refuse_without_secrets,
+    rupiah,
+    setup_logging,
+    start_repair_command,
+)
 
 
 def reconcile(
@@ -132,11 +139,7 @@ def repair_failed(
     from tools.repair_report import print_report
     from tools.stack_setup import database_url
 
-    refuse_without_secrets("repair-failed", PAYLOAD_KEYS)
-    setup_logging("repair-failed")
-    if apply and not operator:
-        err_console.print("[red]--apply needs --operator ID: the audit log names who repaired[/red]")
-        raise typer.Exit(2)
+    start_repair_command("repair-failed", apply=apply, operator=operator, verb="repaired")
     settings = get_settings()
 
     async def run(dsn: str) -> int:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from jps.settings import PAYLOAD_KEYS, get_settings
-from tools.cli.common import console, err_console, refuse_without_secrets, setup_logging
+from jps.settings import get_settings
+from tools.cli.common import console, setup_logging, start_repair_command
 
 
 def temporal_setup() -> None:
@@ -104,11 +104,7 @@ def reset_unreplayable(
     from tools.stack_setup import database_url
     from worker import WORKFLOWS
 
-    refuse_without_secrets("reset-unreplayable", PAYLOAD_KEYS)
-    setup_logging("reset-unreplayable")
-    if apply and not operator:
-        err_console.print("[red]--apply needs --operator ID: the audit log names who reset[/red]")
-        raise typer.Exit(2)
+    start_repair_command("reset-unreplayable", apply=apply, operator=operator, verb="reset")
     settings = get_settings()
     most = settings.replay_reset_limit if limit is None else limit
     names = workflow_names(WORKFLOWS)
