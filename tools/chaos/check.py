@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -270,16 +270,21 @@ async def describe_workflow(client: Client, gid: str) -> str:
     return f"workflow {status}, {info.raw_description.workflow_execution_info.history_length} events{failure}"
 
 
-async def count_bad_endings(client: Client, query: str = "") -> tuple[int, list[str]]:
-    """Workflow executions Temporal counts as Failed, Terminated or TimedOut (`query` narrows them)."""
+async def count_bad_endings(
+    client: Client, query: str = "", replaced_runs: Collection[str] = ()
+) -> tuple[int, list[str]]:
+    """Workflow executions Temporal counts as Failed, Terminated or TimedOut (`query` narrows them),
+    but for the runs a reset replaced (`replaced_runs`: a reset ends the old run as Terminated)."""
     total, where = 0, []
     for status in BAD_ENDINGS:
         q = f"ExecutionStatus = '{status}'" + (f" AND {query}" if query else "")
-        n = (await client.count_workflows(q)).count
-        total += n
-        if n:
-            ids = [f"{wf.id} ({wf.workflow_type})" async for wf in client.list_workflows(q, limit=20)]
-            where.append(f"{n} {status}: {', '.join(ids)}")
+        if (await client.count_workflows(q)).count == 0:
+            continue
+        ended = [wf async for wf in client.list_workflows(q) if wf.run_id not in replaced_runs]
+        total += len(ended)
+        if ended:
+            ids = [f"{wf.id} ({wf.workflow_type})" for wf in ended[:20]]
+            where.append(f"{len(ended)} {status}: {', '.join(ids)}")
     return total, where
 
 

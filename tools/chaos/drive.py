@@ -196,6 +196,21 @@ class Officers:
             ),
             deadline,
         )
+        await self._until_ended(group, state, deadline, arrived)
+
+    async def resume(self, group: ChaosGroup, deadline: float) -> None:
+        """Drive a group again from where it stands (its workflow reset after the run: the new run
+        may wait again for a step an officer took in the old one)."""
+        gid = group.group_id
+        state: GroupSummary = await self._call(
+            gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline
+        )
+        await self._until_ended(group, state, deadline, None)
+
+    async def _until_ended(
+        self, group: ChaosGroup, state: GroupSummary, deadline: float, arrived: float | None
+    ) -> None:
+        gid = group.group_id
         while state.stage not in ENDED:
             if time.monotonic() > deadline:
                 task = ", ".join(t.kind.value for t in state.open_tasks) or "none"
@@ -207,7 +222,7 @@ class Officers:
                     gid, "state", lambda: lifecycle.query_state(self.client, gid), deadline
                 )
             state = stepped
-        if state.stage in FINISHED:
+        if state.stage in FINISHED and arrived is not None:
             self.figures.finished_s[gid] = time.monotonic() - arrived
 
     async def _wait_for_news(self, gid: str, state: GroupSummary, deadline: float) -> None:

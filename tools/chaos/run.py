@@ -291,18 +291,15 @@ async def _reset_unreadable(
 
 
 async def _settled_state(
-    client: Client, gid: str, state_of: Callable[[str], Awaitable[GroupState | None]]
+    officers: Officers, group: ChaosGroup, state_of: Callable[[str], Awaitable[GroupState | None]]
 ) -> GroupState | None:
-    """A reset group's state once its new run has caught up (finished, or no longer moving), within
-    RESET_SETTLE_S."""
-    deadline = time.monotonic() + RESET_SETTLE_S
-    state = None
-    while time.monotonic() < deadline:
-        state = await state_of(gid)
-        if state is not None and state.stage in FINISHED:
-            return state
-        await asyncio.sleep(3.0)
-    return state
+    """A reset group's state once its officers have driven its new run to the end again (an officer's
+    step the old run took after the reset point may be asked for again), within RESET_SETTLE_S."""
+    try:
+        await officers.resume(group, time.monotonic() + RESET_SETTLE_S)
+    except Exception as exc:  # counted as stuck below, with this as its officers' last error
+        officers.figures.last_error[group.group_id] = f"after its reset: {type(exc).__name__}: {exc}"[:300]
+    return await state_of(group.group_id)
 
 
 async def _check(
@@ -347,12 +344,12 @@ async def _check(
     states = [await state_of(g.group_id) for g in groups]
     # A group whose state query fails went through the live/replay race without a task of its own
     # failing since (the workers' sweep resets those that do): reset it as an operator would
-    # (`jps reset-unreplayable --group`), and give its new run a while to get where it was.
+    # (`jps reset-unreplayable --group`), and let its officers drive the new run to the end again.
     if unanswered and (reset := await _reset_unreadable(client, pool, list(unanswered), say)):
         for i, g in enumerate(groups):
             if g.group_id in reset:
                 unanswered.pop(g.group_id, None)
-                states[i] = await _settled_state(client, g.group_id, state_of)
+                states[i] = await _settled_state(officers, g, state_of)
     statement = (await bank.get("/admin/statement")).json()["items"]
     bank_pending = set()
     for state in states:
@@ -375,7 +372,13 @@ async def _check(
         if error := officers.figures.last_error.get(gid):
             figures.problems.append(f"{gid}: the officers' last error: {error}")
         figures.problems.append(f"{gid}: {await describe_workflow(client, gid)}")
-    figures.failed_workflows, bad = await count_bad_endings(client)
+    replaced = {
+        r["run"]
+        for r in await pool.fetch(
+            "SELECT details->>'replaced_run' AS run FROM audit_log WHERE event = $1", RESET_EVENT
+        )
+    }
+    figures.failed_workflows, bad = await count_bad_endings(client, replaced_runs=replaced)
     figures.problems += bad
 
     figures.invariants["reservations"] = await check_budget(pool, statement)
@@ -425,11 +428,14 @@ async def _check(
     report.append(f"audit events of the bank's troubles: {events or 'none'}")
     report.append(f"waiting on the bank, visibly: {len(waiting)} groups")
     resets = await pool.fetch(
-        "SELECT group_id, details->>'reset_to_event' AS event FROM audit_log WHERE event = $1", RESET_EVENT
+        "SELECT details->>'workflow_id' AS workflow_id, details->>'reset_to_event' AS event, actor"
+        " FROM audit_log WHERE event = $1 ORDER BY id",
+        RESET_EVENT,
     )
     report.append(
-        "reset by the workers' sweep (a history no fresh worker could replay): "
-        + (", ".join(f"{r['group_id']} at event {r['event']}" for r in resets) or "none")
+        "reset, their history no fresh worker could replay (by the workers' sweep, or by the run's end"
+        " for a group whose state could not be read): "
+        + (", ".join(f"{r['workflow_id']} at event {r['event']} ({r['actor']})" for r in resets) or "none")
     )
     figures.report = report
     return figures
