@@ -33,9 +33,12 @@ from tools.cli import app
 from tools.replay_reset import (
     NON_DETERMINISM,
     RESET_EVENT,
+    UNHANDLED_FAILURE,
     NoResetPoint,
+    ResetPoint,
     _budget_refusal,
     find_reset_point,
+    left_to_an_operator,
     locked_sweep,
     sweep,
 )
@@ -55,24 +58,34 @@ def _kept(name: str, keys_of: str = "") -> tuple[Replayer, WorkflowHistory, Data
 
 
 @pytest.mark.parametrize(
-    ("name", "event_id", "failure"),
+    ("name", "event_id", "failure", "after_lost_task", "problem"),
     [
-        # the lost task's (119-120) validator refuses the update on replay: it is taken again
-        ("PK-3578-IDNTZ6OCGR", 120, "Missing associated machine for LocalActivity(26)"),
-        # the sticky task that reached a fresh worker with the update (126-127) is taken again
-        ("PK-3671-GAXPMYLTUZ", 127, "Failed decoding arguments"),
+        # the lost task's (119-120) validator refuses the update on replay: it is taken again (its
+        # earlier attempt was lost in Temporal's restart, leaving no event: flagged non-determinism)
+        (
+            "PK-3578-IDNTZ6OCGR",
+            120,
+            "Missing associated machine for LocalActivity(26)",
+            False,
+            NON_DETERMINISM,
+        ),
+        # the sticky task that timed out (124) reached a fresh worker with the update (126-127): a step
+        # is handed the bank ask's answer and decoding it raises (RuntimeError, its cause sealed)
+        ("PK-3671-GAXPMYLTUZ", 127, 'r#type: "RuntimeError"', True, UNHANDLED_FAILURE),
         # the same race on 2026-11-30 at dc86906 (timer 75, its task timed out 77, the fresh worker's
         # task with the update 79-80), flagged as an unhandled failure, not a non-determinism
-        ("PK-6471-HINWQFB2JK", 80, "Workflow activation completion failed"),
+        ("PK-6471-HINWQFB2JK", 80, 'r#type: "RuntimeError"', True, UNHANDLED_FAILURE),
     ],
 )
 async def test_the_reset_point_of_a_kept_history_is_the_first_task_that_does_not_replay(
-    name: str, event_id: int, failure: str
+    name: str, event_id: int, failure: str, after_lost_task: bool, problem: str
 ) -> None:
     replayer, history, converter = _kept(name)
     point = await find_reset_point(replayer, history, converter)
-    assert point is not None and point.event_id == event_id and point.task > 1
-    assert failure in point.failure or 'r#type: "RuntimeError"' in point.failure, point.failure[:300]
+    assert point is not None and point.event_id == event_id and 1 < point.task < point.tasks
+    assert failure in point.failure, point.failure[:300]
+    assert point.after_lost_task is after_lost_task
+    assert left_to_an_operator(point, ["category=WorkflowTaskFailed", problem]) is None  # the sweep resets it
     events = list(history.events)
     at = next(i for i, e in enumerate(events) if e.event_id == event_id)
     assert events[at].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
@@ -87,6 +100,24 @@ async def test_the_reset_point_of_a_kept_history_is_the_first_task_that_does_not
         WorkflowHistory(name, events[:after]), raise_on_replay_failure=False
     )
     assert beyond.replay_failure is not None  # one task further does not
+
+
+def test_what_the_sweep_leaves_to_an_operator() -> None:
+    """The rules of `left_to_an_operator`, on points of each shape."""
+    race = ResetPoint(event_id=80, task=9, tasks=12, failure="RuntimeError", after_lost_task=True)
+    assert left_to_an_operator(race, [NON_DETERMINISM]) is None
+    assert left_to_an_operator(race, [UNHANDLED_FAILURE]) is None
+    assert left_to_an_operator(race, []) is None  # named, its query failing on the workers
+    first = ResetPoint(event_id=4, task=1, tasks=12, failure="x", after_lost_task=True)
+    for problems in ([NON_DETERMINISM], [UNHANDLED_FAILURE], []):
+        assert "start the group over" in (left_to_an_operator(first, problems) or "")
+    newest = ResetPoint(event_id=110, task=12, tasks=12, failure="x", after_lost_task=True)
+    assert left_to_an_operator(newest, [NON_DETERMINISM]) is None  # commands differ: the history's
+    assert "newest task" in (left_to_an_operator(newest, [UNHANDLED_FAILURE]) or "")
+    assert "newest task" in (left_to_an_operator(newest, []) or "")
+    no_loss = ResetPoint(event_id=80, task=9, tasks=12, failure="x", after_lost_task=False)
+    assert left_to_an_operator(no_loss, [NON_DETERMINISM]) is None
+    assert "not after a lost task" in (left_to_an_operator(no_loss, [UNHANDLED_FAILURE]) or "")
 
 
 async def test_a_history_whose_payloads_do_not_open_has_no_reset_point() -> None:
@@ -283,7 +314,8 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         result = await client.get_workflow_handle(workflow_id).result()
         assert result == "done after 2 steps, notes ['account fixed']"
 
-        # Reset once today: flagged again, it is refused (the budget), not reset again.
+        # Finished, it is no longer flagged: a second sweep does not touch it (the budget's own rules
+        # are tested above, on rows of the audit log).
         again = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
         assert again is not None and workflow_id not in {o.workflow_id for o in again.outcomes}
         await at_once.terminate("left to an operator, as the sweep said")

@@ -27,8 +27,10 @@ has instead of paying again.
 
 What the sweep refuses to do on its own (each refusal says why; `jps stuck-workflows` still lists
 the workflow, and `/metrics` still counts it):
-- a workflow stuck for another cause (a task timing out), or failing unhandled where only its newest
-  task fails (new work meeting a bug): a reset would run into it again;
+- a workflow stuck for another cause (a task timing out); one failing unhandled (or named, not
+  flagged) unless its point is a task the live run went on from that followed a lost task, the
+  race's shape (new work meeting a bug fails in the newest task; a changed payload model fails
+  anywhere): a reset would run into it again;
   and a workflow type the replayer does not know (to it, a prefix ending at the first task
   "replays": the search would end at the start);
 - a history whose payloads do not open with this deployment's keys (every replay would fail);
@@ -50,7 +52,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -60,7 +62,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
@@ -79,6 +81,7 @@ RESET_IDENTITY = "jps reset-unreplayable"
 DEFAULT_LIMIT = 10  # flagged at once, and resets an hour: more is a deployment's doing
 _COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 _STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+_LOST = (EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
 _LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))"
 _AUDIT_TRIES = 3
 
@@ -102,6 +105,7 @@ class ResetPoint:
     task: int
     tasks: int
     failure: str
+    after_lost_task: bool = False  # a task timed out or failed between the task before and this one
 
 
 async def _replays(replayer: Replayer, workflow_id: str, events: Sequence[HistoryEvent]) -> str | None:
@@ -158,9 +162,32 @@ async def find_reset_point(
             raise NoResetPoint(f"the history up to task {good + 1} replays only sometimes")
         if await _replays(replayer, history.workflow_id, prefix(bad)) is None:
             raise NoResetPoint(f"the history up to task {bad + 1} fails to replay only sometimes")
+    since = completed[good - 1] if good else 0
     return ResetPoint(
-        event_id=events[completed[good]].event_id, task=good + 1, tasks=len(completed), failure=failure
+        event_id=events[completed[good]].event_id,
+        task=good + 1,
+        tasks=len(completed),
+        failure=failure,
+        after_lost_task=any(e.event_type in _LOST for e in events[since : completed[good]]),
     )
+
+
+def left_to_an_operator(point: ResetPoint, problems: Sequence[str]) -> str | None:
+    """Why this point is left to an operator, or None. A non-determinism Temporal reports is the
+    history's; an unhandled failure, or a workflow named without any report, is reset only in the
+    race's shape: a task the live run completed and went on from (not the newest: new work meeting a
+    bug fails there, live and in every reset) that followed a lost task (one timed out or failed,
+    its work handed again to another worker). Never to the first task: the group from the start."""
+    detail = f"task {point.task} of {point.tasks} does not replay: {point.failure[:300]}"
+    if point.task == 1:
+        return f"it would start the group over ({detail}): an operator's decision, `temporal workflow reset`"
+    if NON_DETERMINISM in problems:
+        return None
+    if point.task == point.tasks:
+        return f"only its newest task fails ({detail}): new work meeting a bug, for an operator"
+    if not point.after_lost_task:
+        return f"not after a lost task ({detail}): a changed payload model? For an operator"
+    return None
 
 
 @dataclass(frozen=True)
@@ -199,7 +226,7 @@ async def reset_unreplayable(
     operator: str,
     pool: asyncpg.Pool | None = None,
     limit: int = DEFAULT_LIMIT,
-    problems: Sequence[str] = (NON_DETERMINISM,),
+    problems: Sequence[str],
 ) -> ResetOutcome:
     """Find the running workflow's reset point and, when `apply` (with `pool`, for the budget and the
     audit row), reset it there. `problems`: what Temporal reports of it."""
@@ -216,14 +243,8 @@ async def reset_unreplayable(
     if point is None:
         return ResetOutcome(workflow_id, run_id, "replays", detail="the whole history replays now")
     detail = f"task {point.task} of {point.tasks} does not replay: {point.failure[:300]}"
-    if point.task == point.tasks and NON_DETERMINISM not in problems:
-        # Every task but the newest replays: what fails may be new work meeting a bug, which a reset
-        # would take again; a split shows as a task the live run completed and went on from.
-        newest = f"only its newest task fails ({detail}): a bug for an operator, not its history"
-        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=newest)
-    if point.task == 1:
-        over = f"it would start the group over ({detail}): an operator's decision, `temporal workflow reset`"
-        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=over)
+    if operators := left_to_an_operator(point, problems):
+        return ResetOutcome(workflow_id, run_id, "refused", point.event_id, detail=operators)
     if not apply:
         return ResetOutcome(workflow_id, run_id, "would_reset", point.event_id, detail=detail)
     if pool is None:
@@ -337,15 +358,24 @@ class Sweep:
     refused: str = ""
 
 
-async def _unflagged(client: Client, workflow_id: str) -> TaskProblem | None:
-    """A named workflow Temporal does not flag, with no problem reported; None when there is none."""
+async def _unflagged(client: Client, workflow_id: str) -> TaskProblem | str:
+    """A named workflow Temporal does not flag, as a problem of none reported, when a query to it
+    fails on the workers (they replay its history to answer: the evidence is theirs, not this
+    process's, whose code may differ); else why it is left alone."""
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        described = await client.get_workflow_handle(workflow_id).describe()
+        described = await handle.describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            return None
+            return "not found"
         raise
-    return TaskProblem(workflow_id, described.workflow_type, ())
+    if described.status != WorkflowExecutionStatus.RUNNING:
+        return "not running"
+    try:
+        await handle.query("__stack_trace", rpc_timeout=timedelta(seconds=30))
+    except (WorkflowQueryFailedError, RPCError):
+        return TaskProblem(workflow_id, described.workflow_type, ())
+    return "the workers answer its queries: its history replays there"
 
 
 async def sweep(
@@ -369,10 +399,18 @@ async def sweep(
     (its query replays its history on a worker that does not hold it, and fails) before a task of its
     has failed. Such a group is reset only where a task it went on from does not replay."""
     stuck = await task_problems(client)
+    left: list[ResetOutcome] = []  # named workflows left alone, and why
     if workflow_ids:
         flagged = {p.workflow_id: p for p in stuck}
-        named = [flagged.get(w) or await _unflagged(client, w) for w in dict.fromkeys(workflow_ids)]
-        unreplayable = [p for p in named if p is not None and p.workflow_type in workflow_types]
+        unreplayable = []
+        for w in dict.fromkeys(workflow_ids):
+            found = flagged.get(w) or await _unflagged(client, w)
+            if isinstance(found, str):
+                left.append(ResetOutcome(w, "", "refused", detail=found))
+            elif found.workflow_type not in workflow_types:
+                left.append(ResetOutcome(w, "", "refused", detail=f"not one of ours ({found.workflow_type})"))
+            else:
+                unreplayable.append(found)
     else:
         unreplayable = [
             p
@@ -386,8 +424,8 @@ async def sweep(
             "workflow code without workflow.patched? Roll it back; nothing was reset"
         )
         log.error("replay_reset_refused", unreplayable=len(unreplayable), limit=limit, officer=operator)
-        return Sweep(stuck, unreplayable, [], refused)
-    outcomes = []
+        return Sweep(stuck, unreplayable, left, refused)
+    outcomes = left
     for problem in unreplayable:
         if stop is not None and stop.is_set():
             break
@@ -401,6 +439,7 @@ async def sweep(
                     operator=operator,
                     pool=pool,
                     limit=limit,
+                    problems=problem.problems,
                 )
             )
         except Exception as exc:  # one group's failure never stops the others' resets

@@ -24,7 +24,9 @@ def assert_grievance_snapshot_restores(state: GrievanceState) -> None:
     snapshot = Snapshot(state)
     changed = state.model_copy(deep=True)
     changed.seq += 1
-    changed.task = None
+    if changed.task is not None:  # nested: put back in place, the model the task board holds
+        changed.task.roles.clear()
+        changed.task.escalation_level += 1
     changed.bank = None
     changed.reason = "changed"
     snapshot.restore(changed)

@@ -274,13 +274,17 @@ async def count_bad_endings(
     client: Client, query: str = "", replaced_runs: Collection[str] = ()
 ) -> tuple[int, list[str]]:
     """Workflow executions Temporal counts as Failed, Terminated or TimedOut (`query` narrows them),
-    but for the runs a reset replaced (`replaced_runs`: a reset ends the old run as Terminated)."""
+    but for the Terminated runs a reset replaced (`replaced_runs`: a reset ends the old run so)."""
     total, where = 0, []
     for status in BAD_ENDINGS:
         q = f"ExecutionStatus = '{status}'" + (f" AND {query}" if query else "")
         if (await client.count_workflows(q)).count == 0:
             continue
-        ended = [wf async for wf in client.list_workflows(q) if wf.run_id not in replaced_runs]
+        ended = [
+            wf
+            async for wf in client.list_workflows(q)
+            if status != "Terminated" or wf.run_id not in replaced_runs
+        ]
         total += len(ended)
         if ended:
             ids = [f"{wf.id} ({wf.workflow_type})" for wf in ended[:20]]

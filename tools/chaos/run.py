@@ -350,6 +350,7 @@ async def _check(
             if g.group_id in reset:
                 unanswered.pop(g.group_id, None)
                 states[i] = await _settled_state(officers, g, state_of)
+        await _drain_outbox(client, pool, time.monotonic() + plan.drain_s)  # the new runs' messages
     statement = (await bank.get("/admin/statement")).json()["items"]
     bank_pending = set()
     for state in states:
