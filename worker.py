@@ -20,7 +20,7 @@ import uvloop
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from activities.bank_client import BankClient
 from activities.db import ReadModelActivities
@@ -51,7 +51,7 @@ from jps.settings import (
     check_production_secrets,
     get_settings,
 )
-from tools.replay_reset import sweep_every, workflow_names
+from tools.replay_reset import replayer_of, sweep_every
 from workflows.grievance import GrievanceWorkflow
 from workflows.group_lifecycle import GroupLifecycleWorkflow
 from workflows.maintenance import DailyDigestWorkflow, OutboxSweepWorkflow, ReconciliationWorkflow
@@ -176,14 +176,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 await sweep_every(
                     client,
                     pool,
-                    Replayer(
-                        workflows=WORKFLOWS,
-                        data_converter=client.data_converter,
-                        workflow_runner=workflow_runner(client.data_converter),
-                    ),
+                    replayer_of(WORKFLOWS, client.data_converter),
                     every_s=settings.replay_reset_every_s,
                     limit=settings.replay_reset_limit,
-                    workflow_types=workflow_names(WORKFLOWS),
                     stop=stop,
                 )
         log.info("worker_stopped")

@@ -150,19 +150,19 @@ class TransferDesk:
         self.decided[outcome.status.transfer_id] = outcome
         return outcome
 
-    async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> None:
-        """One transfer's part of a batch's answer, taken as `send` takes an answer to its own POST."""
+    async def _answered(self, spec: TransferSpec, item: BatchItem, *, ambiguous: bool) -> Outcome:
+        """The bank's answer about one transfer, to its own POST or as its part of a batch's: the
+        transfer as the bank has it, or a refusal the bank's own status then decides."""
         tid = spec.transfer_id
         if isinstance(item, TransferResponse):
-            self._decide(Outcome(from_bank(tid, item), tried=True, answered=True))
-        elif isinstance(item, BankTransientError):
+            return self._decide(Outcome(from_bank(tid, item), tried=True, answered=True))
+        if isinstance(item, BankTransientError):
             # As a passing fault on `send`'s last try: the bank may have it; its status decides later.
             log.warning("transfer_unanswered", transfer_id=tid, error=item.message)
-            self._decide(Outcome(unknown(tid, item.message), tried=True, answered=False))
-        else:
-            log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
-            decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
-            self._decide(Outcome(decided, tried=True, answered=True))
+            return self._decide(Outcome(unknown(tid, item.message), tried=True, answered=False))
+        log.warning("transfer_refused", transfer_id=tid, error=item.message, ambiguous=ambiguous)
+        decided = await self.bank_status(tid, refusal=item, ambiguous=ambiguous)
+        return self._decide(Outcome(decided, tried=True, answered=True))
 
     async def send(self, spec: TransferSpec, *, ambiguous: bool = False) -> Outcome:
         """Instruct one transfer (`_tries`). `ambiguous`: an earlier try of this attempt may have
@@ -171,13 +171,9 @@ class TransferDesk:
         tried = await self._tries([tid], lambda: self.bank.create_transfer(spec), ambiguous=ambiguous)
         if tried.settled is not None:
             return tried.settled[0]
-        if tried.refusal is not None:
-            err = tried.refusal
-            log.warning("transfer_refused", transfer_id=tid, error=err.message, ambiguous=tried.ambiguous)
-            decided = await self.bank_status(tid, refusal=err, ambiguous=tried.ambiguous)
-            return self._decide(Outcome(decided, tried=True, answered=True))
-        assert tried.answer is not None
-        return self._decide(Outcome(from_bank(tid, tried.answer), tried=True, answered=True))
+        item = tried.refusal if tried.refusal is not None else tried.answer
+        assert item is not None
+        return await self._answered(spec, item, ambiguous=tried.ambiguous)
 
     async def _tries(
         self, ids: list[str], request: Callable[[], Awaitable[A]], *, ambiguous: bool = False

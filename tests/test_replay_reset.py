@@ -155,7 +155,6 @@ async def test_the_budget_allows_one_reset_a_day_per_workflow_and_a_few_an_hour(
 
 # ---- the round trip on the dev server ----
 
-ONLY_OURS = ["DivergesOnPurpose", "DivergesAtOnce"]
 DEPLOYED = {"flipped": False}  # the "deployment": which code the worker of the moment runs
 
 
@@ -208,7 +207,7 @@ async def _flagged(client: Client, workflow_ids: set[str]) -> None:
     deadline = time.monotonic() + FLAGGED_WITHIN_S
     replayer = Replayer(workflows=[DivergesOnPurpose, DivergesAtOnce])
     while True:
-        found = await sweep(client, replayer, apply=False, operator="t", workflow_types=ONLY_OURS)
+        found = await sweep(client, replayer, apply=False, operator="t")
         if workflow_ids <= {p.workflow_id for p in found.unreplayable}:
             return
         assert time.monotonic() < deadline, "Temporal never flagged the workflows' non-determinism"
@@ -260,17 +259,13 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         await _flagged(client, {workflow_id, at_once_id})
         [problem] = [
             p
-            for p in (
-                await sweep(client, replayer, apply=False, operator="t", workflow_types=ONLY_OURS)
-            ).unreplayable
+            for p in (await sweep(client, replayer, apply=False, operator="t")).unreplayable
             if p.workflow_id == workflow_id
         ]
         assert NON_DETERMINISM in problem.problems
 
         # More stuck than the limit: a deployment's doing, nothing is reset.
-        refused = await locked_sweep(
-            client, db, replayer, operator="sweep", limit=1, workflow_types=ONLY_OURS
-        )
+        refused = await locked_sweep(client, db, replayer, operator="sweep", limit=1)
         assert refused is not None and refused.refused and not refused.outcomes
         assert (await handle.describe()).run_id == first_run
 
@@ -288,7 +283,7 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         assert f"{workflow_id}  DivergesOnPurpose  left alone" in printed.output
         assert (await handle.describe()).run_id == first_run
 
-        looked = await sweep(client, replayer, apply=False, operator="sweep", workflow_types=ONLY_OURS)
+        looked = await sweep(client, replayer, apply=False, operator="sweep")
         would = {o.workflow_id: o for o in looked.outcomes}
         assert would[workflow_id].action == "would_reset", would[workflow_id]
         assert would[workflow_id].run_id == first_run
@@ -298,9 +293,9 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
         # While another sweep holds the lock, a sweep that would reset waits its turn.
         async with db.acquire() as conn, conn.transaction():
             assert await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))")
-            assert await locked_sweep(client, db, replayer, operator="x", workflow_types=ONLY_OURS) is None
+            assert await locked_sweep(client, db, replayer, operator="x") is None
 
-        done = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
+        done = await locked_sweep(client, db, replayer, operator="sweep-test")
         assert done is not None
         outcomes = {o.workflow_id: o for o in done.outcomes}
         reset = outcomes[workflow_id]
@@ -316,7 +311,7 @@ async def test_a_workflow_that_no_longer_replays_is_reset_and_finishes(
 
         # Finished, it is no longer flagged: a second sweep does not touch it (the budget's own rules
         # are tested above, on rows of the audit log).
-        again = await locked_sweep(client, db, replayer, operator="sweep-test", workflow_types=ONLY_OURS)
+        again = await locked_sweep(client, db, replayer, operator="sweep-test")
         assert again is not None and workflow_id not in {o.workflow_id for o in again.outcomes}
         await at_once.terminate("left to an operator, as the sweep said")
 

@@ -50,7 +50,7 @@ the failure replay gave; the budget above is read from those rows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,6 +69,7 @@ from temporalio.worker import Replayer
 
 from infra.audit import append_audit
 from infra.temporal import TaskProblem, task_problems
+from infra.workflow_runner import workflow_runner
 
 log = structlog.get_logger()
 
@@ -86,10 +87,15 @@ _LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('replay_reset'))"
 _AUDIT_TRIES = 3
 
 
-def workflow_names(classes: Iterable[type]) -> list[str]:
-    """The workflow type names of these `@workflow.defn` classes (what a replayer of them knows)."""
-    names = [workflow._Definition.must_from_class(c).name for c in classes]
-    return [n for n in names if n]  # a dynamic workflow has no name: never one to reset
+def replayer_of(workflows: Sequence[type], converter: DataConverter) -> Replayer:
+    """A replayer of these workflows as the worker runs them (its data converter and runner)."""
+    return Replayer(workflows=workflows, data_converter=converter, workflow_runner=workflow_runner(converter))
+
+
+def _known_types(replayer: Replayer) -> set[str]:
+    """The workflow type names `replayer` knows: the only ones a sweep resets."""
+    names = [workflow._Definition.must_from_class(c).name for c in replayer.config().get("workflows", ())]
+    return {n for n in names if n}  # a dynamic workflow has no name: never one to reset
 
 
 class NoResetPoint(Exception):
@@ -384,13 +390,12 @@ async def sweep(
     *,
     apply: bool,
     operator: str,
-    workflow_types: Sequence[str],
     pool: asyncpg.Pool | None = None,
     limit: int = DEFAULT_LIMIT,
     stop: asyncio.Event | None = None,
     workflow_ids: Sequence[str] = (),
 ) -> Sweep:
-    """Every running workflow of `workflow_types` (those `replayer` knows) whose task Temporal reports
+    """Every running workflow of a type `replayer` knows whose task Temporal reports
     failing on non-determinism or an unhandled failure, each reset to its first task that does not
     replay; none when more than `limit` are. Stops between workflows once `stop` is set. Callers that
     reset hold the lock (`locked_sweep`).
@@ -399,6 +404,7 @@ async def sweep(
     (its query replays its history on a worker that does not hold it, and fails) before a task of its
     has failed. Such a group is reset only where a task it went on from does not replay."""
     stuck = await task_problems(client)
+    workflow_types = _known_types(replayer)
     left: list[ResetOutcome] = []  # named workflows left alone, and why
     if workflow_ids:
         flagged = {p.workflow_id: p for p in stuck}
@@ -460,7 +466,6 @@ async def locked_sweep(
     replayer: Replayer,
     *,
     operator: str,
-    workflow_types: Sequence[str],
     limit: int = DEFAULT_LIMIT,
     stop: asyncio.Event | None = None,
     workflow_ids: Sequence[str] = (),
@@ -474,7 +479,6 @@ async def locked_sweep(
             replayer,
             apply=True,
             operator=operator,
-            workflow_types=workflow_types,
             pool=pool,
             limit=limit,
             stop=stop,
@@ -489,7 +493,6 @@ async def sweep_every(
     *,
     every_s: float,
     limit: int,
-    workflow_types: Sequence[str],
     stop: asyncio.Event,
     operator: str = "worker-sweep",
 ) -> None:
@@ -506,7 +509,6 @@ async def sweep_every(
                 pool,
                 replayer,
                 operator=operator,
-                workflow_types=workflow_types,
                 limit=limit,
                 stop=stop,
             )

@@ -49,7 +49,7 @@ from tools.chaos.plan import (
     ChaosPlan,
     chaos_groups,
 )
-from tools.replay_reset import RESET_EVENT, locked_sweep, workflow_names
+from tools.replay_reset import RESET_EVENT, locked_sweep, replayer_of
 
 log = structlog.get_logger()
 PROGRESS_EVERY_S = 15.0
@@ -263,24 +263,10 @@ async def _reset_unreadable(
     client: Client, pool: asyncpg.Pool, group_ids: list[str], say: Console
 ) -> set[str]:
     """The groups of `group_ids` reset to the first task their history does not replay."""
-    from temporalio.worker import Replayer
-
-    from infra.workflow_runner import workflow_runner
     from worker import WORKFLOWS
 
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=client.data_converter,
-        workflow_runner=workflow_runner(client.data_converter),
-    )
-    found = await locked_sweep(
-        client,
-        pool,
-        replayer,
-        operator="chaos",
-        workflow_types=workflow_names(WORKFLOWS),
-        workflow_ids=group_ids,
-    )
+    replayer = replayer_of(WORKFLOWS, client.data_converter)
+    found = await locked_sweep(client, pool, replayer, operator="chaos", workflow_ids=group_ids)
     outcomes = found.outcomes if found else []
     for o in outcomes:
         say.print(
@@ -373,12 +359,12 @@ async def _check(
         if error := officers.figures.last_error.get(gid):
             figures.problems.append(f"{gid}: the officers' last error: {error}")
         figures.problems.append(f"{gid}: {await describe_workflow(client, gid)}")
-    replaced = {
-        r["run"]
-        for r in await pool.fetch(
-            "SELECT details->>'replaced_run' AS run FROM audit_log WHERE event = $1", RESET_EVENT
-        )
-    }
+    resets = await pool.fetch(
+        "SELECT details->>'workflow_id' AS workflow_id, details->>'reset_to_event' AS event, actor,"
+        " details->>'replaced_run' AS replaced_run FROM audit_log WHERE event = $1 ORDER BY id",
+        RESET_EVENT,
+    )
+    replaced = {r["replaced_run"] for r in resets}
     figures.failed_workflows, bad = await count_bad_endings(client, replaced_runs=replaced)
     figures.problems += bad
 
@@ -428,11 +414,6 @@ async def _check(
     )
     report.append(f"audit events of the bank's troubles: {events or 'none'}")
     report.append(f"waiting on the bank, visibly: {len(waiting)} groups")
-    resets = await pool.fetch(
-        "SELECT details->>'workflow_id' AS workflow_id, details->>'reset_to_event' AS event, actor"
-        " FROM audit_log WHERE event = $1 ORDER BY id",
-        RESET_EVENT,
-    )
     report.append(
         "reset, their history no fresh worker could replay (by the workers' sweep, or by the run's end"
         " for a group whose state could not be read): "

@@ -95,27 +95,19 @@ def reset_unreplayable(
     workers' own sweep every JPS_REPLAY_RESET_EVERY_S (tools/replay_reset.py). --group looks at a
     group whose page cannot show its state although no task of it failed yet. Exits 1 when a stuck
     workflow is left."""
-    from temporalio.worker import Replayer
-
     from infra.db import create_pool
     from infra.temporal import connect
-    from infra.workflow_runner import workflow_runner
-    from tools.replay_reset import Sweep, locked_sweep, sweep, workflow_names
+    from tools.replay_reset import Sweep, locked_sweep, replayer_of, sweep
     from tools.stack_setup import database_url
     from worker import WORKFLOWS
 
     start_repair_command("reset-unreplayable", apply=apply, operator=operator, verb="reset")
     settings = get_settings()
     most = settings.replay_reset_limit if limit is None else limit
-    names = workflow_names(WORKFLOWS)
 
     async def run(dsn: str | None) -> int:
         client = await connect(settings)
-        replayer = Replayer(
-            workflows=WORKFLOWS,
-            data_converter=client.data_converter,
-            workflow_runner=workflow_runner(client.data_converter),
-        )
+        replayer = replayer_of(WORKFLOWS, client.data_converter)
         found: Sweep | None
         if dsn is None:
             found = await sweep(
@@ -123,7 +115,6 @@ def reset_unreplayable(
                 replayer,
                 apply=False,
                 operator="dry-run",
-                workflow_types=names,
                 limit=most,
                 workflow_ids=group or (),
             )
@@ -135,7 +126,6 @@ def reset_unreplayable(
                     pool,
                     replayer,
                     operator=operator or "",
-                    workflow_types=names,
                     limit=most,
                     workflow_ids=group or (),
                 )
