@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from infra.lifecycle import Refusal, refusal_from
+from infra.lifecycle import Refusal, refusal_from, update_with_start
 from jps.contracts.grievances import GrievanceInput, GrievanceRef, GrievanceState
 from jps.contracts.names import (
     GRIEVANCE_FILED_UPDATE,
@@ -96,9 +96,7 @@ async def file_grievance(
         result_type=GrievanceState,
     )
     try:
-        ref: GrievanceRef = await client.execute_update_with_start_workflow(
-            GRIEVANCE_FILED_UPDATE, start_workflow_operation=start, result_type=GrievanceRef
-        )
+        ref = await update_with_start(client, GRIEVANCE_FILED_UPDATE, start, GrievanceRef)
     except WorkflowAlreadyStartedError:
         # Filed with this request id long ago and archived since: the same case, as it ended.
         state = await grievance_state(client, grievance_id)

@@ -8,11 +8,12 @@ imports `workflows/`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -31,6 +32,8 @@ from jps.domain.models import GroupSummary, Officer, Proposal, StepResult
 from jps.domain.programs import Program, ProgramPolicy
 from jps.domain.stages import Stage
 from jps.search_attributes import starting_search_attributes
+
+R = TypeVar("R")
 
 GROUP_ID_PREFIX: dict[Program, str] = {Program.TKM: "TKM", Program.PADAT_KARYA: "PK"}
 _SUFFIX_LEN = 10
@@ -123,9 +126,7 @@ async def submit_proposal(
         result_type=GroupSummary,
     )
     try:
-        state: GroupSummary = await client.execute_update_with_start_workflow(
-            REGISTERED_UPDATE, start_workflow_operation=start, result_type=GroupSummary
-        )
+        state: GroupSummary = await update_with_start(client, REGISTERED_UPDATE, start, GroupSummary)
     except WorkflowAlreadyStartedError:
         # The first submission with this key already ran to an end (rejected, cancelled, completed):
         # answer what it ended with rather than starting anything.
@@ -144,6 +145,25 @@ async def submit_proposal(
             f"Idempotency-Key reused with a different body (it created {state.group_id})",
         )
     return state
+
+
+async def update_with_start(
+    client: Client, update: str, start: WithStartWorkflowOperation[Any, Any], result_type: type[R]
+) -> R:
+    """`execute_update_with_start_workflow`, leaving no failed start unheard. The SDK keeps the
+    start's outcome in a future of the operation's own; after a refused start nobody awaits it, and
+    asyncio logs it when the future is collected, formatting its traceback inside whatever the
+    collector interrupted (jps/ast_lock.py says why that matters)."""
+    try:
+        result: R = await client.execute_update_with_start_workflow(
+            update, start_workflow_operation=start, result_type=result_type
+        )
+    except BaseException:
+        outcome = getattr(start, "_workflow_handle", None)
+        if isinstance(outcome, asyncio.Future) and outcome.done() and not outcome.cancelled():
+            outcome.exception()  # heard: the caller handles the error raised here
+        raise
+    return result
 
 
 async def act(client: Client, group_id: str, update_name: str, args: BaseModel) -> StepResult:

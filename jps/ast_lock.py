@@ -13,12 +13,19 @@ Every such conversion goes through the builtin `compile`: `ast.parse` calls it w
 `ast.PyCF_ONLY_AST`, a tree is compiled by handing it an `ast.AST`. `serialize_ast_conversion()`
 replaces the builtin by one that takes a process-wide lock for those two kinds of call only; source
 compiled to bytecode (every import) never waits. C code that converts without the builtin (none of
-the packages we run) is not covered."""
+the packages we run) is not covered.
+
+The lock alone does not cover a conversion re-entered in its own thread: the converter allocates, an
+allocation can start a garbage collection, and a collected object's finalizer may format a traceback
+(asyncio's "Future exception was never retrieved" does), which parses again inside the first
+conversion. CI's fuzz run failed on exactly that with the lock in place. So a conversion also runs
+with the collector paused, and collects nothing until it is done."""
 
 from __future__ import annotations
 
 import ast
 import builtins
+import gc
 import threading
 from typing import Any
 
@@ -41,8 +48,15 @@ def serialize_ast_conversion() -> None:
         if not _converts(source, flags):
             return plain(source, filename, mode, flags, *args, **kwargs)
         with LOCK:
-            return plain(source, filename, mode, flags, *args, **kwargs)
+            collecting = gc.isenabled()
+            gc.disable()  # no finalizer may run, and convert, inside this conversion
+            try:
+                return plain(source, filename, mode, flags, *args, **kwargs)
+            finally:
+                if collecting:
+                    gc.enable()
 
     compile_alone.serializes_ast = True  # type: ignore[attr-defined]
+    compile_alone.plain = plain  # type: ignore[attr-defined]
     compile_alone.__doc__ = plain.__doc__
     builtins.compile = compile_alone

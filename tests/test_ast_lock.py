@@ -1,11 +1,14 @@
 """jps/ast_lock.py: a conversion between source, `ast` objects and code waits while another thread
-converts; source compiled straight to code never waits. (The race itself, python/cpython#106905,
-needs a thread switch inside the C converter: too rare to provoke in a test.)"""
+converts; source compiled straight to code never waits; a finalizer that parses cannot run inside a
+conversion. (The race between threads, python/cpython#106905, needs a thread switch inside the C
+converter: too rare to provoke in a test. Its same-thread form, a collection inside the converter whose
+finalizer parses, is provoked below.)"""
 
 from __future__ import annotations
 
 import ast
 import builtins
+import gc
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -68,3 +71,50 @@ def test_the_locking_compile_answers_as_the_builtin() -> None:
     assert isinstance(tree, ast.Module) and isinstance(tree.body[0], ast.Assign)
     with pytest.raises(SyntaxError):
         compile("def (", "<t>", "exec")
+
+
+BIG_SOURCE = "\n".join(f"def f{i}(a):\n    return [x for x in range(a) if x % {i + 2}]" for i in range(200))
+
+
+class _ParsesWhenCollected:
+    """Garbage only the collector frees (a cycle), whose finalizer parses: as asyncio's "exception
+    never retrieved" finalizer formats a traceback, which on 3.11 parses the line for its carets."""
+
+    parsed = 0
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        ast.parse("x = [1, 2, 3]")
+        _ParsesWhenCollected.parsed += 1
+
+
+def _parse_with_finalizers_due(convert: Callable[[str], Any]) -> None:
+    """Leave cyclic garbage, make every allocation start a collection, and convert a large source."""
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(1)
+    try:
+        for _ in range(20):
+            _ParsesWhenCollected()
+        convert(BIG_SOURCE)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def test_a_finalizer_parsing_inside_a_conversion_breaks_the_plain_builtin() -> None:
+    # The failure the locking compile prevents, shown on the builtin itself (so the next test's pass
+    # is not for want of the collector running). On a Python that fixed cpython#106905 this fails:
+    # jps/ast_lock.py can then go.
+    plain = builtins.compile.plain  # type: ignore[attr-defined]
+    with pytest.raises(SystemError, match="recursion depth mismatch"):
+        _parse_with_finalizers_due(lambda src: plain(src, "<t>", "exec", ast.PyCF_ONLY_AST))
+
+
+def test_no_finalizer_parses_inside_a_conversion() -> None:
+    before = _ParsesWhenCollected.parsed
+    _parse_with_finalizers_due(ast.parse)
+    assert gc.isenabled()  # the collector runs again once the conversion is done
+    gc.collect()
+    assert _ParsesWhenCollected.parsed - before == 20  # every finalizer ran, after the conversion

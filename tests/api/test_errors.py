@@ -7,16 +7,24 @@ and the audit rows refused attempts leave."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import REFUSALS
+from infra.lifecycle import update_with_start
 from jps.auth import mint_token
+from jps.contracts.names import REGISTERED_UPDATE, WORKFLOW_TYPE
 from jps.domain.actions import ACTIONS
+from jps.domain.models import GroupSummary
 from jps.domain.roles import Role
 from tests import factories
 from tests.api.conftest import JWT_SECRET, Stack, act, submit, today
@@ -313,6 +321,34 @@ async def test_idempotent_retry_after_the_group_closed(stack: Stack, http: httpx
     await act(http, stack, first["group_id"], "verify", Role.VERIFIER, {"decision": "reject", "notes": "no"})
     again = await submit(http, stack, proposal, key="k-closed")
     assert again["group_id"] == first["group_id"] and again["stage"] == "rejected"
+
+
+async def test_a_refused_start_leaves_no_outcome_unheard(stack: Stack, http: httpx.AsyncClient) -> None:
+    # asyncio logs a failed future nobody awaited when it is collected, formatting its traceback
+    # inside whatever the collector interrupted (jps/ast_lock.py): the SDK's future for a start that
+    # was refused (the group's workflow ended) must be heard by `update_with_start`.
+    gid = (await submit(http, stack, factories.proposal()))["group_id"]
+    await act(http, stack, gid, "verify", Role.VERIFIER, {"decision": "reject", "notes": "no"})
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        start: WithStartWorkflowOperation[Any, Any] | None = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
+            id=gid,
+            task_queue=stack.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        assert start is not None
+        with pytest.raises(WorkflowAlreadyStartedError):
+            await update_with_start(stack.client, REGISTERED_UPDATE, start, GroupSummary)
+        start = None
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c["message"] for c in reported] == []
 
 
 async def test_idempotent_retry_of_a_refused_submission_is_refused_again(
