@@ -339,8 +339,14 @@ class Flow:
     started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
 
     async def start(
-        self, proposal: Proposal, *, policy: ProgramPolicy | None = None
+        self,
+        proposal: Proposal,
+        *,
+        policy: ProgramPolicy | None = None,
+        task_timeout: timedelta | None = None,
     ) -> WorkflowHandle[Any, Any]:
+        """`task_timeout`: a workflow task holding a local activity heartbeats (and so answers an
+        update's acceptance) at 80 % of it; the server's default is 10 s."""
         gid = f"F-{uuid.uuid4().hex[:10]}"
         handle = await self.env.client.start_workflow(
             WORKFLOW_TYPE,
@@ -356,6 +362,7 @@ class Flow:
             result_type=GroupSummary,
             # As the API starts a group (infra/lifecycle.py).
             search_attributes=starting_search_attributes(proposal.program.value, proposal.region_code),
+            task_timeout=task_timeout,
         )
         self.started.append(handle)
         return handle

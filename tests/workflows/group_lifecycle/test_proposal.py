@@ -3,6 +3,8 @@ and a step that reaches the workflow while its registration is still being writt
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
@@ -123,7 +125,9 @@ async def test_a_step_arriving_during_the_registration_waits_for_it(
         fakes.refuse["proposal_submitted"] = ApplicationError(
             "NIK conflict", type="NikConflict", non_retryable=True
         )
-    handle = await flow.start(proposal())
+    # The registration is held inside its workflow task: the update's acceptance answers when that
+    # task heartbeats, at 80 % of its timeout (8 s at the default; the test's time, twice over).
+    handle = await flow.start(proposal(), task_timeout=timedelta(seconds=2))
     step = await handle.start_update(
         "verify",
         flow.args("verify", VERIFIER, decision="approve"),
