@@ -19,7 +19,8 @@ The lock alone does not cover a conversion re-entered in its own thread: the con
 allocation can start a garbage collection, and a collected object's finalizer may format a traceback
 (asyncio's "Future exception was never retrieved" does), which parses again inside the first
 conversion. CI's fuzz run failed on exactly that with the lock in place. So a conversion also runs
-with the collector paused, and collects nothing until it is done."""
+with the cyclic collector paused. (A finalizer run when a reference count drops to zero is not
+covered: the converter drops no reference to anything but its own nodes.)"""
 
 from __future__ import annotations
 

@@ -101,11 +101,14 @@ class Settings(BaseSettings):
     worker_cached_workflows: int = Field(
         4000, ge=10, le=100_000, validation_alias="JPS_WORKER_CACHED_WORKFLOWS"
     )
-    # Workflow tasks and activities one worker runs at once (the SDK's defaults are 100 each). Each
+    # Workflow tasks and activities one worker runs at once (unset: the SDK's defaults, 100 each). Each
     # workflow task takes a thread from a pool of that size; behind one GIL, more threads than the
-    # cores can serve only queue for it.
-    worker_workflow_tasks: int = Field(100, ge=1, le=1_000, validation_alias="JPS_WORKER_WORKFLOW_TASKS")
-    worker_activities: int = Field(100, ge=1, le=1_000, validation_alias="JPS_WORKER_ACTIVITIES")
+    # cores can serve only queue for it. At least 2 workflow tasks: the SDK refuses fewer with a
+    # sticky cache.
+    worker_workflow_tasks: int | None = Field(
+        None, ge=2, le=1_000, validation_alias="JPS_WORKER_WORKFLOW_TASKS"
+    )
+    worker_activities: int | None = Field(None, ge=1, le=1_000, validation_alias="JPS_WORKER_ACTIVITIES")
     # How often a worker looks for groups whose history no worker can replay, and resets each to its
     # last task that replays (tools/replay_reset.py; 0: never, left to `jps reset-unreplayable`); and
     # how many at once it resets at most (more is a deployment's doing: it resets none and says so).

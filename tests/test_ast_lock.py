@@ -77,30 +77,42 @@ BIG_SOURCE = "\n".join(f"def f{i}(a):\n    return [x for x in range(a) if x % {i
 
 
 class _ParsesWhenCollected:
-    """Garbage only the collector frees (a cycle), whose finalizer parses: as asyncio's "exception
-    never retrieved" finalizer formats a traceback, which on 3.11 parses the line for its carets."""
+    """Garbage only the collector frees (a cycle), whose finalizer parses, as asyncio's "exception
+    never retrieved" finalizer formats a traceback (which on 3.11 parses the line for its carets),
+    and leaves the next such garbage behind: whenever a collection starts, one is waiting."""
 
     parsed = 0
 
-    def __init__(self) -> None:
+    def __init__(self, generations: int) -> None:
         self.me = self
+        self.generations = generations
 
     def __del__(self) -> None:
         ast.parse("x = [1, 2, 3]")
         _ParsesWhenCollected.parsed += 1
+        if self.generations > 1:
+            _ParsesWhenCollected(self.generations - 1)
 
 
-def _parse_with_finalizers_due(convert: Callable[[str], Any]) -> None:
-    """Leave cyclic garbage, make every allocation start a collection, and convert a large source."""
+GENERATIONS = 300
+
+
+def _parse_with_finalizers_due(convert: Callable[[str], Any]) -> int:
+    """Make every allocation start a collection, with such garbage always waiting, and convert a
+    large source. Answers how many finalizers had run when it was called (fewer than GENERATIONS, or
+    none was waiting)."""
     threshold = gc.get_threshold()
     gc.collect()
-    gc.set_threshold(1)
+    _ParsesWhenCollected(GENERATIONS)
+    gc.set_threshold(1, 100_000, 100_000)  # young collections only: cheap, and the garbage is young
     try:
-        for _ in range(20):
-            _ParsesWhenCollected()
+        began_with = _ParsesWhenCollected.parsed
         convert(BIG_SOURCE)
     finally:
         gc.set_threshold(*threshold)
+        while gc.collect(0) or gc.collect():  # the rest of the chain, young collections first
+            pass
+    return began_with
 
 
 def test_a_finalizer_parsing_inside_a_conversion_breaks_the_plain_builtin() -> None:
@@ -113,8 +125,8 @@ def test_a_finalizer_parsing_inside_a_conversion_breaks_the_plain_builtin() -> N
 
 
 def test_no_finalizer_parses_inside_a_conversion() -> None:
-    before = _ParsesWhenCollected.parsed
-    _parse_with_finalizers_due(ast.parse)
+    start = _ParsesWhenCollected.parsed
+    began_with = _parse_with_finalizers_due(ast.parse)  # no SystemError
+    assert began_with - start < GENERATIONS  # garbage was waiting when the conversion began
     assert gc.isenabled()  # the collector runs again once the conversion is done
-    gc.collect()
-    assert _ParsesWhenCollected.parsed - before == 20  # every finalizer ran, after the conversion
+    assert _ParsesWhenCollected.parsed - start == GENERATIONS  # every finalizer ran, outside it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -334,20 +335,21 @@ async def test_a_refused_start_leaves_no_outcome_unheard(stack: Stack, http: htt
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
     try:
-        start: WithStartWorkflowOperation[Any, Any] | None = WithStartWorkflowOperation(
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
             id=gid,
             task_queue=stack.settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-        assert start is not None
+        outcome = weakref.ref(start._workflow_handle)
         with pytest.raises(WorkflowAlreadyStartedError):
             await update_with_start(stack.client, REGISTERED_UPDATE, start, GroupSummary)
-        start = None
+        del start
         gc.collect()
     finally:
         loop.set_exception_handler(previous)
+    assert outcome() is None  # collected, so a future nobody heard would have been reported
     assert [c["message"] for c in reported] == []
 
 

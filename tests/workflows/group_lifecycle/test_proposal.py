@@ -126,8 +126,8 @@ async def test_a_step_arriving_during_the_registration_waits_for_it(
             "NIK conflict", type="NikConflict", non_retryable=True
         )
     # The registration is held inside its workflow task: the update's acceptance answers when that
-    # task heartbeats, at 80 % of its timeout (8 s at the default; the test's time, twice over).
-    handle = await flow.start(proposal(), task_timeout=timedelta(seconds=2))
+    # task heartbeats, at 80 % of its timeout. At the default 10 s, each of the two waits is 8 s.
+    handle = await flow.start(proposal(), task_timeout=timedelta(seconds=3))
     step = await handle.start_update(
         "verify",
         flow.args("verify", VERIFIER, decision="approve"),
