@@ -77,14 +77,16 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     """The bound activity methods the worker registers (`anchors`: where the sweep anchors the audit
     chain's head)."""
-    notifications = NotificationActivities(pool, notify, anchors=anchors)
+    settings = get_settings()
+    lease = timedelta(seconds=settings.outbox_claim_lease_s)
+    notifications = NotificationActivities(pool, notify, claim_lease=lease, anchors=anchors)
     read_model = ReadModelActivities(pool, on_outbox=notifications.deliver_soon)
     ledger = LedgerActivities(pool)
     payments = PaymentActivities(pool, bank)
     reconciliation = ReconciliationActivities(pool, bank)
     muster = MusterActivities(pool)
     grievances = GrievanceActivities(
-        pool, bank, phone_key=get_settings().phone_hash_key, on_outbox=notifications.deliver_soon
+        pool, bank, phone_key=settings.phone_hash_key, on_outbox=notifications.deliver_soon
     )
     return [
         read_model.record_transition,

@@ -43,14 +43,16 @@ from infra.audit import AuditAnchors
 from infra.outbox import OutboxMessage, queue_messages
 from jps.domain.calendar import local_date
 from jps.domain.notifications import TEMPLATES
+from jps.settings import Settings
 
 log = structlog.get_logger()
 
 MAX_ATTEMPTS = 20  # after that a message stays in the outbox, visible, and is not retried
 BATCH_LIMIT = 200  # messages claimed per round
 RUN_BUDGET_S = 30.0  # no new send after this long in one run; the sweep comes back every minute
-# A claim outlives any run (budget + the last sends' timeouts) and a crashed run's claims expire.
-CLAIM_LEASE = timedelta(seconds=RUN_BUDGET_S + 120)
+# A claim outlives any run (budget + the last sends' timeouts) and a crashed run's claims expire: the
+# default of JPS_OUTBOX_CLAIM_LEASE_S (at least RUN_BUDGET_S + 15), which the worker passes in.
+CLAIM_LEASE = timedelta(seconds=Settings.model_fields["outbox_claim_lease_s"].default)
 OUTAGE_PAUSE_S = 30.0  # after the gateway failed, background tries stand aside for this long
 _CONCURRENT_RECIPIENTS = 8
 _CONCURRENT_RUNS = 2  # delivery runs at once in one worker (each holds a connection only per statement)
@@ -76,6 +78,7 @@ class NotificationActivities:
         batch_limit: int = BATCH_LIMIT,
         run_budget_s: float = RUN_BUDGET_S,
         one_by_one_s: float = ONE_BY_ONE_S,
+        claim_lease: timedelta = CLAIM_LEASE,
         anchors: AuditAnchors | None = None,
     ) -> None:
         self.pool = pool
@@ -84,6 +87,7 @@ class NotificationActivities:
         self.batch_limit = batch_limit
         self.run_budget_s = run_budget_s
         self.one_by_one_s = one_by_one_s
+        self.claim_lease = claim_lease
         self._runs = asyncio.Semaphore(_CONCURRENT_RUNS)
         self._waiting = 0
         self._quiet_until = 0.0  # monotonic: background tries skip until then (the gateway failed)
@@ -173,7 +177,7 @@ class NotificationActivities:
                 RETURNING *""",
             group_id,
             self.batch_limit,
-            CLAIM_LEASE,
+            self.claim_lease,
         )
         return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from activities.db import ReadModelActivities, render
-from activities.notifications import NotificationActivities
+from activities.notifications import CLAIM_LEASE, NotificationActivities
 from activities.notify_client import NotifyClient
 from jps.domain.models import Receivable, Task
 from jps.domain.roles import Role
 from jps.domain.stages import TASK_ROLES, Stage, TaskKind
+from jps.settings import Settings, get_settings
 from tests import factories
 from tests.activities.records import step
+from worker import build_activities
 
 RECIPIENTS = [f"+62812000000{i:02d}" for i in range(12)]  # more than are sent to at once
 
@@ -203,6 +206,53 @@ async def test_the_daily_digest_counts_every_late_or_escalated_task(
     assert "1 tugas terlambat/tereskalasi di wilayah 3273" in digests["supervisor@3273"]
     assert await outbox.send_daily_digest() == 2  # again the same day: the same message ids, none twice
     assert len([m for m in notify_sim.messages() if m["template"] == "daily_digest"]) == 2
+
+
+async def test_the_digest_waits_behind_the_supervisors_message_still_out(
+    outbox: NotificationActivities, notify_sim: Any
+) -> None:
+    """The supervisor's escalation, queued first, is out in another run (claimed, not yet sent) when
+    the digest is queued: the digest's own round leaves it, since a recipient's messages go in order,
+    and the next round after the escalation is written sends it (the dev-server test waited only 20 s
+    for a round, and failed once when the next one was the minute's sweep)."""
+    await _group_with_tasks(
+        outbox.pool, "TKM-3171-DIGEST0005", "3171", [_task(TaskKind.VERIFY, due_in=timedelta(days=-4))]
+    )
+    await outbox.pool.execute(
+        """INSERT INTO notification_outbox (id, group_id, recipient, channel, template, body, created_at,
+                                            claimed_until)
+           VALUES ('esc-1', 'TKM-3171-DIGEST0005', 'supervisor@3171', 'email', 'escalated_regional',
+                   'Eskalasi', now() - interval '1 second', now() + interval '1 minute')"""
+    )
+    assert await outbox.send_daily_digest() == 1
+    assert notify_sim.messages(recipient="supervisor@3171") == []  # held back behind esc-1
+    await outbox.pool.execute("UPDATE notification_outbox SET claimed_until = NULL WHERE id = 'esc-1'")
+    assert await outbox.dispatch_outbox() == 2  # the other run's claim gone: both, in their order
+    sent = notify_sim.messages(recipient="supervisor@3171")
+    assert [m["template"] for m in sent] == ["escalated_regional", "daily_digest"]
+
+
+async def test_a_claim_holds_for_the_lease_the_worker_is_given(
+    db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JPS_OUTBOX_CLAIM_LEASE_S reaches the worker's delivery runs: a claimed message is held that long
+    (a killed worker's claims expire then), 150 s unless set; under 45 s is refused, since a run may
+    spend 30 s sending and the gateway 5 s more on its last answer."""
+    monkeypatch.setenv("JPS_OUTBOX_CLAIM_LEASE_S", "45")
+    get_settings.cache_clear()
+    try:
+        activities = build_activities(db, cast(Any, None), cast(Any, None))
+    finally:
+        get_settings.cache_clear()
+    [dispatch] = [a for a in activities if getattr(a, "__name__", "") == "dispatch_outbox"]
+    notifications = cast(NotificationActivities, cast(Any, dispatch).__self__)
+    await write_outbox(db, [("m-lease", RECIPIENTS[0], "sms")])
+    [row] = await notifications._claim(None)
+    held = (row["claimed_until"] - datetime.now(UTC)).total_seconds()
+    assert 40 < held <= 45
+    assert CLAIM_LEASE == timedelta(seconds=150)  # the default: Settings' field
+    with pytest.raises(ValidationError, match="JPS_OUTBOX_CLAIM_LEASE_S"):
+        Settings(JPS_OUTBOX_CLAIM_LEASE_S=30)
 
 
 async def test_a_reminder_goes_to_the_roles_of_the_task_it_is_about(db: asyncpg.Pool) -> None:

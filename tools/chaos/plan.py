@@ -75,6 +75,9 @@ class ChaosPlan:
     bank_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_FAULTS))
     notify_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_NOTIFY_FAULTS))
     seed: int = 20201007
+    # JPS_OUTBOX_CLAIM_LEASE_S of the run's worker (None: the product's default, 150 s). The drain
+    # waits out a killed worker's claims, so the short run's shorter lease is its shorter drain.
+    claim_lease_s: float | None = None
     weekly_wages: bool = True  # Padat Karya paid by weekly muster rolls (False: the equal split)
 
     @classmethod
@@ -102,6 +105,7 @@ class ChaosPlan:
             min_gap_s=3.0,
             wait_s=75.0,
             drain_s=90.0,  # a loaded CI machine: the outbox gets time to drain (ends as soon as it has)
+            claim_lease_s=60.0,
             payment_investigation_after=8.0,
             bank_faults=faults,
         )

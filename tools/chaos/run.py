@@ -121,6 +121,8 @@ def run_chaos(
         # run, not after it: the report names each one reset.
         "JPS_REPLAY_RESET_EVERY_S": str(CHAOS_REPLAY_RESET_EVERY_S),
     }
+    if plan.claim_lease_s is not None:
+        env["JPS_OUTBOX_CLAIM_LEASE_S"] = str(plan.claim_lease_s)
     stack = Stack(opts, settings, Console(quiet=True))
     say.print(f"chaos: a stack of its own in {data_dir}; seed {plan.seed}", soft_wrap=True)
     try:
@@ -308,7 +310,8 @@ async def _check(
     # Messages a killed worker had claimed wait for its lease to expire, then the sweep sends them.
     from activities.notifications import CLAIM_LEASE
 
-    leases_end = disruptor.last_worker_death + CLAIM_LEASE.total_seconds() + 5
+    lease_s = plan.claim_lease_s if plan.claim_lease_s is not None else CLAIM_LEASE.total_seconds()
+    leases_end = disruptor.last_worker_death + lease_s + 5
     # A sweep whose activity died with the worker holds the schedule (overlaps are skipped) until
     # that activity's start-to-close timeout (OutboxSweepWorkflow: 5 minutes) lets it be retried:
     # no message is even tried meanwhile (two short runs saw 258 of 296 never tried at the 90 s mark).
