@@ -51,7 +51,8 @@ MAX_ATTEMPTS = 20  # after that a message stays in the outbox, visible, and is n
 BATCH_LIMIT = 200  # messages claimed per round
 RUN_BUDGET_S = 30.0  # no new send after this long in one run; the sweep comes back every minute
 # A claim outlives any run (budget + the last sends' timeouts) and a crashed run's claims expire: the
-# default of JPS_OUTBOX_CLAIM_LEASE_S (at least RUN_BUDGET_S + 15), which the worker passes in.
+# default of JPS_OUTBOX_CLAIM_LEASE_S (jps/settings.py says why at least 90 s), which the worker
+# passes in.
 CLAIM_LEASE = timedelta(seconds=Settings.model_fields["outbox_claim_lease_s"].default)
 OUTAGE_PAUSE_S = 30.0  # after the gateway failed, background tries stand aside for this long
 _CONCURRENT_RECIPIENTS = 8

@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+OUTBOX_CLAIM_LEASE_MIN_S = 90.0  # JPS_OUTBOX_CLAIM_LEASE_S: three times a run's sending budget
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
@@ -114,10 +117,15 @@ class Settings(BaseSettings):
     # how many at once it resets at most (more is a deployment's doing: it resets none and says so).
     replay_reset_every_s: float = Field(300.0, ge=0, le=86_400, validation_alias="JPS_REPLAY_RESET_EVERY_S")
     replay_reset_limit: int = Field(10, ge=0, le=1_000, validation_alias="JPS_REPLAY_RESET_LIMIT")
-    # How long a delivery run's claim on outbox messages holds (activities/notifications.py): a run
-    # spends at most 30 s sending, plus the gateway's 5 s timeout, so a claim must outlive that; a
-    # worker killed mid-run leaves its messages to the next run once it expires.
-    outbox_claim_lease_s: float = Field(150.0, ge=45, le=3_600, validation_alias="JPS_OUTBOX_CLAIM_LEASE_S")
+    # How long a delivery run's claim on outbox messages holds (activities/notifications.py); a worker
+    # killed mid-run leaves its messages to the next run once it expires. At least
+    # OUTBOX_CLAIM_LEASE_MIN_S: a run starts no send after 30 s, but a send in flight then may take
+    # its connection's 5 s and each read's 5 s (longer from a gateway that answers drop by drop), and
+    # the round's write waits for a pooled connection; a run outliving its claim lets another run send
+    # the same messages again (the gateway drops repeats by id, but attempts count twice).
+    outbox_claim_lease_s: float = Field(
+        150.0, ge=OUTBOX_CLAIM_LEASE_MIN_S, le=3_600, validation_alias="JPS_OUTBOX_CLAIM_LEASE_S"
+    )
 
     # Evidence files (receipts, photos of goods and worksites): content-addressed, by sha256
     # (infra/filestore.py). `filesystem` keeps them under JPS_FILES_DIR (empty: JPS_DATA_DIR/files);

@@ -20,7 +20,7 @@ from activities.notify_client import NotifyClient
 from jps.domain.models import Receivable, Task
 from jps.domain.roles import Role
 from jps.domain.stages import TASK_ROLES, Stage, TaskKind
-from jps.settings import Settings, get_settings
+from jps.settings import OUTBOX_CLAIM_LEASE_MIN_S, Settings, get_settings
 from tests import factories
 from tests.activities.records import step
 from worker import build_activities
@@ -236,23 +236,26 @@ async def test_a_claim_holds_for_the_lease_the_worker_is_given(
     db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """JPS_OUTBOX_CLAIM_LEASE_S reaches the worker's delivery runs: a claimed message is held that long
-    (a killed worker's claims expire then), 150 s unless set; under 45 s is refused, since a run may
-    spend 30 s sending and the gateway 5 s more on its last answer."""
-    monkeypatch.setenv("JPS_OUTBOX_CLAIM_LEASE_S", "45")
+    (a killed worker's claims expire then), 150 s unless set; a lease shorter than a run can last
+    (jps/settings.py, OUTBOX_CLAIM_LEASE_MIN_S) is refused."""
+    monkeypatch.setenv("JPS_OUTBOX_CLAIM_LEASE_S", str(OUTBOX_CLAIM_LEASE_MIN_S))
     get_settings.cache_clear()
     try:
         activities = build_activities(db, cast(Any, None), cast(Any, None))
     finally:
+        monkeypatch.delenv("JPS_OUTBOX_CLAIM_LEASE_S")
         get_settings.cache_clear()
     [dispatch] = [a for a in activities if getattr(a, "__name__", "") == "dispatch_outbox"]
     notifications = cast(NotificationActivities, cast(Any, dispatch).__self__)
     await write_outbox(db, [("m-lease", RECIPIENTS[0], "sms")])
-    [row] = await notifications._claim(None)
-    held = (row["claimed_until"] - datetime.now(UTC)).total_seconds()
-    assert 40 < held <= 45
+    assert [r["id"] for r in await notifications._claim(None)] == ["m-lease"]
+    held = await db.fetchval(  # the database's own clock on both sides
+        "SELECT extract(epoch FROM claimed_until - clock_timestamp()) FROM notification_outbox"
+    )
+    assert OUTBOX_CLAIM_LEASE_MIN_S - 5 < held <= OUTBOX_CLAIM_LEASE_MIN_S
     assert CLAIM_LEASE == timedelta(seconds=150)  # the default: Settings' field
     with pytest.raises(ValidationError, match="JPS_OUTBOX_CLAIM_LEASE_S"):
-        Settings(JPS_OUTBOX_CLAIM_LEASE_S=30)
+        Settings(JPS_OUTBOX_CLAIM_LEASE_S=OUTBOX_CLAIM_LEASE_MIN_S - 1)
 
 
 async def test_a_reminder_goes_to_the_roles_of_the_task_it_is_about(db: asyncpg.Pool) -> None:

@@ -13,6 +13,7 @@ from infra import lifecycle
 from jps.domain.models import Proposal
 from jps.domain.programs import Program, ProgramPolicy, compressed_policies, load_policies
 from jps.domain.wages import Worksite
+from jps.settings import OUTBOX_CLAIM_LEASE_MIN_S
 from tools import seed
 
 # Every bank fault mode at once. The bank client's timeout (CHAOS_BANK_TIMEOUT_S) is well below
@@ -75,8 +76,9 @@ class ChaosPlan:
     bank_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_FAULTS))
     notify_faults: dict[str, Any] = field(default_factory=lambda: dict(CHAOS_NOTIFY_FAULTS))
     seed: int = 20201007
-    # JPS_OUTBOX_CLAIM_LEASE_S of the run's worker (None: the product's default, 150 s). The drain
-    # waits out a killed worker's claims, so the short run's shorter lease is its shorter drain.
+    # JPS_OUTBOX_CLAIM_LEASE_S of the run's worker (None: the caller's setting, else the product's
+    # default). The drain waits out a killed worker's claims: the short run's lease is the shortest
+    # the setting allows, so its drain is short too.
     claim_lease_s: float | None = None
     weekly_wages: bool = True  # Padat Karya paid by weekly muster rolls (False: the equal split)
 
@@ -105,7 +107,7 @@ class ChaosPlan:
             min_gap_s=3.0,
             wait_s=75.0,
             drain_s=90.0,  # a loaded CI machine: the outbox gets time to drain (ends as soon as it has)
-            claim_lease_s=60.0,
+            claim_lease_s=OUTBOX_CLAIM_LEASE_MIN_S,
             payment_investigation_after=8.0,
             bank_faults=faults,
         )

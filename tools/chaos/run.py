@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,9 @@ def run_chaos(
         # run, not after it: the report names each one reset.
         "JPS_REPLAY_RESET_EVERY_S": str(CHAOS_REPLAY_RESET_EVERY_S),
     }
-    if plan.claim_lease_s is not None:
-        env["JPS_OUTBOX_CLAIM_LEASE_S"] = str(plan.claim_lease_s)
+    if plan.claim_lease_s is None:  # the worker's lease, as the drain waits it out
+        plan = replace(plan, claim_lease_s=settings.outbox_claim_lease_s)
+    env["JPS_OUTBOX_CLAIM_LEASE_S"] = str(plan.claim_lease_s)
     stack = Stack(opts, settings, Console(quiet=True))
     say.print(f"chaos: a stack of its own in {data_dir}; seed {plan.seed}", soft_wrap=True)
     try:
@@ -307,11 +309,9 @@ async def _check(
     slow = (await notify.get("/admin/stats")).json()
     (await bank.post("/admin/faults", json={})).raise_for_status()
     (await notify.post("/admin/faults", json={})).raise_for_status()
-    # Messages a killed worker had claimed wait for its lease to expire, then the sweep sends them.
-    from activities.notifications import CLAIM_LEASE
-
-    lease_s = plan.claim_lease_s if plan.claim_lease_s is not None else CLAIM_LEASE.total_seconds()
-    leases_end = disruptor.last_worker_death + lease_s + 5
+    # Messages a killed worker had claimed wait for its lease to expire, then the sweep sends them
+    # (run_chaos gave the plan the worker's lease).
+    leases_end = disruptor.last_worker_death + (plan.claim_lease_s or 0.0) + 5
     # A sweep whose activity died with the worker holds the schedule (overlaps are skipped) until
     # that activity's start-to-close timeout (OutboxSweepWorkflow: 5 minutes) lets it be retried:
     # no message is even tried meanwhile (two short runs saw 258 of 296 never tried at the 90 s mark).
