@@ -5,12 +5,14 @@ of its own: the notification activity's Temporal retries
 do that, and the idempotency key (the outbox row's id) makes a retried send deliver once. Like
 the bank client, its errors are Temporal `ApplicationError`s with the right `non_retryable` flag:
 
-- `NotifyTransientError` (retryable): 5xx (an outage included), 408, 429, timeouts, connection errors.
+- `NotifyTransientError` (retryable): 5xx (an outage included), 408, 429, timeouts, connection errors;
+  a request taking over twice the timeout in all (`TOTAL_TIMEOUTS`), however its answer trickles in.
 - `NotifyRejectedError` (non-retryable): any other 4xx; the message itself is bad.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,6 +27,9 @@ from infra.http import BoundedAsyncClient
 log = structlog.get_logger()
 
 DEFAULT_TIMEOUT_S = 5.0
+# A request's whole time, as a multiple of `timeout` (which bounds the connection and each read, not
+# their sum): a gateway answering drop by drop must not hold a delivery run past its claim's lease.
+TOTAL_TIMEOUTS = 2
 
 Channel = Literal["sms", "whatsapp", "email"]
 
@@ -68,6 +73,7 @@ class NotifyClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = BoundedAsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._total_s = timeout * TOTAL_TIMEOUTS
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -143,9 +149,13 @@ class NotifyClient:
     async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
         """The answer of a POST the gateway took (below 400); otherwise the error `send` documents."""
         try:
-            resp = await self._http.post(url, **kwargs)
+            async with asyncio.timeout(self._total_s):
+                resp = await self._http.post(url, **kwargs)
         except httpx.TimeoutException as exc:
             raise NotifyTransientError(f"notification gateway timed out ({type(exc).__name__})") from exc
+        except TimeoutError as exc:  # the whole request's bound: the gateway may have taken it (keyed)
+            took = f"notification gateway took over {self._total_s:g} s to answer"
+            raise NotifyTransientError(took) from exc
         except httpx.TransportError as exc:
             raise NotifyTransientError(f"notification gateway unreachable ({type(exc).__name__})") from exc
         status = resp.status_code

@@ -120,8 +120,8 @@ class Settings(BaseSettings):
     # How long a delivery run's claim on outbox messages holds (activities/notifications.py); a worker
     # killed mid-run leaves its messages to the next run once it expires. At least
     # OUTBOX_CLAIM_LEASE_MIN_S: a run starts no send after 30 s, but a send in flight then may take
-    # its connection's 5 s and each read's 5 s (longer from a gateway that answers drop by drop), and
-    # the round's write waits for a pooled connection; a run outliving its claim lets another run send
+    # 10 s more (the notification client's whole-request bound, twice its 5 s timeout), and the
+    # round's write waits for a pooled connection; a run outliving its claim lets another run send
     # the same messages again (the gateway drops repeats by id, but attempts count twice).
     outbox_claim_lease_s: float = Field(
         150.0, ge=OUTBOX_CLAIM_LEASE_MIN_S, le=3_600, validation_alias="JPS_OUTBOX_CLAIM_LEASE_S"

@@ -10,6 +10,8 @@ Fault modes (`POST /admin/faults`, or the same names as CLI flags):
 - `latency_ms`: every non-admin request waits this long first (before anything is stored).
 - `answer_delay_ms`: a slow gateway: the message is stored, then the answer waits this long (a client
   that gives up first retries with the same key, which stores nothing twice).
+- `dribble_ms`: a gateway that answers drop by drop: the message is stored, then the answer comes a
+  byte every this many ms (no single read waits long, the whole answer does).
 - `error_rate`: a request answers 503 before doing anything (nothing stored).
 - `down`: every non-admin request answers 503 until it is turned off (an outage).
 - `batch_omit_rate`: a message of a batch is left out of the answer (and not stored).
@@ -36,6 +38,7 @@ import asyncio
 import json
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -43,7 +46,7 @@ import httpx
 import structlog
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -87,6 +90,7 @@ class Faults(BaseModel):
 
     latency_ms: int = Field(0, ge=0)
     answer_delay_ms: int = Field(0, ge=0, description="Stored, then the answer waits this long")
+    dribble_ms: int = Field(0, ge=0, le=60_000, description="Stored, then the answer a byte every this long")
     error_rate: float = Field(0.0, ge=0, le=1)
     down: bool = False
     batch_omit_rate: float = Field(0.0, ge=0, le=1, description="A batch's message left out of its answer")
@@ -251,6 +255,21 @@ def _batch_item(sim: NotifySimulator, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _answer(sim: NotifySimulator, body: dict[str, Any], status: int) -> Any:
+    """The answer as it is, or with `dribble_ms` set, streamed a byte at a time."""
+    if not sim.faults.dribble_ms:
+        return body
+    data = json.dumps(body).encode()
+    pause = sim.faults.dribble_ms / 1000
+
+    async def drops() -> AsyncIterator[bytes]:
+        for i in range(len(data)):
+            yield data[i : i + 1]
+            await asyncio.sleep(pause)
+
+    return StreamingResponse(drops(), status_code=status, media_type="application/json")
+
+
 def create_app(sim: NotifySimulator) -> FastAPI:
     app = FastAPI(title="Notification gateway simulator")
     app.state.sim = sim
@@ -267,7 +286,7 @@ def create_app(sim: NotifySimulator) -> FastAPI:
         msg, duplicate = sim.receive(idempotency_key, req)
         if sim.faults.answer_delay_ms:
             await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
-        return {"message_id": msg.message_id, "status": "accepted", "duplicate": duplicate}
+        return _answer(sim, {"message_id": msg.message_id, "status": "accepted", "duplicate": duplicate}, 202)
 
     @app.post("/messages/batch")
     async def send_batch(req: BatchRequest) -> dict[str, Any]:
@@ -278,7 +297,7 @@ def create_app(sim: NotifySimulator) -> FastAPI:
         results = [_batch_item(sim, item) for item in req.messages if not (omit and sim.rng.random() < omit)]
         if sim.faults.answer_delay_ms:
             await asyncio.sleep(sim.faults.answer_delay_ms / 1000)
-        return {"results": results}
+        return _answer(sim, {"results": results}, 200)
 
     @app.get("/messages")
     async def list_messages(

@@ -79,3 +79,28 @@ async def test_steps_do_not_wait_for_a_slow_gateway(
     assert unsent == 0 and total > QUEUED
     ids = [m["message_id"] for m in notify_sim.messages()]
     assert len(ids) == len(set(ids)) == total
+
+
+async def test_a_gateway_answering_drop_by_drop_cannot_hold_a_run_past_its_lease(
+    db: asyncpg.Pool, simulators: Any, notify_sim: NotifyAdmin
+) -> None:
+    """The gateway stores the message, then answers a byte every 0.5 s: no read of the client waits
+    its 1 s timeout, so without a bound on the whole request the answer (about 60 bytes) would take
+    half a minute, and a delivery run could outlive its claim's lease (another run would send the same
+    messages). The client gives up after twice its timeout, as after any timeout: the message stays
+    unsent with the error, for the next run; its key stores it once however often it is sent."""
+    notify_sim.faults(dribble_ms=500)
+    async with NotifyClient(simulators.notify_url, timeout=1.0) as client:
+        notifications = NotificationActivities(db, client)
+        await queue_messages(db, 1)
+        started = time.monotonic()
+        assert await asyncio.wait_for(notifications.dispatch_outbox(), timeout=15) == 0
+        took = time.monotonic() - started
+        assert took < 5, f"the run took {took:.1f} s"
+        row = await db.fetchrow("SELECT sent_at, last_error, claimed_until FROM notification_outbox")
+        assert row["sent_at"] is None and "took over 2 s" in row["last_error"], dict(row)
+        assert row["claimed_until"] is None  # released for the next run
+        assert [m["message_id"] for m in notify_sim.messages()] == ["old:0"]  # the gateway has it once
+        notify_sim.faults()
+        assert await notifications.dispatch_outbox() == 1  # the next run: sent, still once at the gateway
+        assert len(notify_sim.messages()) == 1
