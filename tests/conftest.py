@@ -16,7 +16,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from infra.db import create_pool, migrate
-from infra.embedded import start_postgres, stop_postgres, temporal_cli_path, temporal_test_server_path
+from infra.embedded import (
+    DEV_SERVER_ARGS,
+    start_postgres,
+    stop_postgres,
+    temporal_cli_path,
+    temporal_test_server_path,
+)
 from infra.officers import ensure_officer_sync
 from infra.payload_keys import data_converter
 from infra.payload_visits import visit_once
@@ -123,12 +129,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=list(DEV_SERVER_ARGS),
     )
     yield env
     await env.shutdown()

@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from infra.embedded import start_postgres, stop_postgres, temporal_cli_path
+from infra.embedded import DEV_SERVER_ARGS, start_postgres, stop_postgres, temporal_cli_path
 from infra.http import KEEP_ALIVE_S
 from infra.temporal import search_attribute_flags
 from jps.logging import UVICORN_LOG_CONFIG
@@ -191,10 +191,7 @@ class Stack:
             str(o.temporal_port),
             "--ui-port",
             str(o.temporal_ui_port),
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *DEV_SERVER_ARGS,
             "--log-level",
             "error",
             *search_attribute_flags(),

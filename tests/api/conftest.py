@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
-from infra.embedded import temporal_cli_path
+from infra.embedded import DEV_SERVER_ARGS, temporal_cli_path
 from infra.ledger import set_allocation
 from infra.workflow_runner import workflow_runner
 from jps.contracts.workflow import GroupState
@@ -83,12 +83,7 @@ async def api_temporal() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=list(DEV_SERVER_ARGS),
     )
     yield env
     await env.shutdown()

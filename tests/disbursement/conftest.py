@@ -32,7 +32,7 @@ from temporalio.worker import Worker
 from activities.bank_client import BankClient
 from activities.notify_client import NotifyClient
 from api.main import create_app
-from infra.embedded import temporal_cli_path
+from infra.embedded import DEV_SERVER_ARGS, temporal_cli_path
 from infra.workflow_runner import workflow_runner
 from jps.domain.roles import Role
 from jps.search_attributes import SEARCH_ATTRIBUTES
@@ -56,12 +56,7 @@ async def disb_temporal() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=SEALING_CONVERTER,
         dev_server_existing_path=temporal_cli_path(),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=list(DEV_SERVER_ARGS),
     )
     yield env
     await env.shutdown()
