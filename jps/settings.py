@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-OUTBOX_CLAIM_LEASE_MIN_S = 90.0  # JPS_OUTBOX_CLAIM_LEASE_S: three times a run's sending budget
+OUTBOX_CLAIM_LEASE_MIN_S = 90.0  # the shortest JPS_OUTBOX_CLAIM_LEASE_S (why: the field's comment)
 
 
 class Settings(BaseSettings):
